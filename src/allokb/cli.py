@@ -1,0 +1,130 @@
+"""Command line: a thin layer over the library (`allokb check|build|serve|new|codes`).
+
+Exit status: 0 success, 1 content errors (or a failed build), 2 usage errors. Errors that
+abort a command (`KbError`) are shown as one line without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from allokb import __version__
+from allokb.diagnostics import CODES, KbError, UsageError
+from allokb.project import check_project
+from allokb.report import FORMATS, render
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors raised as `UsageError` (exit 2, one line)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message}\n{self.format_usage().strip()}")
+
+
+def _project_root(value: str) -> Path:
+    root = Path(value).resolve()
+    if not root.is_dir():
+        raise UsageError(f"{value}: no such folder")
+    if not ((root / "content").is_dir() or (root / "references.bib").exists() or (root / "mkdocs.yml").exists()):
+        raise UsageError(f"{value}: not an allokb project (no content/, references.bib or mkdocs.yml)")
+    return root
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; its help texts are the CLI documentation."""
+    parser = _Parser(prog="allokb", description="Check, build and serve the Allopregnanolone Evidence Atlas.")
+    parser.add_argument("--version", action="version", version=f"allokb {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    check = sub.add_parser("check", help="validate the knowledge base and report every problem")
+    check.add_argument("root", nargs="?", default=".", help="project folder (default: current folder)")
+    check.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    check.add_argument("--strict", action="store_true", help="fail on warnings as well as errors")
+
+    build = sub.add_parser("build", help="check, then build the site with a strict MkDocs build")
+    build.add_argument("root", nargs="?", default=".", help="project folder (default: current folder)")
+    build.add_argument("--site-dir", default=None, help="output folder (default: site/ in the project)")
+    build.add_argument("--format", choices=FORMATS, default="text", help="diagnostics format (default: text)")
+
+    serve = sub.add_parser("serve", help="live preview; edits to content, references.bib or templates rebuild")
+    serve.add_argument("root", nargs="?", default=".", help="project folder (default: current folder)")
+    serve.add_argument("--dev-addr", default="127.0.0.1:8000", help="address to serve on (default: 127.0.0.1:8000)")
+
+    new = sub.add_parser("new", help="write a commented, valid entry to start from")
+    new.add_argument("kind", help="intervention, mechanism or citation")
+    new.add_argument("id", help="the id (or, for a citation, the bib key)")
+    new.add_argument("--root", default=".", help="project folder (default: current folder)")
+
+    sub.add_parser("codes", help="list every diagnostic code with its documentation")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return EXIT_USAGE
+        return int(_COMMANDS[args.command](args))
+    except UsageError as exc:
+        print(f"allokb: usage error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KbError as exc:
+        print(f"allokb: error: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
+    except KeyboardInterrupt:
+        print("allokb: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    root = _project_root(args.root)
+    result = check_project(root)
+    sys.stdout.write(render(result.diagnostics, args.format, result.files, args.strict))
+    return EXIT_ERRORS if result.failed(args.strict) else EXIT_OK
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from allokb.site import build_site  # MkDocs is imported only by the commands that need it
+
+    root = _project_root(args.root)
+    result = check_project(root)
+    if result.failed():
+        sys.stdout.write(render(result.diagnostics, args.format, result.files, False))
+        print("allokb: build not started: fix the errors above; the previous site is unchanged", file=sys.stderr)
+        return EXIT_ERRORS
+    site_dir = Path(args.site_dir).resolve() if args.site_dir else root / "site"
+    build_site(root, site_dir)
+    print(f"allokb: site built in {site_dir}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from allokb.site import serve_site
+
+    serve_site(_project_root(args.root), args.dev_addr)
+    return EXIT_OK
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from allokb.scaffold import scaffold
+
+    root = _project_root(args.root)
+    path = scaffold(root, args.kind, args.id)
+    print(f"wrote {path.relative_to(root).as_posix()}; run `allokb check` after editing it")
+    return EXIT_OK
+
+
+def _cmd_codes(args: argparse.Namespace) -> int:
+    for info in CODES.values():
+        print(f"{info.code} {info.severity.value:7} {info.title}: {info.doc}")
+    return EXIT_OK
+
+
+_COMMANDS = {"check": _cmd_check, "build": _cmd_build, "serve": _cmd_serve, "new": _cmd_new, "codes": _cmd_codes}

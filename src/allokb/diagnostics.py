@@ -1,0 +1,184 @@
+"""Diagnostics: located, coded findings about the knowledge base, and the error tree.
+
+Every stage reports problems as `Diagnostic` values; only `report` formats them.
+The catalogue of codes lives in `CODES`: each code has a title and a paragraph of
+documentation, which the docs pages and the `allokb codes` command are generated from.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class Severity(enum.Enum):
+    """How bad a diagnostic is: errors fail `check`; warnings fail it under `--strict`."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Location:
+    """Where a diagnostic points: a file relative to the project root, 1-based line and column,
+    and a JSONPath into the document (``$`` for the whole document)."""
+
+    file: str
+    line: int = 1
+    col: int = 1
+    yaml_path: str = "$"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding: a stable code, a severity, a message saying what was expected and what was
+    found, where it is, and an optional hint saying how to fix it."""
+
+    code: str
+    severity: Severity
+    message: str
+    location: Location
+    hint: str | None = None
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        """Order diagnostics by file, position, code and message, for deterministic output."""
+        loc = self.location
+        return (loc.file, loc.line, loc.col, self.code, self.message)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeInfo:
+    """The documentation of one diagnostic code."""
+
+    code: str
+    severity: Severity
+    title: str
+    doc: str
+
+
+def _code(code: str, severity: Severity, title: str, doc: str) -> CodeInfo:
+    return CodeInfo(code, severity, title, " ".join(doc.split()))
+
+
+E, W = Severity.ERROR, Severity.WARNING
+
+CODES: dict[str, CodeInfo] = {
+    c.code: c
+    for c in [
+        # KB1xx: loading files
+        _code("KB101", E, "file cannot be read as UTF-8 text",
+              "Content files must be UTF-8. The location is the first byte that is not valid UTF-8."),
+        _code("KB102", E, "YAML syntax error",
+              "The file is not valid YAML. The message is the parser's, placed where it stopped."),
+        _code("KB103", E, "tab character in indentation",
+              "YAML forbids tabs for indentation. Replace the tab with spaces."),
+        _code("KB104", E, "duplicate key",
+              "A mapping has the same key twice. YAML parsers silently keep the last value, so the "
+              "first one would be lost; the project treats it as an error."),
+        _code("KB105", E, "YAML anchor or alias",
+              "Anchors (&name) and aliases (*name) are not allowed in content files: every value "
+              "must be readable where it stands, and aliases allow 'billion laughs' expansion."),
+        _code("KB106", E, "file too large",
+              "A content file is larger than the limit (1 MiB for YAML, 5 MiB for references.bib). "
+              "Split the entry or remove pasted material."),
+        _code("KB107", E, "empty file",
+              "The file holds no YAML document (only whitespace or comments)."),
+        _code("KB108", E, "more than one YAML document",
+              "A content file holds exactly one document; a second `---` starts another."),
+        _code("KB109", E, "ambiguous plain scalar",
+              "An unquoted value that YAML 1.1 readers (PyYAML and many others) would turn into a "
+              "boolean or a date, such as `no`, `yes`, `on` or `2024-01-01`. Quote it to keep it a "
+              "string, or write `true`/`false` for a boolean."),
+        _code("KB110", E, "unexpected file in a content folder",
+              "Content folders hold only `.yaml` files (and `content/pages/` only Markdown)."),
+        _code("KB111", E, "YAML tag not allowed",
+              "Explicit tags such as `!!python/object` or `!!binary` are not allowed; write plain values."),
+        # KB2xx: schema
+        _code("KB201", E, "wrong type",
+              "A value has the wrong type, for example a number where text is expected. Quote "
+              "text that looks like a number (`\"1.10\"`)."),
+        _code("KB202", E, "missing required field", "A field that every record of this kind needs is absent."),
+        _code("KB203", E, "unknown field",
+              "A field that the schema does not define. Check its spelling (a suggestion is given "
+              "when one is close)."),
+        _code("KB204", E, "value not allowed",
+              "The value is not one of the allowed values listed in the message."),
+        _code("KB205", E, "value does not match the expected form",
+              "The value does not match the required pattern, e.g. an id that is not lower-case "
+              "kebab-case or a date that is not YYYY-MM-DD."),
+        _code("KB206", E, "value out of bounds",
+              "A text is empty or too long, a list is empty or repeats an item, or a number is out of range."),
+        _code("KB207", E, "id does not match the file name",
+              "A record's `id` (or `key`) must equal its file name without `.yaml`, so that the "
+              "file, the id and the page URL agree."),
+        _code("KB208", E, "schema violation",
+              "The record breaks a schema constraint not covered by a more specific code."),
+        # KB3xx: cross-references
+        _code("KB301", E, "unknown mechanism",
+              "A reference to a mechanism id that has no file in content/mechanisms/."),
+        _code("KB302", E, "unknown intervention",
+              "A reference to an intervention id that has no file in content/interventions/."),
+        _code("KB303", E, "unknown reference key",
+              "A citation names a bib key that references.bib does not define."),
+        _code("KB304", E, "duplicate id", "Two files of the same kind declare the same id."),
+        _code("KB305", E, "citation record without a reference",
+              "A file in content/citations/ whose key is not an entry in references.bib."),
+        _code("KB306", W, "reference without a citation record",
+              "Every entry in references.bib should have content/citations/<key>.yaml recording "
+              "its design, population and verification."),
+        _code("KB307", E, "record refers to itself",
+              "An intervention or mechanism lists itself as related, upstream or interacting."),
+        _code("KB308", E, "duplicate claim id",
+              "Claim ids must be unique within their record: they are the anchors of the page."),
+        # KB4xx: references and citations
+        _code("KB401", E, "references.bib cannot be parsed",
+              "bibtexparser could not parse this block of references.bib."),
+        _code("KB402", E, "duplicate bib key", "Two entries in references.bib have the same key."),
+        _code("KB403", E, "missing bibliographic field",
+              "An entry lacks a field that its type requires (article: author, title, journal, "
+              "year; online: title, url, and author or organization)."),
+        _code("KB404", E, "malformed DOI",
+              "A DOI must look like `10.NNNN/suffix`, without a `https://doi.org/` prefix."),
+        _code("KB405", E, "malformed PMID", "A PubMed id is a positive whole number of at most 9 digits."),
+        _code("KB406", E, "malformed PMCID", "A PubMed Central id looks like `PMC1234567`."),
+        _code("KB407", E, "one publication under two keys",
+              "Two bib entries share a DOI, PMID or PMCID: they are the same publication. Keep one key."),
+        _code("KB408", W, "reference cited nowhere",
+              "A bib entry that no claim, dosing report, regulatory record or anecdote cites."),
+        _code("KB409", E, "malformed bib key",
+              "Bib keys are lower-case ASCII: first author's surname, year and first significant "
+              "title word, e.g. `griffin1999selective`."),
+        _code("KB410", E, "supporting citation without a quote",
+              "A citation marked `supported` or `partial` must carry the exact quote from the "
+              "source that supports the claim. Use `unchecked` when no quote has been checked."),
+        _code("KB411", E, "year is not a year", "The `year` of a bib entry must be four digits."),
+        _code("KB412", E, "unsafe URL",
+              "URLs must be http(s). `javascript:`, `data:` and other schemes are rejected."),
+    ]
+}
+
+
+class KbError(Exception):
+    """An error that aborts a command; shown to the user as one line, without a traceback."""
+
+
+class UsageError(KbError):
+    """The command line is wrong (exit status 2)."""
+
+
+def make(code: str, message: str, location: Location, hint: str | None = None) -> Diagnostic:
+    """Build a diagnostic with the severity registered for `code`."""
+    return Diagnostic(code, CODES[code].severity, message, location, hint)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """Return a 'did you mean' hint naming the closest choice, or None when nothing is close."""
+    close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Sort and de-duplicate diagnostics for stable output."""
+    return sorted(set(diagnostics), key=Diagnostic.sort_key)

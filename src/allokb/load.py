@@ -1,0 +1,333 @@
+"""Load stage: read content YAML files strictly, keeping the line and column of every value.
+
+PyYAML composes the node tree (with marks); this module builds the Python values itself, so
+that duplicate keys, aliases, tags and YAML-1.1 surprises (`no` -> False, dates, `1.10` -> 1.1)
+become diagnostics instead of silent conversions. A file that cannot be loaded is one or more
+diagnostics, never an exception.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from allokb.diagnostics import Diagnostic, Location, make
+
+MAX_YAML_BYTES = 1024 * 1024
+KINDS = ("interventions", "mechanisms", "citations")
+
+PathPart = str | int
+Position = tuple[int, int]
+
+# YAML 1.2 core schema resolution: only true/false are booleans, no dates, no sexagesimal.
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_NULL = {"", "~", "null", "Null", "NULL"}
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+# What YAML 1.1 readers would convert but the 1.2 core schema keeps as a string.
+_YAML11_BOOL = re.compile(r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$")
+_YAML11_TIMESTAMP = re.compile(
+    r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+    r"(([Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(\.[0-9]*)?([ \t]*(Z|[-+][0-9]{1,2}(:[0-9]{2})?))?)?$"
+)
+_YAML11_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """One loaded YAML file: its kind, its plain Python data, and where each value stands.
+
+    `positions` maps a path (tuple of keys and indices) to the (line, col) of its value;
+    `key_positions` maps a mapping entry's path to the position of its key.
+    """
+
+    path: str
+    kind: str
+    stem: str
+    data: Any
+    positions: dict[tuple[PathPart, ...], Position] = field(default_factory=dict)
+    key_positions: dict[tuple[PathPart, ...], Position] = field(default_factory=dict)
+    raw_scalars: dict[tuple[PathPart, ...], str] = field(default_factory=dict)
+
+    def location(self, path: tuple[PathPart, ...] = (), *, key: bool = False) -> Location:
+        """The location of the value (or, with `key`, of the key) at `path`, falling back to the
+        nearest enclosing value that has a position."""
+        table = self.key_positions if key else self.positions
+        probe = tuple(path)
+        while probe not in table and probe:
+            probe = probe[:-1]
+            table = self.positions
+        line, col = table.get(probe, (1, 1))
+        return Location(self.path, line, col, json_path(path))
+
+
+def json_path(path: tuple[PathPart, ...]) -> str:
+    """Render a path as JSONPath: ``$.claims[0].quote``."""
+    out = "$"
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part):
+            out += f".{part}"
+        else:
+            out += "[" + repr(part) + "]"
+    return out
+
+
+# libyaml's parser when PyYAML was built with it (about ten times faster); same events either way.
+_Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_DEPTH = 64
+_PLAIN_TAGS = frozenset({"!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
+class _Abort(Exception):
+    """Stops building a document after a diagnostic that makes the rest meaningless."""
+
+
+def _plain(event: Any) -> bool:
+    return event.style in (None, "")
+
+
+@dataclass
+class _Builder:
+    """Builds Python values from parser events, recording positions and problems.
+
+    Working from events rather than composed nodes means an anchor or alias is refused where it
+    stands, before anything is expanded: a 'billion laughs' document costs one event.
+    """
+
+    rel: str
+    parser: Any
+    positions: dict[tuple[PathPart, ...], Position] = field(default_factory=dict)
+    key_positions: dict[tuple[PathPart, ...], Position] = field(default_factory=dict)
+    raw_scalars: dict[tuple[PathPart, ...], str] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def _loc(self, event: Any, path: tuple[PathPart, ...]) -> Location:
+        return Location(self.rel, event.start_mark.line + 1, event.start_mark.column + 1, json_path(path))
+
+    def _fail(self, code: str, message: str, event: Any, path: tuple[PathPart, ...], hint: str | None) -> None:
+        self.diagnostics.append(make(code, message, self._loc(event, path), hint))
+        raise _Abort
+
+    def build(self, path: tuple[PathPart, ...] = ()) -> Any:
+        event = self.parser.get_event()
+        cls = type(event)
+        if cls is yaml.AliasEvent or event.anchor:
+            self._fail("KB105", "anchors and aliases are not allowed", event, path, "write the value out in full")
+        mark = event.start_mark
+        self.positions[path] = (mark.line + 1, mark.column + 1)
+        tag = event.tag
+        if tag is not None and tag not in _PLAIN_TAGS:
+            self.diagnostics.append(make("KB111", f"tag `{tag}` is not allowed", self._loc(event, path),
+                                         "remove the tag and write a plain value"))
+            tag = "tag:yaml.org,2002:str"  # reported once; build the value without a follow-on error
+        if cls is yaml.ScalarEvent:
+            return self._scalar(event, tag, path)
+        if len(path) >= MAX_DEPTH:
+            self._fail("KB102", f"invalid YAML: nesting deeper than {MAX_DEPTH} levels", event, path, None)
+        if cls is yaml.MappingStartEvent:
+            return self._mapping(path)
+        items = []
+        check, end = self.parser.check_event, yaml.SequenceEndEvent
+        while not check(end):
+            items.append(self.build(path + (len(items),)))
+        self.parser.get_event()
+        return items
+
+    def _mapping(self, path: tuple[PathPart, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        parser = self.parser
+        while not parser.check_event(yaml.MappingEndEvent):
+            key_event = parser.peek_event()
+            if type(key_event) is not yaml.ScalarEvent or key_event.anchor or \
+                    (key_event.tag is not None and key_event.tag not in _PLAIN_TAGS):
+                self.build(path + ("?",))  # reports anchors and tags; complex keys below
+                self._fail("KB201", "a mapping key must be plain text", key_event, path, None)
+            parser.get_event()
+            key = key_event.value
+            if key == "<<" and _plain(key_event):
+                self._fail("KB105", "merge keys (`<<`) are not allowed", key_event, path, "write the fields out")
+            child = path + (key,)
+            mark = key_event.start_mark
+            if child in self.key_positions:
+                first = self.key_positions[child]
+                self.diagnostics.append(make(
+                    "KB104", f"duplicate key `{key}` (first defined at line {first[0]}, column {first[1]})",
+                    self._loc(key_event, child), "remove one of the two entries; YAML would silently keep the last"))
+                self.build(path + (f"{key} (duplicate)",))
+                continue
+            self.key_positions[child] = (mark.line + 1, mark.column + 1)
+            out[key] = self.build(child)
+        parser.get_event()
+        return out
+
+    def _scalar(self, event: Any, tag: str | None, path: tuple[PathPart, ...]) -> Any:
+        text = event.value
+        # Quoted and block scalars are strings, and so is anything tagged !!str. Plain scalars are
+        # resolved by the YAML 1.2 core schema, and those YAML 1.1 would read otherwise are reported.
+        if not _plain(event) or tag == "tag:yaml.org,2002:str":
+            return text
+        self.raw_scalars[path] = text
+        if text in _NULL:
+            return None
+        if text in _BOOL:
+            return _BOOL[text]
+        if _YAML11_BOOL.match(text) or _YAML11_TIMESTAMP.match(text) or _YAML11_SEXAGESIMAL.match(text):
+            reading = "a boolean" if _YAML11_BOOL.match(text) else (
+                "a date" if _YAML11_TIMESTAMP.match(text) else "a number")
+            self.diagnostics.append(make(
+                "KB109", f"unquoted `{text}` is read as {reading} by YAML 1.1 tools",
+                self._loc(event, path), f'quote it ("{text}") to keep it text'
+                + ("" if reading != "a boolean" else ", or write true/false for a boolean")))
+            return text
+        if _INT.match(text):
+            return int(text)
+        if _FLOAT.match(text):
+            return float(text)
+        if text.lower() in (".inf", "-.inf", "+.inf", ".nan"):
+            self.diagnostics.append(make("KB201", f"`{text}` is not a usable number", self._loc(event, path)))
+            return None
+        return text
+
+
+def _first_bad_utf8(raw: bytes) -> Position:
+    """Line and column (1-based) of the first byte that is not valid UTF-8."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        return line, col
+    return 1, 1
+
+
+def _tab_indent(text: str) -> Position | None:
+    """Position of the first tab used in indentation (outside block scalars it breaks YAML)."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.lstrip(" ")
+        if stripped.startswith("\t"):
+            return number, len(line) - len(stripped) + 1
+    return None
+
+
+def read_text(path: Path, rel: str, max_bytes: int) -> tuple[str | None, list[Diagnostic]]:
+    """Read a file as UTF-8 text within a size limit; problems are diagnostics."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return None, [make("KB106", f"file is {size:,} bytes; the limit is {max_bytes:,}",
+                               Location(rel), "split the entry or remove pasted material")]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [make("KB101", f"cannot read file: {exc.strerror}", Location(rel))]
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        line, col = _first_bad_utf8(raw)
+        return None, [make("KB101", f"byte 0x{raw[exc.start]:02x} is not valid UTF-8",
+                           Location(rel, line, col), "save the file as UTF-8")]
+
+
+def parse_yaml(text: str, rel: str, kind: str, stem: str) -> tuple[SourceDocument | None, list[Diagnostic]]:
+    """Parse one YAML document strictly into a `SourceDocument`, or return diagnostics."""
+    tab = _tab_indent(text)
+    if tab is not None:
+        return None, [make("KB103", "tab character used for indentation", Location(rel, *tab),
+                           "indent with spaces")]
+    try:
+        parser = _Parser(text)
+        builder = _Builder(rel, parser)
+        parser.get_event()  # stream start
+        if parser.check_event(yaml.StreamEndEvent):
+            return None, [make("KB107", "the file holds no YAML document", Location(rel),
+                               f"run `allokb new {kind[:-1]} {stem}` for a template")]
+        parser.get_event()  # document start
+        try:
+            data = builder.build()
+        except _Abort:
+            return None, builder.diagnostics
+        parser.get_event()  # document end
+        if not parser.check_event(yaml.StreamEndEvent):
+            extra = parser.peek_event()
+            return None, [make("KB108", "a second YAML document starts here",
+                               Location(rel, extra.start_mark.line + 1, extra.start_mark.column + 1),
+                               "keep one document per file; remove the extra `---`")]
+    except yaml.reader.ReaderError as exc:
+        return None, [_reader_error(exc, text, rel)]
+    except yaml.YAMLError as exc:
+        return None, [_syntax(exc, rel)]
+    doc = SourceDocument(rel, kind, stem, data, builder.positions, builder.key_positions, builder.raw_scalars)
+    return doc, builder.diagnostics
+
+
+def _mark_location(rel: str, mark: Any) -> Location:
+    if mark is None:
+        return Location(rel)
+    return Location(rel, mark.line + 1, mark.column + 1)
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, rel: str) -> Diagnostic:
+    """A character YAML does not allow (control characters and the like)."""
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    col = exc.position - (before.rfind("\n") + 1) + 1
+    return make("KB102", f"invalid YAML: character U+{exc.character:04X} is not allowed in YAML",
+                Location(rel, line, col), "remove the control character")
+
+
+def _syntax(exc: yaml.YAMLError, rel: str) -> Diagnostic:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"{context}: {problem}" if context else problem
+    start = getattr(exc, "context_mark", None)
+    if start is not None and mark is not None and (start.line, start.column) != (mark.line, mark.column):
+        message += f" (it started at line {start.line + 1}, column {start.column + 1})"
+    return make("KB102", f"invalid YAML: {message}", _mark_location(rel, mark))
+
+
+def iter_content_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """Yield (kind, path) for every file under content/<kind>/, sorted; hidden files (editor
+    swap files, a scaffold being written) and folders are skipped."""
+    for kind in KINDS:
+        folder = root / "content" / kind
+        if folder.is_dir():
+            with os.scandir(folder) as entries:
+                names = sorted(e.name for e in entries if not e.name.startswith(".") and not e.is_dir())
+            for name in names:
+                yield kind, folder / name
+
+
+def load_document(root: Path, kind: str, path: Path) -> tuple[SourceDocument | None, list[Diagnostic]]:
+    """Load one content file; None (with diagnostics) when it is not a loadable YAML file."""
+    rel = path.relative_to(root).as_posix()
+    if path.suffix != ".yaml":
+        return None, [make("KB110", f"`{path.name}` is not a `.yaml` file", Location(rel),
+                           "rename it to end in `.yaml`, or move it out of content/")]
+    text, problems = read_text(path, rel, MAX_YAML_BYTES)
+    if text is None:
+        return None, problems
+    return parse_yaml(text, rel, kind, path.stem)
+
+
+def load_documents(root: Path) -> tuple[list[SourceDocument], list[Diagnostic]]:
+    """Load every content file under `root`; returns the documents that loaded and the
+    diagnostics of those that did not (or that loaded with problems)."""
+    documents: list[SourceDocument] = []
+    diagnostics: list[Diagnostic] = []
+    for kind, path in iter_content_files(root):
+        doc, problems = load_document(root, kind, path)
+        diagnostics.extend(problems)
+        if doc is not None:
+            documents.append(doc)
+    return documents, diagnostics

@@ -1,0 +1,385 @@
+"""Model stage: typed, frozen records built from documents that passed their schema.
+
+A cross-reference is a `Link` (target kind, target id, and where it was written), resolved once
+by the graph stage; nothing downstream passes bare id strings around.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from allokb.diagnostics import Location
+from allokb.load import PathPart, SourceDocument
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A reference from one record to another: `kind` is `intervention`, `mechanism` or `reference`."""
+
+    kind: str
+    target: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Cite:
+    """A source cited for a statement, with locator, exact quote and support verdict."""
+
+    ref: Link
+    support: str
+    locator: str | None
+    quote: str | None
+    note: str | None
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class SeedAttribution:
+    """What the source post said and cited for a statement."""
+
+    text: str
+    refs: tuple[int, ...]
+    section: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One checkable statement with its sources."""
+
+    id: str
+    statement: str
+    outcome: str
+    direction: str
+    size: str | None
+    population: str | None
+    subjects: str | None
+    dose: str | None
+    route: str | None
+    duration: str | None
+    citations: tuple[Cite, ...]
+    seed: SeedAttribution | None
+    note: str | None
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Regulatory:
+    """A regulator's decision about an intervention."""
+
+    agency: str
+    status: str
+    year: int | None
+    date: str | None
+    indication: str | None
+    brand: str | None
+    citations: tuple[Cite, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Dosing:
+    """A dose as reported by a named source (never a recommendation)."""
+
+    population: str
+    population_note: str | None
+    amount: str
+    route: str | None
+    timing: str | None
+    frequency: str | None
+    duration: str | None
+    supervision: str
+    context: str | None
+    reported_by: Cite
+
+
+@dataclass(frozen=True, slots=True)
+class Caution:
+    """A contraindication, side effect or other caution."""
+
+    kind: str
+    text: str
+    citations: tuple[Cite, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """A link to another intervention: avoid with, counteracts, complements, alternative to."""
+
+    intervention: Link
+    kind: str
+    note: str
+    citations: tuple[Cite, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """An option named as an alternative that has no entry of its own."""
+
+    name: str
+    note: str
+    citations: tuple[Cite, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Anecdote:
+    """An individual's reported experience, always labelled as such."""
+
+    id: str
+    summary: str
+    population: str | None
+    citation: Cite
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class SeedRating:
+    """The source post's summary-table row for an intervention."""
+
+    rating: str
+    mechanism: str | None
+    refs: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Intervention:
+    """Something a person can do, take or avoid that is claimed to change ALLO."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    category: str
+    summary: str
+    direction: str
+    prescription_status: str
+    populations: tuple[str, ...]
+    mechanisms: tuple[Link, ...]
+    regulatory: tuple[Regulatory, ...]
+    claims: tuple[Claim, ...]
+    dosing: tuple[Dosing, ...]
+    cautions: tuple[Caution, ...]
+    interactions: tuple[Interaction, ...]
+    alternatives: tuple[Alternative, ...]
+    anecdotes: tuple[Anecdote, ...]
+    seed_rating: SeedRating | None
+    related: tuple[Link, ...]
+    evidence_grade: str | None
+    source: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """An enzymatic conversion: substrate -> product by enzyme."""
+
+    substrate: str
+    product: str
+    enzyme: str | None
+    rate_limiting: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Mechanism:
+    """How ALLO is made, acts or is lowered."""
+
+    id: str
+    name: str
+    kind: str
+    summary: str
+    step: Step | None
+    upstream: tuple[Link, ...]
+    related: tuple[Link, ...]
+    claims: tuple[Claim, ...]
+    source: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something a source shows, with its words."""
+
+    text: str
+    quote: str | None
+    locator: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedPage:
+    """A page a bibliographic record was checked against, and the fields seen there."""
+
+    url: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """How a reference's bibliographic record was checked."""
+
+    status: str
+    checked_on: str | None
+    checked_against: tuple[CheckedPage, ...]
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """One field the source post got wrong about a reference."""
+
+    field: str
+    seed: str
+    record: str
+    evidence: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SeedCitation:
+    """How the source post cited a reference."""
+
+    number: int
+    cited_as: str
+    corrections: tuple[Correction, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A citation record: what a source is and shows (content/citations/<key>.yaml)."""
+
+    key: str
+    design: str
+    peer_reviewed: bool
+    population: str | None
+    subjects: str | None
+    sample_size: int | None
+    findings: tuple[Finding, ...]
+    retraction: str | None
+    verification: Verification
+    seed: SeedCitation | None
+    also_cited_as: tuple[int, ...]
+    source: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A bibliographic entry of references.bib, with its fields decoded to plain text."""
+
+    key: str
+    entry_type: str
+    fields: tuple[tuple[str, str], ...]
+    location: Location
+
+    def get(self, name: str) -> str | None:
+        """The decoded value of field `name`, or None."""
+        for key, value in self.fields:
+            if key == name:
+                return value
+        return None
+
+
+# --- building records from validated documents ---------------------------------------------
+
+class _Reader:
+    """Reads validated data of one document into records, with locations."""
+
+    def __init__(self, doc: SourceDocument) -> None:
+        self.doc = doc
+
+    def loc(self, path: tuple[PathPart, ...]) -> Location:
+        return self.doc.location(path)
+
+    def link(self, kind: str, target: str, path: tuple[PathPart, ...]) -> Link:
+        return Link(kind, target, self.loc(path))
+
+    def links(self, kind: str, data: dict[str, Any], name: str, path: tuple[PathPart, ...]) -> tuple[Link, ...]:
+        return tuple(self.link(kind, t, path + (name, i)) for i, t in enumerate(data.get(name, [])))
+
+    def cite(self, data: dict[str, Any], path: tuple[PathPart, ...]) -> Cite:
+        return Cite(self.link("reference", data["ref"], path + ("ref",)), data["support"], data.get("locator"),
+                    data.get("quote"), data.get("note"), self.loc(path))
+
+    def cites(self, data: dict[str, Any], path: tuple[PathPart, ...]) -> tuple[Cite, ...]:
+        return tuple(self.cite(c, path + ("citations", i)) for i, c in enumerate(data.get("citations", [])))
+
+    def claims(self, data: dict[str, Any]) -> tuple[Claim, ...]:
+        out = []
+        for i, c in enumerate(data.get("claims", [])):
+            path: tuple[PathPart, ...] = ("claims", i)
+            seed = c.get("seed")
+            out.append(Claim(
+                c["id"], c["statement"], c["outcome"], c["direction"], c.get("size"), c.get("population"),
+                c.get("subjects"), c.get("dose"), c.get("route"), c.get("duration"), self.cites(c, path),
+                SeedAttribution(seed["text"], tuple(seed.get("refs", [])), seed.get("section")) if seed else None,
+                c.get("note"), self.loc(path)))
+        return tuple(out)
+
+
+def build_intervention(doc: SourceDocument) -> Intervention:
+    """Build an `Intervention` from a document that passed the intervention schema."""
+    r, d = _Reader(doc), doc.data
+    rating = d.get("seed_rating")
+    return Intervention(
+        id=d["id"], name=d["name"], aliases=tuple(d.get("aliases", [])), category=d["category"],
+        summary=d["summary"], direction=d["direction"], prescription_status=d["prescription_status"],
+        populations=tuple(d["populations"]), mechanisms=r.links("mechanism", d, "mechanisms", ()),
+        regulatory=tuple(
+            Regulatory(x["agency"], x["status"], x.get("year"), x.get("date"), x.get("indication"),
+                       x.get("brand"), r.cites(x, ("regulatory", i)))
+            for i, x in enumerate(d.get("regulatory", []))),
+        claims=r.claims(d),
+        dosing=tuple(
+            Dosing(x["population"], x.get("population_note"), x["amount"], x.get("route"), x.get("timing"),
+                   x.get("frequency"), x.get("duration"), x["supervision"], x.get("context"),
+                   r.cite(x["reported_by"], ("dosing", i, "reported_by")))
+            for i, x in enumerate(d.get("dosing", []))),
+        cautions=tuple(Caution(x["kind"], x["text"], r.cites(x, ("cautions", i)))
+                       for i, x in enumerate(d.get("cautions", []))),
+        interactions=tuple(
+            Interaction(r.link("intervention", x["intervention"], ("interactions", i, "intervention")),
+                        x["kind"], x["note"], r.cites(x, ("interactions", i)))
+            for i, x in enumerate(d.get("interactions", []))),
+        alternatives=tuple(Alternative(x["name"], x["note"], r.cites(x, ("alternatives", i)))
+                           for i, x in enumerate(d.get("alternatives", []))),
+        anecdotes=tuple(Anecdote(x["id"], x["summary"], x.get("population"),
+                                 r.cite(x["citation"], ("anecdotes", i, "citation")), r.loc(("anecdotes", i)))
+                        for i, x in enumerate(d.get("anecdotes", []))),
+        seed_rating=SeedRating(rating["rating"], rating.get("mechanism"), rating.get("refs")) if rating else None,
+        related=r.links("intervention", d, "related", ()),
+        evidence_grade=d.get("evidence_grade"), source=doc.path, location=r.loc(()),
+    )
+
+
+def build_mechanism(doc: SourceDocument) -> Mechanism:
+    """Build a `Mechanism` from a document that passed the mechanism schema."""
+    r, d = _Reader(doc), doc.data
+    step = d.get("step")
+    return Mechanism(
+        id=d["id"], name=d["name"], kind=d["kind"], summary=d["summary"],
+        step=Step(step["substrate"], step["product"], step.get("enzyme"), step.get("rate_limiting", False))
+        if step else None,
+        upstream=r.links("mechanism", d, "upstream", ()), related=r.links("mechanism", d, "related", ()),
+        claims=r.claims(d), source=doc.path, location=r.loc(()),
+    )
+
+
+def build_citation(doc: SourceDocument) -> Citation:
+    """Build a `Citation` record from a document that passed the citation schema."""
+    d = doc.data
+    v, seed = d["verification"], d.get("seed")
+    return Citation(
+        key=d["key"], design=d["design"], peer_reviewed=d["peer_reviewed"], population=d.get("population"),
+        subjects=d.get("subjects"), sample_size=d.get("sample_size"),
+        findings=tuple(Finding(f["text"], f.get("quote"), f.get("locator")) for f in d.get("findings", [])),
+        retraction=d.get("retraction"),
+        verification=Verification(
+            v["status"], v.get("checked_on"),
+            tuple(CheckedPage(p["url"], tuple(p["fields"])) for p in v.get("checked_against", [])),
+            v.get("notes")),
+        seed=SeedCitation(
+            seed["number"], seed["cited_as"],
+            tuple(Correction(c["field"], c["seed"], c["record"], c.get("evidence"), c.get("note"))
+                  for c in seed.get("corrections", []))) if seed else None,
+        also_cited_as=tuple(d.get("also_cited_as", [])), source=doc.path, location=doc.location(()),
+    )
+
+
+BUILDERS = {"interventions": build_intervention, "mechanisms": build_mechanism, "citations": build_citation}

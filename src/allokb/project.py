@@ -1,0 +1,93 @@
+"""The check pipeline as one call: load -> schema -> model -> graph -> rules.
+
+`check_project` runs every stage over a project folder and returns the resolved knowledge base
+with every diagnostic found, sorted. It never writes anything. Files are independent until the
+graph stage, so a large knowledge base is loaded and validated by a pool of processes (one per
+core) while references.bib is parsed beside them; the result is the same either way.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from allokb.bib import load_references
+from allokb.diagnostics import Diagnostic, Severity, sorted_diagnostics
+from allokb.graph import FileOutcome, KnowledgeBase, build_graph, process_document
+from allokb.load import iter_content_files, load_document
+from allokb.model import Reference
+from allokb.rules import run_rules
+
+#: below this many files a pool costs more than it saves
+PARALLEL_THRESHOLD = 1500
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The knowledge base as far as it could be built, and every diagnostic."""
+
+    kb: KnowledgeBase
+    diagnostics: tuple[Diagnostic, ...]
+    files: int
+
+    def count(self, severity: Severity) -> int:
+        """How many diagnostics have `severity`."""
+        return sum(1 for d in self.diagnostics if d.severity is severity)
+
+    def failed(self, strict: bool = False) -> bool:
+        """Whether the check fails: any error, or under `strict` any warning."""
+        return self.count(Severity.ERROR) > 0 or (strict and self.count(Severity.WARNING) > 0)
+
+
+def process_file(root: Path, kind: str, path: Path) -> FileOutcome:
+    """Load, validate and build one content file."""
+    doc, problems = load_document(root, kind, path)
+    if doc is None:
+        return FileOutcome(kind, path.relative_to(root).as_posix(), path.stem, None, None, None, tuple(problems))
+    return process_document(doc, problems)
+
+
+def _process_batch(root: Path, batch: list[tuple[str, str]]) -> list[FileOutcome]:
+    """Process files given as (kind, file name): plain strings travel to a worker cheaply."""
+    return [process_file(root, kind, root / "content" / kind / name) for kind, name in batch]
+
+
+def _workers(files: int) -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(cores, 8) if files >= PARALLEL_THRESHOLD else 1
+
+
+def _load_all(root: Path, files: list[tuple[str, Path]]) -> tuple[list[FileOutcome], list[Reference] | None,
+                                                                    list[Diagnostic]]:
+    workers = _workers(len(files))
+    names = [(kind, path.name) for kind, path in files]
+    if workers == 1:
+        outcomes = _process_batch(root, names)
+        return (outcomes, *load_references(root))
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    size = max(64, len(names) // (workers * 4))
+    batches = [names[i:i + size] for i in range(0, len(names), size)]
+    pool: Executor
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        bib = pool.submit(load_references, root)
+        futures = [pool.submit(_process_batch, root, batch) for batch in batches]
+        outcomes = [o for f in futures for o in f.result()]
+        references, bib_diagnostics = bib.result()
+    return outcomes, references, bib_diagnostics
+
+
+def check_project(root: Path) -> CheckResult:
+    """Load, validate and resolve the knowledge base under `root`; report every problem."""
+    files = list(iter_content_files(root))
+    outcomes, references, bib_diagnostics = _load_all(root, files)
+    present: dict[str, set[str]] = {}
+    for kind, path in files:
+        if path.suffix == ".yaml":
+            present.setdefault(kind, set()).add(path.stem)
+    kb, graph_diagnostics = build_graph(outcomes, references, present)
+    found = [*(d for o in outcomes for d in o.diagnostics), *bib_diagnostics, *graph_diagnostics, *run_rules(kb)]
+    count = len(files) + (root / "references.bib").exists()
+    return CheckResult(kb, tuple(sorted_diagnostics(found)), count)

@@ -1,0 +1,88 @@
+"""Rules stage: cross-record checks on the resolved knowledge base.
+
+Each rule is one small function `check_*` that yields diagnostics; its docstring is the rule's
+documentation. `RULES` lists them in the order they run.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+
+from allokb.diagnostics import Diagnostic, make
+from allokb.graph import KnowledgeBase, record_cites
+from allokb.model import Intervention, Mechanism
+
+
+def check_duplicate_publications(kb: KnowledgeBase) -> Iterator[Diagnostic]:
+    """KB407: two bib entries with the same DOI, PMID or PMCID are one publication under two keys."""
+    for name in ("doi", "pmid", "pmcid"):
+        seen: dict[str, str] = {}
+        for key, ref in kb.references.items():
+            value = ref.get(name)
+            if not value:
+                continue
+            norm = value.strip().lower()
+            if norm in seen:
+                yield make("KB407", f"`{key}` has the same {name.upper()} `{value}` as `{seen[norm]}`",
+                           ref.location, f"keep one entry and cite `{seen[norm]}` everywhere")
+            else:
+                seen[norm] = key
+
+
+def check_cited_nowhere(kb: KnowledgeBase) -> Iterator[Diagnostic]:
+    """KB408 (warning): a bib entry that nothing cites is dead weight or a forgotten citation."""
+    for key, ref in kb.references.items():
+        if key not in kb.cited_by:
+            yield make("KB408", f"reference `{key}` is cited nowhere", ref.location,
+                       "cite it from a claim, a dose, a caution or an anecdote, or remove it")
+
+
+def check_quotes(kb: KnowledgeBase) -> Iterator[Diagnostic]:
+    """KB410: a citation marked `supported` or `partial` must carry the exact supporting quote."""
+    for record in _records(kb):
+        for _, _, cite in record_cites(record):
+            if cite.support in ("supported", "partial") and not (cite.quote or "").strip():
+                yield make("KB410", f"citation of `{cite.ref.target}` is `{cite.support}` but has no quote",
+                           cite.location, "add `quote:` with the source's exact words, or set `support: unchecked`")
+
+
+def check_self_links(kb: KnowledgeBase) -> Iterator[Diagnostic]:
+    """KB307: a record must not list itself as related, upstream or interacting."""
+    for item in kb.interventions.values():
+        for link in [*item.related, *(i.intervention for i in item.interactions)]:
+            if link.target == item.id:
+                yield make("KB307", f"`{item.id}` refers to itself", link.location)
+    for mech in kb.mechanisms.values():
+        for link in [*mech.upstream, *mech.related]:
+            if link.target == mech.id:
+                yield make("KB307", f"`{mech.id}` refers to itself", link.location)
+
+
+def check_claim_ids(kb: KnowledgeBase) -> Iterator[Diagnostic]:
+    """KB308: claim and anecdote ids are unique within their record (they are page anchors)."""
+    for record in _records(kb):
+        seen: dict[str, int] = defaultdict(int)
+        anecdotes = record.anecdotes if isinstance(record, Intervention) else ()
+        for item in [*record.claims, *anecdotes]:
+            seen[item.id] += 1
+            if seen[item.id] == 2:
+                yield make("KB308", f"id `{item.id}` is used twice in `{record.id}`", item.location)
+
+
+def _records(kb: KnowledgeBase) -> list[Intervention | Mechanism]:
+    return [*kb.interventions.values(), *kb.mechanisms.values()]
+
+
+RULES: tuple[Callable[[KnowledgeBase], Iterator[Diagnostic]], ...] = (
+    check_duplicate_publications,
+    check_cited_nowhere,
+    check_quotes,
+    check_self_links,
+    check_claim_ids,
+)
+
+
+def run_rules(kb: KnowledgeBase) -> list[Diagnostic]:
+    """Run every rule over the knowledge base."""
+    return [d for rule in RULES for d in rule(kb)]

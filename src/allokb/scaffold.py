@@ -1,0 +1,109 @@
+"""`allokb new KIND ID`: write a commented entry that passes `allokb check` as it stands."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from allokb.bib import load_references
+from allokb.diagnostics import KbError, UsageError
+
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9]*$")
+KINDS = {"intervention": "interventions", "mechanism": "mechanisms", "citation": "citations"}
+
+_MODELINE = "# yaml-language-server: $schema=../../src/allokb/schemas/{kind}.schema.json\n"
+
+_TEMPLATES = {
+    "intervention": """\
+# An intervention: something a person can do, take or avoid that is claimed to change ALLO.
+# Field documentation: /evidence/#fields, or the schema named on the first line.
+# Every claim needs at least one citation of a key in references.bib.
+id: {id}
+name: "{title}"            # the page title
+category: supplement         # precursor-hormone | pharmaceutical | supplement | diet | lifestyle | avoidance | trt-specific
+summary: >-
+  TODO: two to four sentences on what it is and what is claimed about ALLO.
+direction: unclear           # raises | lowers | preserves | mimics | mixed | unclear (the effect on ALLO)
+prescription_status: over-the-counter   # prescription | over-the-counter | compounded | investigational | varies | not-applicable
+populations: [general-adults]            # who the evidence concerns, from the controlled list
+mechanisms: []               # ids of files in content/mechanisms/
+claims: []
+# A claim looks like this (uncomment and fill in):
+#  - id: raises-serum-allo
+#    statement: "One checkable sentence."
+#    outcome: allo-level     # allo-level | mood | anxiety | sleep | ... (see the schema)
+#    direction: increases
+#    population: "healthy adults"
+#    dose: "400 mg single dose"
+#    route: oral
+#    citations:
+#      - ref: surname2020word   # a key in references.bib
+#        locator: abstract
+#        quote: "The exact words of the source."
+#        support: supported     # supported | partial | not-supported | unchecked
+""",
+    "mechanism": """\
+# A mechanism: how ALLO is made, acts, or is lowered.
+# Field documentation: /evidence/#fields, or the schema named on the first line.
+id: {id}
+name: "{title}"
+kind: concept                # enzymatic-step | receptor-action | pharmacokinetics | regulation | concept
+summary: >-
+  TODO: two to four sentences.
+# For an enzymatic step, uncomment:
+# step:
+#   substrate: "Progesterone"
+#   product: "5α-DHP"
+#   enzyme: "5α-reductase"
+upstream: []                 # ids of mechanisms that come before this one
+claims: []                   # checkable statements, as in an intervention
+""",
+    "citation": """\
+# A citation record: what the source `{id}` of references.bib is and shows, and how its
+# bibliographic record was checked. Bibliographic facts stay in references.bib.
+key: {id}
+design: review               # meta-analysis | rct | controlled-trial | uncontrolled-trial | cohort | case-control | cross-sectional | case-series | case-report | pharmacovigilance | animal | in-vitro | review | regulatory | web | anecdote
+peer_reviewed: true
+# population: "who or what was studied"
+# sample_size: 40
+findings: []                 # - text: "what it shows"  quote: "its exact words"  locator: abstract
+verification:
+  status: unchecked          # verified | partly-verified | unchecked | not-found
+  # checked_on: "YYYY-MM-DD"
+  # checked_against:
+  #   - url: "https://pubmed.ncbi.nlm.nih.gov/NNNNNNNN/"
+  #     fields: [author, title, journal, year, volume, pages, doi, pmid]
+""",
+}
+
+
+def scaffold(root: Path, kind: str, ident: str) -> Path:
+    """Write content/<kinds>/<ident>.yaml from the template of `kind`; return its path.
+
+    Raises `UsageError` for an unknown kind or a malformed id, and `KbError` when the file
+    exists already or (for a citation) the key is not in references.bib.
+    """
+    if kind not in KINDS:
+        raise UsageError(f"unknown kind `{kind}`; expected one of: {', '.join(KINDS)}")
+    pattern = KEY_PATTERN if kind == "citation" else ID_PATTERN
+    if not pattern.match(ident):
+        form = "a bib key such as `griffin1999selective`" if kind == "citation" else \
+            "a lower-case kebab-case id such as `oral-progesterone`"
+        raise UsageError(f"`{ident}` is not {form}")
+    folder = root / "content" / KINDS[kind]
+    path = folder / f"{ident}.yaml"
+    if path.exists():
+        raise KbError(f"{path.relative_to(root).as_posix()} exists already; edit it instead")
+    if kind == "citation":
+        keys = {r.key for r in load_references(root)[0] or []}
+        if ident not in keys:
+            raise KbError(f"`{ident}` is not a key in references.bib; add the bib entry first "
+                          "(CONTRIBUTING.md shows how)")
+    title = ident.replace("-", " ").capitalize()
+    text = _MODELINE.format(kind=kind) + _TEMPLATES[kind].format(id=ident, title=title)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{ident}.yaml.tmp"  # hidden: never read as content while being written
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path

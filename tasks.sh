@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# One entry point for set-up and routine work on a fresh Debian machine with Python 3.11+.
+#   ./tasks.sh serve   set up, check the content, build and serve the site on http://127.0.0.1:8000/
+#   ./tasks.sh test    set up, then run the whole test suite
+#   ./tasks.sh build   set up, then check and build the site into site/
+#   ./tasks.sh setup   only create .venv and install the pinned dependencies
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV=.venv
+PY=${PYTHON:-python3}
+
+say() { printf '%s\n' "tasks.sh: $*" >&2; }
+
+need_apt() {  # install Debian packages when missing (CI and fresh machines run as root)
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    say "please install: ${missing[*]} (sudo apt-get install ${missing[*]})"; exit 1
+  fi
+  say "installing Debian packages: ${missing[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+setup() {
+  if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    say "Python 3.11 or newer is needed (found: $("$PY" --version 2>&1))"; exit 1
+  fi
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating $VENV"
+    "$PY" -m venv "$VENV" 2>/dev/null || { need_apt python3-venv; rm -rf "$VENV"; "$PY" -m venv "$VENV"; }
+  fi
+  # Reinstall only when the pins changed.
+  local stamp="$VENV/.installed" want
+  want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    say "installing pinned dependencies"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
+    echo "$want" > "$stamp"
+  fi
+}
+
+case "${1:-}" in
+  setup) setup ;;
+  test)  setup; shift; exec "$VENV/bin/python" -m pytest "$@" ;;
+  build) setup; exec "$VENV/bin/allokb" build . ;;
+  serve) setup; "$VENV/bin/allokb" build . && exec "$VENV/bin/allokb" serve . ;;
+  *) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
