@@ -25,6 +25,7 @@ need_apt() {  # install Debian packages when missing (CI and fresh machines run 
 }
 
 setup() {
+  need_apt graphviz   # draws the pathway diagram at build time (inline SVG)
   if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     say "Python 3.11 or newer is needed (found: $("$PY" --version 2>&1))"; exit 1
   fi

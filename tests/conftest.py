@@ -25,3 +25,19 @@ def make_project(dest: Path, case: str | None = None) -> Path:
 def project(tmp_path: Path) -> Path:
     """A fresh copy of the valid fixture knowledge base."""
     return make_project(tmp_path / "kb")
+
+
+def make_site_project(dest: Path, content_from: Path = VALID) -> Path:
+    """A buildable project: the repository's site configuration and templates with the content
+    (and references.bib) of `content_from`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "mkdocs.yml", dest / "mkdocs.yml")
+    shutil.copytree(REPO / "site_templates", dest / "site_templates")
+    shutil.copytree(REPO / "content" / "pages", dest / "content" / "pages")
+    (dest / "src" / "allokb").mkdir(parents=True)
+    shutil.copy(REPO / "src" / "allokb" / "site.py", dest / "src" / "allokb" / "site.py")
+    for kind in ("interventions", "mechanisms", "citations"):
+        if (content_from / "content" / kind).is_dir():
+            shutil.copytree(content_from / "content" / kind, dest / "content" / kind)
+    shutil.copy(content_from / "references.bib", dest / "references.bib")
+    return dest

@@ -1,72 +1,141 @@
-"""A real, strict MkDocs build of the repository, and the check that guards it."""
+"""Real, strict MkDocs builds: of the repository and of the fixture knowledge base; every
+internal link and anchor resolves; nothing is loaded from outside; failed builds change nothing."""
 
 from __future__ import annotations
 
+import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from allokb.cli import main
-from conftest import REPO
+from conftest import REPO, make_site_project
+from sitecheck import broken_links, scan_site
+
+
+def _build(root: Path, site: Path) -> None:
+    assert main(["build", str(root), "--site-dir", str(site)]) == 0
 
 
 @pytest.fixture(scope="module")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("build") / "site"
-    assert main(["build", str(REPO), "--site-dir", str(site)]) == 0
+def fixture_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = make_site_project(tmp_path_factory.mktemp("fixture") / "project")
+    site = root / "site"
+    _build(root, site)
     return site
 
 
-def test_build_writes_home_and_codes_pages(built_site: Path) -> None:
-    assert (built_site / "index.html").exists()
-    codes = (built_site / "codes" / "index.html").read_text()
-    assert 'id="kb301"' in codes
+@pytest.fixture(scope="module")
+def repo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    site = tmp_path_factory.mktemp("repo") / "site"
+    _build(REPO, site)
+    return site
 
 
-def test_no_request_leaves_the_site(built_site: Path) -> None:
-    for page in built_site.rglob("*.html"):
+@pytest.mark.parametrize("which", ["fixture_site", "repo_site"])
+def test_every_internal_link_and_anchor_resolves(which: str, request: pytest.FixtureRequest) -> None:
+    site = request.getfixturevalue(which)
+    scans = scan_site(site)
+    assert len(scans) >= 8
+    assert broken_links(site, scans) == []
+
+
+@pytest.mark.parametrize("which", ["fixture_site", "repo_site"])
+def test_nothing_is_loaded_from_another_host(which: str, request: pytest.FixtureRequest) -> None:
+    site = request.getfixturevalue(which)
+    for rel, scan in scan_site(site).items():
+        external = [u for u in scan.resources if re.match(r"^(https?:)?//", u)]
+        assert external == [], rel
+    css = "\n".join(p.read_text() for p in site.rglob("*.css"))
+    assert "fonts.googleapis" not in css and "@import url(http" not in css
+
+
+def test_contract_urls_exist(fixture_site: Path) -> None:
+    for path in ["index.html", "interventions/index.html", "interventions/example-hormone/index.html",
+                 "mechanisms/index.html", "mechanisms/step-one/index.html", "references/index.html",
+                 "references/smith2020example/index.html", "evidence/index.html", "corrections/index.html",
+                 "data/kb.json", "data/interventions.csv", "data/references.bib", "data/references.csl.json",
+                 "schema/intervention.schema.json", "schema/mechanism.schema.json", "schema/citation.schema.json",
+                 "schema/common.schema.json"]:
+        assert (fixture_site / path).exists(), path
+
+
+def test_kb_json_contract(fixture_site: Path) -> None:
+    data = json.loads((fixture_site / "data" / "kb.json").read_text())
+    assert data["schema_version"] == 1
+    assert [i["id"] for i in data["interventions"]] == ["example-avoid", "example-hormone"]
+    assert data["interventions"][1]["url"] == "https://allo-atlas.github.io/atlas/interventions/example-hormone/"
+    assert [m["id"] for m in data["mechanisms"]] == ["step-one", "step-two"]
+    assert [r["key"] for r in data["references"]] == ["examplewiki2024page", "smith2020example"]
+    assert data["references"][1]["url"] == "https://allo-atlas.github.io/atlas/references/smith2020example/"
+
+
+def test_every_page_has_description_and_jsonld(fixture_site: Path) -> None:
+    for page in fixture_site.rglob("*.html"):
+        if page.name == "404.html":
+            continue
         html = page.read_text()
-        external = re.findall(r'(?:src|href)="(https?://[^"]+)"', html)
-        loaded = [u for u in external if re.search(r"\.(css|js|woff2?|ttf)(\?|$)", u) or "fonts.g" in u]
-        assert loaded == [], page
+        assert re.search(r'<meta name="description" content="[^"]{20,}"', html), page
+        match = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+        assert match, page
+        data = json.loads(match.group(1))
+        assert data["@type"] == "MedicalWebPage" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["lastReviewed"])
 
 
-def _copy_repo(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for name in ("mkdocs.yml", "references.bib"):
-        shutil.copy(REPO / name, dest / name)
-    for name in ("content", "site_templates"):
-        shutil.copytree(REPO / name, dest / name)
-    (dest / "src" / "allokb").mkdir(parents=True)
-    shutil.copy(REPO / "src" / "allokb" / "site.py", dest / "src" / "allokb" / "site.py")
-    return dest
+def test_entry_pages_cite_their_sources_in_jsonld(fixture_site: Path) -> None:
+    html = (fixture_site / "interventions" / "example-hormone" / "index.html").read_text()
+    data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1))
+    assert [c["name"] for c in data["citation"]] == ["An example study of a made-up steroid", "Example page"]
+
+
+def test_entry_pages_stay_out_of_the_navigation(fixture_site: Path) -> None:
+    home = (fixture_site / "index.html").read_text()
+    nav = home[home.index('<nav class="md-nav md-nav--primary"'):]
+    nav = nav[: nav.index("</nav>")]
+    assert "example-hormone" not in nav and "smith2020example" not in nav
+
+
+def _snapshot(site: Path) -> dict[Path, bytes]:
+    return {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
 
 
 def test_failed_check_leaves_previous_site_untouched(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    root = _copy_repo(tmp_path / "repo")
+    root = make_site_project(tmp_path / "repo")
     site = tmp_path / "site"
-    assert main(["build", str(root), "--site-dir", str(site)]) == 0
-    before = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    _build(root, site)
+    before = _snapshot(site)
     (root / "content" / "mechanisms" / "broken.yaml").write_text("id: broken\nname: [\n")
     capsys.readouterr()
     assert main(["build", str(root), "--site-dir", str(site)]) == 1
     out = capsys.readouterr()
     assert "content/mechanisms/broken.yaml:3:1: error[KB102]" in out.out
     assert out.err.endswith("build not started: fix the errors above; the previous site is unchanged\n")
-    after = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
-    assert after == before
+    assert _snapshot(site) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo", "site"]  # no staging left behind
 
 
 def test_failed_mkdocs_build_leaves_previous_site_untouched(tmp_path: Path) -> None:
-    root = _copy_repo(tmp_path / "repo")
+    root = make_site_project(tmp_path / "repo")
     site = tmp_path / "site"
-    assert main(["build", str(root), "--site-dir", str(site)]) == 0
-    before = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    _build(root, site)
+    before = _snapshot(site)
     (root / "content" / "pages" / "index.md").write_text("# Home\n\n[dead link](missing.md)\n")
     assert main(["build", str(root), "--site-dir", str(site)]) == 1
-    after = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
-    assert after == before
+    assert _snapshot(site) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo", "site"]
+
+
+def test_template_error_is_located_and_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_site_project(tmp_path / "repo")
+    site = tmp_path / "site"
+    _build(root, site)
+    before = _snapshot(site)
+    template = root / "site_templates" / "mechanism.md.j2"
+    template.write_text(template.read_text().replace("{{ kind }}", "{{ kind.nope() }}"))
+    capsys.readouterr()
+    assert main(["build", str(root), "--site-dir", str(site)]) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"site_templates/mechanism\.md\.j2:\d+:1: error\[KB501\] \$: template error: ", err), err
+    assert "Traceback" not in err
+    assert _snapshot(site) == before

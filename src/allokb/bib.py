@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import bibtexparser
@@ -20,7 +19,7 @@ from pylatexenc.latex2text import LatexNodes2Text
 
 from allokb.diagnostics import Diagnostic, Location, make
 from allokb.load import read_text
-from allokb.model import Reference
+from allokb.model import Person, Reference
 
 BIB_FILE = "references.bib"
 MAX_BIB_BYTES = 5 * 1024 * 1024
@@ -43,21 +42,6 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 _LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
-
-
-@dataclass(frozen=True)
-class Person:
-    """One author: family and given names, or a literal (corporate) name."""
-
-    family: str | None
-    given: str | None
-    literal: str | None = None
-
-    def display(self) -> str:
-        """'Surname, G.'-style display form."""
-        if self.literal:
-            return self.literal
-        return f"{self.family}, {self.given}" if self.given else str(self.family)
 
 
 def decode(value: str) -> str:
@@ -163,7 +147,9 @@ def _check_entry(entry: bibmodel.Entry) -> tuple[Reference, list[Diagnostic]]:
         if name in fields and not pattern.match(fields[name][0].strip()):
             out.append(make(code, f"`{name}` is `{fields[name][0][:80]}`; expected {form}", loc(name)))
     decoded = tuple(sorted((k, v if k in ("url", "doi") else decode(v)) for k, (v, _) in fields.items()))
-    return Reference(entry.key, entry_type, decoded, key_loc), out
+    authors = split_authors(fields["author"][0]) if "author" in fields else ()
+    editors = split_authors(fields["editor"][0]) if "editor" in fields else ()
+    return Reference(entry.key, entry_type, decoded, authors, editors, key_loc), out
 
 
 def field_line(reference: Reference, name: str) -> Location:

@@ -156,6 +156,10 @@ CODES: dict[str, CodeInfo] = {
         _code("KB411", E, "year is not a year", "The `year` of a bib entry must be four digits."),
         _code("KB412", E, "unsafe URL",
               "URLs must be http(s). `javascript:`, `data:` and other schemes are rejected."),
+        # KB5xx: rendering
+        _code("KB501", E, "template error",
+              "A Jinja template in site_templates/ has a syntax error or uses a name its context does not "
+              "provide. Nothing is written; the previous site stays as it was."),
     ]
 }
 

@@ -260,12 +260,30 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class Person:
+    """One author: family and given names, or a literal (corporate) name."""
+
+    family: str | None
+    given: str | None
+    literal: str | None = None
+
+    def display(self) -> str:
+        """'Surname, G.'-style display form."""
+        if self.literal:
+            return self.literal
+        return f"{self.family}, {self.given}" if self.given else str(self.family)
+
+
+@dataclass(frozen=True, slots=True)
 class Reference:
-    """A bibliographic entry of references.bib, with its fields decoded to plain text."""
+    """A bibliographic entry of references.bib, with its fields decoded to plain text and its
+    author list split into people (a braced corporate author stays one literal name)."""
 
     key: str
     entry_type: str
     fields: tuple[tuple[str, str], ...]
+    authors: tuple[Person, ...]
+    editors: tuple[Person, ...]
     location: Location
 
     def get(self, name: str) -> str | None:

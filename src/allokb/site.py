@@ -1,63 +1,160 @@
 """Site stage: the single adapter between the knowledge base and MkDocs.
 
 `mkdocs.yml` names this file under `hooks:`, so a plain `mkdocs build` or `mkdocs serve` runs
-the knowledge-base check first and refuses to build content with errors. `build_site` and
-`serve_site` are what `allokb build` and `allokb serve` call. A build is written to a temporary
-folder beside the target and swapped in only when it succeeded, so a failed build leaves the
-previous site exactly as it was.
+the whole pipeline: the knowledge-base check first (content with errors is never built), then
+the render stage, whose pages and exports are handed to MkDocs as generated files.
+`build_site` and `serve_site` are what `allokb build` and `allokb serve` call. A build is
+written to a temporary folder beside the target and swapped in only when it succeeded, so a
+failed build leaves the previous site exactly as it was.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from allokb.diagnostics import KbError
+from allokb.graph import KnowledgeBase
 from allokb.project import check_project
-from allokb.render import render_pages
+from allokb.render import RenderedSite, SiteInfo, render_site
+from allokb.render.environment import jsonld as jsonld_filter
+from allokb.render.views import jsonld
 from allokb.report import render
 
 #: what `serve` watches besides the docs folder and mkdocs.yml
 WATCHED = ("content", "references.bib", "site_templates", "src/allokb/schemas")
+ABBREVIATIONS = "site_templates/abbreviations.md"
+_BUILDS: dict[int, tuple[KnowledgeBase, RenderedSite, SiteInfo]] = {}  # per MkDocs config object, for one build
 
 
 def _root_of(config: Any) -> Path:
     return Path(config.config_file_path).resolve().parent
 
 
+def git_dates(root: Path) -> dict[str, str]:
+    """Each tracked path's date of last change (YYYY-MM-DD), from one `git log` pass."""
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "log", "--format=%x1e%cs", "--name-only", "--no-renames",
+                               "--", "content", "references.bib", "src/allokb/schemas"],
+                              capture_output=True, text=True, check=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    dates: dict[str, str] = {}
+    for block in proc.stdout.split("\x1e")[1:]:
+        lines = [line for line in block.splitlines() if line.strip()]
+        if not lines:
+            continue
+        date = lines[0]
+        for path in lines[1:]:
+            dates.setdefault(path, date)
+            for parent in Path(path).parents:  # a folder's date is that of its newest file
+                if str(parent) != ".":
+                    dates.setdefault(str(parent), date)
+    return dates
+
+
+def build_date(dates: dict[str, str]) -> str:
+    """The date of the build: SOURCE_DATE_EPOCH if set, else the newest content commit, so that
+    the same commit always gives the same pages."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date().isoformat()
+    return max(dates.values(), default="1970-01-01")
+
+
+def site_info(config: Any, root: Path) -> SiteInfo:
+    """What the pages need to know about the site, from mkdocs.yml and git."""
+    dates = git_dates(root)
+    url = config.site_url or "http://127.0.0.1:8000/"
+    extra = (config.extra or {}).get("allokb", {}) if hasattr(config, "extra") else {}
+    repo = (config.repo_url or "").rstrip("/") or None
+    return SiteInfo(site_name=config.site_name, site_url=url if url.endswith("/") else url + "/", repo_url=repo,
+                    branch=str(extra.get("branch", "main")), updated=dates, build_date=build_date(dates))
+
+
 def on_config(config: Any) -> Any:
-    """MkDocs hook: check the knowledge base before anything is built."""
+    """MkDocs hook: check the knowledge base and render it before anything is built."""
     from mkdocs.exceptions import PluginError
 
     root = _root_of(config)
     result = check_project(root)
     if result.failed():
         raise PluginError("the knowledge base has errors:\n" + render(result.diagnostics, "text", result.files, False))
+    site = site_info(config, root)
+    try:
+        rendered = render_site(root, result.kb, site)
+    except KbError as exc:
+        raise PluginError(str(exc)) from None
+    _BUILDS[id(config)] = (result.kb, rendered, site)
     return config
 
 
 def on_files(files: Any, config: Any) -> Any:
-    """MkDocs hook: add the pages generated from the knowledge base."""
+    """MkDocs hook: add the generated pages and export files."""
     from mkdocs.structure.files import File
 
-    for page in render_pages(_root_of(config)):
+    _, rendered, _ = _BUILDS[id(config)]
+    for page in rendered.pages:
         files.append(File.generated(config, page.src_uri, content=page.markdown))
+    for path, text in sorted(rendered.files.items()):
+        files.append(File.generated(config, path, content=text))
     return files
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    """MkDocs hook: fill the blocks hand-written pages embed, and add the abbreviations (shown on
+    hover everywhere)."""
+    _, rendered, site = _BUILDS[id(config)]
+    for name, block in rendered.blocks.items():
+        markdown = markdown.replace(f"<!-- allokb:{name} -->", block)
+    if "jsonld" not in page.meta:  # a hand-written page: metadata from its front matter and git
+        source = f"{config.docs_dir.removeprefix(str(_root_of(config)) + '/')}/{page.file.src_uri}"
+        description = page.meta.get("description") or config.site_description or ""
+        page.meta.setdefault("description", description)
+        date = site.updated.get(source, site.build_date)
+        path = page.file.url if page.file.url != "." else ""
+        page.meta["jsonld"] = jsonld_filter(jsonld(site, page.title or config.site_name, description, path, date, []))
+    abbreviations = _root_of(config) / ABBREVIATIONS
+    if abbreviations.exists():
+        markdown += "\n\n" + abbreviations.read_text(encoding="utf-8")
+    return markdown
+
+
+def on_post_build(config: Any) -> None:
+    """MkDocs hook: forget the build's data."""
+    _BUILDS.pop(id(config), None)
+
+
+class _StderrHandler(logging.Handler):
+    """MkDocs' log lines on whatever sys.stderr is at the time (progress for the user)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(f"{record.levelname:<7} -  {record.getMessage()}\n")
+
+
+class _ErrorCollector(logging.Handler):
+    """Keeps the error messages of a build, to say why it failed in one line."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 def _log_to_stderr() -> None:
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's banner is not actionable per build
     logger = logging.getLogger("mkdocs")
-    if not any(getattr(h, "_allokb", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)-7s -  %(message)s"))
-        handler._allokb = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
         logger.setLevel(logging.INFO)
         logger.propagate = False
 
@@ -71,15 +168,20 @@ def build_site(root: Path, site_dir: Path) -> None:
     _log_to_stderr()
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
+    errors = _ErrorCollector()
+    logging.getLogger("mkdocs").addHandler(errors)
     try:
         config = load_config(str(root / "mkdocs.yml"), strict=True, site_dir=str(staging))
         build(config)
     except MkDocsException as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise KbError(f"build failed: {exc}; the previous site is unchanged") from None
+        why = "\n".join(errors.messages) or str(exc)
+        raise KbError(f"build failed: {why}\nthe previous site is unchanged") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        logging.getLogger("mkdocs").removeHandler(errors)
     _swap_in(staging, site_dir)
 
 
@@ -90,7 +192,7 @@ def _swap_in(staging: Path, site_dir: Path) -> None:
         old = site_dir.with_name(f".{site_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}")
         site_dir.rename(old)
     staging.rename(site_dir)
-    staging.parent.joinpath(site_dir.name).chmod(0o755)
+    site_dir.chmod(0o755)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

@@ -1,0 +1,76 @@
+"""Render stage: the knowledge base -> Markdown pages and export files, in memory.
+
+Knows nothing of MkDocs: `render_site` returns pages (docs path and Markdown), files (site path
+and text) and blocks (Markdown that hand-written pages embed with `<!-- allokb:NAME -->`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from allokb.diagnostics import CODES
+from allokb.graph import KnowledgeBase
+from allokb.render.citations import format_references
+from allokb.render.diagram import pathway_dot, render_svg
+from allokb.render.environment import make_environment
+from allokb.render.exports import exports
+from allokb.render.overview import corrections_page, evidence_page, home_summary
+from allokb.render.pages import (
+    PageContext,
+    render_template,
+    intervention_page,
+    interventions_index,
+    mechanism_page,
+    mechanisms_index,
+    reference_page,
+    references_index,
+)
+from allokb.render.views import SiteInfo
+
+__all__ = ["Page", "RenderedSite", "SiteInfo", "render_codes_page", "render_site"]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A generated page: its source path in the docs tree (e.g. `codes.md`) and its Markdown."""
+
+    src_uri: str
+    markdown: str
+
+
+@dataclass(frozen=True)
+class RenderedSite:
+    """Everything the render stage produces."""
+
+    pages: tuple[Page, ...]
+    files: dict[str, str]
+    blocks: dict[str, str]
+
+
+def render_codes_page(root: Path) -> Page:
+    """The page documenting every diagnostic code, generated from `CODES`."""
+    return Page("codes.md", render_template(make_environment(root), "codes.md.j2", {"codes": list(CODES.values())}))
+
+
+def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str, Any] | None = None,
+                rubric: Any = None) -> RenderedSite:
+    """Render every generated page, export and embedded block."""
+    grades = grades or {}
+    env = make_environment(root)
+    formatted = format_references(list(kb.references.values()))
+    ctx = PageContext(env, kb, site, formatted, grades)
+    diagram = render_svg(pathway_dot(list(kb.mechanisms.values()), "")) if any(
+        m.step for m in kb.mechanisms.values()) else "<p>No enzymatic step is recorded yet.</p>"
+    pages = [render_codes_page(root),
+             Page("interventions/index.md", interventions_index(ctx)),
+             Page("mechanisms/index.md", mechanisms_index(ctx, diagram)),
+             Page("references/index.md", references_index(ctx)),
+             Page("evidence.md", evidence_page(ctx, rubric)),
+             Page("corrections.md", corrections_page(ctx))]
+    pages += [Page(f"interventions/{i}.md", intervention_page(ctx, item)) for i, item in kb.interventions.items()]
+    pages += [Page(f"mechanisms/{i}.md", mechanism_page(ctx, mech)) for i, mech in kb.mechanisms.items()]
+    pages += [Page(f"references/{k}.md", reference_page(ctx, ref)) for k, ref in kb.references.items()]
+    return RenderedSite(tuple(sorted(pages, key=lambda p: p.src_uri)), exports(root, kb, site.site_url, grades),
+                        {"summary": home_summary(ctx)})

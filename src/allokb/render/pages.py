@@ -1,0 +1,252 @@
+"""Page builders: one function per page kind, each preparing a view and rendering its template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+
+from allokb.diagnostics import KbError, Location, make
+from allokb.graph import KnowledgeBase
+from allokb.model import Intervention, Mechanism, Reference
+from allokb.render import labels as L
+from allokb.render.environment import TEMPLATES_DIR
+from allokb.report import format_text
+from allokb.render.views import (
+    Numbering,
+    SiteInfo,
+    authors_short,
+    claim_views,
+    describe_intervention,
+    describe_mechanism,
+    describe_reference,
+    jsonld,
+    md_prefix,
+    page_citation,
+    seed_numbers,
+    url_prefix,
+)
+
+
+def render_template(env: jinja2.Environment, template: str, context: dict[str, Any]) -> str:
+    """Render a template; a template error becomes a located KB501 error (templates are edited
+    by contributors too, so a mistake in one is reported, not a crash)."""
+    try:
+        return env.get_template(template).render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        where = Location(f"{TEMPLATES_DIR}/{exc.name or template}", exc.lineno or 1, 1)
+        raise KbError(format_text(make("KB501", f"template syntax error: {exc.message}", where))) from None
+    except jinja2.TemplateError as exc:
+        line = _template_line(exc, template)
+        where = Location(f"{TEMPLATES_DIR}/{template}", line, 1)
+        raise KbError(format_text(make("KB501", f"template error: {exc}", where))) from None
+
+
+def _template_line(exc: BaseException, template: str) -> int:
+    tb = exc.__traceback__
+    line = 1
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(template):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+class PageContext:
+    """What every page template gets: front matter, cite box, edit link."""
+
+    def __init__(self, env: jinja2.Environment, kb: KnowledgeBase, site: SiteInfo, formatted: dict[str, str],
+                 grades: dict[str, Any]) -> None:
+        self.env, self.kb, self.site, self.formatted, self.grades = env, kb, site, formatted, grades
+        self.seed_map = seed_numbers(kb)
+
+    def common(self, src_uri: str, title: str, description: str, source: str, refs: list[Reference]) -> dict[str, Any]:
+        path = src_uri.removesuffix(".md").removesuffix("index")
+        path = path if path.endswith("/") or not path else path + "/"
+        date = self.site.updated.get(source, self.site.build_date)
+        edit = f"{self.site.repo_url}/edit/{self.site.branch}/{source}" if self.site.repo_url and "/" in source else None
+        return {
+            "meta": {"title": title, "description": description, "updated": date,
+                     "jsonld": jsonld(self.site, title, description, path, date, refs)},
+            "cite": page_citation(self.site, title, path, date), "edit_url": edit, "source": source,
+            "root_url": url_prefix(src_uri), "prefix": md_prefix(src_uri),
+        }
+
+    def render(self, template: str, **context: Any) -> str:
+        return render_template(self.env, template, context)
+
+    def link(self, src_uri: str, kind: str, ident: str) -> str:
+        return f"{md_prefix(src_uri)}{kind}s/{ident}.md"
+
+    def href(self, src_uri: str, kind: str, ident: str) -> str:
+        return f"{url_prefix(src_uri)}{kind}s/{ident}/"
+
+
+def grade_label(ctx: PageContext, ident: str) -> tuple[str, int]:
+    """The computed grade's wording and rank (for sorting) of an intervention."""
+    grade = ctx.grades.get(ident)
+    if not grade:
+        return "Not graded", 0
+    return str(grade["label"]), int(grade["rank"])
+
+
+def intervention_page(ctx: PageContext, item: Intervention) -> str:
+    """The page of one intervention."""
+    src = f"interventions/{item.id}.md"
+    numbering = Numbering(src, ctx.kb, ctx.formatted)
+    kb = ctx.kb
+    claims = claim_views(item.claims, numbering, ctx.seed_map)
+    regulatory = [{"r": r, "cites": numbering.cites(r.citations)} for r in item.regulatory]
+    dosing = [{"d": d, "cite": numbering.cite(d.reported_by), "population": L.label(L.POPULATION, d.population),
+               "supervision": L.label(L.SUPERVISION, d.supervision), "route": L.label(L.ROUTE, d.route)}
+              for d in item.dosing]
+    cautions = [{"kind": L.label(L.CAUTION, c.kind), "text": c.text, "cites": numbering.cites(c.citations)}
+                for c in sorted(item.cautions, key=lambda c: c.kind != "contraindication")]
+    interactions = [{"name": kb.interventions[i.intervention.target].name, "kind": L.label(L.INTERACTION, i.kind),
+                     "link": ctx.link(src, "intervention", i.intervention.target), "note": i.note,
+                     "cites": numbering.cites(i.citations)} for i in item.interactions]
+    alternatives = [{"name": a.name, "note": a.note, "cites": numbering.cites(a.citations)} for a in item.alternatives]
+    anecdotes = [{"a": a, "cite": numbering.cite(a.citation),
+                  "population": L.label(L.POPULATION, a.population) if a.population else None} for a in item.anecdotes]
+    related = [{"name": kb.interventions[r.target].name, "link": ctx.link(src, "intervention", r.target)}
+               for r in item.related]
+    interacting = [{"name": kb.interventions[i].name, "link": ctx.link(src, "intervention", i)}
+                   for i in kb.interacting.get(item.id, ()) if i not in {r.target for r in item.related}]
+    refs = numbering.entries()
+    common = ctx.common(src, item.name, describe_intervention(item), item.source, [kb.references[e.key] for e in refs])
+    return ctx.render(
+        "intervention.md.j2", item=item, grade=ctx.grades.get(item.id),
+        v={"direction": L.label(L.DIRECTION, item.direction), "category": L.label(L.CATEGORY, item.category),
+           "prescription": L.label(L.PRESCRIPTION, item.prescription_status),
+           "populations": ", ".join(L.label(L.POPULATION, p) for p in item.populations)},
+        mechanisms=[{"name": kb.mechanisms[m.target].name, "link": ctx.link(src, "mechanism", m.target)}
+                    for m in item.mechanisms],
+        claims=claims, regulatory=regulatory, dosing=dosing, cautions=cautions,
+        contraindications=[c.text for c in item.cautions if c.kind == "contraindication"],
+        interactions=interactions, alternatives=alternatives, anecdotes=anecdotes, related=related,
+        interacting=interacting, refs=refs, entries=refs, **common)
+
+
+def interventions_index(ctx: PageContext) -> str:
+    """The summary table of all interventions."""
+    src = "interventions/index.md"
+    rows = []
+    for item in ctx.kb.interventions.values():
+        label, rank = grade_label(ctx, item.id)
+        refs = {c.ref.target for claim in item.claims for c in claim.citations}
+        rows.append({
+            "item": item, "href": f"{item.id}/", "direction": L.label(L.DIRECTION, item.direction),
+            "category": L.label(L.CATEGORY, item.category), "category_code": item.category,
+            "prescription": L.label(L.PRESCRIPTION, item.prescription_status),
+            "populations": ", ".join(L.label(L.POPULATION, p) for p in item.populations),
+            "population_codes": list(item.populations),
+            "mechanisms": [{"name": ctx.kb.mechanisms[m.target].name, "href": f"../mechanisms/{m.target}/"}
+                           for m in item.mechanisms],
+            "grade_label": label, "grade_rank": rank,
+            "seed_rating": item.seed_rating.rating if item.seed_rating else "—", "ref_count": len(refs),
+        })
+    from allokb.render.exports import population_options
+
+    categories = sorted({(i.category, L.label(L.CATEGORY, i.category)) for i in ctx.kb.interventions.values()})
+    common = ctx.common(src, "Interventions", f"Summary table of {len(rows)} ways people try to raise "
+                        "allopregnanolone, with computed evidence grades, sources and cautions.", "content/interventions",
+                        [])
+    return ctx.render("interventions_index.md.j2", rows=rows, categories=categories,
+                      populations=population_options(ctx.kb), **common)
+
+
+def mechanism_page(ctx: PageContext, mech: Mechanism) -> str:
+    """The page of one mechanism, with every intervention acting through it."""
+    src = f"mechanisms/{mech.id}.md"
+    kb = ctx.kb
+    numbering = Numbering(src, kb, ctx.formatted)
+    claims = claim_views(mech.claims, numbering, ctx.seed_map)
+    refs = numbering.entries()
+
+    def links(ids: Any) -> list[dict[str, str]]:
+        return [{"name": kb.mechanisms[i].name, "link": ctx.link(src, "mechanism", i)} for i in ids]
+
+    acting = [{"name": kb.interventions[i].name, "link": ctx.link(src, "intervention", i),
+               "direction": L.label(L.DIRECTION, kb.interventions[i].direction).lower()}
+              for i in kb.acting_through.get(mech.id, ())]
+    common = ctx.common(src, mech.name, describe_mechanism(mech), mech.source, [kb.references[e.key] for e in refs])
+    return ctx.render("mechanism.md.j2", mech=mech, kind=L.label(L.MECHANISM_KIND, mech.kind), step=mech.step,
+                      upstream=links(u.target for u in mech.upstream), downstream=links(kb.downstream.get(mech.id, ())),
+                      related=links(r.target for r in mech.related), acting=acting, claims=claims, refs=refs,
+                      entries=refs, **common)
+
+
+def mechanisms_index(ctx: PageContext, diagram: str) -> str:
+    """The mechanisms index with the pathway diagram."""
+    src = "mechanisms/index.md"
+    groups = []
+    for kind, label in L.MECHANISM_KIND.items():
+        items = [{"name": m.name, "link": f"{m.id}.md", "summary": m.summary,
+                  "count": len(ctx.kb.acting_through.get(m.id, ()))}
+                 for m in ctx.kb.mechanisms.values() if m.kind == kind]
+        if items:
+            groups.append({"label": label + ("s" if not label.endswith("s") else ""), "entries": items})
+    common = ctx.common(src, "Mechanisms", "How allopregnanolone is made, acts and is lowered: the biosynthesis "
+                        "pathway and every mechanism in the knowledge base.", "content/mechanisms", [])
+    return ctx.render("mechanisms_index.md.j2", diagram=diagram, groups=groups, **common)
+
+
+def reference_links(ref: Reference) -> list[dict[str, str]]:
+    """DOI, PubMed, PMC and web links of a reference."""
+    links = []
+    if ref.get("doi"):
+        links.append({"label": "DOI", "value": ref.get("doi") or "", "url": f"https://doi.org/{ref.get('doi')}"})
+    if ref.get("pmid"):
+        links.append({"label": "PubMed", "value": ref.get("pmid") or "",
+                      "url": f"https://pubmed.ncbi.nlm.nih.gov/{ref.get('pmid')}/"})
+    if ref.get("pmcid"):
+        links.append({"label": "PMC", "value": ref.get("pmcid") or "",
+                      "url": f"https://pmc.ncbi.nlm.nih.gov/articles/{ref.get('pmcid')}/"})
+    if ref.get("url"):
+        links.append({"label": "Web", "value": ref.get("url") or "", "url": ref.get("url") or ""})
+    return links
+
+
+def reference_page(ctx: PageContext, ref: Reference) -> str:
+    """The page of one reference: record, verification, corrections and cited-by."""
+    src = f"references/{ref.key}.md"
+    citation = ctx.kb.citations.get(ref.key)
+    cited_by = [{"name": s.record_name, "label": s.label, "support": L.label(L.SUPPORT, s.support),
+                 "link": f"../{s.kind}s/{s.record_id}.md#{s.anchor}"} for s in ctx.kb.cited_by.get(ref.key, ())]
+    title = ref.get("title") or ref.key
+    design = citation.design if citation else None
+    common = ctx.common(src, title, describe_reference(ref, design), citation.source if citation else "references.bib",
+                        [ref])
+    return ctx.render(
+        "reference.md.j2", ref=ref, formatted=ctx.formatted.get(ref.key, ""), citation=citation,
+        design=L.label(L.DESIGN, design) if design else "not recorded",
+        subjects=citation.subjects if citation and citation.subjects else "not recorded",
+        retraction=L.label(L.RETRACTION, citation.retraction if citation and citation.retraction else "unchecked"),
+        identifiers=reference_links(ref),
+        verification=L.label(L.VERIFICATION, citation.verification.status) if citation else "No citation record",
+        checked=[{"url": p.url, "fields": ", ".join(p.fields)} for p in citation.verification.checked_against]
+        if citation else [],
+        seed=citation.seed if citation else None, corrections=citation.seed.corrections if citation and citation.seed
+        else (), cited_by=cited_by, **common)
+
+
+def references_index(ctx: PageContext) -> str:
+    """The bibliography."""
+    src = "references/index.md"
+    entries = []
+    counts = {"total": 0, "verified": 0, "partly": 0, "not_found": 0, "unchecked": 0}
+    names = {"verified": "verified", "partly-verified": "partly", "not-found": "not_found", "unchecked": "unchecked"}
+    for key, ref in ctx.kb.references.items():
+        citation = ctx.kb.citations.get(key)
+        status = citation.verification.status if citation else "unchecked"
+        counts["total"] += 1
+        counts[names[status]] += 1
+        entries.append({"key": key, "formatted": ctx.formatted.get(key, key), "href": f"{key}/",
+                        "design": L.label(L.DESIGN, citation.design) if citation else "design not recorded",
+                        "verification": L.label(L.VERIFICATION, status),
+                        "links": [{"label": x["label"], "url": x["url"]} for x in reference_links(ref)],
+                        "cited_by_count": len(ctx.kb.cited_by.get(key, ()))})
+    entries.sort(key=lambda e: (authors_short(ctx.kb.references[e["key"]]).lower(), e["key"]))
+    common = ctx.common(src, "References", f"All {counts['total']} sources cited by the Allopregnanolone Evidence "
+                        "Atlas, with verification status and links to PubMed, PMC and DOI.", "references.bib", [])
+    return ctx.render("references_index.md.j2", style="AMA (11th edition)", entries=entries, counts=counts, **common)

@@ -1,0 +1,186 @@
+"""View models: what each template receives, prepared from the knowledge base.
+
+Templates hold no logic beyond loops and conditionals; numbering of citations on a page,
+links between pages, labels and the "cite this page" texts are computed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from allokb.graph import KnowledgeBase
+from allokb.model import Cite, Claim, Intervention, Mechanism, Reference
+from allokb.render import labels as L
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """What pages need to know about where the site lives."""
+
+    site_name: str
+    site_url: str  # absolute, ending in "/"
+    repo_url: str | None  # e.g. https://github.com/org/repo
+    branch: str
+    updated: dict[str, str]  # content path -> ISO date of its last commit
+    build_date: str  # ISO date used when a file has no git history
+
+
+@dataclass
+class CiteView:
+    """One citation on a page: its number in the page's reference list and its check."""
+
+    number: int
+    key: str
+    support: str
+    support_label: str
+    locator: str | None
+    quote: str | None
+    note: str | None
+    link: str  # relative link to the reference page
+
+
+@dataclass
+class RefEntry:
+    """One numbered entry of a page's reference list."""
+
+    number: int
+    key: str
+    formatted: str  # HTML from citeproc (escaped by it)
+    href: str  # URL of the reference page, relative to the page's URL (for raw HTML)
+    verification: str
+
+
+def md_prefix(src_uri: str) -> str:
+    """From a page's Markdown source to the docs root, for Markdown links (`../`)."""
+    return "../" * src_uri.count("/")
+
+
+def url_prefix(src_uri: str) -> str:
+    """From a page's URL (directory style: a/b.md -> /a/b/) to the site root, for raw HTML."""
+    parts = src_uri.removesuffix(".md").split("/")
+    depth = len(parts) - 1 if parts[-1] == "index" else len(parts)
+    return "../" * depth
+
+
+@dataclass
+class Numbering:
+    """Numbers the sources cited on one page in order of first citation."""
+
+    src_uri: str  # the page's Markdown source path, e.g. interventions/foo.md
+    kb: KnowledgeBase
+    formatted: dict[str, str]
+    numbers: dict[str, int] = field(default_factory=dict)
+
+    def cite(self, cite: Cite) -> CiteView:
+        key = cite.ref.target
+        number = self.numbers.setdefault(key, len(self.numbers) + 1)
+        return CiteView(number, key, cite.support, L.label(L.SUPPORT, cite.support), cite.locator, cite.quote,
+                        cite.note, f"{md_prefix(self.src_uri)}references/{key}.md")
+
+    def cites(self, cites: tuple[Cite, ...]) -> list[CiteView]:
+        return [self.cite(c) for c in cites]
+
+    def entries(self) -> list[RefEntry]:
+        out = []
+        for key, number in sorted(self.numbers.items(), key=lambda kv: kv[1]):
+            citation = self.kb.citations.get(key)
+            status = L.label(L.VERIFICATION, citation.verification.status) if citation else "No citation record"
+            out.append(RefEntry(number, key, self.formatted.get(key, key),
+                                f"{url_prefix(self.src_uri)}references/{key}/", status))
+        return out
+
+
+@dataclass
+class ClaimView:
+    """A claim with its citations numbered for the page."""
+
+    claim: Claim
+    outcome: str
+    effect: str
+    cites: list[CiteView]
+    seed_refs: list[tuple[int, str | None]]  # the post's reference numbers and the bib keys they map to
+
+
+def seed_numbers(kb: KnowledgeBase) -> dict[int, str]:
+    """The source post's reference numbers -> bib keys, from the citation records."""
+    out: dict[int, str] = {}
+    for key, citation in kb.citations.items():
+        if citation.seed:
+            out[citation.seed.number] = key
+        for number in citation.also_cited_as:
+            out.setdefault(number, key)
+    return out
+
+
+def claim_views(claims: tuple[Claim, ...], numbering: Numbering, seed_map: dict[int, str]) -> list[ClaimView]:
+    """Claims with page-numbered citations."""
+    return [ClaimView(c, L.label(L.OUTCOME, c.outcome), L.label(L.EFFECT, c.direction), numbering.cites(c.citations),
+                      [(n, seed_map.get(n)) for n in (c.seed.refs if c.seed else ())])
+            for c in claims]
+
+
+def authors_short(ref: Reference) -> str:
+    """`Griffin and Mellon` / `Griffin et al.` / organisation: for compact mentions."""
+    people = [p for p in ref.authors if p.family != "others"]
+    names = [p.literal or p.family or "" for p in people] or [ref.get("organization") or ref.get("title") or ref.key]
+    if len(names) == 1 and not (len(ref.authors) > 1):
+        return names[0]
+    if len(names) == 2 and len(ref.authors) == 2:
+        return f"{names[0]} and {names[1]}"
+    return f"{names[0]} et al."
+
+
+def page_citation(site: SiteInfo, title: str, path: str, date: str) -> dict[str, str]:
+    """The 'cite this page' texts: plain text and BibTeX, with the permalink and date."""
+    url = site.site_url + path
+    key = "alloatlas" + "".join(ch for ch in path if ch.isalnum())[:40] + date[:4]
+    plain = f"{site.site_name}. {title}. Updated {date}. {url}"
+    bibtex = (f"@misc{{{key},\n  title = {{{title}}},\n  author = {{{{{site.site_name}}}}},\n"
+              f"  year = {{{date[:4]}}},\n  url = {{{url}}},\n  note = {{Updated {date}}}\n}}")
+    return {"url": url, "plain": plain, "bibtex": bibtex, "date": date}
+
+
+def jsonld(site: SiteInfo, name: str, description: str, path: str, date: str,
+           refs: list[Reference]) -> dict[str, Any]:
+    """schema.org MedicalWebPage metadata for a page."""
+    citations = []
+    for ref in refs:
+        work: dict[str, Any] = {"@type": "CreativeWork", "name": ref.get("title") or ref.key}
+        if ref.get("doi"):
+            work["url"] = f"https://doi.org/{ref.get('doi')}"
+        elif ref.get("url"):
+            work["url"] = ref.get("url")
+        citations.append(work)
+    data: dict[str, Any] = {
+        "@context": "https://schema.org", "@type": "MedicalWebPage", "name": name, "description": description,
+        "url": site.site_url + path, "lastReviewed": date, "inLanguage": "en",
+        "isPartOf": {"@type": "WebSite", "name": site.site_name, "url": site.site_url},
+        "medicalAudience": [{"@type": "MedicalAudience", "audienceType": "Patient"},
+                            {"@type": "MedicalAudience", "audienceType": "Clinician"}],
+    }
+    if citations:
+        data["citation"] = citations
+    return data
+
+
+def describe_intervention(item: Intervention) -> str:
+    """The meta description of an intervention page, written from the data."""
+    populations = ", ".join(L.label(L.POPULATION, p).lower() for p in item.populations[:3])
+    return (f"{item.name}: {L.label(L.DIRECTION, item.direction).lower()}; "
+            f"{L.label(L.PRESCRIPTION, item.prescription_status).lower()}; evidence in {populations}. "
+            f"{len(item.claims)} checked claim{'s' * (len(item.claims) != 1)} with sources and quotes.")
+
+
+def describe_mechanism(mech: Mechanism) -> str:
+    """The meta description of a mechanism page."""
+    step = f" {mech.step.substrate} → {mech.step.product}" + (f" by {mech.step.enzyme}" if mech.step.enzyme else "") \
+        + "." if mech.step else ""
+    return f"{mech.name}: {L.label(L.MECHANISM_KIND, mech.kind).lower()} in allopregnanolone biology.{step}"
+
+
+def describe_reference(ref: Reference, design: str | None) -> str:
+    """The meta description of a reference page."""
+    year = ref.get("year") or "n.d."
+    what = L.label(L.DESIGN, design).lower() if design else "source"
+    return f"{authors_short(ref)} ({year}), {what}: {ref.get('title') or ref.key}. Verification record and cited-by list."
