@@ -21,7 +21,7 @@ def run_check(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tup
 
 def test_valid_fixture_is_clean(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = run_check(project, capsys)
-    assert (status, out, err) == (0, "check passed: 0 errors, 0 warnings in 7 files\n", "")
+    assert (status, out, err) == (0, "check passed: 0 errors, 0 warnings in 8 files\n", "")
 
 
 @pytest.mark.parametrize("case", CASE_NAMES)
@@ -39,7 +39,7 @@ def test_warnings_pass_without_strict(tmp_path: Path, capsys: pytest.CaptureFixt
     root = make_project(tmp_path / "kb", "uncited-reference")
     status, out, _ = run_check(root, capsys)
     assert status == 0
-    assert out.endswith("check passed: 0 errors, 1 warning in 8 files\n")
+    assert out.endswith("check passed: 0 errors, 1 warning in 9 files\n")
 
 
 def test_every_case_is_a_directory_with_expectations() -> None:

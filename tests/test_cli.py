@@ -27,7 +27,7 @@ def test_github_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     first = out.splitlines()[0]
     assert first == ("::error file=content/interventions/example-avoid.yaml,line=8,col=14,title=KB301::"
                      "$.mechanisms[0]: no mechanism `step-on` (did you mean `step-one`?)")
-    assert out.splitlines()[-1] == "check failed: 4 errors, 0 warnings in 7 files"
+    assert out.splitlines()[-1] == "check failed: 4 errors, 0 warnings in 8 files"
 
 
 def test_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -39,8 +39,8 @@ def test_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         "code": "KB203", "severity": "error", "message": "unknown field `sumary`",
         "hint": "did you mean `summary`?", "file": "content/mechanisms/step-one.yaml",
         "line": 4, "col": 1, "path": "$.sumary"}]
-    assert payload["summary"] == {"errors": 1, "warnings": 0, "files": 7, "strict": False,
-                                  "text": "check failed: 1 error, 0 warnings in 7 files"}
+    assert payload["summary"] == {"errors": 1, "warnings": 0, "files": 8, "strict": False,
+                                  "text": "check failed: 1 error, 0 warnings in 8 files"}
 
 
 @pytest.mark.parametrize("args, message", [
@@ -111,7 +111,7 @@ def test_codes_lists_every_code(capsys: pytest.CaptureFixture[str]) -> None:
 def test_python_dash_m_runs_the_same_cli(project: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "allokb", "check", str(project)],
                           capture_output=True, text=True, check=False)
-    assert (proc.returncode, proc.stdout) == (0, "check passed: 0 errors, 0 warnings in 7 files\n")
+    assert (proc.returncode, proc.stdout) == (0, "check passed: 0 errors, 0 warnings in 8 files\n")
 
 
 def test_every_command_is_documented_in_the_readme() -> None:

@@ -115,6 +115,9 @@ CODES: dict[str, CodeInfo] = {
               "file, the id and the page URL agree."),
         _code("KB208", E, "schema violation",
               "The record breaks a schema constraint not covered by a more specific code."),
+        _code("KB209", E, "rubric inconsistent",
+              "content/rubric.yaml names a level or a study design that does not exist, or leaves a design "
+              "without a starting level."),
         # KB3xx: cross-references
         _code("KB301", E, "unknown mechanism",
               "A reference to a mechanism id that has no file in content/mechanisms/."),
@@ -154,6 +157,9 @@ CODES: dict[str, CodeInfo] = {
               "A citation marked `supported` or `partial` must carry the exact quote from the "
               "source that supports the claim. Use `unchecked` when no quote has been checked."),
         _code("KB411", E, "year is not a year", "The `year` of a bib entry must be four digits."),
+        _code("KB420", W, "hand-written grade differs from the computed one",
+              "An intervention's `evidence_grade` disagrees with the grade the rubric computes from its claims. "
+              "The rubric decides: remove the field, or change the claims or the rubric."),
         _code("KB412", E, "unsafe URL",
               "URLs must be http(s). `javascript:`, `data:` and other schemes are rejected."),
         # KB5xx: rendering

@@ -60,6 +60,8 @@ class Claim:
     citations: tuple[Cite, ...]
     seed: SeedAttribution | None
     note: str | None
+    indirect: tuple[str, ...]
+    upgrade: tuple[str, ...]
     location: Location
 
 
@@ -327,7 +329,7 @@ class _Reader:
                 c["id"], c["statement"], c["outcome"], c["direction"], c.get("size"), c.get("population"),
                 c.get("subjects"), c.get("dose"), c.get("route"), c.get("duration"), self.cites(c, path),
                 SeedAttribution(seed["text"], tuple(seed.get("refs", [])), seed.get("section")) if seed else None,
-                c.get("note"), self.loc(path)))
+                c.get("note"), tuple(c.get("indirect", [])), tuple(c.get("upgrade", [])), self.loc(path)))
         return tuple(out)
 
 

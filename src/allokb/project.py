@@ -11,11 +11,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from allokb.bib import load_references
 from allokb.diagnostics import Diagnostic, Severity, sorted_diagnostics
+from allokb.grade import RUBRIC_FILE, InterventionGrade, Rubric, check_hand_grades, grade_all, load_rubric
 from allokb.graph import FileOutcome, KnowledgeBase, build_graph, process_document
 from allokb.load import iter_content_files, load_document
 from allokb.model import Reference
@@ -32,6 +33,8 @@ class CheckResult:
     kb: KnowledgeBase
     diagnostics: tuple[Diagnostic, ...]
     files: int
+    rubric: Rubric | None = None
+    grades: dict[str, InterventionGrade] = field(default_factory=dict)
 
     def count(self, severity: Severity) -> int:
         """How many diagnostics have `severity`."""
@@ -88,6 +91,9 @@ def check_project(root: Path) -> CheckResult:
         if path.suffix == ".yaml":
             present.setdefault(kind, set()).add(path.stem)
     kb, graph_diagnostics = build_graph(outcomes, references, present)
-    found = [*(d for o in outcomes for d in o.diagnostics), *bib_diagnostics, *graph_diagnostics, *run_rules(kb)]
-    count = len(files) + (root / "references.bib").exists()
-    return CheckResult(kb, tuple(sorted_diagnostics(found)), count)
+    rubric, rubric_diagnostics = load_rubric(root)
+    grades = grade_all(rubric, kb)
+    found = [*(d for o in outcomes for d in o.diagnostics), *bib_diagnostics, *graph_diagnostics, *run_rules(kb),
+             *rubric_diagnostics, *check_hand_grades(kb, grades)]
+    count = len(files) + (root / "references.bib").exists() + (root / RUBRIC_FILE).exists()
+    return CheckResult(kb, tuple(sorted_diagnostics(found)), count, rubric, grades)

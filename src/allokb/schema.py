@@ -24,8 +24,9 @@ from allokb.load import SourceDocument
 
 SCHEMA_BASE = "file:///allokb/schema/"
 #: record kind (content folder) -> schema name
-SCHEMA_OF_KIND = {"interventions": "intervention", "mechanisms": "mechanism", "citations": "citation"}
-SCHEMA_NAMES = ("common", "intervention", "mechanism", "citation")
+SCHEMA_OF_KIND = {"interventions": "intervention", "mechanisms": "mechanism", "citations": "citation",
+                  "rubric": "rubric"}
+SCHEMA_NAMES = ("common", "intervention", "mechanism", "citation", "rubric")
 
 _TYPE_NAMES = {
     "string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",

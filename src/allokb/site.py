@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from allokb.diagnostics import KbError
+from allokb.grade import grade_data
 from allokb.graph import KnowledgeBase
 from allokb.project import check_project
 from allokb.render import RenderedSite, SiteInfo, render_site
@@ -89,7 +90,8 @@ def on_config(config: Any) -> Any:
         raise PluginError("the knowledge base has errors:\n" + render(result.diagnostics, "text", result.files, False))
     site = site_info(config, root)
     try:
-        rendered = render_site(root, result.kb, site)
+        rendered = render_site(root, result.kb, site, {k: grade_data(g) for k, g in result.grades.items()},
+                               result.rubric)
     except KbError as exc:
         raise PluginError(str(exc)) from None
     _BUILDS[id(config)] = (result.kb, rendered, site)

@@ -49,6 +49,12 @@ def cell(value: Any) -> str:
     return md(value) if value not in (None, "") else "—"
 
 
+def doc(value: Any) -> str:
+    """The project's own documentation text (schema descriptions, code docstrings) for a table
+    cell: its `code` spans are kept; HTML and table breaks are neutralised."""
+    return html.escape(" ".join(str(value).split()), quote=False).replace("|", "\\|")
+
+
 def attr(value: Any) -> str:
     """Text for an HTML attribute value in double quotes."""
     return html.escape(" ".join(str(value).split()), quote=True)
@@ -79,7 +85,7 @@ def yaml_string(value: Any) -> str:
     return json.dumps(" ".join(str(value).split()), ensure_ascii=False)
 
 
-FILTERS = {"md": md, "title": title, "cell": cell, "attr": attr, "text": text, "url": url, "jsonld": jsonld, "yaml": yaml_string}
+FILTERS = {"md": md, "doc": doc, "title": title, "cell": cell, "attr": attr, "text": text, "url": url, "jsonld": jsonld, "yaml": yaml_string}
 
 
 def make_environment(root: Path) -> jinja2.Environment:

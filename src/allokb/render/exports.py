@@ -13,7 +13,7 @@ from typing import Any
 
 from allokb.graph import KnowledgeBase
 from allokb.model import Link
-from allokb.render import labels as L
+from allokb import labels as L
 from allokb.render.citations import csl_item
 from allokb.schema import SCHEMA_NAMES, published_schema
 

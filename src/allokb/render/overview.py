@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from allokb.render import labels as L
+from allokb import labels as L
 from allokb.render.pages import PageContext, grade_label
 from allokb.schema import load_schema
 
@@ -44,7 +44,7 @@ def field_docs(name: str) -> list[dict[str, Any]]:
             wording, values, resolved = _type_of(prop, defs)
             description = prop.get("description") or resolved.get("description", "")
             out.append({"path": prefix + key, "type": wording, "required": key in required,
-                        "values": values, "description": description})
+                        "allowed": values, "description": description})
             inner = resolved.get("items", resolved) if resolved.get("type") == "array" else resolved
             if "$ref" in inner:
                 inner = _type_of(inner, defs)[2]

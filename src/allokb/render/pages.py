@@ -9,7 +9,7 @@ import jinja2
 from allokb.diagnostics import KbError, Location, make
 from allokb.graph import KnowledgeBase
 from allokb.model import Intervention, Mechanism, Reference
-from allokb.render import labels as L
+from allokb import labels as L
 from allokb.render.environment import TEMPLATES_DIR
 from allokb.report import format_text
 from allokb.render.views import (

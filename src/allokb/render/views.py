@@ -11,7 +11,7 @@ from typing import Any
 
 from allokb.graph import KnowledgeBase
 from allokb.model import Cite, Claim, Intervention, Mechanism, Reference
-from allokb.render import labels as L
+from allokb import labels as L
 
 
 @dataclass(frozen=True)
