@@ -75,7 +75,7 @@ def site_info(config: Any, root: Path) -> SiteInfo:
     dates = git_dates(root)
     url = config.site_url or "http://127.0.0.1:8000/"
     extra = (config.extra or {}).get("allokb", {}) if hasattr(config, "extra") else {}
-    repo = (config.repo_url or "").rstrip("/") or None
+    repo = str(extra.get("repository") or config.repo_url or "").rstrip("/") or None
     return SiteInfo(site_name=config.site_name, site_url=url if url.endswith("/") else url + "/", repo_url=repo,
                     branch=str(extra.get("branch", "main")), updated=dates, build_date=build_date(dates))
 

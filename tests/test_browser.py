@@ -1,0 +1,167 @@
+"""What a reader sees, in a real browser: Debian's Chromium driven by Playwright, the site
+served over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from allokb.cli import main
+from browser import CHROMIUM, CHROMIUM_ARGS, serve
+from conftest import make_site_project
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("browser")
+    root = make_site_project(tmp / "project")
+    assert main(["build", str(root), "--site-dir", str(tmp / "www" / "atlas")]) == 0
+    with serve(tmp / "www") as url:
+        yield url + "atlas/"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: ./tasks.sh installs it"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def _rows(page: Page) -> list[str]:
+    return page.eval_on_selector_all("table.allokb-summary tbody tr:not([hidden]) td:first-child",
+                                     "cells => cells.map(c => c.textContent.trim())")
+
+
+def test_summary_table_sorts(page: Page, base_url: str) -> None:
+    page.goto(base_url + "interventions/")
+    assert _rows(page) == ["Avoid example blocker", "Example hormone"]
+    header = page.locator("table.allokb-summary th", has_text="Intervention")
+    header.click()
+    first = _rows(page)
+    header.click()
+    assert _rows(page) == list(reversed(first))
+    page.locator("table.allokb-summary th", has_text="Computed grade").click()
+    grades = page.eval_on_selector_all("table.allokb-summary tbody tr td:nth-child(4)",
+                                       "cells => cells.map(c => c.dataset.sort)")
+    assert grades in (sorted(grades), sorted(grades, reverse=True))
+
+
+def test_summary_table_filters(page: Page, base_url: str) -> None:
+    page.goto(base_url + "interventions/")
+    page.fill("[data-allokb-filter-text]", "blocker")
+    assert _rows(page) == ["Avoid example blocker"]
+    assert page.inner_text("[data-allokb-count]") == "1 of 2 shown"
+    page.fill("[data-allokb-filter-text]", "")
+    page.select_option("select[data-allokb-filter=population]", "men-on-trt")
+    assert _rows(page) == ["Example hormone"]
+    page.select_option("select[data-allokb-filter=category]", "avoidance")
+    assert _rows(page) == []
+
+
+def test_table_is_complete_without_javascript(browser: Browser, base_url: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    pg = context.new_page()
+    pg.goto(base_url + "interventions/")
+    assert len(pg.query_selector_all("table.allokb-summary tbody tr")) == 2
+    assert not pg.is_visible("[data-allokb-filters]")
+    context.close()
+
+
+def test_search_finds_an_intervention(page: Page, base_url: str) -> None:
+    page.goto(base_url)
+    page.keyboard.press("/")  # Material's shortcut to the search box
+    page.locator("input.md-search__input").press_sequentially("hormone", delay=30)
+    result = page.locator(".md-search-result__item a").first
+    result.wait_for(timeout=10_000)
+    assert "interventions/example-hormone/" in (result.get_attribute("href") or "")
+
+
+def test_citation_leads_to_reference_and_cited_by_leads_back(page: Page, base_url: str) -> None:
+    page.goto(base_url + "interventions/example-hormone/")
+    page.locator("#claim-raises-level ~ details summary").first.click()
+    page.get_by_role("link", name="Reference page").first.click()
+    page.wait_for_url(re.compile(r".*/references/smith2020example/$"))
+    cited_by = page.locator("#cited-by + ul a").first
+    assert cited_by.inner_text() == "Example hormone"
+    cited_by.click()
+    page.wait_for_url(re.compile(r".*/interventions/example-hormone/#claim-raises-level$"))
+    assert page.locator("#claim-raises-level").is_visible()
+
+
+def test_cite_box_copies_text(page: Page, base_url: str) -> None:
+    page.goto(base_url + "interventions/example-hormone/")
+    block = page.locator("#cite-this-page ~ div.highlight").first
+    block.hover()
+    block.locator("button.md-clipboard").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("Allopregnanolone Evidence Atlas. Example hormone. Updated ")
+    assert copied.rstrip().endswith("/atlas/interventions/example-hormone/")
+
+
+def test_dark_mode_toggle(page: Page, base_url: str) -> None:
+    page.goto(base_url)
+    scheme = page.get_attribute("body", "data-md-color-scheme")
+    page.locator("label.md-header__button[for^=__palette]:visible").first.click()
+    assert page.get_attribute("body", "data-md-color-scheme") != scheme
+    page.reload()
+    assert page.get_attribute("body", "data-md-color-scheme") != scheme  # remembered
+
+
+@pytest.mark.parametrize("path", ["", "interventions/", "interventions/example-hormone/", "mechanisms/",
+                                  "references/smith2020example/", "evidence/", "corrections/"])
+def test_no_horizontal_scrolling_at_375px(browser: Browser, base_url: str, path: str) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    pg = context.new_page()
+    pg.goto(base_url + path)
+    width = pg.evaluate("document.documentElement.scrollWidth")
+    context.close()
+    assert width <= 375
+
+
+def test_no_request_leaves_127_0_0_1(browser: Browser, base_url: str) -> None:
+    context = browser.new_context()
+    pg = context.new_page()
+    requests: list[str] = []
+    pg.on("request", lambda r: requests.append(r.url))
+    for path in ["", "interventions/", "interventions/example-hormone/", "mechanisms/", "references/", "evidence/"]:
+        pg.goto(base_url + path)
+        pg.wait_for_load_state("networkidle")
+    context.close()
+    outside = [u for u in requests if not u.startswith("http://127.0.0.1:") and not u.startswith("data:")]
+    assert requests and outside == []
+
+
+# Violations that come from Material's own markup, not from our templates (listed in the
+# closing note of the site issue); anything else fails.
+THEME_RULES: set[str] = set()
+
+
+@pytest.mark.parametrize("path", ["", "interventions/", "interventions/example-hormone/", "mechanisms/",
+                                  "mechanisms/step-two/", "references/", "references/smith2020example/",
+                                  "evidence/", "corrections/"])
+def test_axe_finds_no_serious_violation(page: Page, base_url: str, path: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.goto(base_url + path)
+    results: Any = Axe().run(page)
+    serious = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in results.response["violations"]
+               if v["impact"] in ("serious", "critical") and v["id"] not in THEME_RULES]
+    assert serious == []
