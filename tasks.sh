@@ -45,7 +45,7 @@ setup() {
 
 case "${1:-}" in
   setup) setup ;;
-  test)  setup; shift; exec "$VENV/bin/python" -m pytest "$@" ;;
+  test)  setup; need_apt chromium; shift; exec "$VENV/bin/python" -m pytest "$@" ;;
   build) setup; exec "$VENV/bin/allokb" build . ;;
   serve) setup; "$VENV/bin/allokb" build . && exec "$VENV/bin/allokb" serve . ;;
   *) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;

@@ -25,6 +25,7 @@ def make_kb(root: Path, sources: dict[str, dict[str, Any]], claims: str, extra: 
         bib.append(f"@article{{{key},\n  author = {{A, B}},\n  title = {{T{i}}},\n  journal = {{J}},\n"
                    f"  year = {{2020}},\n  doi = {{10.5555/g.{i}}},\n}}\n")
         record = {"key": key, "peer_reviewed": True, "verification": {"status": "unchecked"}, **fields}
+        record["peer_reviewed"] = str(record["peer_reviewed"]).lower()
         lines = [f"{k}: {v if not isinstance(v, dict) else ''}" for k, v in record.items() if k != "verification"]
         (root / "content" / "citations" / f"{key}.yaml").write_text(
             "\n".join(lines) + "\nverification:\n  status: unchecked\n")
@@ -183,3 +184,18 @@ def test_rubric_with_unknown_level_is_an_error(tmp_path: Path) -> None:
     rubric.write_text(rubric.read_text().replace("{design: rct, level: high", "{design: rct, level: top"))
     codes = [(d.code, d.message) for d in check_project(root).diagnostics if d.code == "KB209"]
     assert codes == [("KB209", "unknown level `top`")]
+
+
+def test_unreviewed_trial_record_counts_as_no_better_than_a_web_page(tmp_path: Path) -> None:
+    root = make_kb(tmp_path, {"a2020t": {"design": "rct", "sample_size": 100, "peer_reviewed": False}},
+                   claim("c", "a2020t"))
+    assert trail(grade_of(root)) == [("start", 0, "high"), ("not-peer-reviewed", -3, "very-low")]
+
+
+def test_regulatory_approval_grades_the_clinical_outcome(tmp_path: Path) -> None:
+    extra = ("regulatory:\n  - agency: FDA\n    status: approved\n    year: 2023\n    indication: \"PPD\"\n"
+             "    citations:\n      - {ref: a2020t, support: supported, quote: q}\n")
+    root = make_kb(tmp_path, {"a2020t": {"design": "regulatory", "peer_reviewed": False}}, "[]\n", extra=extra)
+    grade = grade_of(root)
+    assert trail(grade, "clinical") == [("start", 0, "high")]
+    assert grade["outcomes"][1]["trail"][0]["claim"] == "approval-1"

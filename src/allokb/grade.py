@@ -23,6 +23,8 @@ RUBRIC_FILE = "content/rubric.yaml"
 HUMAN_STUDIES = {"rct", "controlled-trial", "uncontrolled-trial", "cohort", "case-control", "cross-sectional",
                  "case-series"}
 NOT_HUMAN = {"animal", "in-vitro"}
+#: designs that are never peer-reviewed publications and start low for that reason already
+UNREVIEWED_BY_NATURE = {"regulatory", "web", "anecdote"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,16 +221,27 @@ def _rate_down_claim(rubric: Rubric, claim: Claim, support: str, citation: Citat
         if size is None or size < minimum:
             found = f"(n = {size})" if size is not None else "(size not recorded)"
             rank = _down(rubric, "imprecision", rank, trail, found, claim.id, key)
+    if not citation.peer_reviewed and citation.design not in UNREVIEWED_BY_NATURE:
+        rank = _down(rubric, "not-peer-reviewed", rank, trail, "", claim.id, key)
     if support == "partial":
         rank = _down(rubric, "partial-support", rank, trail, "", claim.id, key)
     return rank
+
+
+def approval_claims(item: Intervention) -> list[Claim]:
+    """A regulator's approval, read as a claim on the `regulatory` outcome (an approval for an
+    indication rests on trials of it), graded from the approval's own citations."""
+    return [Claim(f"approval-{i + 1}", f"Approved by {r.agency}" + (f" for {r.indication}" if r.indication else ""),
+                  "regulatory", "not-applicable", None, r.indication, "humans", None, None, None, r.citations, None,
+                  None, (), (), item.location)
+            for i, r in enumerate(item.regulatory) if r.status == "approved"]
 
 
 def grade_outcome(rubric: Rubric, kb: KnowledgeBase, item: Intervention, group: tuple[str, str, tuple[str, ...]]) -> \
         OutcomeGrade:
     """The grade of one outcome group: its best claim, rated down once for inconsistency."""
     ident, label, includes = group
-    claims = [c for c in item.claims if c.outcome in includes]
+    claims = [c for c in [*item.claims, *approval_claims(item)] if c.outcome in includes]
     graded = [(c, grade_claim(rubric, kb, c)) for c in claims]
     usable = [(c, g) for c, g in graded if g.level is not None]
     if not usable:
@@ -245,7 +258,8 @@ def grade_outcome(rubric: Rubric, kb: KnowledgeBase, item: Intervention, group: 
                      f"({', '.join(sorted(f'{c.id}: {c.direction}' for c, _ in usable))})", best_claim.id, None)
     applied = {step.rule for step in trail}
     wishes = [_wish(item, label, rule, rubric) for rule in
-              ("start", "not-in-humans", "indirect", "imprecision", "partial-support", "inconsistency")
+              ("start", "not-in-humans", "indirect", "imprecision", "not-peer-reviewed", "partial-support",
+               "inconsistency")
               if rule in applied and (rule != "start" or rank < len(rubric.levels))]
     return OutcomeGrade(ident, label, rubric.by_rank(rank), tuple(trail), tuple(g for _, g in graded), tuple(wishes))
 
@@ -260,6 +274,7 @@ def _wish(item: Intervention, label: str, rule: str, rubric: Rubric) -> str:
         "not-in-humans": f"A study in people ({who}) rather than animals or cells.",
         "indirect": "Evidence in the population, at the dose and by the route the statement is about.",
         "imprecision": f"A study with at least {minimum} participants." if minimum else "A larger study.",
+        "not-peer-reviewed": "Published, peer-reviewed results (not only a registry record or a press release).",
         "partial-support": "A source that states the claim fully (or a check of the full text of the source cited).",
         "inconsistency": "Studies that explain or resolve the conflicting results.",
     }[rule]

@@ -2,7 +2,18 @@
    Without JavaScript the table is complete and readable; the filter controls stay hidden. */
 (function () {
   "use strict";
+  function scrollRegions() {
+    // A table wider than the screen scrolls sideways; keyboard users must be able to reach it.
+    document.querySelectorAll(".md-typeset__scrollwrap").forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth && !wrap.hasAttribute("tabindex")) {
+        wrap.setAttribute("tabindex", "0");
+        wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", "Table (scrolls sideways)");
+      }
+    });
+  }
   function setup() {
+    scrollRegions();
     document.querySelectorAll("table[data-allokb-sortable]").forEach(function (table) {
       if (table.dataset.allokbReady) return;
       table.dataset.allokbReady = "1";
