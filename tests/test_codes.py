@@ -13,7 +13,7 @@ PINNED = {
     "KB201", "KB202", "KB203", "KB204", "KB205", "KB206", "KB207", "KB208", "KB209",
     "KB301", "KB302", "KB303", "KB304", "KB305", "KB306", "KB307", "KB308",
     "KB401", "KB402", "KB403", "KB404", "KB405", "KB406", "KB407", "KB408", "KB409", "KB410", "KB411", "KB412",
-    "KB420", "KB501",
+    "KB420", "KB501", "KB601", "KB602",
 }
 
 
@@ -23,7 +23,7 @@ def test_no_pinned_code_disappears() -> None:
 
 def test_every_code_has_a_title_and_documentation() -> None:
     for code, info in CODES.items():
-        assert re.fullmatch(r"KB[1-5][0-9]{2}", code)
+        assert re.fullmatch(r"KB[1-6][0-9]{2}", code)
         assert info.title and len(info.doc) > 20, code
 
 

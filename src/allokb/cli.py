@@ -7,6 +7,7 @@ abort a command (`KbError`) are shown as one line without a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,6 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("id", help="the id (or, for a citation, the bib key)")
     new.add_argument("--root", default=".", help="project folder (default: current folder)")
 
+    urls = sub.add_parser("urls", help="list the URLs the site publishes; --write adds new ones to urls.txt")
+    urls.add_argument("root", nargs="?", default=".", help="project folder (default: current folder)")
+    urls.add_argument("--write", action="store_true", help="add the URLs that urls.txt does not list yet")
+
+    report = sub.add_parser("report", help="print a report: `corrections` lists every correction to the source post")
+    report.add_argument("name", choices=["corrections"], help="which report")
+    report.add_argument("root", nargs="?", default=".", help="project folder (default: current folder)")
+    report.add_argument("--format", choices=["text", "json"], default="text", help="report format (default: text)")
+
     sub.add_parser("codes", help="list every diagnostic code with its documentation")
     return parser
 
@@ -81,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("allokb: interrupted; nothing was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`allokb report corrections | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -121,10 +134,70 @@ def _cmd_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_urls(args: argparse.Namespace) -> int:
+    from allokb.urls import MANIFEST, write_manifest
+
+    root = _project_root(args.root)
+    result = check_project(root)
+    if result.failed() and any(d.code != "KB601" for d in result.diagnostics if d.severity.value == "error"):
+        sys.stdout.write(render(result.diagnostics, "text", result.files, False))
+        print("allokb: fix the errors above first; urls.txt is unchanged", file=sys.stderr)
+        return EXIT_ERRORS
+    assert result.urls is not None
+    if args.write:
+        added = write_manifest(root, result.urls)
+        print(f"{MANIFEST}: {added} URL{'s' * (added != 1)} added")
+        return EXIT_OK
+    for url in sorted(result.urls.urls):
+        print(url)
+    for old, new in result.urls.redirects.items():
+        print(f"{old} -> {new}")
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from allokb.corrections import collect_corrections
+
+    root = _project_root(args.root)
+    result = check_project(root)
+    if result.failed():
+        sys.stdout.write(render(result.diagnostics, "text", result.files, False))
+        print("allokb: fix the errors above first", file=sys.stderr)
+        return EXIT_ERRORS
+    found = collect_corrections(result.kb)
+    if args.format == "json":
+        payload = {"totals": found.totals, "references": [dataclasses.asdict(r) for r in found.references],
+                   "claims": [dataclasses.asdict(c) for c in found.claims]}
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print("Corrections to the source post's references")
+    for ref in found.references:
+        for c in ref.corrections:
+            print(f"[{ref.number}] {ref.key} {c.field}: the post says {c.seed!r}; the record says {c.record!r}"
+                  + (f" (evidence: {c.evidence})" if c.evidence else ""))
+        if ref.status == "not-found":
+            print(f"[{ref.number}] {ref.key}: no matching publication was found")
+    print("\nClaims whose cited source does not (fully) support them")
+    for c in found.claims:
+        better = f"; supported by {', '.join(c.better_sources)}" if c.better_sources else ""
+        print(f"{c.kind}s/{c.record_id}#claim-{c.claim_id} cites [{', '.join(map(str, c.post_refs))}] "
+              f"{c.cited_key}: {c.support}" + (f" (evidence: {c.evidence})" if c.evidence else "") + better)
+    t = found.totals
+    print(f"\nreferences: {t['seed_refs']} in the post, {t['checked']} checked, {t['verified']} fully verified, "
+          f"{t['corrected']} with corrected metadata, {t['not_found']} not found")
+    print(f"claim citations: {t['claims']} checked against the cited source: {t['supported']} supported, "
+          f"{t['partial']} partial, {t['not_supported']} not supported, {t['unchecked']} unchecked")
+    return EXIT_OK
+
+
 def _cmd_codes(args: argparse.Namespace) -> int:
     for info in CODES.values():
         print(f"{info.code} {info.severity.value:7} {info.title}: {info.doc}")
     return EXIT_OK
 
 
-_COMMANDS = {"check": _cmd_check, "build": _cmd_build, "serve": _cmd_serve, "new": _cmd_new, "codes": _cmd_codes}
+_COMMANDS = {"check": _cmd_check, "build": _cmd_build, "serve": _cmd_serve, "new": _cmd_new, "urls": _cmd_urls,
+             "report": _cmd_report, "codes": _cmd_codes}

@@ -162,6 +162,13 @@ CODES: dict[str, CodeInfo] = {
               "The rubric decides: remove the field, or change the claims or the rubric."),
         _code("KB412", E, "unsafe URL",
               "URLs must be http(s). `javascript:`, `data:` and other schemes are rejected."),
+        # KB6xx: published URLs
+        _code("KB601", E, "published URL would disappear",
+              "A URL listed in urls.txt would no longer be served. Citers rely on it: keep the entry, or list "
+              "the old id under `former_ids` (`former_keys` for a reference) so the old URL redirects."),
+        _code("KB602", W, "URL not in the manifest",
+              "The site would publish a URL that urls.txt does not list yet. Run `allokb urls --write` and "
+              "commit the manifest with the change."),
         # KB5xx: rendering
         _code("KB501", E, "template error",
               "A Jinja template in site_templates/ has a syntax error or uses a name its context does not "

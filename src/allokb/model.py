@@ -165,6 +165,7 @@ class Intervention:
     seed_rating: SeedRating | None
     related: tuple[Link, ...]
     evidence_grade: str | None
+    former_ids: tuple[str, ...]
     source: str
     location: Location
 
@@ -191,6 +192,7 @@ class Mechanism:
     upstream: tuple[Link, ...]
     related: tuple[Link, ...]
     claims: tuple[Claim, ...]
+    former_ids: tuple[str, ...]
     source: str
     location: Location
 
@@ -257,6 +259,7 @@ class Citation:
     verification: Verification
     seed: SeedCitation | None
     also_cited_as: tuple[int, ...]
+    former_keys: tuple[str, ...]
     source: str
     location: Location
 
@@ -364,7 +367,8 @@ def build_intervention(doc: SourceDocument) -> Intervention:
                         for i, x in enumerate(d.get("anecdotes", []))),
         seed_rating=SeedRating(rating["rating"], rating.get("mechanism"), rating.get("refs")) if rating else None,
         related=r.links("intervention", d, "related", ()),
-        evidence_grade=d.get("evidence_grade"), source=doc.path, location=r.loc(()),
+        evidence_grade=d.get("evidence_grade"), former_ids=tuple(d.get("former_ids", [])), source=doc.path,
+        location=r.loc(()),
     )
 
 
@@ -377,7 +381,7 @@ def build_mechanism(doc: SourceDocument) -> Mechanism:
         step=Step(step["substrate"], step["product"], step.get("enzyme"), step.get("rate_limiting", False))
         if step else None,
         upstream=r.links("mechanism", d, "upstream", ()), related=r.links("mechanism", d, "related", ()),
-        claims=r.claims(d), source=doc.path, location=r.loc(()),
+        claims=r.claims(d), former_ids=tuple(d.get("former_ids", [])), source=doc.path, location=r.loc(()),
     )
 
 
@@ -398,7 +402,8 @@ def build_citation(doc: SourceDocument) -> Citation:
             seed["number"], seed["cited_as"],
             tuple(Correction(c["field"], c["seed"], c["record"], c.get("evidence"), c.get("note"))
                   for c in seed.get("corrections", []))) if seed else None,
-        also_cited_as=tuple(d.get("also_cited_as", [])), source=doc.path, location=doc.location(()),
+        also_cited_as=tuple(d.get("also_cited_as", [])), former_keys=tuple(d.get("former_keys", [])),
+        source=doc.path, location=doc.location(()),
     )
 
 

@@ -21,6 +21,7 @@ from allokb.graph import FileOutcome, KnowledgeBase, build_graph, process_docume
 from allokb.load import iter_content_files, load_document
 from allokb.model import Reference
 from allokb.rules import run_rules
+from allokb.urls import UrlPlan, check_urls, plan_urls
 
 #: below this many files a pool costs more than it saves
 PARALLEL_THRESHOLD = 1500
@@ -35,6 +36,7 @@ class CheckResult:
     files: int
     rubric: Rubric | None = None
     grades: dict[str, InterventionGrade] = field(default_factory=dict)
+    urls: UrlPlan | None = None
 
     def count(self, severity: Severity) -> int:
         """How many diagnostics have `severity`."""
@@ -93,7 +95,8 @@ def check_project(root: Path) -> CheckResult:
     kb, graph_diagnostics = build_graph(outcomes, references, present)
     rubric, rubric_diagnostics = load_rubric(root)
     grades = grade_all(rubric, kb)
+    urls = plan_urls(root, kb)
     found = [*(d for o in outcomes for d in o.diagnostics), *bib_diagnostics, *graph_diagnostics, *run_rules(kb),
-             *rubric_diagnostics, *check_hand_grades(kb, grades)]
+             *rubric_diagnostics, *check_hand_grades(kb, grades), *check_urls(root, urls)]
     count = len(files) + (root / "references.bib").exists() + (root / RUBRIC_FILE).exists()
-    return CheckResult(kb, tuple(sorted_diagnostics(found)), count, rubric, grades)
+    return CheckResult(kb, tuple(sorted_diagnostics(found)), count, rubric, grades, urls)

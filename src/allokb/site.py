@@ -91,7 +91,7 @@ def on_config(config: Any) -> Any:
     site = site_info(config, root)
     try:
         rendered = render_site(root, result.kb, site, {k: grade_data(g) for k, g in result.grades.items()},
-                               result.rubric)
+                               result.rubric, result.urls.redirects if result.urls else {})
     except KbError as exc:
         raise PluginError(str(exc)) from None
     _BUILDS[id(config)] = (result.kb, rendered, site)

@@ -28,6 +28,7 @@ from allokb.render.pages import (
     references_index,
 )
 from allokb.render.views import SiteInfo
+from allokb.urls import redirect_html
 
 __all__ = ["Page", "RenderedSite", "SiteInfo", "render_codes_page", "render_site"]
 
@@ -55,7 +56,7 @@ def render_codes_page(root: Path) -> Page:
 
 
 def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str, Any] | None = None,
-                rubric: Any = None) -> RenderedSite:
+                rubric: Any = None, redirects: dict[str, str] | None = None) -> RenderedSite:
     """Render every generated page, export and embedded block."""
     grades = grades or {}
     env = make_environment(root)
@@ -72,5 +73,7 @@ def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str,
     pages += [Page(f"interventions/{i}.md", intervention_page(ctx, item)) for i, item in kb.interventions.items()]
     pages += [Page(f"mechanisms/{i}.md", mechanism_page(ctx, mech)) for i, mech in kb.mechanisms.items()]
     pages += [Page(f"references/{k}.md", reference_page(ctx, ref)) for k, ref in kb.references.items()]
-    return RenderedSite(tuple(sorted(pages, key=lambda p: p.src_uri)), exports(root, kb, site.site_url, grades),
-                        {"summary": home_summary(ctx)})
+    files = exports(root, kb, site.site_url, grades)
+    for old, new in (redirects or {}).items():
+        files[f"{old.lstrip('/')}index.html"] = redirect_html(site.site_url, old, new)
+    return RenderedSite(tuple(sorted(pages, key=lambda p: p.src_uri)), files, {"summary": home_summary(ctx)})

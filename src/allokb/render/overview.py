@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from allokb import labels as L
+from allokb.corrections import collect_corrections
 from allokb.render.pages import PageContext, grade_label
 from allokb.schema import load_schema
 
@@ -69,44 +70,20 @@ def evidence_page(ctx: PageContext, rubric: Any) -> str:
 
 def corrections_page(ctx: PageContext) -> str:
     """Every correction to the source post's references and claims."""
-    kb = ctx.kb
-    refs = []
-    totals = {"seed_refs": 0, "checked": 0, "corrected": 0, "not_found": 0,
-              "claims": 0, "not_supported": 0, "partial": 0, "unchecked": 0}
-    for key, citation in kb.citations.items():
-        if not citation.seed:
-            continue
-        totals["seed_refs"] += 1 + len(citation.also_cited_as)
-        status = citation.verification.status
-        totals["checked"] += status != "unchecked"
-        totals["not_found"] += status == "not-found"
-        totals["corrected"] += bool(citation.seed.corrections)
-        refs.append({"number": citation.seed.number, "key": key, "href": f"../references/{key}/",
-                     "title": kb.references[key].get("title") or key, "corrections": citation.seed.corrections})
-    refs.sort(key=lambda r: r["number"])
-    claims = []
-    records = [("intervention", r) for r in kb.interventions.values()] + [("mechanism", r) for r in kb.mechanisms.values()]
-    for kind, record in records:
-        for claim in record.claims:
-            if not claim.seed:
-                continue
-            seed_keys = {ctx.seed_map.get(n) for n in claim.seed.refs}
-            for cite in claim.citations:
-                if cite.ref.target not in seed_keys:
-                    continue
-                totals["claims"] += 1
-                key = cite.support.replace("-", "_")
-                if key in totals:
-                    totals[key] += 1
-                if cite.support == "supported":
-                    continue
-                claims.append({"page": record.name, "statement": claim.statement,
-                               "anchor_href": f"../{kind}s/{record.id}/#claim-{claim.id}",
-                               "post_text": claim.seed.text, "refs_cited": ", ".join(f"[{n}]" for n in claim.seed.refs),
-                               "support": L.label(L.SUPPORT, cite.support), "note": cite.note or ""})
+    found = collect_corrections(ctx.kb)
+    refs = [{"number": r.number, "key": r.key, "href": f"../references/{r.key}/", "title": r.title,
+             "corrections": r.corrections} for r in found.references]
+    claims = [{"page": c.record_name, "statement": c.statement,
+               "anchor_href": f"../{c.kind}s/{c.record_id}/#claim-{c.claim_id}", "post_text": c.post_text,
+               "refs_cited": ", ".join(f"[{n}]" for n in c.post_refs), "support": L.label(L.SUPPORT, c.support),
+               "note": c.note, "evidence": c.evidence,
+               "better": [{"key": k, "href": f"../references/{k}/"} for k in c.better_sources]}
+              for c in found.claims]
+    totals = found.totals
     common = ctx.common("corrections.md", "Corrections to the source post",
-                        f"{totals['corrected']} references with corrected metadata and {len(claims)} claims the cited "
-                        "source does not fully support, each with its evidence.", "content/citations", [])
+                        f"{totals['corrected']} references with corrected metadata and {len(claims)} citations of "
+                        "claims that the cited source does not fully support, each with its evidence.",
+                        "content/citations", [])
     return ctx.render("corrections.md.j2", totals=totals, refs=refs, claims=claims, **common)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from allokb.corrections import seed_numbers
 from allokb.graph import KnowledgeBase
 from allokb.model import Cite, Claim, Intervention, Mechanism, Reference
 from allokb import labels as L
@@ -100,17 +101,6 @@ class ClaimView:
     effect: str
     cites: list[CiteView]
     seed_refs: list[tuple[int, str | None]]  # the post's reference numbers and the bib keys they map to
-
-
-def seed_numbers(kb: KnowledgeBase) -> dict[int, str]:
-    """The source post's reference numbers -> bib keys, from the citation records."""
-    out: dict[int, str] = {}
-    for key, citation in kb.citations.items():
-        if citation.seed:
-            out[citation.seed.number] = key
-        for number in citation.also_cited_as:
-            out.setdefault(number, key)
-    return out
 
 
 def claim_views(claims: tuple[Claim, ...], numbering: Numbering, seed_map: dict[int, str]) -> list[ClaimView]:

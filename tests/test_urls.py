@@ -1,0 +1,87 @@
+"""Published URLs never break: the manifest check, renames with redirects, deletions."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from allokb.cli import main
+from allokb.project import check_project
+from conftest import REPO, make_site_project
+from sitecheck import broken_links, scan_site
+
+
+@pytest.fixture
+def project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    root = make_site_project(tmp_path / "kb")
+    assert main(["urls", str(root), "--write"]) == 0
+    assert capsys.readouterr().out == "urls.txt: 22 URLs added\n"
+    return root
+
+
+def codes(root: Path) -> list[tuple[str, str, int, str]]:
+    return [(d.code, d.location.file, d.location.line, d.message) for d in check_project(root).diagnostics]
+
+
+def manifest_line(root: Path, url: str) -> int:
+    return (root / "urls.txt").read_text().splitlines().index(url) + 1
+
+
+def rename_avoid(root: Path, former: bool) -> None:
+    folder = root / "content" / "interventions"
+    old = (folder / "example-avoid.yaml").read_text()
+    new = old.replace("id: example-avoid", "id: example-blocker" + ("\nformer_ids: [example-avoid]" if former else ""))
+    (folder / "example-blocker.yaml").write_text(new)
+    (folder / "example-avoid.yaml").unlink()
+    hormone = folder / "example-hormone.yaml"
+    hormone.write_text(hormone.read_text().replace("example-avoid", "example-blocker"))
+
+
+def test_manifest_matches_the_repository() -> None:
+    assert [d.code for d in check_project(REPO).diagnostics if d.code in ("KB601", "KB602")] == []
+
+
+def test_rename_without_redirect_fails_at_the_manifest_line(project: Path) -> None:
+    rename_avoid(project, former=False)
+    line = manifest_line(project, "/interventions/example-avoid/")
+    assert codes(project) == [
+        ("KB602", "urls.txt", 1, "new URL `/interventions/example-blocker/` is not in urls.txt"),
+        ("KB601", "urls.txt", line, "the published URL `/interventions/example-avoid/` would disappear"),
+    ]
+
+
+def test_rename_with_former_id_redirects(project: Path, tmp_path: Path) -> None:
+    rename_avoid(project, former=True)
+    assert codes(project) == [("KB602", "urls.txt", 1, "new URL `/interventions/example-blocker/` is not in urls.txt")]
+    assert main(["urls", str(project), "--write"]) == 0
+    assert main(["check", str(project), "--strict"]) == 0
+    site = tmp_path / "site"
+    assert main(["build", str(project), "--site-dir", str(site)]) == 0
+    redirect = (site / "interventions" / "example-avoid" / "index.html").read_text()
+    assert '<meta http-equiv="refresh" content="0; url=../../interventions/example-blocker/">' in redirect
+    assert '<link rel="canonical" href="https://allo-atlas.github.io/atlas/interventions/example-blocker/">' in redirect
+    assert broken_links(site, scan_site(site)) == []
+
+
+def test_deleting_a_reference_is_refused(project: Path) -> None:
+    bib = project / "references.bib"
+    bib.write_text(re.sub(r"@online\{examplewiki2024page,.*?\n\}\n", "", bib.read_text(), flags=re.S))
+    (project / "content" / "citations" / "examplewiki2024page.yaml").unlink()
+    hormone = project / "content" / "interventions" / "example-hormone.yaml"
+    text = hormone.read_text()
+    hormone.write_text(text[: text.index("anecdotes:")] + text[text.index("seed_rating:"):])
+    line = manifest_line(project, "/references/examplewiki2024page/")
+    assert codes(project) == [
+        ("KB601", "urls.txt", line, "the published URL `/references/examplewiki2024page/` would disappear")]
+    assert main(["build", str(project), "--site-dir", str(project / "site")]) == 1
+    assert not (project / "site").exists()
+
+
+def test_urls_write_never_removes_a_line(project: Path) -> None:
+    rename_avoid(project, former=True)
+    before = set((project / "urls.txt").read_text().splitlines())
+    assert main(["urls", str(project), "--write"]) == 0
+    after = set((project / "urls.txt").read_text().splitlines())
+    assert before <= after and after - before == {"/interventions/example-blocker/"}
