@@ -66,7 +66,7 @@ class PageContext:
         date = self.site.updated.get(source, self.site.build_date)
         edit = f"{self.site.repo_url}/edit/{self.site.branch}/{source}" if self.site.repo_url and "/" in source else None
         return {
-            "meta": {"title": title, "description": description, "updated": date,
+            "meta": {"title": title, "description": description, "updated": date, "search_exclude": False,
                      "jsonld": jsonld(self.site, title, description, path, date, refs)},
             "cite": page_citation(self.site, title, path, date), "edit_url": edit, "source": source,
             "root_url": url_prefix(src_uri), "prefix": md_prefix(src_uri),
@@ -217,6 +217,9 @@ def reference_page(ctx: PageContext, ref: Reference) -> str:
     design = citation.design if citation else None
     common = ctx.common(src, title, describe_reference(ref, design), citation.source if citation else "references.bib",
                         [ref])
+    # One page per source would dominate the search index (and every reader's first download);
+    # the bibliography page, which lists every source, is searchable instead.
+    common["meta"]["search_exclude"] = True
     return ctx.render(
         "reference.md.j2", ref=ref, formatted=ctx.formatted.get(ref.key, ""), citation=citation,
         design=L.label(L.DESIGN, design) if design else "not recorded",
