@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for set-up and routine work on a fresh Debian machine with Python 3.11+.
-#   ./tasks.sh serve   set up, check the content, build and serve the site on http://127.0.0.1:8000/
+#   ./tasks.sh serve   set up, check the content, build and serve the site on http://127.0.0.1:8000/atlas/
 #   ./tasks.sh test    set up, then run the whole test suite
 #   ./tasks.sh build   set up, then check and build the site into site/
 #   ./tasks.sh setup   only create .venv and install the pinned dependencies

@@ -11,6 +11,7 @@ failed build leaves the previous site exactly as it was.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import os
 import shutil
@@ -24,7 +25,7 @@ from allokb.diagnostics import KbError
 from allokb.grade import grade_data
 from allokb.graph import KnowledgeBase
 from allokb.project import check_project
-from allokb.render import RenderedSite, SiteInfo, render_site
+from allokb.render import Page, RenderedSite, SiteInfo, render_site
 from allokb.render.environment import jsonld as jsonld_filter
 from allokb.render.views import jsonld
 from allokb.report import render
@@ -80,6 +81,14 @@ def site_info(config: Any, root: Path) -> SiteInfo:
                     branch=str(extra.get("branch", "main")), updated=dates, build_date=build_date(dates))
 
 
+_SERVING: dict[str, bool] = {"on": False}
+
+
+def on_startup(command: str, dirty: bool) -> None:
+    """MkDocs hook: remember whether this is `serve` (a preview shows errors instead of stopping)."""
+    _SERVING["on"] = command == "serve"
+
+
 def on_config(config: Any) -> Any:
     """MkDocs hook: check the knowledge base and render it before anything is built."""
     from mkdocs.exceptions import PluginError
@@ -87,7 +96,16 @@ def on_config(config: Any) -> Any:
     root = _root_of(config)
     result = check_project(root)
     if result.failed():
-        raise PluginError("the knowledge base has errors:\n" + render(result.diagnostics, "text", result.files, False))
+        report = render(result.diagnostics, "text", result.files, False)
+        if _SERVING["on"]:
+            # The preview keeps running and shows the errors; fixing the files rebuilds the site.
+            logging.getLogger("mkdocs").error("the knowledge base has errors:\n%s", report)
+            config["nav"] = None
+            config["strict"] = False
+            _BUILDS[id(config)] = (result.kb, RenderedSite((Page("index.md", error_page(report)),), {}, {}),
+                                   site_info(config, root))
+            return config
+        raise PluginError("the knowledge base has errors:\n" + report)
     site = site_info(config, root)
     try:
         rendered = render_site(root, result.kb, site, {k: grade_data(g) for k, g in result.grades.items()},
@@ -103,6 +121,10 @@ def on_files(files: Any, config: Any) -> Any:
     from mkdocs.structure.files import File
 
     _, rendered, _ = _BUILDS[id(config)]
+    if rendered.pages and rendered.pages[0].src_uri == "index.md":  # the error page replaces the site
+        for file in list(files):
+            if file.is_documentation_page():
+                files.remove(file)
     for page in rendered.pages:
         files.append(File.generated(config, page.src_uri, content=page.markdown))
     for path, text in sorted(rendered.files.items()):
@@ -152,6 +174,13 @@ class _ErrorCollector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+def error_page(report: str) -> str:
+    """The page `serve` shows while the knowledge base has errors."""
+    return ("---\ntitle: Errors in the knowledge base\n---\n\n# The knowledge base has errors\n\n"
+            "The preview is not built until they are fixed; it rebuilds as soon as a file changes.\n\n"
+            f'<pre class="allokb-errors">{html.escape(report)}</pre>\n')
+
+
 def _log_to_stderr() -> None:
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's banner is not actionable per build
     logger = logging.getLogger("mkdocs")
@@ -161,8 +190,26 @@ def _log_to_stderr() -> None:
         logger.propagate = False
 
 
+def source_date_epoch(root: Path) -> str:
+    """SOURCE_DATE_EPOCH for a reproducible build: the environment's if set, else the time of the
+    last commit, else the newest modification time of the inputs. MkDocs dates the sitemap and
+    the gzip header by it, so two builds of one commit are byte-identical."""
+    if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
+        return os.environ["SOURCE_DATE_EPOCH"]
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%ct"], capture_output=True, text=True,
+                              check=True, timeout=30)
+        if proc.stdout.strip().isdigit():
+            return proc.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    inputs = [root / "mkdocs.yml", root / "references.bib", *(root / "content").rglob("*"),
+              *(root / "site_templates").rglob("*")]
+    return str(int(max((p.stat().st_mtime for p in inputs if p.is_file()), default=0)))
+
+
 def build_site(root: Path, site_dir: Path) -> None:
-    """Run a strict MkDocs build of the project into `site_dir`, atomically."""
+    """Run a strict MkDocs build of the project into `site_dir`, atomically and reproducibly."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
@@ -172,6 +219,8 @@ def build_site(root: Path, site_dir: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
     errors = _ErrorCollector()
     logging.getLogger("mkdocs").addHandler(errors)
+    saved_epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = source_date_epoch(root)
     try:
         config = load_config(str(root / "mkdocs.yml"), strict=True, site_dir=str(staging))
         build(config)
@@ -184,6 +233,10 @@ def build_site(root: Path, site_dir: Path) -> None:
         raise
     finally:
         logging.getLogger("mkdocs").removeHandler(errors)
+        if saved_epoch is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = saved_epoch
     _swap_in(staging, site_dir)
 
 
@@ -205,4 +258,5 @@ def serve_site(root: Path, dev_addr: str) -> None:
 
     _log_to_stderr()
     watch = [str(root / p) for p in WATCHED if (root / p).exists()]
-    serve(config_file=str(root / "mkdocs.yml"), dev_addr=dev_addr, livereload=True, watch=watch)
+    # A preview is not strict: warnings are shown, and the preview keeps running.
+    serve(config_file=str(root / "mkdocs.yml"), dev_addr=dev_addr, livereload=True, watch=watch, strict=False)

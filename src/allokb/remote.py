@@ -1,0 +1,445 @@
+"""Online metadata: a small HTTP client for Crossref and NCBI E-utilities, fetchers that turn their
+records into `FetchedRecord`, and `allokb add-reference` (a bib entry and a citation stub from a
+DOI, PMID or PMCID). `allokb verify --online` lives in `allokb.remote_verify`.
+
+Only the standard library speaks HTTP (GET only). Base URLs come from ALLOKB_CROSSREF_URL and
+ALLOKB_EUTILS_URL, the cache folder from ALLOKB_CACHE_DIR (default ~/.cache/allokb/http). Every
+failure becomes a one-line `KbError` naming the service and what to do; nothing is written until
+every request has succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import html
+import http.client
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from allokb import __version__
+from allokb.bib import BIB_FILE, PMID
+from allokb.diagnostics import CodeInfo, KbError, Severity, UsageError, _code
+
+CROSSREF_URL = "https://api.crossref.org"
+EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
+USER_AGENT = f"allokb/{__version__} (Allopregnanolone Evidence Atlas; reference checker)"
+MAX_BODY = 20 * 1024 * 1024
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+REMOTE_CODES: dict[str, CodeInfo] = {c.code: c for c in [
+    _code("KB430", Severity.WARNING, "bibliographic record differs online",
+          "`allokb verify --online` found a field of a references.bib entry (first three author surnames, "
+          "title, journal, year, volume, pages, DOI, PMID or PMCID) that differs from the Crossref or PubMed "
+          "record, or a DOI or PMID that the service does not know. Check the publication and correct the entry."),
+    _code("KB431", Severity.WARNING, "reference is retracted",
+          "PubMed lists the publication as a Retracted Publication, or Crossref links a retraction notice to it. "
+          "Review every claim that cites it and set `retraction: retracted` in its citation record."),
+    _code("KB432", Severity.WARNING, "reference has a correction",
+          "Crossref or PubMed links an erratum or correction to the publication. Read it, check the claims "
+          "that cite the source, and set `retraction: corrected` in its citation record."),
+    _code("KB433", Severity.WARNING, "quote not found in the PubMed abstract",
+          "A citation marked `supported` or `partial` of a reference with a PMID quotes words that the PubMed "
+          "abstract does not contain (compared after normalising white space, quotes and dashes). Correct the "
+          "quote, or give a `locator` other than the abstract if the words are from the full text."),
+]}
+
+
+def __getattr__(name: str) -> Any:
+    """`add_reference`, `verify_online` and `make_progress` live in `allokb.remote_verify`."""
+    if name in ("add_reference", "verify_online", "make_progress"):
+        from allokb import remote_verify
+
+        return getattr(remote_verify, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class RemoteError(KbError):
+    """A request to an online service failed."""
+
+
+class RecordNotFound(RemoteError):
+    """The service answered that it has no such record."""
+
+
+@dataclass
+class FetchedRecord:
+    """A publication's metadata as an online service gave it."""
+
+    source: str  # "Crossref", "PubMed" or "PMC"
+    kind: str = "article"  # article | book | incollection | misc
+    authors: list[tuple[str, str]] = field(default_factory=list)  # (family, given); given "" for a group
+    title: str | None = None
+    journal: str | None = None
+    year: str | None = None
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
+    doi: str | None = None
+    pmid: str | None = None
+    pmcid: str | None = None
+    url: str | None = None
+    publisher: str | None = None
+    retracted: bool = False
+    updates: list[str] = field(default_factory=list)  # "correction: 10.5555/x", "Erratum in: PMID 99999902"
+    publication_types: list[str] = field(default_factory=list)
+    checked: list[tuple[str, list[str]]] = field(default_factory=list)  # (API URL, fields it gave)
+
+    def fields_given(self) -> list[str]:
+        """The citation-schema field names this record has values for."""
+        have = {"author": self.authors, "title": self.title, "journal": self.journal, "year": self.year,
+                "volume": self.volume, "number": self.issue, "pages": self.pages, "doi": self.doi,
+                "pmid": self.pmid, "pmcid": self.pmcid, "publisher": self.publisher}
+        return [k for k, v in have.items() if v] + ["retraction"]
+
+
+class Client:
+    """GET JSON or XML from Crossref and E-utilities, with an on-disk cache and clear errors.
+
+    Arguments left as None come from ALLOKB_CROSSREF_URL, ALLOKB_EUTILS_URL and ALLOKB_CACHE_DIR,
+    then from the public defaults. `retries` more attempts follow an HTTP 5xx or 429 answer; a 429
+    is retried after its Retry-After (at most `max_wait` seconds). `refresh` ignores cached answers.
+    """
+
+    def __init__(self, crossref_base: str | None = None, eutils_base: str | None = None,
+                 cache_dir: Path | None = None, timeout: float = 10.0, retries: int = 2, *,
+                 max_wait: float = 10.0, backoff: float = 1.0, refresh: bool = False,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        env = os.environ
+        self.crossref_base = (crossref_base or env.get("ALLOKB_CROSSREF_URL") or CROSSREF_URL).rstrip("/")
+        self.eutils_base = (eutils_base or env.get("ALLOKB_EUTILS_URL") or EUTILS_URL).rstrip("/")
+        default_cache = Path(env["ALLOKB_CACHE_DIR"]) if env.get("ALLOKB_CACHE_DIR") else \
+            Path.home() / ".cache" / "allokb" / "http"
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache
+        self.timeout, self.retries, self.max_wait, self.backoff = timeout, retries, max_wait, backoff
+        self.refresh, self.sleep = refresh, sleep
+        self.requests = 0  # HTTP requests actually sent (cache hits excluded)
+
+    # --- transport ---------------------------------------------------------------------------
+    def get_json(self, url: str, service: str, missing: str) -> Any:
+        """The parsed JSON at `url`; `missing` is the message for an HTTP 404."""
+        return self._get(url, service, missing, "JSON", json.loads)
+
+    def get_xml(self, url: str, service: str, missing: str) -> ET.Element:
+        """The parsed XML at `url`."""
+        return self._get(url, service, missing, "XML", ET.fromstring)  # type: ignore[no-any-return]
+
+    def _get(self, url: str, service: str, missing: str, kind: str, parse: Callable[[str], Any]) -> Any:
+        cache = self.cache_dir / (hashlib.sha256(url.encode("utf-8")).hexdigest() + ".json")
+        if not self.refresh:
+            try:
+                entry = json.loads(cache.read_text(encoding="utf-8"))
+                if entry.get("url") == url:
+                    return parse(entry["body"])
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, ET.ParseError):
+                pass  # no cache entry, or a damaged one: ask the service
+        body = self._fetch(url, service, missing)
+        try:
+            value = parse(body)
+        except (ValueError, ET.ParseError):
+            raise RemoteError(f"{service} sent a response that is not valid {kind} ({url}); "
+                              "try again later") from None
+        self._store(cache, url, body)
+        return value
+
+    def _store(self, cache: Path, url: str, body: str) -> None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"url": url, "body": body}, out, ensure_ascii=False)
+            os.replace(tmp, cache)
+        except OSError:
+            pass  # the cache only saves requests; a read-only cache folder is not an error
+
+    def _fetch(self, url: str, service: str, missing: str) -> str:
+        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "*/*"})
+        attempts = self.retries + 1
+        for attempt in range(1, attempts + 1):
+            self.requests += 1
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    data = response.read(MAX_BODY + 1)
+                if len(data) > MAX_BODY:
+                    raise RemoteError(f"{service} sent more than {MAX_BODY // 2**20} MiB for {url}; not read")
+                try:
+                    return data.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise RemoteError(f"{service} sent a response that is not UTF-8 text ({url}); "
+                                      "try again later") from None
+            except urllib.error.HTTPError as exc:
+                status, wait = exc.code, _retry_after(exc.headers.get("Retry-After"))
+                exc.close()
+                if status == 404:
+                    raise RecordNotFound(missing) from None
+                if status == 429:
+                    if wait is not None and wait > self.max_wait:
+                        raise RemoteError(f"{service} is rate-limiting requests (HTTP 429) and asks to wait "
+                                          f"{wait:.0f} s; try again later") from None
+                    if attempt < attempts:
+                        self.sleep(wait if wait is not None else self.backoff * attempt)
+                        continue
+                    raise RemoteError(f"{service} is still rate-limiting requests (HTTP 429) after {attempts} "
+                                      "attempts; wait a minute and try again") from None
+                if status >= 500:
+                    if attempt < attempts:
+                        self.sleep(self.backoff * attempt)
+                        continue
+                    raise RemoteError(f"{service} failed with HTTP {status} after {attempts} attempts; "
+                                      "try again later") from None
+                raise RemoteError(f"{service} refused the request with HTTP {status} ({url})") from None
+            except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+                reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+                if isinstance(reason, TimeoutError):
+                    raise RemoteError(f"{service} did not answer within {self.timeout:g} s ({url}); "
+                                      "check the connection or try again later") from None
+                if isinstance(reason, ConnectionRefusedError):
+                    why = "connection refused"
+                else:
+                    why = str(getattr(reason, "strerror", None) or reason or type(reason).__name__)
+                raise RemoteError(f"cannot reach {service} at {url} ({why}); check the network connection "
+                                  f"or {_ENV[service]}") from None
+        raise AssertionError("unreachable")
+
+    # --- fetchers ----------------------------------------------------------------------------
+    def fetch_doi(self, doi: str) -> FetchedRecord:
+        """The Crossref record of `doi`."""
+        url = f"{self.crossref_base}/works/{urllib.parse.quote(doi, safe='/()')}"
+        data = self.get_json(url, "Crossref", f"Crossref has no record of DOI {doi}")
+        message = data.get("message") if isinstance(data, dict) else None
+        if not isinstance(message, dict):
+            raise RemoteError(f"Crossref sent an unexpected response for DOI {doi} ({url}); try again later")
+        record = parse_crossref(message)
+        record.doi = record.doi or doi
+        record.checked.append((url, record.fields_given()))
+        return record
+
+    def fetch_pmid(self, pmid: str) -> FetchedRecord:
+        """The PubMed summary of `pmid`."""
+        url = f"{self.eutils_base}/esummary.fcgi?db=pubmed&id={pmid}&retmode=json"
+        doc = self._summary(url, "PubMed", f"PubMed has no record of PMID {pmid}", pmid)
+        record = parse_esummary(doc, "PubMed")
+        record.pmid = record.pmid or pmid
+        record.checked.append((url, record.fields_given()))
+        return record
+
+    def fetch_pmcid(self, pmcid: str) -> FetchedRecord:
+        """The record of a PMC article: PubMed's when PMC names a PMID, else Crossref's, else PMC's."""
+        number = pmcid.upper().removeprefix("PMC")
+        url = f"{self.eutils_base}/esummary.fcgi?db=pmc&id={number}&retmode=json"
+        doc = self._summary(url, "PMC", f"PubMed Central has no record of {pmcid}", number)
+        pmc = parse_esummary(doc, "PMC")
+        pmc.pmcid = f"PMC{number}"
+        pmc_fields = [f for f in ("pmid", "doi", "pmcid") if getattr(pmc, f)]
+        if pmc.pmid:
+            record = self.fetch_pmid(pmc.pmid)
+        elif pmc.doi:
+            record = self.fetch_doi(pmc.doi)
+        else:
+            pmc.checked.append((url, pmc.fields_given()))
+            return pmc
+        record.pmcid, record.doi = pmc.pmcid, record.doi or pmc.doi
+        record.checked.insert(0, (url, pmc_fields))
+        return record
+
+    def fetch_abstract(self, pmid: str) -> str | None:
+        """The abstract of `pmid` from PubMed (all AbstractText parts), or None when it has none."""
+        url = f"{self.eutils_base}/efetch.fcgi?db=pubmed&id={pmid}&rettype=abstract&retmode=xml"
+        root = self.get_xml(url, "PubMed", f"PubMed has no record of PMID {pmid}")
+        parts = [" ".join("".join(e.itertext()).split()) for e in root.iter("AbstractText")]
+        text = " ".join(p for p in parts if p)
+        return text or None
+
+    def _summary(self, url: str, service: str, missing: str, uid: str) -> dict[str, Any]:
+        data = self.get_json(url, "E-utilities", missing)
+        result = data.get("result") if isinstance(data, dict) else None
+        if not isinstance(result, dict):
+            if isinstance(data, dict) and "error" in data:
+                raise RecordNotFound(missing)
+            raise RemoteError(f"E-utilities sent an unexpected response ({url}); try again later")
+        doc = result.get(uid)
+        if not isinstance(doc, dict) or "error" in doc:
+            raise RecordNotFound(missing)
+        return doc
+
+
+_ENV = {"Crossref": "set ALLOKB_CROSSREF_URL", "E-utilities": "set ALLOKB_EUTILS_URL",
+        "PubMed": "set ALLOKB_EUTILS_URL", "PMC": "set ALLOKB_EUTILS_URL"}
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - datetime.datetime.now(datetime.UTC)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+# --- parsing service records ------------------------------------------------------------------
+
+def clean(value: Any) -> str | None:
+    """Plain text of a service's value: HTML tags and entities removed, white space collapsed."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if value is None:
+        return None
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", str(value))).split())
+    return text or None
+
+
+_UPDATE_RETRACT = ("retraction", "withdrawal", "removal", "retracted")
+
+
+def parse_crossref(m: dict[str, Any]) -> FetchedRecord:
+    """A Crossref `message` (one work) as a `FetchedRecord`."""
+    r = FetchedRecord("Crossref")
+    for a in m.get("author") or []:
+        if isinstance(a, dict) and (a.get("family") or a.get("name")):
+            r.authors.append((clean(a.get("family") or a.get("name")) or "", clean(a.get("given")) or ""))
+    r.title, r.doi, r.url = clean(m.get("title")), clean(m.get("DOI")), clean(m.get("URL"))
+    r.volume, r.issue, r.pages = clean(m.get("volume")), clean(m.get("issue")), clean(m.get("page"))
+    r.publisher = clean(m.get("publisher"))
+    kind = m.get("type") or ""
+    container = clean(m.get("container-title"))
+    r.kind = {"journal-article": "article", "book-chapter": "incollection", "book": "book",
+              "monograph": "book"}.get(kind, "article" if container else "misc")
+    if r.kind in ("article", "incollection"):
+        r.journal = container
+    for name in ("issued", "published-print", "published-online", "published"):
+        parts = (m.get(name) or {}).get("date-parts") or [[None]]
+        if parts and parts[0] and parts[0][0]:
+            r.year = str(parts[0][0])
+            break
+    r.publication_types = [kind] if kind else []
+    for name in ("update-to", "updated-by"):
+        for u in m.get(name) or []:
+            if isinstance(u, dict):
+                utype = str(u.get("type") or u.get("label") or "update").lower()
+                r.updates.append(f"{utype}: {u.get('DOI', '?')}")
+                r.retracted |= any(w in utype for w in _UPDATE_RETRACT)
+    for rel, items in (m.get("relation") or {}).items():
+        if any(w in rel for w in ("retract", "correct", "errat")):
+            for item in items if isinstance(items, list) else [items]:
+                r.updates.append(f"{rel}: {(item or {}).get('id', '?')}")
+            r.retracted |= "retract" in rel
+    r.retracted |= (r.title or "").upper().startswith("RETRACTED")
+    return r
+
+
+def parse_esummary(doc: dict[str, Any], source: str) -> FetchedRecord:
+    """One document of an E-utilities esummary (db=pubmed or db=pmc) as a `FetchedRecord`."""
+    r = FetchedRecord(source)
+    for a in doc.get("authors") or []:
+        name = clean((a or {}).get("name"))
+        if not name:
+            continue
+        if (a.get("authtype") or "Author") != "Author" or " " not in name:
+            r.authors.append((name, ""))
+        else:
+            family, given = name.rsplit(" ", 1)
+            r.authors.append((family, given))
+    title = clean(doc.get("title"))
+    if title:
+        title = title.rstrip(".")
+        title = title[1:-1] if title.startswith("[") and title.endswith("]") else title
+    r.title = title
+    r.journal = clean(doc.get("fulljournalname") or doc.get("source"))
+    found = re.search(r"\b(1[5-9]|20)[0-9]{2}\b", str(doc.get("pubdate") or doc.get("epubdate") or ""))
+    r.year = found.group(0) if found else None
+    r.volume, r.issue, r.pages = clean(doc.get("volume")), clean(doc.get("issue")), clean(doc.get("pages"))
+    for item in doc.get("articleids") or []:
+        idtype, value = (item or {}).get("idtype"), clean((item or {}).get("value"))
+        if not value:
+            continue
+        if idtype == "doi":
+            r.doi = value
+        elif idtype == "pubmed" and PMID.match(value):
+            r.pmid = value
+        elif idtype in ("pmc", "pmcid"):
+            found = re.search(r"PMC[0-9]+", value)
+            r.pmcid = r.pmcid or (found.group(0) if found else None)
+    r.publication_types = [str(t) for t in doc.get("pubtype") or []]
+    r.retracted = "Retracted Publication" in r.publication_types
+    for ref in doc.get("references") or []:
+        reftype = str((ref or {}).get("reftype") or "")
+        if reftype.startswith(("Retraction in", "Erratum in", "Corrected and republished in",
+                               "Expression of concern in")):
+            r.updates.append(f"{reftype}: PMID {ref.get('pmid', '?')}")
+            r.retracted |= reftype.startswith("Retraction in")
+    return r
+
+
+# --- command line -----------------------------------------------------------------------------
+
+def register(sub: Any) -> None:
+    """Add `add-reference` and `verify` to the subcommands `sub` of the allokb parser."""
+    from allokb.report import FORMATS
+
+    add = sub.add_parser("add-reference", help="add a reference from its DOI, PMID or PMCID (fetched online)")
+    ident = add.add_mutually_exclusive_group(required=True)
+    ident.add_argument("--doi", help="a DOI, e.g. 10.5555/example")
+    ident.add_argument("--pmid", help="a PubMed id, e.g. 99999901")
+    ident.add_argument("--pmcid", help="a PubMed Central id, e.g. PMC9999901")
+    add.add_argument("--key", default=None, help="the bib key (default: surname + year + first title word)")
+    add.add_argument("--root", default=".", help="project folder (default: current folder)")
+
+    verify = sub.add_parser("verify", help="compare references.bib with Crossref and PubMed (--online)")
+    verify.add_argument("root", nargs="?", default=".", help="project folder (default: current folder)")
+    verify.add_argument("--online", action="store_true", help="fetch each record online (the only mode)")
+    verify.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    verify.add_argument("--refresh", action="store_true", help="ignore cached answers and ask again")
+
+
+def project_root(value: str) -> Path:
+    """The project folder named on the command line; `UsageError` when it is not one."""
+    root = Path(value).resolve()
+    if not root.is_dir():
+        raise UsageError(f"{value}: no such folder")
+    if not ((root / "content").is_dir() or (root / BIB_FILE).exists() or (root / "mkdocs.yml").exists()):
+        raise UsageError(f"{value}: not an allokb project (no content/, references.bib or mkdocs.yml)")
+    return root
+
+
+def run_add_reference(args: argparse.Namespace) -> int:
+    """`allokb add-reference (--doi D | --pmid N | --pmcid PMCN) [--key K] [--root R]`."""
+    root = project_root(args.root)
+    from allokb.remote_verify import add_reference
+
+    key, bib_path, cite_path = add_reference(root, args.doi, args.pmid, args.pmcid, Client(), key=args.key)
+    print(f"added `{key}` to {bib_path.relative_to(root).as_posix()} and wrote "
+          f"{cite_path.relative_to(root).as_posix()}; set its design and findings, then run `allokb check`")
+    return EXIT_OK
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """`allokb verify --online [ROOT] [--format F] [--refresh]`: exit 1 when anything was reported."""
+    from allokb.project import check_project
+    from allokb.remote_verify import make_progress, verify_result
+    from allokb.report import render
+
+    if not args.online:
+        raise UsageError("verify needs --online (the only mode): `allokb verify --online ROOT` fetches every "
+                         "DOI and PMID of references.bib from Crossref and PubMed")
+    root = project_root(args.root)
+    result = check_project(root)
+    found = verify_result(result, Client(refresh=args.refresh), make_progress(sys.stderr))
+    sys.stdout.write(render(found, args.format, result.files, True))
+    return EXIT_ERRORS if found else EXIT_OK

@@ -1,0 +1,375 @@
+"""Adding and verifying references against their online records (Crossref, PubMed, PMC).
+
+`add_reference` fetches a publication's record and writes its references.bib entry and citation
+stub, both only after every request succeeded. `verify_online` re-fetches every reference with
+a DOI or PMID and reports drift (KB430), retractions (KB431), corrections (KB432) and quotes
+missing from the PubMed abstract (KB433) as warnings; it writes nothing. The HTTP client and the
+command-line glue are in `allokb.remote`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+import bibtexparser
+
+from allokb.bib import BIB_FILE, DOI, PMCID, PMID, decode, field_line, load_references
+from allokb.diagnostics import Diagnostic, KbError, Severity, UsageError, sorted_diagnostics
+from allokb.graph import KnowledgeBase, record_cites
+from allokb.model import Cite, Reference
+from allokb.remote import Client, FetchedRecord, RecordNotFound
+
+Progress = Callable[[int, int, str], None]
+
+# --- add-reference ---------------------------------------------------------------------------
+
+STOP_WORDS = frozenset("a an the of on in and for to with at by from as into".split())
+_FOLD = str.maketrans({"ß": "ss", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ł": "l",
+                       "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "ı": "i"})
+
+
+def ascii_fold(text: str) -> str:
+    """Lower-case ASCII letters and digits of `text`, accents folded (`Bäckström` -> `backstrom`)."""
+    plain = unicodedata.normalize("NFKD", text.translate(_FOLD))
+    return re.sub(r"[^a-z0-9]", "", plain.encode("ascii", "ignore").decode("ascii").lower())
+
+
+def make_key(record: FetchedRecord) -> str:
+    """The house-form bib key: first author's surname, year, first significant title word."""
+    surname = ascii_fold(record.authors[0][0]) if record.authors else ""
+    surname = surname.lstrip("0123456789") or "anonymous"
+    if not record.year:
+        raise KbError(f"the {record.source} record has no year; add the entry to references.bib by hand")
+    word = ""
+    for token in (record.title or "").split():
+        word = ascii_fold(token).lstrip("0123456789")
+        if word and word not in STOP_WORDS:
+            break
+        word = ""
+    return f"{surname}{record.year}{word}"
+
+
+def _bib_value(text: str) -> str:
+    text = text.replace("{", "").replace("}", "").replace("\\", "")
+    for char in "&%$#_":
+        text = text.replace(char, "\\" + char)
+    return text.replace("~", "\\textasciitilde{}")
+
+
+def _bib_person(family: str, given: str) -> str:
+    if not given:
+        return "{" + _bib_value(family) + "}"
+    if re.fullmatch(r"[A-Z]{1,4}", given):  # PubMed initials: "AL" -> "A. L."
+        given = " ".join(c + "." for c in given)
+    return f"{_bib_value(family)}, {_bib_value(given)}"
+
+
+def bib_entry(key: str, r: FetchedRecord) -> str:
+    """The BibTeX entry of `r` under `key`, in the layout of references.bib."""
+    pages = re.sub(r"\s*[-‐‑‒–—]+\s*", "--", r.pages) if r.pages else None
+    rows = [("author", " and ".join(_bib_person(f, g) for f, g in r.authors) if r.authors else None),
+            ("title", r.title), ("journal" if r.kind == "article" else "booktitle", r.journal),
+            ("publisher", r.publisher if r.kind == "book" else None), ("year", r.year),
+            ("volume", r.volume), ("number", r.issue), ("pages", pages)]
+    rows = [(k, _bib_value(v)) for k, v in rows if v]
+    rows += [(k, v) for k, v in (("doi", r.doi), ("pmid", r.pmid), ("pmcid", r.pmcid)) if v]
+    return f"@{r.kind}{{{key},\n" + "".join(f"  {k} = {{{v}}},\n" for k, v in rows) + "}\n"
+
+
+_DESIGNS = ("meta-analysis | rct | controlled-trial | uncontrolled-trial | cohort | case-control | cross-sectional | "
+            "case-series | case-report | pharmacovigilance | animal | in-vitro | review | regulatory | web | anecdote")
+
+
+def citation_stub(key: str, r: FetchedRecord, command: str, today: str) -> str:
+    """The citation record written with a new reference: valid as it stands, design to be set."""
+    retraction = "retracted" if r.retracted else "corrected" if r.updates else "none-found"
+    checked = "".join(f"    - url: {json.dumps(url)}\n      fields: [{', '.join(fields)}]\n"
+                      for url, fields in r.checked)
+    services = " and ".join(dict.fromkeys(_service(url) for url, _ in r.checked))
+    notes = f"Metadata copied from the {services} record by allokb add-reference; the publication itself " \
+            "has not been read yet."
+    return (
+        "# yaml-language-server: $schema=../../src/allokb/schemas/citation.schema.json\n"
+        f"# Written by `{command}` from the {services} record. Bibliographic facts stay in references.bib.\n"
+        "# TODO: read the publication, then set the design, population, sample size and findings.\n"
+        f"key: {key}\n"
+        f"design: review               # PLACEHOLDER: set the real study design: {_DESIGNS}\n"
+        "peer_reviewed: true          # check: false for preprints, letters and web pages\n"
+        "# population: \"who or what was studied\"\n"
+        "# sample_size: 40\n"
+        "findings: []                 # - text: \"what it shows\"  quote: \"its exact words\"  locator: abstract\n"
+        f"retraction: {retraction}\n"
+        "verification:\n"
+        "  status: partly-verified\n"
+        f"  checked_on: \"{today}\"\n"
+        "  checked_against:\n" + checked + f"  notes: {json.dumps(notes)}\n")
+
+
+def _service(url: str) -> str:
+    return "PMC" if "db=pmc" in url else "PubMed" if "eutils" in url or ".fcgi" in url else "Crossref"
+
+
+def normalise_id(doi: str | None, pmid: str | None, pmcid: str | None) -> tuple[str, str]:
+    """The one identifier given, as (kind, canonical value); `UsageError` when it is malformed."""
+    given = [(k, v.strip()) for k, v in (("doi", doi), ("pmid", pmid), ("pmcid", pmcid)) if v is not None]
+    if len(given) != 1:
+        raise UsageError("give exactly one of --doi, --pmid and --pmcid")
+    kind, value = given[0]
+    if kind == "doi":
+        value = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", value, flags=re.I)
+        if not DOI.match(value):
+            raise UsageError(f"`{value}` is not a DOI; expected `10.NNNN/suffix`")
+    elif kind == "pmid" and not PMID.match(value):
+        raise UsageError(f"`{value}` is not a PMID; expected digits only, e.g. `99999901`")
+    elif kind == "pmcid":
+        value = "PMC" + value.upper().removeprefix("PMC")
+        if not PMCID.match(value):
+            raise UsageError(f"`{value}` is not a PMCID; expected `PMC` and digits, e.g. `PMC9999901`")
+    return kind, value
+
+
+def add_reference(root: Path, doi: str | None = None, pmid: str | None = None, pmcid: str | None = None,
+                  client: Client | None = None, *, key: str | None = None,
+                  today: datetime.date | None = None) -> tuple[str, Path, Path]:
+    """Fetch a publication's record, append its entry to references.bib and write the citation stub
+    content/citations/<key>.yaml. Returns (key, bib path, citation path). Raises `KbError` with
+    nothing written for a duplicate, a taken key or any failed request."""
+    kind, value = normalise_id(doi, pmid, pmcid)
+    client = client or Client()
+    bib_path = root / BIB_FILE
+    refs, problems = load_references(root)
+    if refs is None or any(p.code == "KB401" for p in problems):
+        raise KbError(f"{BIB_FILE} cannot be read or parsed; run `allokb check` and fix it first")
+    _refuse_duplicate(refs, kind, value)
+    fetch = {"doi": client.fetch_doi, "pmid": client.fetch_pmid, "pmcid": client.fetch_pmcid}[kind]
+    record = fetch(value)
+    for name in ("doi", "pmid", "pmcid"):
+        if getattr(record, name):
+            _refuse_duplicate(refs, name, getattr(record, name))
+    key = key or make_key(record)
+    if not re.fullmatch(r"[a-z][a-z0-9]*", key):
+        raise UsageError(f"`{key}` is not a bib key (lower-case ASCII letters and digits)")
+    cite_path = root / "content" / "citations" / f"{key}.yaml"
+    taken = {r.key for r in refs}
+    if key in taken or cite_path.exists():
+        free = next(key + c for c in "bcdefghijklmnopqrstuvwxyz" if key + c not in taken
+                    and not (cite_path.parent / f"{key}{c}.yaml").exists())
+        raise KbError(f"the key `{key}` exists already; if this is another publication, rerun with "
+                      f"--key {free}")
+    entry = bib_entry(key, record)
+    _check_entry_text(entry, key, record)
+    old = bib_path.read_text(encoding="utf-8") if bib_path.exists() else ""
+    new = old + ("\n" if old and not old.endswith("\n") else "") + ("\n" if old.strip() else "") + entry
+    command = f"allokb add-reference --{kind} {value}"
+    stub = citation_stub(key, record, command, (today or datetime.date.today()).isoformat())
+    _write_atomic(bib_path, new)
+    try:
+        cite_path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(cite_path, stub)
+    except BaseException:  # includes Ctrl-C: put references.bib back as it was
+        if bib_path.exists() or old:
+            _write_atomic(bib_path, old)
+        raise
+    return key, bib_path, cite_path
+
+
+def _refuse_duplicate(refs: list[Any], name: str, value: str) -> None:
+    for ref in refs:
+        ours = ref.get(name)
+        if ours and ours.strip().lower() == value.strip().lower():
+            raise KbError(f"{name.upper()} {value} is already in {BIB_FILE} as `{ref.key}`; cite that key")
+
+
+def _check_entry_text(entry: str, key: str, record: FetchedRecord) -> None:
+    """Refuse an entry that BibTeX would not read back as the record said."""
+    library = bibtexparser.parse_string(entry)
+    parsed = {f.key: f.value for e in library.entries for f in e.fields}
+    title = decode(str(parsed.get("title", ""))) if "title" in parsed else None
+    if library.failed_blocks or len(library.entries) != 1 or (record.title and title != record.title):
+        raise KbError(f"the record of `{key}` cannot be written as BibTeX faithfully; add it to {BIB_FILE} by hand")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --- verify --online --------------------------------------------------------------------------
+
+_GREEK = str.maketrans({"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "ω": "omega"})
+_QUOTES = str.maketrans({c: "'" for c in "‘’‚‛′`"} | {c: '"' for c in "“”„‟″"} | {c: "-" for c in "‐‑‒–—―−"})
+
+
+def _text_key(value: str) -> str:
+    """Case-, accent- and punctuation-insensitive form of a title or journal name."""
+    text = unicodedata.normalize("NFKC", value).translate(_GREEK).casefold().replace("&", " and ")
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    words = re.sub(r"[\W_]+", " ", text).split()
+    return " ".join(words[1:] if words[:1] == ["the"] else words)
+
+
+def _pages_key(value: str) -> str:
+    """`442--450`, `442-50` and `442–450` all as `442-450`."""
+    parts = re.split(r"\s*[-‐‑‒–—]+\s*", value.strip())
+    if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit() and len(parts[1]) < len(parts[0]):
+        parts[1] = parts[0][: len(parts[0]) - len(parts[1])] + parts[1]
+    return "-".join(parts).casefold()
+
+
+def _quote_key(value: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", value).translate(_QUOTES).split())
+
+
+_FIELDS: tuple[tuple[str, Callable[[str], str]], ...] = (
+    ("author", lambda v: ",".join(ascii_fold(name) for name in v.split(", "))), ("title", _text_key), ("journal", _text_key), ("year", str.strip),
+    ("volume", lambda v: v.strip().casefold()), ("pages", _pages_key), ("doi", lambda v: v.strip().casefold()),
+    ("pmid", str.strip), ("pmcid", lambda v: v.strip().upper()))
+
+
+def _theirs(record: FetchedRecord, name: str) -> str | None:
+    if name == "author":
+        return ", ".join(f for f, _ in record.authors[:3]) or None
+    value = getattr(record, name)
+    return str(value) if value else None
+
+
+def _ours(ref: Reference, name: str) -> str | None:
+    if name == "author":
+        return ", ".join(p.family or p.literal or "" for p in ref.authors[:3]) or None
+    return ref.get(name)
+
+
+def verify_online(root: Path, client: Client | None = None, progress: Progress | None = None) -> list[Diagnostic]:
+    """Re-fetch every reference of the project at `root` that has a DOI or PMID and report drift,
+    retractions, corrections and quotes missing from the abstract, as warnings. Writes nothing."""
+    from allokb.project import check_project
+
+    return verify_result(check_project(root), client or Client(), progress)
+
+
+def verify_result(result: Any, client: Client, progress: Progress | None = None) -> list[Diagnostic]:
+    """`verify_online` for a `CheckResult` already computed."""
+    kb: KnowledgeBase = result.kb
+    refs = [r for r in kb.references.values() if r.get("doi") or r.get("pmid")]
+    quoted: dict[str, list[Cite]] = {}
+    for record in [*kb.interventions.values(), *kb.mechanisms.values()]:
+        for _, _, cite in record_cites(record):
+            if cite.support in ("supported", "partial") and cite.quote and \
+                    (cite.locator is None or "abstract" in cite.locator.casefold()):
+                quoted.setdefault(cite.ref.target, []).append(cite)
+    found: list[Diagnostic] = []
+    for done, ref in enumerate(refs, 1):
+        citation = kb.citations.get(ref.key)
+        found.extend(_verify_reference(ref, citation.retraction if citation else None,
+                                       quoted.get(ref.key, []), client))
+        if progress:
+            progress(done, len(refs), ref.key)
+    return sorted_diagnostics(found)
+
+
+def _verify_reference(ref: Reference, retraction: str | None, cites: list[Cite],
+                      client: Client) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    records: list[FetchedRecord] = []
+    doi, pmid = ref.get("doi"), ref.get("pmid")
+    for name, value, fetch in (("doi", doi, client.fetch_doi), ("pmid", pmid, client.fetch_pmid)):
+        if not value or (name == "doi" and not DOI.match(value)) or (name == "pmid" and not PMID.match(value)):
+            continue  # malformed identifiers are `allokb check`'s KB404/KB405
+        try:
+            records.append(fetch(value.strip()))
+        except RecordNotFound as exc:
+            out.append(Diagnostic("KB430", Severity.WARNING, str(exc), field_line(ref, name),
+                                  f"check the {name.upper()} in {BIB_FILE}"))
+    if not records:
+        return out
+    for name, norm in _FIELDS:
+        ours = _ours(ref, name)
+        offered = [(r, v) for r in records if (v := _theirs(r, name))]
+        if not offered or (ours is None and name not in ("doi", "pmcid")):
+            continue
+        if ours is not None and any(norm(ours) == norm(v) for _, v in offered):
+            continue
+        record, theirs = offered[0]
+        said = f"`{ours}`" if ours is not None else "nothing"
+        out.append(Diagnostic(
+            "KB430", Severity.WARNING, f"{name} differs from {record.source}: {BIB_FILE} has {said}, "
+            f"{record.source} has `{theirs}`", field_line(ref, name),
+            f"check the publication and correct {BIB_FILE} (record: {record.checked[-1][0]})"))
+    retractions = [f"{r.source}: publication type Retracted Publication" for r in records
+                   if "Retracted Publication" in r.publication_types]
+    corrections = []
+    for r in records:
+        for update in r.updates:
+            is_retraction = re.search(r"retract|withdraw|removal", update, re.I)
+            (retractions if is_retraction else corrections).append(f"{r.source}: {update}")
+    retractions += [f"{r.source}: title marks it retracted" for r in records
+                    if r.retracted and not any(x.startswith(r.source) for x in retractions)]
+    citation_file = f"content/citations/{ref.key}.yaml"
+    if retractions and retraction != "retracted":
+        out.append(Diagnostic("KB431", Severity.WARNING, f"`{ref.key}` is retracted ({'; '.join(retractions)})",
+                              ref.location, f"review every claim citing it and set `retraction: retracted` "
+                              f"in {citation_file}"))
+    if corrections and retraction not in ("corrected", "retracted", "expression-of-concern"):
+        out.append(Diagnostic("KB432", Severity.WARNING,
+                              f"`{ref.key}` has a linked correction ({'; '.join(corrections)})", ref.location,
+                              f"read it, check the claims citing `{ref.key}`, and set `retraction: corrected` "
+                              f"in {citation_file}"))
+    if cites and pmid and any(r.pmid for r in records):
+        out.extend(_check_quotes(pmid.strip(), cites, client))
+    return out
+
+
+def _check_quotes(pmid: str, cites: list[Cite], client: Client) -> list[Diagnostic]:
+    try:
+        abstract = client.fetch_abstract(pmid)
+    except RecordNotFound:
+        return []
+    haystack = _quote_key(abstract or "")
+    out = []
+    for cite in cites:
+        assert cite.quote is not None
+        if abstract is None:
+            message = f"PubMed has no abstract for PMID {pmid}, so the quote cannot be found there"
+        else:
+            pos = 0
+            for part in (p.strip(" []") for p in re.split(r"\.\.\.|…", _quote_key(cite.quote))):
+                at = haystack.find(part, pos) if part else pos
+                if at < 0:
+                    break
+                pos = at + len(part)
+            else:
+                continue
+            shown = cite.quote if len(cite.quote) <= 80 else cite.quote[:77] + "..."
+            message = f"quote not found in the PubMed abstract of PMID {pmid}: \"{shown}\""
+        out.append(Diagnostic("KB433", Severity.WARNING, message, cite.location,
+                              "copy the words exactly from the abstract, or give the `locator` of the "
+                              "passage they come from"))
+    return out
+
+
+def make_progress(stream: TextIO) -> Progress:
+    """A progress callback: a one-line bar on a terminal, else a plain line every 10 items and at the end."""
+    tty = hasattr(stream, "isatty") and stream.isatty()
+
+    def progress(done: int, total: int, key: str) -> None:
+        if tty:
+            bar = "#" * (30 * done // max(total, 1))
+            stream.write(f"\rverify [{bar:<30}] {done}/{total} {key[:40]:<40}" + ("\n" if done >= total else ""))
+        elif done % 10 == 0 or done >= total:
+            stream.write(f"verify: {done}/{total} references checked ({key})\n")
+        stream.flush()
+
+    return progress

@@ -1,0 +1,99 @@
+"""The bad-input cases of the core through every entry point: `allokb build` (exit 1, the
+check's diagnostics, no traceback, previous site untouched) and `allokb serve` (keeps running,
+shows the error, recovers when the file is fixed)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from allokb.cli import main
+from conftest import CASES, make_site_project
+
+CASE_NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
+
+
+def _snapshot(site: Path) -> dict[Path, bytes]:
+    return {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = make_site_project(tmp_path_factory.mktemp("good") / "project")
+    assert main(["build", str(root), "--site-dir", str(root / "site")]) == 0
+    return root / "site"
+
+
+@pytest.mark.parametrize("case", CASE_NAMES)
+def test_build_refuses_bad_input(case: str, built: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_site_project(tmp_path / "project")
+    shutil.copytree(CASES / case / "overlay", root, dirs_exist_ok=True)
+    site = tmp_path / "site"
+    shutil.copytree(built, site)
+    before = _snapshot(site)
+    capsys.readouterr()
+    strict = (CASES / case / "args").exists()
+    status = main(["build", str(root), "--site-dir", str(site)])
+    out = capsys.readouterr()
+    if strict:  # a warning-only case: the build passes (warnings fail only `check --strict`)
+        assert status == 0
+        return
+    assert status == 1
+    expected = [line for line in (CASES / case / "expected.txt").read_text().splitlines() if "error[" in line]
+    assert [line for line in out.out.splitlines() if "error[" in line] == expected
+    assert "Traceback" not in out.out + out.err
+    assert _snapshot(site) == before
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - 127.0.0.1 only
+            return str(response.read().decode("utf-8"))
+    except OSError:
+        return ""
+
+
+def _wait_for(url: str, needle: str, seconds: float = 60) -> str:
+    deadline = time.monotonic() + seconds
+    body = ""
+    while time.monotonic() < deadline:
+        body = _get(url)
+        if needle in body:
+            return body
+        time.sleep(0.5)
+    raise AssertionError(f"{needle!r} not served at {url} within {seconds} s; last body: {body[:300]!r}")
+
+
+def test_serve_shows_errors_and_recovers(tmp_path: Path) -> None:
+    root = make_site_project(tmp_path / "project")
+    broken = root / "content" / "mechanisms" / "step-one.yaml"
+    good = broken.read_text()
+    broken.write_text("id: step-one\nname: [\n")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "allokb", "serve", str(root), "--dev-addr", f"127.0.0.1:{port}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        body = _wait_for(f"http://127.0.0.1:{port}/atlas/", "The knowledge base has errors")
+        assert "content/mechanisms/step-one.yaml:3:1: error[KB102]" in body
+        broken.write_text(good)
+        _wait_for(f"http://127.0.0.1:{port}/atlas/interventions/", "Example hormone")
+        broken.write_text("id: step-one\nname: [\n")  # and breaks again without stopping
+        _wait_for(f"http://127.0.0.1:{port}/atlas/", "The knowledge base has errors")
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert "Traceback" not in output

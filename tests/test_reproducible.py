@@ -1,0 +1,58 @@
+"""Two builds of the same input, in different folders at different times, are byte-identical."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import mkdocs.utils
+import pytest
+
+from allokb.cli import main
+from conftest import REPO, make_site_project
+
+
+def tree_digest(site: Path) -> dict[str, str]:
+    return {p.relative_to(site).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+def _clock_at(monkeypatch: pytest.MonkeyPatch, when: dt.datetime) -> None:
+    """Make MkDocs believe the build runs at `when` (it dates the sitemap and gzip by its clock)."""
+
+    class Clock(dt.datetime):
+        @classmethod
+        def now(cls, tz: dt.tzinfo | None = None) -> dt.datetime:  # type: ignore[override]
+            return when
+
+    monkeypatch.setattr(mkdocs.utils, "datetime", Clock)
+
+
+def test_two_builds_of_one_commit_are_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two clones of the repository's committed state, built "months apart" in different folders.
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    sites = []
+    for name, month in (("a", 1), ("b", 3)):
+        clone = tmp_path / f"clone-{name}"
+        subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+        _clock_at(monkeypatch, dt.datetime(2027, month, 1, 12, 0, tzinfo=dt.timezone.utc))
+        assert main(["build", str(clone), "--site-dir", str(tmp_path / f"site-{name}")]) == 0
+        sites.append(tree_digest(tmp_path / f"site-{name}"))
+    assert sites[0] == sites[1]
+    assert "sitemap.xml.gz" in sites[0]
+
+
+def test_source_date_epoch_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_site_project(tmp_path / "project")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01
+    assert main(["build", str(root), "--site-dir", str(tmp_path / "one")]) == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    time.sleep(1.1)
+    assert main(["build", str(copy), "--site-dir", str(tmp_path / "two")]) == 0
+    assert tree_digest(tmp_path / "one") == tree_digest(tmp_path / "two")
+    assert "<lastmod>2026-01-01</lastmod>" in (tmp_path / "one" / "sitemap.xml").read_text()
