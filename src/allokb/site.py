@@ -27,7 +27,7 @@ from allokb.graph import KnowledgeBase
 from allokb.project import check_project
 from allokb.render import Page, RenderedSite, SiteInfo, render_site
 from allokb.render.environment import jsonld as jsonld_filter
-from allokb.render.views import jsonld
+from allokb.render.views import Change, jsonld
 from allokb.report import render
 
 #: what `serve` watches besides the docs folder and mkdocs.yml
@@ -40,25 +40,33 @@ def _root_of(config: Any) -> Path:
     return Path(config.config_file_path).resolve().parent
 
 
-def git_dates(root: Path) -> dict[str, str]:
-    """Each tracked path's date of last change (YYYY-MM-DD), from one `git log` pass."""
+def git_log(root: Path) -> list[Change]:
+    """The commits that touched the content, newest first, from one `git log` pass (empty outside
+    a git checkout)."""
     try:
-        proc = subprocess.run(["git", "-C", str(root), "log", "--format=%x1e%cs", "--name-only", "--no-renames",
-                               "--", "content", "references.bib", "src/allokb/schemas"],
+        proc = subprocess.run(["git", "-C", str(root), "log", "--format=%x1e%H%x1f%cI%x1f%s", "--name-only",
+                               "--no-renames", "--", "content", "references.bib", "src/allokb/schemas"],
                               capture_output=True, text=True, check=True, timeout=120)
     except (OSError, subprocess.SubprocessError):
-        return {}
-    dates: dict[str, str] = {}
+        return []
+    changes = []
     for block in proc.stdout.split("\x1e")[1:]:
         lines = [line for line in block.splitlines() if line.strip()]
-        if not lines:
-            continue
-        date = lines[0]
-        for path in lines[1:]:
-            dates.setdefault(path, date)
-            for parent in Path(path).parents:  # a folder's date is that of its newest file
+        if lines and lines[0].count("\x1f") == 2:
+            sha, when, subject = lines[0].split("\x1f")
+            changes.append(Change(sha, when, subject, tuple(lines[1:])))
+    return changes
+
+
+def git_dates(changes: list[Change]) -> dict[str, str]:
+    """Each path's date of last change (YYYY-MM-DD); a folder's is that of its newest file."""
+    dates: dict[str, str] = {}
+    for change in changes:
+        for path in change.files:
+            dates.setdefault(path, change.date)
+            for parent in Path(path).parents:
                 if str(parent) != ".":
-                    dates.setdefault(str(parent), date)
+                    dates.setdefault(str(parent), change.date)
     return dates
 
 
@@ -73,12 +81,14 @@ def build_date(dates: dict[str, str]) -> str:
 
 def site_info(config: Any, root: Path) -> SiteInfo:
     """What the pages need to know about the site, from mkdocs.yml and git."""
-    dates = git_dates(root)
+    changes = git_log(root)
+    dates = git_dates(changes)
     url = config.site_url or "http://127.0.0.1:8000/"
     extra = (config.extra or {}).get("allokb", {}) if hasattr(config, "extra") else {}
     repo = str(extra.get("repository") or config.repo_url or "").rstrip("/") or None
     return SiteInfo(site_name=config.site_name, site_url=url if url.endswith("/") else url + "/", repo_url=repo,
-                    branch=str(extra.get("branch", "main")), updated=dates, build_date=build_date(dates))
+                    branch=str(extra.get("branch", "main")), updated=dates, build_date=build_date(dates),
+                    changes=tuple(changes))
 
 
 _SERVING: dict[str, bool] = {"on": False}

@@ -20,7 +20,7 @@ from allokb.schema import SCHEMA_NAMES
 
 MANIFEST = "urls.txt"  # one path a line, starting with "/" (relative to site_url)
 PAGES_DIR = "content/pages"
-EXPORTS = ("data/kb.json", "data/interventions.csv", "data/references.bib", "data/references.csl.json")
+EXPORTS = ("data/kb.json", "data/interventions.csv", "data/references.bib", "data/references.csl.json", "feed.xml")
 GENERATED_PAGES = ("interventions/", "mechanisms/", "references/", "evidence/", "corrections/", "codes/")
 _HEADER = ("# Every URL the site has published, relative to site_url. Never remove a line: a page that\n"
            "# goes away needs a redirect (former_ids / former_keys). `allokb urls --write` adds new ones.\n")

@@ -73,7 +73,7 @@ def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str,
     pages += [Page(f"interventions/{i}.md", intervention_page(ctx, item)) for i, item in kb.interventions.items()]
     pages += [Page(f"mechanisms/{i}.md", mechanism_page(ctx, mech)) for i, mech in kb.mechanisms.items()]
     pages += [Page(f"references/{k}.md", reference_page(ctx, ref)) for k, ref in kb.references.items()]
-    files = exports(root, kb, site.site_url, grades)
+    files = exports(root, kb, site.site_url, grades, site)
     for old, new in (redirects or {}).items():
         files[f"{old.lstrip('/')}index.html"] = redirect_html(site.site_url, old, new)
     return RenderedSite(tuple(sorted(pages, key=lambda p: p.src_uri)), files, {"summary": home_summary(ctx)})

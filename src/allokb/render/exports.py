@@ -87,7 +87,50 @@ def csl_json(kb: KnowledgeBase) -> str:
     return _dumps([csl_item(ref) for ref in kb.references.values()])
 
 
-def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> dict[str, str]:
+FEED_CHANGES = 50
+_FEED_FOLDERS = {"content/interventions/": "interventions", "content/mechanisms/": "mechanisms",
+                 "content/citations/": "references"}
+
+
+def atom_feed(kb: KnowledgeBase, site: Any) -> str:
+    """An Atom feed of content changes (from git): one entry per changed entry per commit, newest
+    first, each linking to the entry's stable URL."""
+    from feedgen.feed import FeedGenerator
+
+    host = site.site_url.split("//", 1)[-1].split("/", 1)[0]
+    names = {**{("interventions", i): x.name for i, x in kb.interventions.items()},
+             **{("mechanisms", i): x.name for i, x in kb.mechanisms.items()},
+             **{("references", k): r.get("title") or k for k, r in kb.references.items()}}
+    fg = FeedGenerator()
+    fg.id(site.site_url + "feed.xml")
+    fg.title(f"{site.site_name}: changes")
+    fg.subtitle("Every change to the knowledge base: interventions, mechanisms and references.")
+    fg.author({"name": site.site_name})
+    fg.link(href=site.site_url, rel="alternate")
+    fg.link(href=site.site_url + "feed.xml", rel="self")
+    fg.language("en")
+    fg.generator("allokb")
+    newest = site.changes[0].when if site.changes else f"{site.build_date}T00:00:00+00:00"
+    fg.updated(newest)
+    entries = []
+    for change in site.changes[:FEED_CHANGES]:
+        for path in sorted(change.files):
+            folder = next((f for f in _FEED_FOLDERS if path.startswith(f)), None)
+            if folder is None or not path.endswith(".yaml"):
+                continue
+            kind, ident = _FEED_FOLDERS[folder], path[len(folder):].removesuffix(".yaml")
+            entries.append((change, kind, ident, path))
+    for change, kind, ident, path in reversed(entries):  # feedgen prepends: add oldest first
+        entry = fg.add_entry()
+        entry.id(f"tag:{host},{change.date}:{change.sha}/{path}")
+        entry.title(f"{names.get((kind, ident), ident)}: {change.subject}")
+        entry.link(href=f"{site.site_url}{kind}/{ident}/")
+        entry.updated(change.when)
+        entry.summary(f"{path} changed in commit {change.sha[:12]}: {change.subject}")
+    return str(fg.atom_str(pretty=True).decode("utf-8"))
+
+
+def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any], site: Any = None) -> dict[str, str]:
     """Every export file: site path -> text."""
     files = {
         "data/kb.json": kb_json(kb, site_url, grades),
@@ -98,6 +141,8 @@ def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any]
     }
     for name in SCHEMA_NAMES:
         files[f"schema/{name}.schema.json"] = _dumps(published_schema(name, site_url))
+    if site is not None:
+        files["feed.xml"] = atom_feed(kb, site)
     return files
 
 

@@ -65,7 +65,11 @@ class PageContext:
         path = path if path.endswith("/") or not path else path + "/"
         date = self.site.updated.get(source, self.site.build_date)
         edit = f"{self.site.repo_url}/edit/{self.site.branch}/{source}" if self.site.repo_url and "/" in source else None
+        history = [{"date": c.date, "subject": c.subject,
+                    "url": f"{self.site.repo_url}/commit/{c.sha}" if self.site.repo_url else None}
+                   for c in self.site.history(source)] if source.endswith(".yaml") else []
         return {
+            "history": history,
             "meta": {"title": title, "description": description, "updated": date, "search_exclude": False,
                      "jsonld": jsonld(self.site, title, description, path, date, refs)},
             "cite": page_citation(self.site, title, path, date), "edit_url": edit, "source": source,

@@ -16,6 +16,20 @@ from allokb import labels as L
 
 
 @dataclass(frozen=True)
+class Change:
+    """A commit that changed content: what the history of a page and the Atom feed list."""
+
+    sha: str
+    when: str  # ISO 8601 date and time
+    subject: str
+    files: tuple[str, ...]
+
+    @property
+    def date(self) -> str:
+        return self.when[:10]
+
+
+@dataclass(frozen=True)
 class SiteInfo:
     """What pages need to know about where the site lives."""
 
@@ -25,6 +39,11 @@ class SiteInfo:
     branch: str
     updated: dict[str, str]  # content path -> ISO date of its last commit
     build_date: str  # ISO date used when a file has no git history
+    changes: tuple[Change, ...] = ()  # newest first
+
+    def history(self, path: str, limit: int = 10) -> list[Change]:
+        """The last changes of one content file, newest first."""
+        return [c for c in self.changes if path in c.files][:limit]
 
 
 @dataclass
