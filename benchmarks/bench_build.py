@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 def project_from(content_root: Path, dest: Path) -> Path:
     """The repository's site configuration with the content of `content_root`."""
     dest.mkdir(parents=True, exist_ok=True)
-    for name in ("mkdocs.yml",):
+    for name in ("mkdocs.yml", "CONTRIBUTING.md"):
         shutil.copy(REPO / name, dest / name)
     for name in ("site_templates", "content/pages"):
         shutil.copytree(REPO / name, dest / name)

@@ -32,6 +32,7 @@ def make_site_project(dest: Path, content_from: Path = VALID) -> Path:
     (and references.bib) of `content_from`."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "mkdocs.yml", dest / "mkdocs.yml")
+    shutil.copy(REPO / "CONTRIBUTING.md", dest / "CONTRIBUTING.md")
     shutil.copytree(REPO / "site_templates", dest / "site_templates")
     shutil.copytree(REPO / "content" / "pages", dest / "content" / "pages")
     (dest / "src" / "allokb").mkdir(parents=True)

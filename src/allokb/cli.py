@@ -15,6 +15,8 @@ from pathlib import Path
 from allokb import __version__
 from allokb.diagnostics import CODES, KbError, UsageError
 from allokb.project import check_project
+from allokb.remote import register as register_remote
+from allokb.remote import run_add_reference, run_verify
 from allokb.report import FORMATS, render
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -71,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["text", "json"], default="text", help="report format (default: text)")
 
     sub.add_parser("codes", help="list every diagnostic code with its documentation")
+    register_remote(sub)  # add-reference, verify --online
     return parser
 
 
@@ -200,4 +203,4 @@ def _cmd_codes(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"check": _cmd_check, "build": _cmd_build, "serve": _cmd_serve, "new": _cmd_new, "urls": _cmd_urls,
-             "report": _cmd_report, "codes": _cmd_codes}
+             "report": _cmd_report, "codes": _cmd_codes, "add-reference": run_add_reference, "verify": run_verify}

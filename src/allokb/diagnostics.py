@@ -160,6 +160,20 @@ CODES: dict[str, CodeInfo] = {
         _code("KB420", W, "hand-written grade differs from the computed one",
               "An intervention's `evidence_grade` disagrees with the grade the rubric computes from its claims. "
               "The rubric decides: remove the field, or change the claims or the rubric."),
+        _code("KB430", W, "bibliographic record differs online",
+              "`allokb verify --online` found a field of a references.bib entry (first three author surnames, "
+              "title, journal, year, volume, pages, DOI, PMID or PMCID) that differs from the Crossref or PubMed "
+              "record, or a DOI or PMID that the service does not know. Check the publication and correct the entry."),
+        _code("KB431", W, "reference is retracted",
+              "PubMed lists the publication as a Retracted Publication, or Crossref links a retraction notice to it. "
+              "Review every claim that cites it and set `retraction: retracted` in its citation record."),
+        _code("KB432", W, "reference has a correction",
+              "Crossref or PubMed links an erratum or correction to the publication. Read it, check the claims "
+              "that cite the source, and set `retraction: corrected` in its citation record."),
+        _code("KB433", W, "quote not found in the PubMed abstract",
+              "A citation marked `supported` or `partial` of a reference with a PMID quotes words that the PubMed "
+              "abstract does not contain (compared after normalising white space, quotes and dashes). Correct the "
+              "quote, or give a `locator` other than the abstract if the words are from the full text."),
         _code("KB412", E, "unsafe URL",
               "URLs must be http(s). `javascript:`, `data:` and other schemes are rejected."),
         # KB6xx: published URLs

@@ -1,17 +1,15 @@
 """Online metadata: a small HTTP client for Crossref and NCBI E-utilities, fetchers that turn their
-records into `FetchedRecord`, and `allokb add-reference` (a bib entry and a citation stub from a
-DOI, PMID or PMCID). `allokb verify --online` lives in `allokb.remote_verify`.
+records into `FetchedRecord`, the KB43x codes, and the command-line glue of `allokb add-reference`
+and `allokb verify --online` (whose work is done in `allokb.remote_verify`).
 
 Only the standard library speaks HTTP (GET only). Base URLs come from ALLOKB_CROSSREF_URL and
 ALLOKB_EUTILS_URL, the cache folder from ALLOKB_CACHE_DIR (default ~/.cache/allokb/http). Every
-failure becomes a one-line `KbError` naming the service and what to do; nothing is written until
-every request has succeeded.
+failure becomes a one-line `KbError` naming the service and what to do.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import hashlib
 import html
 import http.client
@@ -27,13 +25,13 @@ import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 from allokb import __version__
 from allokb.bib import BIB_FILE, PMID
-from allokb.diagnostics import CodeInfo, KbError, Severity, UsageError, _code
+from allokb.diagnostics import CODES, CodeInfo, KbError, Severity, UsageError
+from allokb.report import FORMATS
 
 CROSSREF_URL = "https://api.crossref.org"
 EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
@@ -41,22 +39,7 @@ USER_AGENT = f"allokb/{__version__} (Allopregnanolone Evidence Atlas; reference 
 MAX_BODY = 20 * 1024 * 1024
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
-REMOTE_CODES: dict[str, CodeInfo] = {c.code: c for c in [
-    _code("KB430", Severity.WARNING, "bibliographic record differs online",
-          "`allokb verify --online` found a field of a references.bib entry (first three author surnames, "
-          "title, journal, year, volume, pages, DOI, PMID or PMCID) that differs from the Crossref or PubMed "
-          "record, or a DOI or PMID that the service does not know. Check the publication and correct the entry."),
-    _code("KB431", Severity.WARNING, "reference is retracted",
-          "PubMed lists the publication as a Retracted Publication, or Crossref links a retraction notice to it. "
-          "Review every claim that cites it and set `retraction: retracted` in its citation record."),
-    _code("KB432", Severity.WARNING, "reference has a correction",
-          "Crossref or PubMed links an erratum or correction to the publication. Read it, check the claims "
-          "that cite the source, and set `retraction: corrected` in its citation record."),
-    _code("KB433", Severity.WARNING, "quote not found in the PubMed abstract",
-          "A citation marked `supported` or `partial` of a reference with a PMID quotes words that the PubMed "
-          "abstract does not contain (compared after normalising white space, quotes and dashes). Correct the "
-          "quote, or give a `locator` other than the abstract if the words are from the full text."),
-]}
+REMOTE_CODES: dict[str, CodeInfo] = {code: CODES[code] for code in ("KB430", "KB431", "KB432", "KB433")}
 
 
 def __getattr__(name: str) -> Any:
@@ -103,7 +86,7 @@ class FetchedRecord:
         """The citation-schema field names this record has values for."""
         have = {"author": self.authors, "title": self.title, "journal": self.journal, "year": self.year,
                 "volume": self.volume, "number": self.issue, "pages": self.pages, "doi": self.doi,
-                "pmid": self.pmid, "pmcid": self.pmcid, "publisher": self.publisher}
+                "pmid": self.pmid, "pmcid": self.pmcid, "publisher": self.kind == "book" and self.publisher}
         return [k for k, v in have.items() if v] + ["retraction"]
 
 
@@ -113,11 +96,12 @@ class Client:
     Arguments left as None come from ALLOKB_CROSSREF_URL, ALLOKB_EUTILS_URL and ALLOKB_CACHE_DIR,
     then from the public defaults. `retries` more attempts follow an HTTP 5xx or 429 answer; a 429
     is retried after its Retry-After (at most `max_wait` seconds). `refresh` ignores cached answers.
+    Requests to E-utilities are spaced by `ncbi_interval` seconds (NCBI's limit is 3 a second).
     """
 
     def __init__(self, crossref_base: str | None = None, eutils_base: str | None = None,
                  cache_dir: Path | None = None, timeout: float = 10.0, retries: int = 2, *,
-                 max_wait: float = 10.0, backoff: float = 1.0, refresh: bool = False,
+                 max_wait: float = 10.0, backoff: float = 1.0, refresh: bool = False, ncbi_interval: float = 0.34,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         env = os.environ
         self.crossref_base = (crossref_base or env.get("ALLOKB_CROSSREF_URL") or CROSSREF_URL).rstrip("/")
@@ -127,6 +111,7 @@ class Client:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache
         self.timeout, self.retries, self.max_wait, self.backoff = timeout, retries, max_wait, backoff
         self.refresh, self.sleep = refresh, sleep
+        self.ncbi_interval, self._last_ncbi = ncbi_interval, -1e9  # NCBI allows 3 requests a second
         self.requests = 0  # HTTP requests actually sent (cache hits excluded)
 
     # --- transport ---------------------------------------------------------------------------
@@ -171,6 +156,9 @@ class Client:
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
             self.requests += 1
+            if service != "Crossref":
+                self.sleep(max(0.0, self._last_ncbi + self.ncbi_interval - time.monotonic()))
+                self._last_ncbi = time.monotonic()
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     data = response.read(MAX_BODY + 1)
@@ -223,7 +211,7 @@ class Client:
         message = data.get("message") if isinstance(data, dict) else None
         if not isinstance(message, dict):
             raise RemoteError(f"Crossref sent an unexpected response for DOI {doi} ({url}); try again later")
-        record = parse_crossref(message)
+        record = _parse(parse_crossref, message, "Crossref", url)
         record.doi = record.doi or doi
         record.checked.append((url, record.fields_given()))
         return record
@@ -232,7 +220,7 @@ class Client:
         """The PubMed summary of `pmid`."""
         url = f"{self.eutils_base}/esummary.fcgi?db=pubmed&id={pmid}&retmode=json"
         doc = self._summary(url, "PubMed", f"PubMed has no record of PMID {pmid}", pmid)
-        record = parse_esummary(doc, "PubMed")
+        record = _parse(parse_esummary, doc, "PubMed", url)
         record.pmid = record.pmid or pmid
         record.checked.append((url, record.fields_given()))
         return record
@@ -242,7 +230,7 @@ class Client:
         number = pmcid.upper().removeprefix("PMC")
         url = f"{self.eutils_base}/esummary.fcgi?db=pmc&id={number}&retmode=json"
         doc = self._summary(url, "PMC", f"PubMed Central has no record of {pmcid}", number)
-        pmc = parse_esummary(doc, "PMC")
+        pmc = _parse(parse_esummary, doc, "PMC", url)
         pmc.pmcid = f"PMC{number}"
         pmc_fields = [f for f in ("pmid", "doi", "pmcid") if getattr(pmc, f)]
         if pmc.pmid:
@@ -265,32 +253,33 @@ class Client:
         return text or None
 
     def _summary(self, url: str, service: str, missing: str, uid: str) -> dict[str, Any]:
-        data = self.get_json(url, "E-utilities", missing)
+        data = self.get_json(url, service, missing)
         result = data.get("result") if isinstance(data, dict) else None
         if not isinstance(result, dict):
             if isinstance(data, dict) and "error" in data:
                 raise RecordNotFound(missing)
-            raise RemoteError(f"E-utilities sent an unexpected response ({url}); try again later")
+            raise RemoteError(f"{service} sent an unexpected response ({url}); try again later")
         doc = result.get(uid)
         if not isinstance(doc, dict) or "error" in doc:
             raise RecordNotFound(missing)
         return doc
 
 
-_ENV = {"Crossref": "set ALLOKB_CROSSREF_URL", "E-utilities": "set ALLOKB_EUTILS_URL",
-        "PubMed": "set ALLOKB_EUTILS_URL", "PMC": "set ALLOKB_EUTILS_URL"}
+_ENV = {"Crossref": "set ALLOKB_CROSSREF_URL", "PubMed": "set ALLOKB_EUTILS_URL", "PMC": "set ALLOKB_EUTILS_URL"}
+
+
+def _parse(parser: Callable[..., FetchedRecord], data: dict[str, Any], service: str, url: str) -> FetchedRecord:
+    try:
+        return parser(data) if service == "Crossref" else parser(data, service)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError):  # valid JSON, unexpected shape
+        raise RemoteError(f"{service} sent an unexpected response ({url}); try again later") from None
 
 
 def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, (parsedate_to_datetime(value) - datetime.datetime.now(datetime.UTC)).total_seconds())
-        except (TypeError, ValueError):
-            return None
+        return max(0.0, float(value)) if value else None
+    except ValueError:  # an HTTP date: wait as after a 5xx
+        return None
 
 
 # --- parsing service records ------------------------------------------------------------------
@@ -371,7 +360,7 @@ def parse_esummary(doc: dict[str, Any], source: str) -> FetchedRecord:
             continue
         if idtype == "doi":
             r.doi = value
-        elif idtype == "pubmed" and PMID.match(value):
+        elif idtype in ("pubmed", "pmid") and PMID.match(value):
             r.pmid = value
         elif idtype in ("pmc", "pmcid"):
             found = re.search(r"PMC[0-9]+", value)
@@ -391,8 +380,6 @@ def parse_esummary(doc: dict[str, Any], source: str) -> FetchedRecord:
 
 def register(sub: Any) -> None:
     """Add `add-reference` and `verify` to the subcommands `sub` of the allokb parser."""
-    from allokb.report import FORMATS
-
     add = sub.add_parser("add-reference", help="add a reference from its DOI, PMID or PMCID (fetched online)")
     ident = add.add_mutually_exclusive_group(required=True)
     ident.add_argument("--doi", help="a DOI, e.g. 10.5555/example")
@@ -440,6 +427,10 @@ def run_verify(args: argparse.Namespace) -> int:
                          "DOI and PMID of references.bib from Crossref and PubMed")
     root = project_root(args.root)
     result = check_project(root)
-    found = verify_result(result, Client(refresh=args.refresh), make_progress(sys.stderr))
+    try:
+        found = verify_result(result, Client(refresh=args.refresh), make_progress(sys.stderr))
+    except KeyboardInterrupt:
+        sys.stderr.write("\n" if sys.stderr.isatty() else "")  # end the progress bar's line
+        raise
     sys.stdout.write(render(found, args.format, result.files, True))
     return EXIT_ERRORS if found else EXIT_OK

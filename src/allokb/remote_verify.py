@@ -10,13 +10,14 @@ command-line glue are in `allokb.remote`.
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import re
 import tempfile
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import bibtexparser
 
@@ -24,13 +25,15 @@ from allokb.bib import BIB_FILE, DOI, PMCID, PMID, decode, field_line, load_refe
 from allokb.diagnostics import Diagnostic, KbError, Severity, UsageError, sorted_diagnostics
 from allokb.graph import KnowledgeBase, record_cites
 from allokb.model import Cite, Reference
+from allokb.project import CheckResult, check_project
 from allokb.remote import Client, FetchedRecord, RecordNotFound
 
 Progress = Callable[[int, int, str], None]
 
 # --- add-reference ---------------------------------------------------------------------------
 
-STOP_WORDS = frozenset("a an the of on in and for to with at by from as into".split())
+STOP_WORDS = frozenset("a an the of on in and for to with at by from as into how what why when which can does do is "
+                       "are i".split())
 _FOLD = str.maketrans({"ß": "ss", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ł": "l",
                        "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "ı": "i"})
 
@@ -56,11 +59,16 @@ def make_key(record: FetchedRecord) -> str:
     return f"{surname}{record.year}{word}"
 
 
+def _plain(text: str) -> str:
+    return text.replace("{", "").replace("}", "").replace("\\", "")
+
+
 def _bib_value(text: str) -> str:
-    text = text.replace("{", "").replace("}", "").replace("\\", "")
+    """`text` as a braced BibTeX value that decodes back to it (braces and backslashes dropped)."""
+    text = _plain(text)
     for char in "&%$#_":
         text = text.replace(char, "\\" + char)
-    return text.replace("~", "\\textasciitilde{}")
+    return text.replace("~", "\\textasciitilde{}").replace("--", "-{}-")
 
 
 def _bib_person(family: str, given: str) -> str:
@@ -73,12 +81,13 @@ def _bib_person(family: str, given: str) -> str:
 
 def bib_entry(key: str, r: FetchedRecord) -> str:
     """The BibTeX entry of `r` under `key`, in the layout of references.bib."""
-    pages = re.sub(r"\s*[-‐‑‒–—]+\s*", "--", r.pages) if r.pages else None
-    rows = [("author", " and ".join(_bib_person(f, g) for f, g in r.authors) if r.authors else None),
-            ("title", r.title), ("journal" if r.kind == "article" else "booktitle", r.journal),
+    rows = [("title", r.title), ("journal" if r.kind == "article" else "booktitle", r.journal),
             ("publisher", r.publisher if r.kind == "book" else None), ("year", r.year),
-            ("volume", r.volume), ("number", r.issue), ("pages", pages)]
+            ("volume", r.volume), ("number", r.issue), ("pages", r.pages)]
     rows = [(k, _bib_value(v)) for k, v in rows if v]
+    rows = [(k, re.sub(r"\s*(-\{\}-|[-‐‑‒–—])+\s*", "--", v) if k == "pages" else v) for k, v in rows]
+    if r.authors:
+        rows.insert(0, ("author", " and ".join(_bib_person(f, g) for f, g in r.authors)))
     rows += [(k, v) for k, v in (("doi", r.doi), ("pmid", r.pmid), ("pmcid", r.pmcid)) if v]
     return f"@{r.kind}{{{key},\n" + "".join(f"  {k} = {{{v}}},\n" for k, v in rows) + "}\n"
 
@@ -113,7 +122,7 @@ def citation_stub(key: str, r: FetchedRecord, command: str, today: str) -> str:
 
 
 def _service(url: str) -> str:
-    return "PMC" if "db=pmc" in url else "PubMed" if "eutils" in url or ".fcgi" in url else "Crossref"
+    return "PMC" if ".fcgi?db=pmc&" in url else "PubMed" if ".fcgi?" in url else "Crossref"
 
 
 def normalise_id(doi: str | None, pmid: str | None, pmcid: str | None) -> tuple[str, str]:
@@ -169,18 +178,22 @@ def add_reference(root: Path, doi: str | None = None, pmid: str | None = None, p
     new = old + ("\n" if old and not old.endswith("\n") else "") + ("\n" if old.strip() else "") + entry
     command = f"allokb add-reference --{kind} {value}"
     stub = citation_stub(key, record, command, (today or datetime.date.today()).isoformat())
-    _write_atomic(bib_path, new)
+    existed = bib_path.exists()
     try:
+        _write_atomic(bib_path, new)
         cite_path.parent.mkdir(parents=True, exist_ok=True)
         _write_atomic(cite_path, stub)
-    except BaseException:  # includes Ctrl-C: put references.bib back as it was
-        if bib_path.exists() or old:
+    except BaseException:  # includes Ctrl-C: put everything back as it was
+        cite_path.unlink(missing_ok=True)
+        if existed:
             _write_atomic(bib_path, old)
+        else:
+            bib_path.unlink(missing_ok=True)
         raise
     return key, bib_path, cite_path
 
 
-def _refuse_duplicate(refs: list[Any], name: str, value: str) -> None:
+def _refuse_duplicate(refs: list[Reference], name: str, value: str) -> None:
     for ref in refs:
         ours = ref.get(name)
         if ours and ours.strip().lower() == value.strip().lower():
@@ -190,9 +203,10 @@ def _refuse_duplicate(refs: list[Any], name: str, value: str) -> None:
 def _check_entry_text(entry: str, key: str, record: FetchedRecord) -> None:
     """Refuse an entry that BibTeX would not read back as the record said."""
     library = bibtexparser.parse_string(entry)
-    parsed = {f.key: f.value for e in library.entries for f in e.fields}
-    title = decode(str(parsed.get("title", ""))) if "title" in parsed else None
-    if library.failed_blocks or len(library.entries) != 1 or (record.title and title != record.title):
+    parsed = {f.key: decode(str(f.value)) for e in library.entries for f in e.fields}
+    wrong = [name for name, value in (("title", record.title), ("journal", record.journal))
+             if value and record.kind == "article" and parsed.get(name) != _plain(value)]
+    if library.failed_blocks or len(library.entries) != 1 or wrong:
         raise KbError(f"the record of `{key}` cannot be written as BibTeX faithfully; add it to {BIB_FILE} by hand")
 
 
@@ -234,9 +248,10 @@ def _quote_key(value: str) -> str:
 
 
 _FIELDS: tuple[tuple[str, Callable[[str], str]], ...] = (
-    ("author", lambda v: ",".join(ascii_fold(name) for name in v.split(", "))), ("title", _text_key), ("journal", _text_key), ("year", str.strip),
-    ("volume", lambda v: v.strip().casefold()), ("pages", _pages_key), ("doi", lambda v: v.strip().casefold()),
-    ("pmid", str.strip), ("pmcid", lambda v: v.strip().upper()))
+    ("author", lambda v: ",".join(ascii_fold(name) for name in v.split(", "))), ("title", _text_key),
+    ("journal", _text_key), ("year", str.strip), ("volume", lambda v: v.strip().casefold()), ("pages", _pages_key),
+    ("doi", lambda v: v.strip().casefold()), ("pmid", str.strip), ("pmcid", lambda v: v.strip().upper()))
+_RETRACTION = re.compile(r"retract|withdraw|removal", re.I)
 
 
 def _theirs(record: FetchedRecord, name: str) -> str | None:
@@ -255,12 +270,10 @@ def _ours(ref: Reference, name: str) -> str | None:
 def verify_online(root: Path, client: Client | None = None, progress: Progress | None = None) -> list[Diagnostic]:
     """Re-fetch every reference of the project at `root` that has a DOI or PMID and report drift,
     retractions, corrections and quotes missing from the abstract, as warnings. Writes nothing."""
-    from allokb.project import check_project
-
     return verify_result(check_project(root), client or Client(), progress)
 
 
-def verify_result(result: Any, client: Client, progress: Progress | None = None) -> list[Diagnostic]:
+def verify_result(result: CheckResult, client: Client, progress: Progress | None = None) -> list[Diagnostic]:
     """`verify_online` for a `CheckResult` already computed."""
     kb: KnowledgeBase = result.kb
     refs = [r for r in kb.references.values() if r.get("doi") or r.get("pmid")]
@@ -308,15 +321,14 @@ def _verify_reference(ref: Reference, retraction: str | None, cites: list[Cite],
             "KB430", Severity.WARNING, f"{name} differs from {record.source}: {BIB_FILE} has {said}, "
             f"{record.source} has `{theirs}`", field_line(ref, name),
             f"check the publication and correct {BIB_FILE} (record: {record.checked[-1][0]})"))
-    retractions = [f"{r.source}: publication type Retracted Publication" for r in records
-                   if "Retracted Publication" in r.publication_types]
-    corrections = []
+    retractions: list[str] = []
+    corrections: list[str] = []
     for r in records:
+        said = [f"{r.source}: publication type Retracted Publication"] if "Retracted Publication" in \
+            r.publication_types else []
         for update in r.updates:
-            is_retraction = re.search(r"retract|withdraw|removal", update, re.I)
-            (retractions if is_retraction else corrections).append(f"{r.source}: {update}")
-    retractions += [f"{r.source}: title marks it retracted" for r in records
-                    if r.retracted and not any(x.startswith(r.source) for x in retractions)]
+            (said if _RETRACTION.search(update) else corrections).append(f"{r.source}: {update}")
+        retractions += said or ([f"{r.source}: the title says RETRACTED"] if r.retracted else [])
     citation_file = f"content/citations/{ref.key}.yaml"
     if retractions and retraction != "retracted":
         out.append(Diagnostic("KB431", Severity.WARNING, f"`{ref.key}` is retracted ({'; '.join(retractions)})",

@@ -46,6 +46,8 @@ def plan_urls(root: Path, kb: KnowledgeBase) -> UrlPlan:
     urls = {_page_url(p.relative_to(root / PAGES_DIR).as_posix())
             for p in (root / PAGES_DIR).rglob("*.md")} if (root / PAGES_DIR).is_dir() else set()
     urls |= {f"/{p}" for p in (*GENERATED_PAGES, *EXPORTS)} | {f"/schema/{n}.schema.json" for n in SCHEMA_NAMES}
+    if (root / "CONTRIBUTING.md").exists():
+        urls.add("/contributing/")
     urls |= {f"/interventions/{i}/" for i in kb.interventions}
     urls |= {f"/mechanisms/{i}/" for i in kb.mechanisms}
     urls |= {f"/references/{k}/" for k in kb.references}

@@ -70,6 +70,11 @@ def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str,
              Page("references/index.md", references_index(ctx)),
              Page("evidence.md", evidence_page(ctx, rubric)),
              Page("corrections.md", corrections_page(ctx))]
+    guide = root / "CONTRIBUTING.md"
+    if guide.exists():  # one source for the repository's guide and the site's page
+        pages.append(Page("contributing.md", "---\ndescription: \"How to add a source, a claim with its quote, an "
+                          "intervention and a mechanism, how grades are computed, and the review checklist.\"\n---\n\n"
+                          + guide.read_text(encoding="utf-8")))
     pages += [Page(f"interventions/{i}.md", intervention_page(ctx, item)) for i, item in kb.interventions.items()]
     pages += [Page(f"mechanisms/{i}.md", mechanism_page(ctx, mech)) for i, mech in kb.mechanisms.items()]
     pages += [Page(f"references/{k}.md", reference_page(ctx, ref)) for k, ref in kb.references.items()]
