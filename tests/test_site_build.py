@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,20 @@ def test_feed_is_atom_with_stable_links(repo_site: Path) -> None:
 def test_entry_pages_show_their_history(repo_site: Path) -> None:
     html = (repo_site / "interventions" / "dhea" / "index.html").read_text()
     assert 'id="history"' in html and "https://github.com/allo-atlas/atlas/commit/" in html
+
+
+def test_long_builds_print_progress(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sys as _sys
+
+    _sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_check import generate
+
+    content = tmp_path / "content-src"
+    generate(content, 40)  # 40 entries and 80 references: over 100 pages
+    root = make_site_project(tmp_path / "project", content_from=content)
+    shutil.copy(REPO / "content" / "rubric.yaml", root / "content" / "rubric.yaml")
+    capsys.readouterr()
+    assert main(["build", str(root), "--site-dir", str(tmp_path / "site")]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("build: ")]
+    assert 10 <= len(lines) <= 11  # not a TTY: a line every tenth of the pages, and one at the end
+    assert re.fullmatch(r"build: (\d+)/\1 pages written \(.+\)", lines[-1])

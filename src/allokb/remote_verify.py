@@ -28,7 +28,7 @@ from allokb.model import Cite, Reference
 from allokb.project import CheckResult, check_project
 from allokb.remote import Client, FetchedRecord, RecordNotFound
 
-Progress = Callable[[int, int, str], None]
+from allokb.progress import Progress, make_progress  # noqa: F401 - re-exported for callers
 
 # --- add-reference ---------------------------------------------------------------------------
 
@@ -372,16 +372,3 @@ def _check_quotes(pmid: str, cites: list[Cite], client: Client) -> list[Diagnost
     return out
 
 
-def make_progress(stream: TextIO) -> Progress:
-    """A progress callback: a one-line bar on a terminal, else a plain line every 10 items and at the end."""
-    tty = hasattr(stream, "isatty") and stream.isatty()
-
-    def progress(done: int, total: int, key: str) -> None:
-        if tty:
-            bar = "#" * (30 * done // max(total, 1))
-            stream.write(f"\rverify [{bar:<30}] {done}/{total} {key[:40]:<40}" + ("\n" if done >= total else ""))
-        elif done % 10 == 0 or done >= total:
-            stream.write(f"verify: {done}/{total} references checked ({key})\n")
-        stream.flush()
-
-    return progress

@@ -24,6 +24,7 @@ from typing import Any
 from allokb.diagnostics import KbError
 from allokb.grade import grade_data
 from allokb.graph import KnowledgeBase
+from allokb.progress import make_progress
 from allokb.project import check_project
 from allokb.render import Page, RenderedSite, SiteInfo, render_site
 from allokb.render.environment import jsonld as jsonld_filter
@@ -33,7 +34,9 @@ from allokb.report import render
 #: what `serve` watches besides the docs folder and mkdocs.yml
 WATCHED = ("content", "references.bib", "site_templates", "src/allokb/schemas")
 ABBREVIATIONS = "site_templates/abbreviations.md"
-_BUILDS: dict[int, tuple[KnowledgeBase, RenderedSite, SiteInfo]] = {}  # per MkDocs config object, for one build
+_BUILDS: dict[int, tuple[KnowledgeBase, RenderedSite, SiteInfo]] = {}
+_PROGRESS: dict[int, list[Any]] = {}  # per build: [pages done, total, callback]
+PROGRESS_FROM_PAGES = 100  # smaller builds finish before progress would help  # per MkDocs config object, for one build
 
 
 def _root_of(config: Any) -> Path:
@@ -139,6 +142,9 @@ def on_files(files: Any, config: Any) -> Any:
         files.append(File.generated(config, page.src_uri, content=page.markdown))
     for path, text in sorted(rendered.files.items()):
         files.append(File.generated(config, path, content=text))
+    total = sum(1 for f in files if f.is_documentation_page())
+    if total >= PROGRESS_FROM_PAGES:
+        _PROGRESS[id(config)] = [0, total, make_progress(sys.stderr, "build", "pages written", None)]
     return files
 
 
@@ -161,9 +167,19 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     return markdown
 
 
+def on_post_page(output: str, page: Any, config: Any) -> str:
+    """MkDocs hook: progress of a long build (a bar on a terminal, a line every tenth elsewhere)."""
+    state = _PROGRESS.get(id(config))
+    if state is not None:
+        state[0] += 1
+        state[2](state[0], state[1], page.file.src_uri)
+    return output
+
+
 def on_post_build(config: Any) -> None:
     """MkDocs hook: forget the build's data."""
     _BUILDS.pop(id(config), None)
+    _PROGRESS.pop(id(config), None)
 
 
 class _StderrHandler(logging.Handler):
