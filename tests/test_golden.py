@@ -5,7 +5,6 @@ then read the diff before committing it."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 

@@ -5,7 +5,6 @@ HTML against a clean build, and in Chromium (no dialog, no console error, table 
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Iterator

@@ -30,7 +30,7 @@ from typing import Any
 
 from allokb import __version__
 from allokb.bib import BIB_FILE, PMID
-from allokb.diagnostics import CODES, CodeInfo, KbError, Severity, UsageError
+from allokb.diagnostics import CODES, CodeInfo, KbError, UsageError
 from allokb.report import FORMATS
 
 CROSSREF_URL = "https://api.crossref.org"

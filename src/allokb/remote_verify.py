@@ -17,7 +17,6 @@ import tempfile
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
 import bibtexparser
 

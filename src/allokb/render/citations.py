@@ -99,7 +99,7 @@ def format_references(refs: list[Reference]) -> dict[str, str]:
         formatted = [str(entry) for entry in bibliography.bibliography()]
     keys = [str(k) for k in bibliography.keys]
     out = {}
-    for key, html_text in zip(keys, formatted):
+    for key, html_text in zip(keys, formatted, strict=True):
         # AMA numbers its list; each page numbers its own, so drop the style's number.
         out[key] = re.sub(r"^\d+\.\s*", "", html_text.strip())
     return out

@@ -6,6 +6,7 @@ from typing import Any
 
 import jinja2
 
+from allokb.corrections import seed_numbers
 from allokb.diagnostics import KbError, Location, make
 from allokb.graph import KnowledgeBase
 from allokb.model import Intervention, Mechanism, Reference
@@ -23,7 +24,6 @@ from allokb.render.views import (
     jsonld,
     md_prefix,
     page_citation,
-    seed_numbers,
     url_prefix,
 )
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from allokb.corrections import seed_numbers
 from allokb.graph import KnowledgeBase
 from allokb.model import Cite, Claim, Intervention, Mechanism, Reference
 from allokb import labels as L
