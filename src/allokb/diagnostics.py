@@ -13,6 +13,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 
+def fast_pickle(cls: type) -> type:
+    """Pickle a slotted dataclass as (class, field values): several times cheaper than the
+    default, which matters when a process pool returns tens of thousands of records."""
+
+    def __reduce__(self: object) -> tuple[object, ...]:
+        return (type(self), tuple(getattr(self, name) for name in cls.__slots__))  # type: ignore[attr-defined]
+
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
+    return cls
+
+
 class Severity(enum.Enum):
     """How bad a diagnostic is: errors fail `check`; warnings fail it under `--strict`."""
 
@@ -20,6 +31,7 @@ class Severity(enum.Enum):
     WARNING = "warning"
 
 
+@fast_pickle
 @dataclass(frozen=True, order=True, slots=True)
 class Location:
     """Where a diagnostic points: a file relative to the project root, 1-based line and column,
@@ -31,6 +43,7 @@ class Location:
     yaml_path: str = "$"
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One finding: a stable code, a severity, a message saying what was expected and what was
@@ -48,6 +61,7 @@ class Diagnostic:
         return (loc.file, loc.line, loc.col, self.code, self.message)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class CodeInfo:
     """The documentation of one diagnostic code."""

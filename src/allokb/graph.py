@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from allokb.diagnostics import Diagnostic, Location, did_you_mean, make
+from allokb.diagnostics import Diagnostic, Location, did_you_mean, fast_pickle, make
 from allokb.load import SourceDocument
 from allokb.model import BUILDERS, Citation, Cite, Intervention, Link, Mechanism, Reference
 from allokb.schema import check_document
@@ -24,6 +24,7 @@ _ID_FIELD = {"interventions": "id", "mechanisms": "id", "citations": "key"}
 _ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class CitingSite:
     """A place that cites a reference: which record, which anchor on its page, what it says."""
@@ -36,6 +37,7 @@ class CitingSite:
     support: str
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class KnowledgeBase:
     """The whole, resolved knowledge base with its backlinks. Mappings are sorted by id."""
@@ -93,6 +95,7 @@ def record_links(record: Intervention | Mechanism) -> Iterator[Link]:
     yield from (cite.ref for _, _, cite in record_cites(record))
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class FileOutcome:
     """What loading, validating and building one content file produced."""

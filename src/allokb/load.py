@@ -29,6 +29,9 @@ Position = tuple[int, int]
 _INT = re.compile(r"^[-+]?[0-9]+$")
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _NULL = {"", "~", "null", "Null", "NULL"}
+# First characters of every plain scalar that is not simply a string: null, booleans (YAML 1.1 and
+# 1.2), numbers, dates, sexagesimals, .inf/.nan.
+_MAYBE_SPECIAL = frozenset("~nNtTfFyYoO0123456789+-.")
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 # What YAML 1.1 readers would convert but the 1.2 core schema keeps as a string.
 _YAML11_BOOL = re.compile(r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$")
@@ -173,6 +176,8 @@ class _Builder:
         # Quoted and block scalars are strings, and so is anything tagged !!str. Plain scalars are
         # resolved by the YAML 1.2 core schema, and those YAML 1.1 would read otherwise are reported.
         if not _plain(event) or tag == "tag:yaml.org,2002:str":
+            return text
+        if text and text[0] not in _MAYBE_SPECIAL:  # a plain word such as `rct`: no resolution needed
             return text
         self.raw_scalars[path] = text
         if text in _NULL:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from allokb.diagnostics import Location
+from allokb.diagnostics import Location, fast_pickle
 from allokb.load import PathPart, SourceDocument
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Link:
     """A reference from one record to another: `kind` is `intervention`, `mechanism` or `reference`."""
@@ -22,6 +23,7 @@ class Link:
     location: Location
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Cite:
     """A source cited for a statement, with locator, exact quote and support verdict."""
@@ -34,6 +36,7 @@ class Cite:
     location: Location
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SeedAttribution:
     """What the source post said and cited for a statement."""
@@ -43,6 +46,7 @@ class SeedAttribution:
     section: str | None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Claim:
     """One checkable statement with its sources."""
@@ -65,6 +69,7 @@ class Claim:
     location: Location
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Regulatory:
     """A regulator's decision about an intervention."""
@@ -78,6 +83,7 @@ class Regulatory:
     citations: tuple[Cite, ...]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Dosing:
     """A dose as reported by a named source (never a recommendation)."""
@@ -94,6 +100,7 @@ class Dosing:
     reported_by: Cite
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Caution:
     """A contraindication, side effect or other caution."""
@@ -103,6 +110,7 @@ class Caution:
     citations: tuple[Cite, ...]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Interaction:
     """A link to another intervention: avoid with, counteracts, complements, alternative to."""
@@ -113,6 +121,7 @@ class Interaction:
     citations: tuple[Cite, ...]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Alternative:
     """An option named as an alternative that has no entry of its own."""
@@ -122,6 +131,7 @@ class Alternative:
     citations: tuple[Cite, ...]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Anecdote:
     """An individual's reported experience, always labelled as such."""
@@ -133,6 +143,7 @@ class Anecdote:
     location: Location
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SeedRating:
     """The source post's summary-table row for an intervention."""
@@ -142,6 +153,7 @@ class SeedRating:
     refs: str | None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Intervention:
     """Something a person can do, take or avoid that is claimed to change ALLO."""
@@ -170,6 +182,7 @@ class Intervention:
     location: Location
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Step:
     """An enzymatic conversion: substrate -> product by enzyme."""
@@ -180,6 +193,7 @@ class Step:
     rate_limiting: bool
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Mechanism:
     """How ALLO is made, acts or is lowered."""
@@ -197,6 +211,7 @@ class Mechanism:
     location: Location
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Finding:
     """Something a source shows, with its words."""
@@ -206,6 +221,7 @@ class Finding:
     locator: str | None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class CheckedPage:
     """A page a bibliographic record was checked against, and the fields seen there."""
@@ -214,6 +230,7 @@ class CheckedPage:
     fields: tuple[str, ...]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Verification:
     """How a reference's bibliographic record was checked."""
@@ -224,6 +241,7 @@ class Verification:
     notes: str | None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Correction:
     """One field the source post got wrong about a reference."""
@@ -235,6 +253,7 @@ class Correction:
     note: str | None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SeedCitation:
     """How the source post cited a reference."""
@@ -244,6 +263,7 @@ class SeedCitation:
     corrections: tuple[Correction, ...]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Citation:
     """A citation record: what a source is and shows (content/citations/<key>.yaml)."""
@@ -264,6 +284,7 @@ class Citation:
     location: Location
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Person:
     """One author: family and given names, or a literal (corporate) name."""
@@ -279,6 +300,7 @@ class Person:
         return f"{self.family}, {self.given}" if self.given else str(self.family)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Reference:
     """A bibliographic entry of references.bib, with its fields decoded to plain text and its
