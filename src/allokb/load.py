@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import lru_cache
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,8 +71,9 @@ class SourceDocument:
         return Location(self.path, line, col, json_path(path))
 
 
+@lru_cache(maxsize=65536)
 def json_path(path: tuple[PathPart, ...]) -> str:
-    """Render a path as JSONPath: ``$.claims[0].quote``."""
+    """Render a path as JSONPath: ``$.claims[0].quote`` (cached: the same paths recur in every file)."""
     out = "$"
     for part in path:
         if isinstance(part, int):
@@ -120,7 +122,9 @@ class _Builder:
         raise _Abort
 
     def build(self, path: tuple[PathPart, ...] = ()) -> Any:
-        event = self.parser.get_event()
+        return self._node(self.parser.get_event(), path)
+
+    def _node(self, event: Any, path: tuple[PathPart, ...]) -> Any:
         cls = type(event)
         if cls is yaml.AliasEvent or event.anchor:
             self._fail("KB105", "anchors and aliases are not allowed", event, path, "write the value out in full")
@@ -137,39 +141,39 @@ class _Builder:
             self._fail("KB102", f"invalid YAML: nesting deeper than {MAX_DEPTH} levels", event, path, None)
         if cls is yaml.MappingStartEvent:
             return self._mapping(path)
-        items = []
-        check, end = self.parser.check_event, yaml.SequenceEndEvent
-        while not check(end):
-            items.append(self.build(path + (len(items),)))
-        self.parser.get_event()
-        return items
+        items: list[Any] = []
+        get = self.parser.get_event  # one call per event: no check/peek round trips
+        while True:
+            item = get()
+            if type(item) is yaml.SequenceEndEvent:
+                return items
+            items.append(self._node(item, path + (len(items),)))
 
     def _mapping(self, path: tuple[PathPart, ...]) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        parser = self.parser
-        while not parser.check_event(yaml.MappingEndEvent):
-            key_event = parser.peek_event()
+        get = self.parser.get_event
+        while True:
+            key_event = get()
+            if type(key_event) is yaml.MappingEndEvent:
+                return out
             if type(key_event) is not yaml.ScalarEvent or key_event.anchor or \
                     (key_event.tag is not None and key_event.tag not in _PLAIN_TAGS):
-                self.build(path + ("?",))  # reports anchors and tags; complex keys below
+                self._node(key_event, path + ("?",))  # reports anchors and tags; complex keys below
                 self._fail("KB201", "a mapping key must be plain text", key_event, path, None)
-            parser.get_event()
             key = key_event.value
             if key == "<<" and _plain(key_event):
                 self._fail("KB105", "merge keys (`<<`) are not allowed", key_event, path, "write the fields out")
             child = path + (key,)
-            mark = key_event.start_mark
             if child in self.key_positions:
                 first = self.key_positions[child]
                 self.diagnostics.append(make(
                     "KB104", f"duplicate key `{key}` (first defined at line {first[0]}, column {first[1]})",
                     self._loc(key_event, child), "remove one of the two entries; YAML would silently keep the last"))
-                self.build(path + (f"{key} (duplicate)",))
+                self._node(get(), path + (f"{key} (duplicate)",))
                 continue
+            mark = key_event.start_mark
             self.key_positions[child] = (mark.line + 1, mark.column + 1)
-            out[key] = self.build(child)
-        parser.get_event()
-        return out
+            out[key] = self._node(get(), child)
 
     def _scalar(self, event: Any, tag: str | None, path: tuple[PathPart, ...]) -> Any:
         text = event.value
@@ -223,14 +227,16 @@ def _tab_indent(text: str) -> Position | None:
     return None
 
 
-def read_text(path: Path, rel: str, max_bytes: int) -> tuple[str | None, list[Diagnostic]]:
-    """Read a file as UTF-8 text within a size limit; problems are diagnostics."""
+def read_text(path: Path | str, rel: str, max_bytes: int) -> tuple[str | None, list[Diagnostic]]:
+    """Read a file as UTF-8 text within a size limit (never reading more than the limit);
+    problems are diagnostics."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return None, [make("KB106", f"file is {size:,} bytes; the limit is {max_bytes:,}",
-                               Location(rel), "split the entry or remove pasted material")]
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read(max_bytes + 1)
+            if len(raw) > max_bytes:
+                size = os.fstat(handle.fileno()).st_size
+                return None, [make("KB106", f"file is {size:,} bytes; the limit is {max_bytes:,}",
+                                   Location(rel), "split the entry or remove pasted material")]
     except OSError as exc:
         return None, [make("KB101", f"cannot read file: {exc.strerror}", Location(rel))]
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -313,16 +319,18 @@ def iter_content_files(root: Path) -> Iterator[tuple[str, Path]]:
                 yield kind, folder / name
 
 
-def load_document(root: Path, kind: str, path: Path) -> tuple[SourceDocument | None, list[Diagnostic]]:
-    """Load one content file; None (with diagnostics) when it is not a loadable YAML file."""
-    rel = path.relative_to(root).as_posix()
-    if path.suffix != ".yaml":
-        return None, [make("KB110", f"`{path.name}` is not a `.yaml` file", Location(rel),
+def load_document(root: Path | str, kind: str, path: Path | str) -> tuple[SourceDocument | None, list[Diagnostic]]:
+    """Load one content file (content/<kind>/<name>); None (with diagnostics) when it is not a
+    loadable YAML file. Plain strings, not Path objects, on this path: it runs once per file."""
+    name = os.path.basename(path)
+    rel = f"content/{kind}/{name}"
+    if not name.endswith(".yaml"):
+        return None, [make("KB110", f"`{name}` is not a `.yaml` file", Location(rel),
                            "rename it to end in `.yaml`, or move it out of content/")]
-    text, problems = read_text(path, rel, MAX_YAML_BYTES)
+    text, problems = read_text(os.path.join(root, rel), rel, MAX_YAML_BYTES)
     if text is None:
         return None, problems
-    return parse_yaml(text, rel, kind, path.stem)
+    return parse_yaml(text, rel, kind, name[: -len(".yaml")])
 
 
 def load_documents(root: Path) -> tuple[list[SourceDocument], list[Diagnostic]]:
