@@ -180,3 +180,14 @@ def test_long_builds_print_progress(tmp_path: Path, capsys: pytest.CaptureFixtur
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("build: ")]
     assert 10 <= len(lines) <= 11  # not a TTY: a line every tenth of the pages, and one at the end
     assert re.fullmatch(r"build: (\d+)/\1 pages written \(.+\)", lines[-1])
+
+
+def test_allokb_build_checks_the_project_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import allokb.project
+
+    calls: list[Path] = []
+    real = allokb.project._check
+    monkeypatch.setattr(allokb.project, "_check", lambda root: (calls.append(root), real(root))[1])
+    root = make_site_project(tmp_path / "project")
+    assert main(["build", str(root), "--site-dir", str(tmp_path / "site")]) == 0
+    assert len(calls) == 1

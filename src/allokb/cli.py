@@ -116,7 +116,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         print("allokb: build not started: fix the errors above; the previous site is unchanged", file=sys.stderr)
         return EXIT_ERRORS
     site_dir = Path(args.site_dir).resolve() if args.site_dir else root / "site"
-    build_site(root, site_dir)
+    build_site(root, site_dir, result)
     print(f"allokb: site built in {site_dir}", file=sys.stderr)
     return EXIT_OK
 

@@ -51,12 +51,6 @@ class KnowledgeBase:
     downstream: dict[str, tuple[str, ...]] = field(default_factory=dict)
     interacting: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def resolve(self, link: Link) -> Intervention | Mechanism | Reference:
-        """The record a (checked) link points to."""
-        table: dict[str, Any] = {"intervention": self.interventions, "mechanism": self.mechanisms,
-                                 "reference": self.references}[link.kind]
-        return table[link.target]  # type: ignore[no-any-return]
-
 
 def record_cites(record: Intervention | Mechanism) -> Iterator[tuple[str, str, Cite]]:
     """Every citation written in a record, as (anchor, label, cite)."""

@@ -25,7 +25,7 @@ from allokb.diagnostics import KbError
 from allokb.grade import grade_data
 from allokb.graph import KnowledgeBase
 from allokb.progress import make_progress
-from allokb.project import check_project
+from allokb.project import CheckResult, check_project
 from allokb.render import Page, RenderedSite, SiteInfo, render_site
 from allokb.render.environment import jsonld as jsonld_filter
 from allokb.render.views import Change, jsonld
@@ -107,7 +107,9 @@ def on_config(config: Any) -> Any:
     from mkdocs.exceptions import PluginError
 
     root = _root_of(config)
-    result = check_project(root)
+    # `allokb build` has just checked the project and hands its result over with the config;
+    # `mkdocs build` and `serve` check here.
+    result = getattr(config, "allokb_check", None) or check_project(root)
     if result.failed():
         report = render(result.diagnostics, "text", result.files, False)
         if _SERVING["on"]:
@@ -234,8 +236,9 @@ def source_date_epoch(root: Path) -> str:
     return str(int(max((p.stat().st_mtime for p in inputs if p.is_file()), default=0)))
 
 
-def build_site(root: Path, site_dir: Path) -> None:
-    """Run a strict MkDocs build of the project into `site_dir`, atomically and reproducibly."""
+def build_site(root: Path, site_dir: Path, checked: CheckResult | None = None) -> None:
+    """Run a strict MkDocs build of the project into `site_dir`, atomically and reproducibly.
+    `checked`: the result of a check just made, so that the build does not check again."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
@@ -249,6 +252,7 @@ def build_site(root: Path, site_dir: Path) -> None:
     os.environ["SOURCE_DATE_EPOCH"] = source_date_epoch(root)
     try:
         config = load_config(str(root / "mkdocs.yml"), strict=True, site_dir=str(staging))
+        config.allokb_check = checked
         build(config)
     except MkDocsException as exc:
         shutil.rmtree(staging, ignore_errors=True)
