@@ -78,3 +78,50 @@ def test_content_validates_against_the_schemas(root: Any) -> None:
 def test_repository_content_checks_clean() -> None:
     result = check_project(REPO)
     assert [d for d in result.diagnostics] == []
+
+
+def _emptied_lists(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every copy of `node` with one of its lists emptied, with the path of that list."""
+    if isinstance(node, list):
+        yield path, []
+        for i, item in enumerate(node):
+            for sub_path, variant in _emptied_lists(item, path + (i,)):
+                yield sub_path, [*node[:i], variant, *node[i + 1:]]
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            for sub_path, variant in _emptied_lists(value, path + (key,)):
+                yield sub_path, {**node, key: variant}
+
+
+def test_fast_validator_keeps_keywords_beside_a_ref() -> None:
+    """`"$ref": …, "minItems": 1` means both in 2020-12; draft 7 (what fastjsonschema reads) would
+    ignore the `minItems`. Emptying each list of the real content must be judged alike by both
+    validators: the fast path once let an empty `regulatory[].citations` through."""
+    from allokb.schema import SCHEMA_OF_KIND, fast_validator_for, validator_for
+
+    import fastjsonschema
+
+    tried = rejected = 0
+    for doc in load_documents(REPO)[0]:
+        name = SCHEMA_OF_KIND[doc.kind]
+        fast, full = fast_validator_for(name), validator_for(name)
+        for path, variant in _emptied_lists(doc.data):
+            try:
+                fast(variant)
+                fast_ok = True
+            except fastjsonschema.JsonSchemaException:
+                fast_ok = False
+            full_ok = full.is_valid(variant)
+            assert fast_ok == full_ok, (doc.path, path)
+            tried += 1
+            rejected += not full_ok
+    assert tried > 500 and rejected > 100  # the variants do reach both outcomes
+
+
+def test_inlining_refuses_recursive_refs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import allokb.schema
+
+    loop = {"$defs": {"a": {"type": "array", "items": {"$ref": "#/$defs/a"}}}, "$ref": "#/$defs/a"}
+    monkeypatch.setattr(allokb.schema, "load_schema", lambda name: loop)
+    with pytest.raises(ValueError, match="recursive"):
+        allokb.schema.inline_refs(loop, "loop")
