@@ -3,7 +3,8 @@
 `check_project` runs every stage over a project folder and returns the resolved knowledge base
 with every diagnostic found, sorted. It never writes anything. Files are independent until the
 graph stage, so a large knowledge base is loaded and validated by a pool of processes (one per
-core) while references.bib is parsed beside them; the result is the same either way.
+core, this one included) while references.bib is parsed beside them; the result is the same
+either way.
 """
 
 from __future__ import annotations
@@ -81,26 +82,35 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _workers(files: int) -> int:
+def _processes(files: int) -> int:
+    """How many processes share the loading: one per core (at most 8), this one included."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return min(cores, 8) if files >= PARALLEL_THRESHOLD else 1
 
 
 def _load_all(root: Path, files: list[tuple[str, Path]]) -> tuple[list[FileOutcome], list[Reference] | None,
                                                                     list[Diagnostic]]:
-    workers = _workers(len(files))
     names = [(kind, path.name) for kind, path in files]
-    if workers == 1:
+    processes = _processes(len(names))
+    if processes == 1:
         outcomes = _process_batch(root, names)
         return (outcomes, *load_references(root))
+    # Workers take references.bib first, then batches from the front; this process takes batches
+    # from the back that no worker has started (cancelling them in the pool), so no core idles
+    # and what this process loads is never pickled.
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    size = max(64, len(names) // (workers * 4))
+    size = 256  # small, so that the batches a worker has already queued are a short wait at the end
     batches = [names[i:i + size] for i in range(0, len(names), size)]
+    done: list[list[FileOutcome] | None] = [None] * len(batches)
     pool: Executor
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=processes - 1, mp_context=context) as pool:
         bib = pool.submit(load_references, root)
         futures = [pool.submit(_process_batch, root, batch) for batch in batches]
-        outcomes = [o for f in futures for o in f.result()]
+        for i in reversed(range(len(batches))):
+            if not futures[i].cancel():
+                break  # the pool has reached this batch, so it has every batch before it
+            done[i] = _process_batch(root, batches[i])
+        outcomes = [o for i, future in enumerate(futures) for o in (done[i] or future.result())]
         references, bib_diagnostics = bib.result()
     return outcomes, references, bib_diagnostics
 

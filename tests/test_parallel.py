@@ -1,0 +1,49 @@
+"""A large knowledge base is loaded by several processes: the result must be the serial one."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+import allokb.project
+from allokb.project import check_project
+from conftest import REPO
+
+
+def _generate(root: Path, entries: int) -> None:
+    spec = importlib.util.spec_from_file_location("bench_check", REPO / "benchmarks" / "bench_check.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.generate(root, entries)
+
+
+@pytest.fixture(scope="module")
+def large_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """900 files (several batches) with problems spread through them, first to last."""
+    root = tmp_path_factory.mktemp("large")
+    _generate(root, 300)
+    content = root / "content"
+    (content / "citations" / "author02020study.yaml").write_text("key: author02020study\ndesign: rct\ndesign: rct\n")
+    (content / "interventions" / "int-77.yaml").write_text(
+        (content / "interventions" / "int-77.yaml").read_text().replace("mech-77", "mech-9999"))
+    (content / "mechanisms" / "mech-149.yaml").write_text("id: mech-149\n\tname: tab\n")
+    (content / "mechanisms" / "mech-99.yaml").unlink()
+    return root
+
+
+@pytest.mark.parametrize("processes", [2, 3])
+def test_pooled_check_equals_serial_check(large_kb: Path, processes: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    serial = check_project(large_kb)
+    assert len(serial.diagnostics) >= 4 and serial.files == 900
+    monkeypatch.setattr(allokb.project, "_processes", lambda files: processes)
+    pooled = check_project(large_kb)
+    assert pooled.diagnostics == serial.diagnostics
+    assert pooled.kb == serial.kb
+    assert pooled.grades == serial.grades and pooled.files == serial.files
+
+
+def test_pool_starts_only_for_large_knowledge_bases() -> None:
+    assert allokb.project._processes(allokb.project.PARALLEL_THRESHOLD - 1) == 1
