@@ -48,6 +48,21 @@ def test_fifty_megabyte_file_is_refused_without_reading_it(project: Path) -> Non
         ("KB106", "file is 52,428,817 bytes; the limit is 1,048,576")]
 
 
+@pytest.mark.parametrize("size", [0, 1, 65535, 65536, 65537, 200_000, 200_001])
+def test_read_limit_is_exact(tmp_path: Path, size: int) -> None:
+    """The file is read in 64 KiB chunks: a file of exactly the limit is read whole, one byte
+    more is refused, whatever the chunk boundaries."""
+    from allokb.load import read_text
+
+    path = tmp_path / "f.yaml"
+    path.write_bytes(b"a" * size)
+    text, problems = read_text(path, "f.yaml", 200_000)
+    if size <= 200_000:
+        assert problems == [] and text == "a" * size
+    else:
+        assert text is None and [d.code for d in problems] == ["KB106"]
+
+
 def test_non_utf8_yaml_is_located(project: Path) -> None:
     (project / MECH / "latin1.yaml").write_bytes('id: latin1\nname: "Caf\xe9"\n'.encode("latin-1"))
     diags = check_project(project).diagnostics
