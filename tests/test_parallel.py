@@ -47,3 +47,25 @@ def test_pooled_check_equals_serial_check(large_kb: Path, processes: int, monkey
 
 def test_pool_starts_only_for_large_knowledge_bases() -> None:
     assert allokb.project._processes(allokb.project.PARALLEL_THRESHOLD - 1) == 1
+
+
+def test_pausing_the_collector_restores_it_and_loses_no_cycle() -> None:
+    """Objects made while the collector is paused skip the young generations, yet a garbage
+    cycle made then is still collected by a full collection afterwards."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    assert gc.isenabled()
+    with allokb.project._no_cyclic_gc():
+        assert not gc.isenabled()
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # type: ignore[attr-defined]
+        probe = weakref.ref(a)
+        del a, b
+    assert gc.isenabled()
+    assert probe() is not None  # a cycle: reference counting alone cannot free it
+    gc.collect()
+    assert probe() is None

@@ -79,6 +79,12 @@ def _no_cyclic_gc() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            # Move what was built meanwhile straight to the oldest generation (freeze, then
+            # unfreeze: two list splices). Otherwise the first collection after re-enabling walks
+            # every object made while paused: 0.6 s after a 30,000-file check. Garbage cycles, if
+            # any, are still found by the next full collection.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
