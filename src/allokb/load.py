@@ -47,16 +47,17 @@ _YAML11_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?
 class SourceDocument:
     """One loaded YAML file: its kind, its plain Python data, and where each value stands.
 
-    `positions` maps a path (tuple of keys and indices) to the (line, col) of its value;
-    `key_positions` maps a mapping entry's path to the position of its key.
+    `positions` maps a path (tuple of keys and indices) to the parser's mark where its value
+    starts (0-based `line` and `column`; turned into a 1-based `Location` only when a diagnostic
+    needs one); `key_positions` maps a mapping entry's path to the mark of its key.
     """
 
     path: str
     kind: str
     stem: str
     data: Any
-    positions: dict[tuple[PathPart, ...], Position] = field(default_factory=dict)
-    key_positions: dict[tuple[PathPart, ...], Position] = field(default_factory=dict)
+    positions: dict[tuple[PathPart, ...], Any] = field(default_factory=dict)
+    key_positions: dict[tuple[PathPart, ...], Any] = field(default_factory=dict)
     raw_scalars: dict[tuple[PathPart, ...], str] = field(default_factory=dict)
 
     def location(self, path: tuple[PathPart, ...] = (), *, key: bool = False) -> Location:
@@ -67,8 +68,10 @@ class SourceDocument:
         while probe not in table and probe:
             probe = probe[:-1]
             table = self.positions
-        line, col = table.get(probe, (1, 1))
-        return Location(self.path, line, col, json_path(path))
+        mark = table.get(probe)
+        if mark is None:
+            return Location(self.path, 1, 1, json_path(path))
+        return Location(self.path, mark.line + 1, mark.column + 1, json_path(path))
 
 
 @lru_cache(maxsize=65536)
@@ -95,8 +98,17 @@ class _Abort(Exception):
     """Stops building a document after a diagnostic that makes the rest meaningless."""
 
 
+_ScalarEvent = yaml.ScalarEvent
+_AliasEvent = yaml.AliasEvent
+_MappingStartEvent = yaml.MappingStartEvent
+_MappingEndEvent = yaml.MappingEndEvent
+_SequenceEndEvent = yaml.SequenceEndEvent
+#: the style of a plain (unquoted, not block) scalar: '' from libyaml, None from the pure parser
+_PLAIN_STYLES = ("", None)
+
+
 def _plain(event: Any) -> bool:
-    return event.style in (None, "")
+    return event.style in _PLAIN_STYLES
 
 
 @dataclass
@@ -104,13 +116,15 @@ class _Builder:
     """Builds Python values from parser events, recording positions and problems.
 
     Working from events rather than composed nodes means an anchor or alias is refused where it
-    stands, before anything is expanded: a 'billion laughs' document costs one event.
+    stands, before anything is expanded: a 'billion laughs' document costs one event. This runs
+    for every event of every file, so the common case (an untagged scalar that is a plain word
+    or quoted text) is handled in line, and anything else goes through `_node`/`_scalar`.
     """
 
     rel: str
     parser: Any
-    positions: dict[tuple[PathPart, ...], Position] = field(default_factory=dict)
-    key_positions: dict[tuple[PathPart, ...], Position] = field(default_factory=dict)
+    positions: dict[tuple[PathPart, ...], Any] = field(default_factory=dict)
+    key_positions: dict[tuple[PathPart, ...], Any] = field(default_factory=dict)
     raw_scalars: dict[tuple[PathPart, ...], str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -126,54 +140,77 @@ class _Builder:
 
     def _node(self, event: Any, path: tuple[PathPart, ...]) -> Any:
         cls = type(event)
-        if cls is yaml.AliasEvent or event.anchor:
+        if cls is _AliasEvent or event.anchor:
             self._fail("KB105", "anchors and aliases are not allowed", event, path, "write the value out in full")
-        mark = event.start_mark
-        self.positions[path] = (mark.line + 1, mark.column + 1)
+        self.positions[path] = event.start_mark
         tag = event.tag
         if tag is not None and tag not in _PLAIN_TAGS:
             self.diagnostics.append(make("KB111", f"tag `{tag}` is not allowed", self._loc(event, path),
                                          "remove the tag and write a plain value"))
             tag = "tag:yaml.org,2002:str"  # reported once; build the value without a follow-on error
-        if cls is yaml.ScalarEvent:
+        if cls is _ScalarEvent:
             return self._scalar(event, tag, path)
         if len(path) >= MAX_DEPTH:
             self._fail("KB102", f"invalid YAML: nesting deeper than {MAX_DEPTH} levels", event, path, None)
-        if cls is yaml.MappingStartEvent:
+        if cls is _MappingStartEvent:
             return self._mapping(path)
         items: list[Any] = []
         get = self.parser.get_event  # one call per event: no check/peek round trips
+        positions = self.positions
         while True:
             item = get()
-            if type(item) is yaml.SequenceEndEvent:
+            cls = type(item)
+            if cls is _SequenceEndEvent:
                 return items
-            items.append(self._node(item, path + (len(items),)))
+            child = (*path, len(items))
+            if cls is _ScalarEvent and item.tag is None and not item.anchor:
+                positions[child] = item.start_mark
+                text = item.value
+                if item.style not in _PLAIN_STYLES or (text and text[0] not in _MAYBE_SPECIAL):
+                    items.append(text)  # quoted or block text, or a plain word such as `rct`
+                    continue
+                items.append(self._scalar(item, None, child))
+                continue
+            items.append(self._node(item, child))
 
     def _mapping(self, path: tuple[PathPart, ...]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         get = self.parser.get_event
+        positions = self.positions
+        key_positions = self.key_positions
         while True:
             key_event = get()
-            if type(key_event) is yaml.MappingEndEvent:
-                return out
-            if type(key_event) is not yaml.ScalarEvent or key_event.anchor or \
-                    (key_event.tag is not None and key_event.tag not in _PLAIN_TAGS):
-                self._node(key_event, path + ("?",))  # reports anchors and tags; complex keys below
+            if type(key_event) is not _ScalarEvent:
+                if type(key_event) is _MappingEndEvent:
+                    return out
+                self._node(key_event, (*path, "?"))  # reports anchors; complex keys below
+                self._fail("KB201", "a mapping key must be plain text", key_event, path, None)
+            if key_event.anchor or (key_event.tag is not None and key_event.tag not in _PLAIN_TAGS):
+                self._node(key_event, (*path, "?"))  # reports anchors and tags
                 self._fail("KB201", "a mapping key must be plain text", key_event, path, None)
             key = key_event.value
-            if key == "<<" and _plain(key_event):
+            if key == "<<" and key_event.style in _PLAIN_STYLES:
                 self._fail("KB105", "merge keys (`<<`) are not allowed", key_event, path, "write the fields out")
-            child = path + (key,)
-            if child in self.key_positions:
-                first = self.key_positions[child]
+            child = (*path, key)
+            if child in key_positions:
+                first = key_positions[child]
                 self.diagnostics.append(make(
-                    "KB104", f"duplicate key `{key}` (first defined at line {first[0]}, column {first[1]})",
-                    self._loc(key_event, child), "remove one of the two entries; YAML would silently keep the last"))
-                self._node(get(), path + (f"{key} (duplicate)",))
+                    "KB104", f"duplicate key `{key}` (first defined at line {first.line + 1}, column "
+                    f"{first.column + 1})", self._loc(key_event, child),
+                    "remove one of the two entries; YAML would silently keep the last"))
+                self._node(get(), (*path, f"{key} (duplicate)"))
                 continue
-            mark = key_event.start_mark
-            self.key_positions[child] = (mark.line + 1, mark.column + 1)
-            out[key] = self._node(get(), child)
+            key_positions[child] = key_event.start_mark
+            value = get()
+            if type(value) is _ScalarEvent and value.tag is None and not value.anchor:
+                positions[child] = value.start_mark
+                text = value.value
+                if value.style not in _PLAIN_STYLES or (text and text[0] not in _MAYBE_SPECIAL):
+                    out[key] = text  # quoted or block text, or a plain word such as `rct`
+                else:
+                    out[key] = self._scalar(value, None, child)
+            else:
+                out[key] = self._node(value, child)
 
     def _scalar(self, event: Any, tag: str | None, path: tuple[PathPart, ...]) -> Any:
         text = event.value
