@@ -363,16 +363,24 @@ def _syntax(exc: yaml.YAMLError, rel: str) -> Diagnostic:
     return make("KB102", f"invalid YAML: {message}", _mark_location(rel, mark))
 
 
-def iter_content_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """Yield (kind, path) for every file under content/<kind>/, sorted; hidden files (editor
-    swap files, a scaffold being written) and folders are skipped."""
+def content_names(root: Path | str) -> list[tuple[str, str]]:
+    """(kind, file name) for every file under content/<kind>/, sorted; hidden files (editor
+    swap files, a scaffold being written) and folders are skipped. Plain strings: a large
+    knowledge base has tens of thousands of files."""
+    names: list[tuple[str, str]] = []
     for kind in KINDS:
-        folder = root / "content" / kind
-        if folder.is_dir():
+        folder = os.path.join(root, "content", kind)
+        if os.path.isdir(folder):
             with os.scandir(folder) as entries:
-                names = sorted(e.name for e in entries if not e.name.startswith(".") and not e.is_dir())
-            for name in names:
-                yield kind, folder / name
+                names.extend((kind, name) for name in sorted(
+                    e.name for e in entries if not e.name.startswith(".") and not e.is_dir()))
+    return names
+
+
+def iter_content_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """Yield (kind, path) for every file under content/<kind>/, as `content_names` lists them."""
+    for kind, name in content_names(root):
+        yield kind, root / "content" / kind / name
 
 
 def load_document(root: Path | str, kind: str, path: Path | str) -> tuple[SourceDocument | None, list[Diagnostic]]:

@@ -22,9 +22,10 @@ from allokb.bib import load_references
 from allokb.diagnostics import Diagnostic, Severity, sorted_diagnostics
 from allokb.grade import RUBRIC_FILE, InterventionGrade, Rubric, check_hand_grades, grade_all, load_rubric
 from allokb.graph import FileOutcome, KnowledgeBase, build_graph, process_document
-from allokb.load import iter_content_files, load_document
+from allokb.load import KINDS, content_names, load_document
 from allokb.model import Reference
 from allokb.rules import run_rules
+from allokb.schema import SCHEMA_OF_KIND, fast_validator_for
 from allokb.urls import UrlPlan, check_urls, plan_urls
 
 #: below this many files a pool costs more than it saves
@@ -94,9 +95,8 @@ def _processes(files: int) -> int:
     return min(cores, 8) if files >= PARALLEL_THRESHOLD else 1
 
 
-def _load_all(root: Path, files: list[tuple[str, Path]]) -> tuple[list[FileOutcome], list[Reference] | None,
+def _load_all(root: Path, names: list[tuple[str, str]]) -> tuple[list[FileOutcome], list[Reference] | None,
                                                                     list[Diagnostic]]:
-    names = [(kind, path.name) for kind, path in files]
     processes = _processes(len(names))
     if processes == 1:
         outcomes = _process_batch(root, names)
@@ -104,6 +104,8 @@ def _load_all(root: Path, files: list[tuple[str, Path]]) -> tuple[list[FileOutco
     # Workers take references.bib first, then batches from the front; this process takes batches
     # from the back that no worker has started (cancelling them in the pool), so no core idles
     # and what this process loads is never pickled.
+    for kind in KINDS:  # compile the validators once, here: forked workers inherit them
+        fast_validator_for(SCHEMA_OF_KIND[kind])
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     size = 256  # small, so that the batches a worker has already queued are a short wait at the end
     batches = [names[i:i + size] for i in range(0, len(names), size)]
@@ -128,17 +130,17 @@ def check_project(root: Path) -> CheckResult:
 
 
 def _check(root: Path) -> CheckResult:
-    files = list(iter_content_files(root))
-    outcomes, references, bib_diagnostics = _load_all(root, files)
+    names = content_names(root)
+    outcomes, references, bib_diagnostics = _load_all(root, names)
     present: dict[str, set[str]] = {}
-    for kind, path in files:
-        if path.suffix == ".yaml":
-            present.setdefault(kind, set()).add(path.stem)
+    for kind, name in names:
+        if name.endswith(".yaml"):
+            present.setdefault(kind, set()).add(name[: -len(".yaml")])
     kb, graph_diagnostics = build_graph(outcomes, references, present)
     rubric, rubric_diagnostics = load_rubric(root)
     grades = grade_all(rubric, kb)
     urls = plan_urls(root, kb)
     found = [*(d for o in outcomes for d in o.diagnostics), *bib_diagnostics, *graph_diagnostics, *run_rules(kb),
              *rubric_diagnostics, *check_hand_grades(kb, grades), *check_urls(root, urls)]
-    count = len(files) + (root / "references.bib").exists() + (root / RUBRIC_FILE).exists()
+    count = len(names) + (root / "references.bib").exists() + (root / RUBRIC_FILE).exists()
     return CheckResult(kb, tuple(sorted_diagnostics(found)), count, rubric, grades, urls)
