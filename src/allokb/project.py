@@ -118,7 +118,8 @@ def _load_all(root: Path, names: list[tuple[str, str]]) -> tuple[list[FileOutcom
             if not futures[i].cancel():
                 break  # the pool has reached this batch, so it has every batch before it
             done[i] = _process_batch(root, batches[i])
-        outcomes = [o for i, future in enumerate(futures) for o in (done[i] or future.result())]
+        outcomes = [o for i, future in enumerate(futures)
+                    for o in (future.result() if done[i] is None else done[i])]
         references, bib_diagnostics = bib.result()
     return outcomes, references, bib_diagnostics
 
