@@ -11,12 +11,14 @@ import json
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
-import referencing
-from jsonschema.exceptions import ValidationError
+
+if TYPE_CHECKING:  # jsonschema is imported when a document fails (its import costs ~80 ms)
+    import jsonschema
+    import referencing
+    from jsonschema.exceptions import ValidationError
 
 from allokb.diagnostics import Diagnostic, did_you_mean, make
 from allokb.load import SourceDocument
@@ -49,6 +51,9 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @cache
 def _registry() -> referencing.Registry:
+    import referencing
+    import referencing.jsonschema
+
     resources_ = [
         (SCHEMA_BASE + f"{name}.schema.json",
          referencing.Resource.from_contents(load_schema(name), default_specification=referencing.jsonschema.DRAFT202012))
@@ -60,6 +65,8 @@ def _registry() -> referencing.Registry:
 @cache
 def validator_for(name: str) -> jsonschema.Draft202012Validator:
     """A validator for schema `name` whose relative `$ref`s resolve to the shipped schemas."""
+    import jsonschema
+
     schema = dict(load_schema(name), **{"$id": SCHEMA_BASE + f"{name}.schema.json"})
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema, registry=_registry())
