@@ -2,8 +2,9 @@
 
 bibtexparser 2 does not raise on bad input: failed and duplicate blocks are collected in
 `library.failed_blocks`, which become diagnostics here with their line in the file. Field
-values are decoded from LaTeX to Unicode; author lists are split before decoding so that a
-braced corporate author (`{World Health Organization}`) stays whole.
+values are decoded from LaTeX to Unicode; author lists are kept as written and split (by
+`split_authors`, when a page first needs them) before decoding, so that a braced corporate
+author (`{World Health Organization}`) stays whole.
 """
 
 from __future__ import annotations
@@ -147,8 +148,8 @@ def _check_entry(entry: bibmodel.Entry) -> tuple[Reference, list[Diagnostic]]:
         if name in fields and not pattern.match(fields[name][0].strip()):
             out.append(make(code, f"`{name}` is `{fields[name][0][:80]}`; expected {form}", loc(name)))
     decoded = tuple(sorted((k, v if k in ("url", "doi") else decode(v)) for k, (v, _) in fields.items()))
-    authors = split_authors(fields["author"][0]) if "author" in fields else ()
-    editors = split_authors(fields["editor"][0]) if "editor" in fields else ()
+    authors = fields["author"][0] if "author" in fields else None
+    editors = fields["editor"][0] if "editor" in fields else None
     return Reference(entry.key, entry_type, decoded, authors, editors, key_loc), out
 
 

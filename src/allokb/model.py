@@ -7,6 +7,7 @@ by the graph stage; nothing downstream passes bare id strings around.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from allokb.diagnostics import Location, fast_pickle
@@ -303,15 +304,27 @@ class Person:
 @fast_pickle
 @dataclass(frozen=True, slots=True)
 class Reference:
-    """A bibliographic entry of references.bib, with its fields decoded to plain text and its
-    author list split into people (a braced corporate author stays one literal name)."""
+    """A bibliographic entry of references.bib, with its fields decoded to plain text, and its
+    author and editor lists as written (BibTeX with LaTeX). `authors` and `editors` split those
+    into people (a braced corporate author stays one literal name) when first asked for: pages
+    need them, a check does not (a name cannot be wrong in a way the check reports)."""
 
     key: str
     entry_type: str
     fields: tuple[tuple[str, str], ...]
-    authors: tuple[Person, ...]
-    editors: tuple[Person, ...]
+    author_list: str | None
+    editor_list: str | None
     location: Location
+
+    @property
+    def authors(self) -> tuple[Person, ...]:
+        """The authors, split into people."""
+        return _people(self.author_list)
+
+    @property
+    def editors(self) -> tuple[Person, ...]:
+        """The editors, split into people."""
+        return _people(self.editor_list)
 
     def get(self, name: str) -> str | None:
         """The decoded value of field `name`, or None."""
@@ -319,6 +332,13 @@ class Reference:
             if key == name:
                 return value
         return None
+
+
+@lru_cache(maxsize=65536)
+def _people(names: str | None) -> tuple[Person, ...]:
+    from allokb.bib import split_authors  # the .bib reader imports this module
+
+    return split_authors(names) if names is not None else ()
 
 
 # --- building records from validated documents ---------------------------------------------
