@@ -14,6 +14,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
+from fastjsonschema.ref_resolver import resolve_path
 
 if TYPE_CHECKING:  # jsonschema is imported when a document fails (its import costs ~80 ms)
     import jsonschema
@@ -85,11 +86,7 @@ def _resolve(ref: str, schema_name: str) -> tuple[Any, str]:
     the schema it lives in (the base of the references inside it)."""
     file, _, pointer = ref.partition("#")
     name = file.removesuffix(".schema.json") if file else schema_name
-    target: Any = load_schema(name)
-    for part in pointer.strip("/").split("/"):
-        if part:
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-    return target, name
+    return resolve_path(load_schema(name), pointer), name
 
 
 def inline_refs(node: Any, schema_name: str, seen: tuple[str, ...] = ()) -> Any:
