@@ -85,3 +85,15 @@ def test_urls_write_never_removes_a_line(project: Path) -> None:
     assert main(["urls", str(project), "--write"]) == 0
     after = set((project / "urls.txt").read_text().splitlines())
     assert before <= after and after - before == {"/interventions/example-blocker/"}
+
+
+def test_unreadable_manifest_is_a_located_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = project / "urls.txt"
+    raw = manifest.read_bytes().replace(b"/codes/", b"/c\xf6des/")  # Latin-1, not UTF-8
+    manifest.write_bytes(raw)
+    line = raw.split(b"\n").index(b"/c\xf6des/") + 1
+    assert codes(project) == [("KB101", "urls.txt", line, "byte 0xf6 is not valid UTF-8")]
+    assert main(["check", str(project)]) == 1
+    assert main(["urls", str(project), "--write"]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+    assert manifest.read_bytes() == raw

@@ -14,11 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from allokb.diagnostics import Diagnostic, Location, make
+from allokb.diagnostics import Diagnostic, KbError, Location, make
 from allokb.graph import KnowledgeBase
+from allokb.load import read_text
 from allokb.schema import SCHEMA_NAMES
 
 MANIFEST = "urls.txt"  # one path a line, starting with "/" (relative to site_url)
+MAX_MANIFEST_BYTES = 5 * 1024 * 1024
 PAGES_DIR = "content/pages"
 EXPORTS = ("data/kb.json", "data/interventions.csv", "data/references.bib", "data/references.csl.json", "feed.xml")
 GENERATED_PAGES = ("interventions/", "mechanisms/", "references/", "evidence/", "corrections/", "codes/")
@@ -61,24 +63,30 @@ def plan_urls(root: Path, kb: KnowledgeBase) -> UrlPlan:
     return UrlPlan(frozenset(urls), {old: new for old, new in sorted(redirects.items()) if old not in urls})
 
 
-def read_manifest(root: Path) -> list[tuple[int, str]]:
-    """The manifest's URL paths with their line numbers (empty when there is no manifest)."""
+def read_manifest(root: Path) -> tuple[list[tuple[int, str]], list[Diagnostic]]:
+    """The manifest's URL paths with their line numbers (none when there is no manifest), or
+    the diagnostic saying why it cannot be read (not UTF-8, too large)."""
     path = root / MANIFEST
     if not path.exists():
-        return []
+        return [], []
+    text, problems = read_text(path, MANIFEST, MAX_MANIFEST_BYTES)
+    if text is None:
+        return [], problems
     out = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        text = line.strip()
-        if text and not text.startswith("#"):
-            out.append((number, text))
-    return out
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            out.append((number, line))
+    return out, []
 
 
 def check_urls(root: Path, plan: UrlPlan) -> list[Diagnostic]:
     """KB601 for a published URL that would disappear; KB602 for a URL not yet in the manifest."""
-    manifest = read_manifest(root)
     if not (root / MANIFEST).exists():
         return []
+    manifest, problems = read_manifest(root)
+    if problems:
+        return problems
     out = []
     listed = {url for _, url in manifest}
     for line, url in manifest:
@@ -94,7 +102,9 @@ def check_urls(root: Path, plan: UrlPlan) -> list[Diagnostic]:
 
 def write_manifest(root: Path, plan: UrlPlan) -> int:
     """Add the plan's URLs (and keep every old line); return how many were added."""
-    existing = read_manifest(root)
+    existing, problems = read_manifest(root)
+    if problems:
+        raise KbError(f"{MANIFEST}: {problems[0].message}; it is unchanged")
     listed = {url for _, url in existing}
     merged = sorted(listed | plan.urls)
     path = root / MANIFEST
