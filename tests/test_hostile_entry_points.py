@@ -52,6 +52,24 @@ def test_build_refuses_bad_input(case: str, built: Path, tmp_path: Path, capsys:
     assert _snapshot(site) == before
 
 
+@pytest.mark.parametrize("rel", ["CONTRIBUTING.md", "site_templates/abbreviations.md"])
+def test_build_refuses_a_hand_written_file_that_is_not_utf8(rel: str, built: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The files the site includes besides the knowledge base: a located error, not a traceback."""
+    root = make_site_project(tmp_path / "project")
+    (root / rel).write_bytes((root / rel).read_bytes() + b"Caf\xe9\n")
+    lines = (root / rel).read_bytes().count(b"\n")
+    site = tmp_path / "site"
+    shutil.copytree(built, site)
+    before = _snapshot(site)
+    capsys.readouterr()
+    assert main(["build", str(root), "--site-dir", str(site)]) == 1
+    out = capsys.readouterr()
+    assert f"{rel}:{lines}:4: byte 0xe9 is not valid UTF-8" in out.err
+    assert "Traceback" not in out.out + out.err
+    assert _snapshot(site) == before
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -33,7 +33,6 @@ from allokb.report import render
 
 #: what `serve` watches besides the docs folder and mkdocs.yml
 WATCHED = ("content", "references.bib", "site_templates", "src/allokb/schemas")
-ABBREVIATIONS = "site_templates/abbreviations.md"
 _BUILDS: dict[int, tuple[KnowledgeBase, RenderedSite, SiteInfo]] = {}
 _PROGRESS: dict[int, list[Any]] = {}  # per build: [pages done, total, callback]
 PROGRESS_FROM_PAGES = 100  # smaller builds finish before progress would help  # per MkDocs config object, for one build
@@ -163,9 +162,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         date = site.updated.get(source, site.build_date)
         path = page.file.url if page.file.url != "." else ""
         page.meta["jsonld"] = jsonld_filter(jsonld(site, page.title or config.site_name, description, path, date, []))
-    abbreviations = _root_of(config) / ABBREVIATIONS
-    if abbreviations.exists():
-        markdown += "\n\n" + abbreviations.read_text(encoding="utf-8")
+    if rendered.abbreviations:
+        markdown += "\n\n" + rendered.abbreviations
     return markdown
 
 

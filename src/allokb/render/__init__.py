@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from allokb.diagnostics import CODES
+from allokb.diagnostics import CODES, KbError
 from allokb.graph import KnowledgeBase
+from allokb.load import read_text
 from allokb.render.citations import format_references
 from allokb.render.diagram import pathway_dot, render_svg
 from allokb.render.environment import make_environment
@@ -48,6 +49,27 @@ class RenderedSite:
     pages: tuple[Page, ...]
     files: dict[str, str]
     blocks: dict[str, str]
+    abbreviations: str = ""  # Markdown abbreviation definitions appended to every page
+
+
+#: abbreviation definitions (`*[ALLO]: allopregnanolone`) shown on hover on every page
+ABBREVIATIONS = "site_templates/abbreviations.md"
+#: the contributor guide, published as /contributing/
+GUIDE = "CONTRIBUTING.md"
+MAX_SOURCE_BYTES = 1024 * 1024
+
+
+def _read_source(root: Path, rel: str) -> str | None:
+    """A hand-written file the site includes, or None when there is none; one that cannot be
+    read as UTF-8 text stops the build with its location (not a traceback)."""
+    path = root / rel
+    if not path.exists():
+        return None
+    text, problems = read_text(path, rel, MAX_SOURCE_BYTES)
+    if text is None:
+        where = problems[0].location
+        raise KbError(f"{where.file}:{where.line}:{where.col}: {problems[0].message}")
+    return text
 
 
 def render_codes_page(root: Path) -> Page:
@@ -70,15 +92,16 @@ def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str,
              Page("references/index.md", references_index(ctx)),
              Page("evidence.md", evidence_page(ctx, rubric)),
              Page("corrections.md", corrections_page(ctx))]
-    guide = root / "CONTRIBUTING.md"
-    if guide.exists():  # one source for the repository's guide and the site's page
+    guide = _read_source(root, GUIDE)
+    if guide is not None:  # one source for the repository's guide and the site's page
         pages.append(Page("contributing.md", "---\ndescription: \"How to add a source, a claim with its quote, an "
                           "intervention and a mechanism, how grades are computed, and the review checklist.\"\n---\n\n"
-                          + guide.read_text(encoding="utf-8")))
+                          + guide))
     pages += [Page(f"interventions/{i}.md", intervention_page(ctx, item)) for i, item in kb.interventions.items()]
     pages += [Page(f"mechanisms/{i}.md", mechanism_page(ctx, mech)) for i, mech in kb.mechanisms.items()]
     pages += [Page(f"references/{k}.md", reference_page(ctx, ref)) for k, ref in kb.references.items()]
     files = exports(root, kb, site.site_url, grades, site)
     for old, new in (redirects or {}).items():
         files[f"{old.lstrip('/')}index.html"] = redirect_html(site.site_url, old, new)
-    return RenderedSite(tuple(sorted(pages, key=lambda p: p.src_uri)), files, {"summary": home_summary(ctx)})
+    return RenderedSite(tuple(sorted(pages, key=lambda p: p.src_uri)), files, {"summary": home_summary(ctx)},
+                        _read_source(root, ABBREVIATIONS) or "")
