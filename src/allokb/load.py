@@ -117,8 +117,8 @@ class _Builder:
 
     Working from events rather than composed nodes means an anchor or alias is refused where it
     stands, before anything is expanded: a 'billion laughs' document costs one event. This runs
-    for every event of every file, so the common case (an untagged scalar that is a plain word
-    or quoted text) is handled in line, and anything else goes through `_node`/`_scalar`.
+    for every event of every file, so `_node` handles the common case (an untagged scalar that
+    is a plain word or quoted text) first, in line.
     """
 
     rel: str
@@ -140,6 +140,12 @@ class _Builder:
 
     def _node(self, event: Any, path: tuple[PathPart, ...]) -> Any:
         cls = type(event)
+        if cls is _ScalarEvent and event.tag is None and not event.anchor:  # the common case, first
+            self.positions[path] = event.start_mark
+            text = event.value
+            if event.style not in _PLAIN_STYLES or (text and text[0] not in _MAYBE_SPECIAL):
+                return text  # quoted or block text, or a plain word such as `rct`
+            return self._scalar(event, None, path)
         if cls is _AliasEvent or event.anchor:
             self._fail("KB105", "anchors and aliases are not allowed", event, path, "write the value out in full")
         self.positions[path] = event.start_mark
@@ -156,37 +162,23 @@ class _Builder:
             return self._mapping(path)
         items: list[Any] = []
         get = self.parser.get_event  # one call per event: no check/peek round trips
-        positions = self.positions
         while True:
             item = get()
-            cls = type(item)
-            if cls is _SequenceEndEvent:
+            if type(item) is _SequenceEndEvent:
                 return items
-            child = (*path, len(items))
-            if cls is _ScalarEvent and item.tag is None and not item.anchor:
-                positions[child] = item.start_mark
-                text = item.value
-                if item.style not in _PLAIN_STYLES or (text and text[0] not in _MAYBE_SPECIAL):
-                    items.append(text)  # quoted or block text, or a plain word such as `rct`
-                    continue
-                items.append(self._scalar(item, None, child))
-                continue
-            items.append(self._node(item, child))
+            items.append(self._node(item, (*path, len(items))))
 
     def _mapping(self, path: tuple[PathPart, ...]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         get = self.parser.get_event
-        positions = self.positions
         key_positions = self.key_positions
         while True:
             key_event = get()
-            if type(key_event) is not _ScalarEvent:
-                if type(key_event) is _MappingEndEvent:
-                    return out
-                self._node(key_event, (*path, "?"))  # reports anchors; complex keys below
-                self._fail("KB201", "a mapping key must be plain text", key_event, path, None)
-            if key_event.anchor or (key_event.tag is not None and key_event.tag not in _PLAIN_TAGS):
-                self._node(key_event, (*path, "?"))  # reports anchors and tags
+            if type(key_event) is _MappingEndEvent:
+                return out
+            if type(key_event) is not _ScalarEvent or key_event.anchor or \
+                    (key_event.tag is not None and key_event.tag not in _PLAIN_TAGS):
+                self._node(key_event, (*path, "?"))  # reports anchors and tags; complex keys below
                 self._fail("KB201", "a mapping key must be plain text", key_event, path, None)
             key = key_event.value
             if key == "<<" and key_event.style in _PLAIN_STYLES:
@@ -201,16 +193,7 @@ class _Builder:
                 self._node(get(), (*path, f"{key} (duplicate)"))
                 continue
             key_positions[child] = key_event.start_mark
-            value = get()
-            if type(value) is _ScalarEvent and value.tag is None and not value.anchor:
-                positions[child] = value.start_mark
-                text = value.value
-                if value.style not in _PLAIN_STYLES or (text and text[0] not in _MAYBE_SPECIAL):
-                    out[key] = text  # quoted or block text, or a plain word such as `rct`
-                else:
-                    out[key] = self._scalar(value, None, child)
-            else:
-                out[key] = self._node(value, child)
+            out[key] = self._node(get(), child)
 
     def _scalar(self, event: Any, tag: str | None, path: tuple[PathPart, ...]) -> Any:
         text = event.value
