@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -360,12 +359,6 @@ def content_names(root: Path | str) -> list[tuple[str, str]]:
     return names
 
 
-def iter_content_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """Yield (kind, path) for every file under content/<kind>/, as `content_names` lists them."""
-    for kind, name in content_names(root):
-        yield kind, root / "content" / kind / name
-
-
 def load_document(root: Path | str, kind: str, path: Path | str) -> tuple[SourceDocument | None, list[Diagnostic]]:
     """Load one content file (content/<kind>/<name>); None (with diagnostics) when it is not a
     loadable YAML file. Plain strings, not Path objects, on this path: it runs once per file."""
@@ -385,8 +378,8 @@ def load_documents(root: Path) -> tuple[list[SourceDocument], list[Diagnostic]]:
     diagnostics of those that did not (or that loaded with problems)."""
     documents: list[SourceDocument] = []
     diagnostics: list[Diagnostic] = []
-    for kind, path in iter_content_files(root):
-        doc, problems = load_document(root, kind, path)
+    for kind, name in content_names(root):
+        doc, problems = load_document(root, kind, name)
         diagnostics.extend(problems)
         if doc is not None:
             documents.append(doc)
