@@ -14,6 +14,7 @@ import datetime as dt
 import html
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from allokb.graph import KnowledgeBase
 from allokb.progress import make_progress
 from allokb.project import CheckResult, check_project
 from allokb.render import Page, RenderedSite, SiteInfo, render_site
+from allokb.render.environment import inert as attr_filter
 from allokb.render.environment import jsonld as jsonld_filter
 from allokb.render.views import Change, jsonld
 from allokb.report import render
@@ -42,21 +44,49 @@ def _root_of(config: Any) -> Path:
     return Path(config.config_file_path).resolve().parent
 
 
+_SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
+_WHEN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})\Z")
+#: what a commit subject may not carry onto a page or into the feed: C0 and C1 controls, line and
+#: paragraph separators, bidi controls and noncharacters (each becomes a space)
+_SUBJECT_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069"
+                             "\ufdd0-\ufdef\ufffe\uffff]")
+MAX_SUBJECT = 200
+
+
 def git_log(root: Path) -> list[Change]:
     """The commits that touched the content, newest first, from one `git log` pass (empty outside
-    a git checkout)."""
+    a git checkout).
+
+    A commit subject is written by whoever made the commit, so it is input like any other: the
+    output is split on NUL, which git never lets into a subject or (with `-z`) a path; a record
+    whose hash or date is not of the form git prints is dropped; the subject loses its control
+    characters and is cut to MAX_SUBJECT characters.
+    """
     try:
-        proc = subprocess.run(["git", "-C", str(root), "log", "--format=%x1e%H%x1f%cI%x1f%s", "--name-only",
-                               "--no-renames", "--", "content", "references.bib", "src/allokb/schemas"],
-                              capture_output=True, text=True, check=True, timeout=120)
+        proc = subprocess.run(["git", "-C", str(root), "log", "-z", "--format=%x00%H%x00%cI%x00%s%x00",
+                               "--name-only", "--no-renames", "--", "content", "references.bib", "src/allokb/schemas"],
+                              capture_output=True, check=True, timeout=120)
     except (OSError, subprocess.SubprocessError):
         return []
+    fields = proc.stdout.decode("utf-8", "replace").split("\x00")
     changes = []
-    for block in proc.stdout.split("\x1e")[1:]:
-        lines = [line for line in block.splitlines() if line.strip()]
-        if lines and lines[0].count("\x1f") == 2:
-            sha, when, subject = lines[0].split("\x1f")
-            changes.append(Change(sha, when, subject, tuple(lines[1:])))
+    # Each commit is: "", hash, date, subject, "", then its paths (each ended by NUL) up to the
+    # next commit's leading "" (git puts one more NUL between the format and the paths with -z).
+    i = 0
+    while i + 3 < len(fields):
+        if fields[i] != "" or not _SHA.match(fields[i + 1]):
+            i += 1
+            continue
+        sha, when, subject = fields[i + 1], fields[i + 2], fields[i + 3]
+        i += 4
+        files = []
+        while i < len(fields) and not (fields[i] == "" and i + 1 < len(fields) and _SHA.match(fields[i + 1])):
+            if fields[i]:
+                files.append(fields[i].lstrip("\n"))
+            i += 1
+        if _WHEN.match(when):
+            clean = " ".join(_SUBJECT_UNSAFE.sub(" ", subject).split())[:MAX_SUBJECT]
+            changes.append(Change(sha, when, clean, tuple(files)))
     return changes
 
 
@@ -157,8 +187,12 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         markdown = markdown.replace(f"<!-- allokb:{name} -->", block)
     if "jsonld" not in page.meta:  # a hand-written page: metadata from its front matter and git
         source = f"{config.docs_dir.removeprefix(str(_root_of(config)) + '/')}/{page.file.src_uri}"
-        description = page.meta.get("description") or config.site_description or ""
-        page.meta.setdefault("description", description)
+        # The theme prints `title` and `description` into the page head unescaped; generated
+        # pages escape them in their front matter, hand-written pages here.
+        description = str(page.meta.get("description") or config.site_description or "")
+        page.meta["description"] = attr_filter(description)
+        if "title" in page.meta:
+            page.meta["title"] = attr_filter(str(page.meta["title"]))
         date = site.updated.get(source, site.build_date)
         path = page.file.url if page.file.url != "." else ""
         page.meta["jsonld"] = jsonld_filter(jsonld(site, page.title or config.site_name, description, path, date, []))
