@@ -17,7 +17,7 @@ from allokb.diagnostics import CODES, KbError, UsageError
 from allokb.project import check_project
 from allokb.remote import register as register_remote
 from allokb.remote import run_add_reference, run_verify
-from allokb.report import FORMATS, render
+from allokb.report import FORMATS, printable, render
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -86,10 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         return int(_COMMANDS[args.command](args))
     except UsageError as exc:
-        print(f"allokb: usage error: {exc}", file=sys.stderr)
+        print(printable(f"allokb: usage error: {exc}", lines=True), file=sys.stderr)
         return EXIT_USAGE
     except KbError as exc:
-        print(f"allokb: error: {exc}", file=sys.stderr)
+        print(printable(f"allokb: error: {exc}", lines=True), file=sys.stderr)
         return EXIT_ERRORS
     except KeyboardInterrupt:
         print("allokb: interrupted; nothing was written", file=sys.stderr)

@@ -187,3 +187,18 @@ def test_fence_and_code_are_longer_than_any_backtick_run() -> None:
 ])
 def test_url_filter(value: str, expected: str) -> None:
     assert url(value) == expected
+
+
+# Reports are a placement too: a terminal, a CI log, an editor.
+
+def test_a_diagnostic_never_prints_a_control_character(tmp_path: Path) -> None:
+    from allokb.diagnostics import Location, make
+    from allokb.report import render
+
+    d = make("KB110", "bad \x1b[2J\u202efile\nname", Location("content/x\x1b]0;pwned\x07.yaml", 1, 1))
+    for fmt in ("text", "github", "json"):
+        out = render([d], fmt, 1, False)
+        assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]", out), (fmt, out)
+    assert render([d], "text", 1, False).splitlines()[0] == (
+        "content/x\\x1b]0;pwned\\x07.yaml:1:1: error[KB110] $: bad \\x1b[2J\\u202efile\\nname")
+    assert json.loads(render([d], "json", 1, False))["diagnostics"][0]["message"] == "bad \x1b[2J\u202efile\nname"
