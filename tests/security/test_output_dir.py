@@ -284,10 +284,15 @@ def test_a_two_step_swap_cut_short_is_repaired(area: Path, old_site: Path) -> No
     assert not [p for p in area.iterdir() if p.name.startswith(".site.")]
 
 
-def test_a_partly_removed_old_site_is_not_restored(area: Path, old_site: Path) -> None:
+def test_a_partly_removed_old_site_is_not_restored(area: Path, old_site: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Removal deletes the marker first: a tree cut short in its removal is never taken for a site."""
-    shutil.copytree(old_site, area / ".site.old-abcdefgh")
-    (area / ".site.old-abcdefgh" / MARKER).unlink()
+    old = area / ".site.old-abcdefgh"
+    shutil.copytree(old_site, old)
+    with monkeypatch.context() as patch:  # the removal is killed as it starts on the files
+        patch.setattr(allokb.output.shutil, "rmtree", lambda path, ignore_errors=False: None)
+        allokb.output.remove_tree(old)
+    (old / "index.html").unlink()  # what it had removed by then
     recover(area / "site")
     assert not (area / "site").exists() and not (area / ".site.old-abcdefgh").exists()
 

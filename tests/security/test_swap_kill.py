@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 import allokb.output
-from allokb.output import recover
 from conftest import make_site_project
 
 SRC = Path(allokb.output.__file__).resolve().parents[1]
@@ -157,22 +156,24 @@ def test_twenty_killed_builds_leave_the_old_or_the_new_site_complete(
 @pytest.mark.slow
 def test_killed_two_step_swaps_are_repaired_by_the_next_build(
         builds: tuple[Builds, dict[str, dict[str, str]], float], tmp_path: Path) -> None:
-    """Without renameat2 a kill between the two renames leaves no site folder: the complete old
-    one is beside it, and `recover` (the first thing a build does) puts it back."""
+    """Without renameat2 a kill between the two renames leaves no site folder but the complete
+    old one beside it; the next build puts it back before anything else, even one that fails."""
     b, sites, _ = builds
     site = tmp_path / "site"
-    b.variant("a")
     shutil.copytree(b.references["a"], site)
-    for attempt, (have, new) in enumerate([("a", "b"), ("a", "b")]):
-        b.variant(new)
+    for attempt, then in enumerate(["a failing build", "a build"]):
+        b.variant("b")
         assert _kill_at(b.start(site, fallback=True), site, "between", 0.0), f"kill {attempt}: too late"
         assert manifest(site) is None
         assert [n for n in _leftovers(tmp_path) if ".old-" in n]
-        recover(site)
-        assert manifest(site) == sites[have], f"kill {attempt}: the old site was not restored"
-        assert _leftovers(tmp_path) in ([], [".site.lock"])
-    b.build(site)
-    assert manifest(site) == sites[new]
+        if then == "a failing build":
+            (b.root / ABOUT).write_text(b.about + "\n[a dead link](missing.md)\n")
+            assert b.start(site).wait(timeout=120) == 1
+            assert manifest(site) == sites["a"], "the old site was not restored"
+        else:
+            assert b.start(site).wait(timeout=120) == 0
+            assert manifest(site) == sites["b"]
+        assert _leftovers(tmp_path) == []
 
 
 def test_the_site_is_complete_after_every_step_of_the_swap(
