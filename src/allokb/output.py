@@ -70,7 +70,9 @@ def resolve_site_dir(value: str | os.PathLike[str]) -> Path:
     """The absolute path a build into `value` writes to: relative paths, `..` and symlinked
     folders on the way resolved; the last component kept as written, so that a symlink there
     can be refused rather than followed."""
-    path = os.path.join(os.getcwd(), os.fspath(value))
+    path = os.fspath(value)
+    if not os.path.isabs(path):
+        path = os.path.join(os.getcwd(), path)
     stripped = path.rstrip("/")
     head, name = os.path.split(stripped) if stripped else ("/", "")
     if name in ("", ".", ".."):
@@ -112,6 +114,15 @@ def _refusal(target: Path, root: Path) -> str | None:
         return "a folder above your home folder"
     if ".git" in target.parts:
         return "a .git folder" if target.name == ".git" else "inside a .git folder"
+    try:
+        return _refusal_by_state(target, root)
+    except OSError as exc:
+        return f"a folder that cannot be read ({exc.strerror})"
+
+
+def _refusal_by_state(target: Path, root: Path) -> str | None:
+    """Why `target` may not receive the site, from what it (or, inside the project, the folder
+    directly in the project that holds it) is."""
     if root in target.parents:
         # Inside the project, only a folder directly in it that is absent, empty or a site is
         # output; deeper, the folders created on the way would turn the rule against the build.
@@ -123,36 +134,24 @@ def _refusal(target: Path, root: Path) -> str | None:
             return f"part of the project ({top.name})"
         if top != target:
             return f"below {top.name}/ in the project folder, where only a folder directly in it may receive the site"
-    state = _state(target)
-    if state == "file":
-        return "a file"
-    if state == "other":
-        return "not a folder"
-    if state == "full":
-        return f"a non-empty folder without the {MARKER} marker"
-    if state.startswith("unreadable"):
-        return f"a folder that cannot be read ({state.partition(':')[2]})"
-    return None
+    return {"file": "a file", "other": "not a folder",
+            "full": f"a non-empty folder without the {MARKER} marker"}.get(_state(target))
 
 
 def _state(path: Path) -> str:
-    """absent, empty, site (carries the marker), full, file, other, or unreadable:<why>."""
+    """absent, empty, site (a folder carrying the marker), full (any other folder), file, or
+    other (a symlink, FIFO, device, socket). OSError if it cannot be read."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         return "absent"
-    except OSError as exc:
-        return f"unreadable:{exc.strerror}"
     if stat.S_ISREG(st.st_mode):
         return "file"
     if not stat.S_ISDIR(st.st_mode):
         return "other"
-    try:
-        with os.scandir(path) as entries:
-            if next(entries, None) is None:
-                return "empty"
-    except OSError as exc:
-        return f"unreadable:{exc.strerror}"
+    with os.scandir(path) as entries:
+        if next(entries, None) is None:
+            return "empty"
     return "site" if is_site(path) else "full"
 
 
@@ -214,8 +213,7 @@ def recover(site_dir: Path) -> None:
         names = sorted(os.listdir(site_dir.parent))
     except FileNotFoundError:
         return
-    leftovers = [site_dir.parent / n for n in names if pattern.fullmatch(n)]
-    leftovers = [p for p in leftovers if stat.S_ISDIR(os.lstat(p).st_mode)]
+    leftovers = [site_dir.parent / n for n in names if pattern.fullmatch(n) and _is_folder(site_dir.parent / n)]
     if not os.path.lexists(site_dir):
         for old in leftovers:
             if ".old-" in old.name and is_site(old):
@@ -224,6 +222,14 @@ def recover(site_dir: Path) -> None:
     for path in leftovers:
         if os.path.lexists(path):
             remove_tree(path)
+
+
+def _is_folder(path: Path) -> bool:
+    """A real folder (not a symlink to one)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager

@@ -280,17 +280,18 @@ def source_date_epoch(root: Path) -> str:
 
 
 def build_site(root: Path, site_dir: Path, checked: CheckResult | None = None) -> None:
-    """Run a strict MkDocs build of the project into `site_dir` (a path from
-    `output.resolve_site_dir`), atomically and reproducibly. `checked`: the result of a check
-    just made, so that the build does not check again. Raises `UsageError` for a folder the
-    build may not replace, `KbError` for a failed build; either way the previous site stays."""
+    """Run a strict MkDocs build of the project into `site_dir`, atomically and reproducibly.
+    `checked`: the result of a check just made, so that the build does not check again. Raises
+    `UsageError` for a folder the build may not replace (`output.check_site_dir`), `KbError` for
+    a failed build or a second build into the same folder; in every case the previous site stays."""
     _log_to_stderr()
+    site_dir = resolve_site_dir(site_dir)
     check_site_dir(site_dir, root)
     try:
         site_dir.parent.mkdir(parents=True, exist_ok=True)
         with site_lock(site_dir):
             recover(site_dir)
-            check_site_dir(site_dir, root)  # again, with the lock: what a killed build left is gone
+            check_site_dir(site_dir, root)  # again, with the lock: another build may have changed it
             with staging_folder(site_dir) as staging:
                 _mkdocs_build(root, staging, checked)
                 # audit the staged site here: a check of the built HTML raises KbError to refuse

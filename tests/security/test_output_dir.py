@@ -119,6 +119,7 @@ REFUSED = [
     ("alias/.", "project", "the project folder"),
     ("photos", "photos", "a non-empty folder without the .allokb-site marker"),
     ("notes.txt", "notes.txt", "a file"),
+    ("notes.txt/site", "notes.txt/site", "below a file"),
     ("link", "link", "a symbolic link"),
     ("home", "home", "your home folder"),
     ("/", "/", "the file-system root"),
