@@ -23,8 +23,8 @@ from typing import Any
 
 from allokb.diagnostics import KbError
 from allokb.grade import grade_data
-from allokb.output import check_site_dir, recover, resolve_site_dir, seal, site_lock, staging_folder, swap_in
-from allokb.output import write_marker
+from allokb.output import (check_site_dir, recover, resolve_site_dir, seal, site_lock, staging_folder, swap_in,
+                           write_marker)
 from allokb.graph import KnowledgeBase
 from allokb.progress import make_progress
 from allokb.project import CheckResult, check_project
