@@ -4,8 +4,9 @@
 the whole pipeline: the knowledge-base check first (content with errors is never built), then
 the render stage, whose pages and exports are handed to MkDocs as generated files.
 `build_site` and `serve_site` are what `allokb build` and `allokb serve` call. A build is
-written to a temporary folder beside the target and swapped in only when it succeeded, so a
-failed build leaves the previous site exactly as it was.
+written to a staging folder beside the target and swapped in, in one step, only when it
+succeeded, so a failed or killed build leaves the previous site exactly as it was; which
+folders a build may replace, the lock and the swap are `allokb.output`'s.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ import html
 import logging
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from allokb.diagnostics import KbError
 from allokb.grade import grade_data
+from allokb.output import (check_site_dir, recover, resolve_site_dir, seal, site_lock, staging_folder, swap_in,
+                           write_marker)
 from allokb.graph import KnowledgeBase
 from allokb.progress import make_progress
 from allokb.project import CheckResult, check_project
@@ -136,6 +137,13 @@ def on_config(config: Any) -> Any:
     from mkdocs.exceptions import PluginError
 
     root = _root_of(config)
+    if not _SERVING["on"]:  # `serve` builds into a temporary folder of its own
+        # MkDocs empties site_dir right after this hook: refuse a folder that is not a site.
+        # (`allokb build` checked its target already; here it is the staging folder beside it.)
+        try:
+            check_site_dir(resolve_site_dir(config.site_dir), root)
+        except KbError as exc:
+            raise PluginError(str(exc)) from None
     # `allokb build` has just checked the project and hands its result over with the config;
     # `mkdocs build` and `serve` check here.
     result = getattr(config, "allokb_check", None) or check_project(root)
@@ -211,7 +219,10 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
 
 
 def on_post_build(config: Any) -> None:
-    """MkDocs hook: forget the build's data."""
+    """MkDocs hook: mark the site as one a later build may replace (also after a plain
+    `mkdocs build`), and forget the build's data."""
+    if not _SERVING["on"]:
+        write_marker(Path(config.site_dir))
     _BUILDS.pop(id(config), None)
     _PROGRESS.pop(id(config), None)
 
@@ -270,14 +281,34 @@ def source_date_epoch(root: Path) -> str:
 
 def build_site(root: Path, site_dir: Path, checked: CheckResult | None = None) -> None:
     """Run a strict MkDocs build of the project into `site_dir`, atomically and reproducibly.
-    `checked`: the result of a check just made, so that the build does not check again."""
+    `checked`: the result of a check just made, so that the build does not check again. Raises
+    `UsageError` for a folder the build may not replace (`output.check_site_dir`), `KbError` for
+    a failed build or a second build into the same folder; in every case the previous site stays."""
+    _log_to_stderr()
+    site_dir = resolve_site_dir(site_dir)
+    check_site_dir(site_dir, root)
+    try:
+        site_dir.parent.mkdir(parents=True, exist_ok=True)
+        with site_lock(site_dir):
+            recover(site_dir)
+            check_site_dir(site_dir, root)  # again, with the lock: another build may have changed it
+            with staging_folder(site_dir) as staging:
+                _mkdocs_build(root, staging, checked)
+                # audit the staged site here: a check of the built HTML raises KbError to refuse
+                # it, and the previous site stays (modes are normalised after it, in seal).
+                seal(staging)
+                swap_in(staging, site_dir)
+    except OSError as exc:
+        raise KbError(f"cannot build the site into {site_dir}: {exc.strerror or exc}; "
+                      "the previous site is unchanged") from None
+
+
+def _mkdocs_build(root: Path, staging: Path, checked: CheckResult | None) -> None:
+    """The strict MkDocs build of the project into the empty folder `staging`."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
-    _log_to_stderr()
-    site_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
     errors = _ErrorCollector()
     logging.getLogger("mkdocs").addHandler(errors)
     saved_epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -287,31 +318,14 @@ def build_site(root: Path, site_dir: Path, checked: CheckResult | None = None) -
         config.allokb_check = checked
         build(config)
     except MkDocsException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
         why = "\n".join(errors.messages) or str(exc)
         raise KbError(f"build failed: {why}\nthe previous site is unchanged") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     finally:
         logging.getLogger("mkdocs").removeHandler(errors)
         if saved_epoch is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
         else:
             os.environ["SOURCE_DATE_EPOCH"] = saved_epoch
-    _swap_in(staging, site_dir)
-
-
-def _swap_in(staging: Path, site_dir: Path) -> None:
-    """Replace `site_dir` by `staging` with two renames, so readers never see a half site."""
-    old = None
-    if site_dir.exists():
-        old = site_dir.with_name(f".{site_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}")
-        site_dir.rename(old)
-    staging.rename(site_dir)
-    site_dir.chmod(0o755)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def serve_site(root: Path, dev_addr: str) -> None:
