@@ -5,6 +5,9 @@ and `allokb verify --online` (whose work is done in `allokb.remote_verify`).
 Only the standard library speaks HTTP (GET only). Base URLs come from ALLOKB_CROSSREF_URL and
 ALLOKB_EUTILS_URL, the cache folder from ALLOKB_CACHE_DIR (default ~/.cache/allokb/http). Every
 failure becomes a one-line `KbError` naming the service and what to do.
+
+An answer is untrusted input: its size (`MAX_BODY`) and the time it takes to arrive are bounded
+here, its parsing and the check of every record are in `allokb.remote_answers`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import http.client
 import json
 import os
 import re
+import stat
 import sys
 import tempfile
 import time
@@ -29,14 +33,17 @@ from pathlib import Path
 from typing import Any
 
 from allokb import __version__
-from allokb.bib import BIB_FILE, PMID
+from allokb.bib import BIB_FILE, DOI, PMID
 from allokb.diagnostics import CODES, CodeInfo, KbError, UsageError
+from allokb.remote_answers import (Refused, Unparsable, check_identifier, check_record, parse_json, parse_xml,
+                                   shown)
 from allokb.report import FORMATS
 
 CROSSREF_URL = "https://api.crossref.org"
 EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
 USER_AGENT = f"allokb/{__version__} (Allopregnanolone Evidence Atlas; reference checker)"
-MAX_BODY = 20 * 1024 * 1024
+MAX_BODY = 5 * 1024 * 1024  # bytes of one answer; a work with a long reference list is about 1 MiB
+_CHUNK = 64 * 1024
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
 REMOTE_CODES: dict[str, CodeInfo] = {code: CODES[code] for code in ("KB430", "KB431", "KB432", "KB433")}
@@ -117,17 +124,17 @@ class Client:
     # --- transport ---------------------------------------------------------------------------
     def get_json(self, url: str, service: str, missing: str) -> Any:
         """The parsed JSON at `url`; `missing` is the message for an HTTP 404."""
-        return self._get(url, service, missing, "JSON", json.loads)
+        return self._get(url, service, missing, "JSON", parse_json)
 
     def get_xml(self, url: str, service: str, missing: str) -> ET.Element:
         """The parsed XML at `url`."""
-        return self._get(url, service, missing, "XML", ET.fromstring)  # type: ignore[no-any-return]
+        return self._get(url, service, missing, "XML", parse_xml)  # type: ignore[no-any-return]
 
     def _get(self, url: str, service: str, missing: str, kind: str, parse: Callable[[str], Any]) -> Any:
         cache = self.cache_dir / (hashlib.sha256(url.encode("utf-8")).hexdigest() + ".json")
         if not self.refresh:
             try:
-                entry = json.loads(cache.read_text(encoding="utf-8"))
+                entry = parse_json(_read_cache(cache))
                 if entry.get("url") == url:
                     return parse(entry["body"])
             except (OSError, ValueError, KeyError, TypeError, AttributeError, ET.ParseError):
@@ -135,6 +142,8 @@ class Client:
         body = self._fetch(url, service, missing)
         try:
             value = parse(body)
+        except Unparsable as exc:
+            raise RemoteError(f"{service} sent {exc} ({url}); not read") from None
         except (ValueError, ET.ParseError):
             raise RemoteError(f"{service} sent a response that is not valid {kind} ({url}); "
                               "try again later") from None
@@ -152,6 +161,8 @@ class Client:
             pass  # the cache only saves requests; a read-only cache folder is not an error
 
     def _fetch(self, url: str, service: str, missing: str) -> str:
+        if not url.lower().startswith(("http://", "https://")):  # not file:, ftp: or data: from the environment
+            raise RemoteError(f"cannot ask {service} at {shown(url)}: not an http(s) URL; {_ENV[service]}")
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "*/*"})
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
@@ -161,9 +172,7 @@ class Client:
                 self._last_ncbi = time.monotonic()
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    data = response.read(MAX_BODY + 1)
-                if len(data) > MAX_BODY:
-                    raise RemoteError(f"{service} sent more than {MAX_BODY // 2**20} MiB for {url}; not read")
+                    data = self._read(response, service, url)
                 try:
                     return data.decode("utf-8")
                 except UnicodeDecodeError:
@@ -203,6 +212,26 @@ class Client:
                                   f"or {_ENV[service]}") from None
         raise AssertionError("unreachable")
 
+    def _read(self, response: http.client.HTTPResponse, service: str, url: str) -> bytes:
+        """The body of `response`, read in chunks: at most `MAX_BODY` bytes, within 6 timeouts in all
+        (`timeout` bounds each read, so a server that sends a byte now and then is cut off here)."""
+        too_big = RemoteError(f"{service} sent more than {MAX_BODY // 2**20} MiB for {url}; not read")
+        length = response.getheader("Content-Length") or ""
+        if length.isdigit() and int(length) > MAX_BODY:
+            raise too_big
+        deadline = time.monotonic() + 6 * self.timeout
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := response.read1(_CHUNK):  # `read` would wait for the whole chunk
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise too_big
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise RemoteError(f"{service} did not finish its answer within {6 * self.timeout:g} s ({url}); "
+                                  "check the connection or try again later")
+        return b"".join(chunks)
+
     # --- fetchers ----------------------------------------------------------------------------
     def fetch_doi(self, doi: str) -> FetchedRecord:
         """The Crossref record of `doi`."""
@@ -211,7 +240,7 @@ class Client:
         message = data.get("message") if isinstance(data, dict) else None
         if not isinstance(message, dict):
             raise RemoteError(f"Crossref sent an unexpected response for DOI {doi} ({url}); try again later")
-        record = _parse(parse_crossref, message, "Crossref", url)
+        record = _parse(parse_crossref, message, "Crossref", url, doi)
         record.doi = record.doi or doi
         record.checked.append((url, record.fields_given()))
         return record
@@ -220,7 +249,7 @@ class Client:
         """The PubMed summary of `pmid`."""
         url = f"{self.eutils_base}/esummary.fcgi?db=pubmed&id={pmid}&retmode=json"
         doc = self._summary(url, "PubMed", f"PubMed has no record of PMID {pmid}", pmid)
-        record = _parse(parse_esummary, doc, "PubMed", url)
+        record = _parse(parse_esummary, doc, "PubMed", url, f"PMID {pmid}")
         record.pmid = record.pmid or pmid
         record.checked.append((url, record.fields_given()))
         return record
@@ -230,7 +259,7 @@ class Client:
         number = pmcid.upper().removeprefix("PMC")
         url = f"{self.eutils_base}/esummary.fcgi?db=pmc&id={number}&retmode=json"
         doc = self._summary(url, "PMC", f"PubMed Central has no record of {pmcid}", number)
-        pmc = _parse(parse_esummary, doc, "PMC", url)
+        pmc = _parse(parse_esummary, doc, "PMC", url, f"PMC{number}")
         pmc.pmcid = f"PMC{number}"
         pmc_fields = [f for f in ("pmid", "doi", "pmcid") if getattr(pmc, f)]
         if pmc.pmid:
@@ -268,9 +297,12 @@ class Client:
 _ENV = {"Crossref": "set ALLOKB_CROSSREF_URL", "PubMed": "set ALLOKB_EUTILS_URL", "PMC": "set ALLOKB_EUTILS_URL"}
 
 
-def _parse(parser: Callable[..., FetchedRecord], data: dict[str, Any], service: str, url: str) -> FetchedRecord:
+def _parse(parser: Callable[..., FetchedRecord], data: dict[str, Any], service: str, url: str,
+           asked: str) -> FetchedRecord:
     try:
-        return parser(data) if service == "Crossref" else parser(data, service)
+        return check_record(parser(data) if service == "Crossref" else parser(data, service))
+    except Refused as exc:
+        raise RemoteError(f"{service} answer for {asked}: {exc}; nothing was used") from None
     except (AttributeError, TypeError, ValueError, KeyError, IndexError):  # valid JSON, unexpected shape
         raise RemoteError(f"{service} sent an unexpected response ({url}); try again later") from None
 
@@ -282,14 +314,29 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+def _read_cache(path: Path) -> str:
+    """A cache entry's text; `OSError` unless it is a regular file of a plausible size (the cache
+    holds bodies of at most `MAX_BODY` bytes, JSON-escaped)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > 6 * MAX_BODY + 4096:
+            raise OSError(f"{path}: not a cache entry")
+        return f.read().decode("utf-8")
+
+
 # --- parsing service records ------------------------------------------------------------------
 
 def clean(value: Any) -> str | None:
-    """Plain text of a service's value: HTML tags and entities removed, white space collapsed."""
+    """Plain text of a service's value: HTML tags and entities removed, white space collapsed.
+    A list gives its first item; anything but a string or a number is `TypeError` (an unexpected
+    answer), so that a nested or odd value is never written as its Python repr."""
     if isinstance(value, list):
         value = value[0] if value else None
     if value is None:
         return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError(f"expected text, found {type(value).__name__}")
     text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", str(value))).split())
     return text or None
 
@@ -306,7 +353,7 @@ def parse_crossref(m: dict[str, Any]) -> FetchedRecord:
     r.title, r.doi, r.url = clean(m.get("title")), clean(m.get("DOI")), clean(m.get("URL"))
     r.volume, r.issue, r.pages = clean(m.get("volume")), clean(m.get("issue")), clean(m.get("page"))
     r.publisher = clean(m.get("publisher"))
-    kind = m.get("type") or ""
+    kind = clean(m.get("type")) or ""
     container = clean(m.get("container-title"))
     r.kind = {"journal-article": "article", "book-chapter": "incollection", "book": "book",
               "monograph": "book"}.get(kind, "article" if container else "misc")
@@ -321,13 +368,17 @@ def parse_crossref(m: dict[str, Any]) -> FetchedRecord:
     for name in ("update-to", "updated-by"):
         for u in m.get(name) or []:
             if isinstance(u, dict):
-                utype = str(u.get("type") or u.get("label") or "update").lower()
-                r.updates.append(f"{utype}: {u.get('DOI', '?')}")
+                utype = (clean(u.get("type")) or clean(u.get("label")) or "update").lower()
+                doi = clean(u.get("DOI"))
+                r.updates.append(f"{utype}: {check_identifier('update DOI', doi, DOI, 'a DOI') if doi else '?'}")
                 r.retracted |= any(w in utype for w in _UPDATE_RETRACT)
     for rel, items in (m.get("relation") or {}).items():
         if any(w in rel for w in ("retract", "correct", "errat")):
             for item in items if isinstance(items, list) else [items]:
-                r.updates.append(f"{rel}: {(item or {}).get('id', '?')}")
+                related = clean((item or {}).get("id"))
+                if related and str((item or {}).get("id-type", "")).lower() == "doi":
+                    check_identifier("relation DOI", related, DOI, "a DOI")
+                r.updates.append(f"{rel}: {related or '?'}")
             r.retracted |= "retract" in rel
     r.retracted |= (r.title or "").upper().startswith("RETRACTED")
     return r
@@ -365,13 +416,15 @@ def parse_esummary(doc: dict[str, Any], source: str) -> FetchedRecord:
         elif idtype in ("pmc", "pmcid"):
             found = re.search(r"PMC[0-9]+", value)
             r.pmcid = r.pmcid or (found.group(0) if found else None)
-    r.publication_types = [str(t) for t in doc.get("pubtype") or []]
+    r.publication_types = [t for t in map(clean, doc.get("pubtype") or []) if t]
     r.retracted = "Retracted Publication" in r.publication_types
     for ref in doc.get("references") or []:
-        reftype = str((ref or {}).get("reftype") or "")
+        reftype = clean((ref or {}).get("reftype")) or ""
         if reftype.startswith(("Retraction in", "Erratum in", "Corrected and republished in",
                                "Expression of concern in")):
-            r.updates.append(f"{reftype}: PMID {ref.get('pmid', '?')}")
+            pmid = clean(ref.get("pmid"))
+            pmid = check_identifier("reference PMID", pmid, PMID, "a PMID") if pmid else "?"
+            r.updates.append(f"{reftype}: PMID {pmid}")
             r.retracted |= reftype.startswith("Retraction in")
     return r
 
@@ -399,9 +452,9 @@ def project_root(value: str) -> Path:
     """The project folder named on the command line; `UsageError` when it is not one."""
     root = Path(value).resolve()
     if not root.is_dir():
-        raise UsageError(f"{value}: no such folder")
+        raise UsageError(f"{shown(value, 300)}: no such folder")
     if not ((root / "content").is_dir() or (root / BIB_FILE).exists() or (root / "mkdocs.yml").exists()):
-        raise UsageError(f"{value}: not an allokb project (no content/, references.bib or mkdocs.yml)")
+        raise UsageError(f"{shown(value, 300)}: not an allokb project (no content/, references.bib or mkdocs.yml)")
     return root
 
 

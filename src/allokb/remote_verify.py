@@ -20,12 +20,15 @@ from pathlib import Path
 
 import bibtexparser
 
-from allokb.bib import BIB_FILE, DOI, PMCID, PMID, decode, field_line, load_references
+from allokb.bib import (BIB_FILE, BIBKEY, DOI, PMCID, PMID, REQUIRED_FIELDS, URL, decode, field_line, load_references,
+                        split_authors)
 from allokb.diagnostics import Diagnostic, KbError, Severity, UsageError, sorted_diagnostics
 from allokb.graph import KnowledgeBase, record_cites
 from allokb.model import Cite, Reference
 from allokb.project import CheckResult, check_project
 from allokb.remote import Client, FetchedRecord, RecordNotFound
+from allokb.remote_answers import forbidden_char, shown
+from allokb.schema import load_schema
 
 from allokb.progress import Progress, make_progress  # noqa: F401 - re-exported for callers
 
@@ -132,15 +135,31 @@ def normalise_id(doi: str | None, pmid: str | None, pmcid: str | None) -> tuple[
     kind, value = given[0]
     if kind == "doi":
         value = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", value, flags=re.I)
-        if not DOI.match(value):
-            raise UsageError(f"`{value}` is not a DOI; expected `10.NNNN/suffix`")
-    elif kind == "pmid" and not PMID.match(value):
-        raise UsageError(f"`{value}` is not a PMID; expected digits only, e.g. `99999901`")
     elif kind == "pmcid":
         value = "PMC" + value.upper().removeprefix("PMC")
-        if not PMCID.match(value):
-            raise UsageError(f"`{value}` is not a PMCID; expected `PMC` and digits, e.g. `PMC9999901`")
+    pattern, form = {"doi": (DOI, "a DOI; expected `10.NNNN/suffix`"),
+                     "pmid": (PMID, "a PMID; expected digits only, e.g. `99999901`"),
+                     "pmcid": (PMCID, "a PMCID; expected `PMC` and digits, e.g. `PMC9999901`")}[kind]
+    if not pattern.fullmatch(value) or forbidden_char(value):
+        raise UsageError(f"`{shown(value)}` is not {form}")
     return kind, value
+
+
+def _longest(definition: str) -> int:
+    """The `maxLength` that `allokb check` allows a value of `definition` in common.schema.json."""
+    return int(load_schema("common")["$defs"][definition]["maxLength"])
+
+
+def _check_key(key: str, given: bool) -> None:
+    """Refuse a bib key that `allokb check` would not accept (its pattern and length): a `UsageError`
+    for a `given` --key, a `KbError` for one made from the record."""
+    longest = _longest("bibkey")
+    error = UsageError if given else KbError
+    if not BIBKEY.fullmatch(key):
+        raise error(f"`{shown(key)}` is not a bib key (lower-case ASCII letters and digits)")
+    if len(key) > longest:
+        raise error(f"the bib key `{key[:20]}...` is {len(key)} characters long (at most {longest}); "
+                    "choose a shorter one with --key")
 
 
 def add_reference(root: Path, doi: str | None = None, pmid: str | None = None, pmcid: str | None = None,
@@ -150,6 +169,8 @@ def add_reference(root: Path, doi: str | None = None, pmid: str | None = None, p
     content/citations/<key>.yaml. Returns (key, bib path, citation path). Raises `KbError` with
     nothing written for a duplicate, a taken key or any failed request."""
     kind, value = normalise_id(doi, pmid, pmcid)
+    if key:
+        _check_key(key, given=True)
     client = client or Client()
     bib_path = root / BIB_FILE
     refs, problems = load_references(root)
@@ -161,9 +182,9 @@ def add_reference(root: Path, doi: str | None = None, pmid: str | None = None, p
     for name in ("doi", "pmid", "pmcid"):
         if getattr(record, name):
             _refuse_duplicate(refs, name, getattr(record, name))
-    key = key or make_key(record)
-    if not re.fullmatch(r"[a-z][a-z0-9]*", key):
-        raise UsageError(f"`{key}` is not a bib key (lower-case ASCII letters and digits)")
+    if not key:
+        key = make_key(record)
+        _check_key(key, given=False)
     cite_path = root / "content" / "citations" / f"{key}.yaml"
     taken = {r.key for r in refs}
     if key in taken or cite_path.exists():
@@ -173,6 +194,10 @@ def add_reference(root: Path, doi: str | None = None, pmid: str | None = None, p
                       f"--key {free}")
     entry = bib_entry(key, record)
     _check_entry_text(entry, key, record)
+    for url, _ in record.checked:
+        if not URL.fullmatch(url) or len(url) > _longest("url"):
+            raise KbError(f"the record URL `{shown(url)}` cannot be written to the citation record; "
+                          "check ALLOKB_CROSSREF_URL and ALLOKB_EUTILS_URL")
     old = bib_path.read_text(encoding="utf-8") if bib_path.exists() else ""
     new = old + ("\n" if old and not old.endswith("\n") else "") + ("\n" if old.strip() else "") + entry
     command = f"allokb add-reference --{kind} {value}"
@@ -200,11 +225,19 @@ def _refuse_duplicate(refs: list[Reference], name: str, value: str) -> None:
 
 
 def _check_entry_text(entry: str, key: str, record: FetchedRecord) -> None:
-    """Refuse an entry that BibTeX would not read back as the record said."""
+    """Refuse an entry that BibTeX would not read back as the record said, or that lacks a field
+    `allokb check` requires of its type."""
     library = bibtexparser.parse_string(entry)
     parsed = {f.key: decode(str(f.value)) for e in library.entries for f in e.fields}
+    for need in REQUIRED_FIELDS.get(record.kind, ("title",)):
+        if not any(parsed.get(name, "").strip() for name in need.split("|")):
+            raise KbError(f"the {record.source} record of `{key}` has no {need.replace('|', ' or ')}, which "
+                          f"{BIB_FILE} needs for @{record.kind}; add the entry by hand")
     wrong = [name for name, value in (("title", record.title), ("journal", record.journal))
              if value and record.kind == "article" and parsed.get(name) != _plain(value)]
+    authors = [str(f.value) for e in library.entries for f in e.fields if f.key == "author"]
+    if authors and len(split_authors(authors[0])) != len(record.authors):  # an ` and ` inside a name
+        wrong.append("author")
     if library.failed_blocks or len(library.entries) != 1 or wrong:
         raise KbError(f"the record of `{key}` cannot be written as BibTeX faithfully; add it to {BIB_FILE} by hand")
 

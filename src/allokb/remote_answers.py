@@ -1,0 +1,122 @@
+"""Answers of online services are untrusted input: how they are parsed and what a record may hold.
+
+`parse_json` bounds the nesting of a JSON answer and `parse_xml` refuses XML that declares entities
+(the client in `allokb.remote` bounds the size and the time of an answer). `check_record` checks
+every identifier and the year of a `FetchedRecord` with the patterns of `allokb check`
+(`allokb.bib`), and every text for control characters and length, before `add-reference` writes
+it or `verify` compares it. A value that fails is `Refused`, with a message naming the field.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING, Any
+
+from allokb.bib import DOI, PMCID, PMID, URL, YEAR
+
+if TYPE_CHECKING:
+    from allokb.remote import FetchedRecord
+
+MAX_DEPTH = 64  # nesting of a JSON answer; Crossref's and NCBI's are 6 deep
+MAX_FIELD = 2000  # characters of one text field of a record
+
+
+class Unparsable(ValueError):
+    """An answer refused before parsing; the message says what it is ("XML that declares entities")."""
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def parse_json(text: str) -> Any:
+    """`json.loads(text)`, refused (`Unparsable`) when arrays and objects nest more than `MAX_DEPTH`
+    deep: the C decoder recurses once per level and raises RecursionError about 1,000 levels down.
+    The brackets are counted outside strings, as the decoder reads them."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    if brackets and max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets))) > MAX_DEPTH:
+        raise Unparsable(f"a response nested more than {MAX_DEPTH} levels deep")
+    try:
+        return json.loads(text)
+    except RecursionError:  # not reached after the count above; kept so that no answer is a traceback
+        raise Unparsable(f"a response nested more than {MAX_DEPTH} levels deep") from None
+
+
+def parse_xml(text: str) -> ET.Element:
+    """`ET.fromstring(text)` for XML without entity declarations; refused (`Unparsable`) otherwise.
+    E-utilities never declare entities (their DOCTYPE names an external DTD, which is not read), so
+    none is expanded: not a billion laughs, not an external file."""
+    if "<!ENTITY" in text:
+        raise Unparsable("XML that declares entities")
+    return ET.fromstring(text)
+
+
+# --- checking records -------------------------------------------------------------------------
+
+class Refused(ValueError):
+    """A value of a record that `allokb check` would not accept; the message names the field."""
+
+
+#: C0 controls but tab and newline, DEL, C1 controls, U+2028/U+2029, bidi embeddings, overrides
+#: and isolates, surrogates (an argument that was not UTF-8) and the noncharacters of every plane
+_FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+                        "\ufdd0-\ufdef" + "".join(chr(plane + 0xFFFE) + chr(plane + 0xFFFF)
+                                                 for plane in range(0, 0x110000, 0x10000)) + "]")
+
+
+def forbidden_char(text: str) -> str | None:
+    """The first character of `text` that no field may hold (`_FORBIDDEN`), or None."""
+    found = _FORBIDDEN.search(text)
+    return found.group(0) if found else None
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """`text` for a one-line message: characters that are not printable escaped (`\\x1b`, `\\n`),
+    cut after `limit` characters."""
+    cut = text[:limit]
+    out = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in cut)
+    return out + ("..." if len(text) > limit else "")
+
+
+_IDENTIFIERS = (("doi", "DOI", DOI, "a DOI"), ("pmid", "PMID", PMID, "a PMID"), ("pmcid", "PMCID", PMCID, "a PMCID"),
+                ("year", "year", YEAR, "a year of four digits"), ("url", "URL", URL, "an http(s) URL"))
+
+
+def check_identifier(name: str, value: str, pattern: re.Pattern[str], form: str) -> str:
+    """`value` when it matches `pattern` (from `allokb.bib`, the patterns of `allokb check`)
+    in full; `Refused` otherwise."""
+    if not pattern.fullmatch(value) or forbidden_char(value):
+        raise Refused(f'field {name} "{shown(value)}" is not {form}')
+    return value
+
+
+def check_text(name: str, value: str) -> str:
+    """`value` when it holds no forbidden character and at most `MAX_FIELD` characters; `Refused`
+    otherwise."""
+    bad = forbidden_char(value)
+    if bad is not None:
+        raise Refused(f'field {name} "{shown(value)}" holds the control character U+{ord(bad):04X}')
+    if len(value) > MAX_FIELD:
+        raise Refused(f"field {name} is {len(value)} characters long (at most {MAX_FIELD})")
+    return value
+
+
+def check_record(record: FetchedRecord) -> FetchedRecord:
+    """`record` when each identifier and the year match the patterns of `allokb check` and every
+    text is plain (`check_text`); `Refused`, naming the first bad field, otherwise."""
+    for attr, name, pattern, form in _IDENTIFIERS:
+        value = getattr(record, attr)
+        if value is not None:
+            check_identifier(name, value, pattern, form)
+    texts = [("title", record.title), ("journal", record.journal), ("volume", record.volume),
+             ("issue", record.issue), ("pages", record.pages), ("publisher", record.publisher)]
+    texts += [("author", part) for person in record.authors for part in person]
+    texts += [("update", u) for u in record.updates] + [("publication type", t) for t in record.publication_types]
+    for name, value in texts:
+        if value is not None:
+            check_text(name, value)
+    return record
