@@ -171,6 +171,16 @@ def test_an_answer_without_length_is_cut_at_5_mib(raw_server: Callable[..., str]
     assert str(exc.value) == f"Crossref sent more than 5 MiB for {base}/crossref/works/{NEW}; not read"
 
 
+def test_an_announced_length_over_5_mib_is_refused_before_reading(raw_server: Callable[..., str]) -> None:
+    def announce(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5242881\r\nConnection: close\r\n\r\n{}")
+
+    base = raw_server(announce)
+    with pytest.raises(KbError) as exc:
+        client().fetch_doi(NEW)
+    assert str(exc.value) == f"Crossref sent more than 5 MiB for {base}/crossref/works/{NEW}; not read"
+
+
 def test_an_answer_that_trickles_in_is_cut_off(raw_server: Callable[..., str]) -> None:
     def trickle(conn: socket.socket) -> None:
         conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n")
