@@ -203,16 +203,23 @@ def add_reference(root: Path, doi: str | None = None, pmid: str | None = None, p
     command = f"allokb add-reference --{kind} {value}"
     stub = citation_stub(key, record, command, (today or datetime.date.today()).isoformat())
     existed = bib_path.exists()
+    target = cite_path.parent
     try:
+        target.mkdir(parents=True, exist_ok=True)
+        target = bib_path
         _write_atomic(bib_path, new)
-        cite_path.parent.mkdir(parents=True, exist_ok=True)
+        target = cite_path
         _write_atomic(cite_path, stub)
-    except BaseException:  # includes Ctrl-C: put everything back as it was
-        cite_path.unlink(missing_ok=True)
-        if existed:
+    except BaseException as exc:  # includes Ctrl-C: put everything back as it was
+        if target == cite_path:
+            cite_path.unlink(missing_ok=True)
+        if target != cite_path.parent and existed:
             _write_atomic(bib_path, old)
-        else:
+        elif target != cite_path.parent:
             bib_path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise KbError(f"cannot write {target.relative_to(root).as_posix()} ({exc.strerror or exc}); "
+                          "nothing was added") from None
         raise
     return key, bib_path, cite_path
 

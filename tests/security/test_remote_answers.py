@@ -433,3 +433,13 @@ def test_a_base_url_that_is_not_http_is_refused(monkeypatch: pytest.MonkeyPatch,
     before = snapshot(kb)
     assert refused(kb, before, doi=NEW) == (f"cannot ask Crossref at file:///etc/works/{NEW}: not an http(s) URL; "
                                             "set ALLOKB_CROSSREF_URL")
+
+
+def test_a_citations_folder_that_is_a_file_is_one_line(services: FakeServices, kb: Path) -> None:
+    folder = kb / "content" / "citations"
+    for path in folder.iterdir():
+        path.unlink()
+    folder.rmdir()
+    folder.write_text("not a folder\n", encoding="utf-8")
+    before = snapshot(kb)
+    assert refused(kb, before, doi=NEW) == "cannot write content/citations (File exists); nothing was added"
