@@ -32,9 +32,9 @@ class _Parser(argparse.ArgumentParser):
 def _project_root(value: str) -> Path:
     root = Path(value).resolve()
     if not root.is_dir():
-        raise UsageError(f"{value}: no such folder")
+        raise UsageError(f"{printable(value)}: no such folder")
     if not ((root / "content").is_dir() or (root / "references.bib").exists() or (root / "mkdocs.yml").exists()):
-        raise UsageError(f"{value}: not an allokb project (no content/, references.bib or mkdocs.yml)")
+        raise UsageError(f"{printable(value)}: not an allokb project (no content/, references.bib or mkdocs.yml)")
     return root
 
 
@@ -97,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`allokb report corrections | head`)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:  # the file system said no (a file where a folder should be, a full disk)
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        print(printable(f"allokb: error: {where}{exc.strerror or exc}"), file=sys.stderr)
+        return EXIT_ERRORS
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -119,7 +123,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         print("allokb: build not started: fix the errors above; the previous site is unchanged", file=sys.stderr)
         return EXIT_ERRORS
     build_site(root, site_dir, result)
-    print(f"allokb: site built in {site_dir}", file=sys.stderr)
+    print(printable(f"allokb: site built in {site_dir}"), file=sys.stderr)
     return EXIT_OK
 
 

@@ -329,10 +329,67 @@ def _mkdocs_build(root: Path, staging: Path, checked: CheckResult | None) -> Non
 
 
 def serve_site(root: Path, dev_addr: str) -> None:
-    """Serve a live preview that rebuilds when content, references or templates change."""
-    from mkdocs.commands.serve import serve
+    """Serve a live preview that rebuilds when content, references or templates change.
+    `UsageError` for a malformed address; `KbError` when the address cannot be served or MkDocs
+    cannot start (no mkdocs.yml, a configuration error)."""
+    import errno
 
+    from mkdocs.commands.serve import serve
+    from mkdocs.exceptions import MkDocsException
+
+    from allokb.report import printable
+
+    host, port = dev_address(dev_addr)
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    _check_bind(host, port, where)  # before the first build, which takes a while
     _log_to_stderr()
     watch = [str(root / p) for p in WATCHED if (root / p).exists()]
-    # A preview is not strict: warnings are shown, and the preview keeps running.
-    serve(config_file=str(root / "mkdocs.yml"), dev_addr=dev_addr, livereload=True, watch=watch, strict=False)
+    try:
+        # A preview is not strict: warnings are shown, and the preview keeps running.
+        serve(config_file=str(root / "mkdocs.yml"), dev_addr=where, livereload=True, watch=watch, strict=False)
+    except MkDocsException as exc:  # also `Abort`, a SystemExit
+        raise KbError(f"cannot serve {printable(str(root))}: {printable(str(exc))}") from None
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:  # taken between the check and MkDocs' own bind
+            raise
+        raise KbError(f"cannot serve on {where}: address already in use") from None
+
+
+def dev_address(value: str) -> tuple[str, int]:
+    """(host, port) of a `--dev-addr` value, as MkDocs reads it: `HOST:PORT` with an IP address
+    (IPv6 in brackets) or `localhost`, and a port from 1 to 65535. `UsageError` otherwise."""
+    import ipaddress
+    import re
+
+    from allokb.diagnostics import UsageError
+    from allokb.report import printable
+
+    bracketed = re.fullmatch(r"\[([^\]]*)\]:([^:]*)", value)
+    host, sep, port = (bracketed.group(1), ":", bracketed.group(2)) if bracketed else value.rpartition(":")
+    if not sep or (value.startswith("[") and not bracketed):
+        raise UsageError(f"--dev-addr `{printable(value)}` is not HOST:PORT, e.g. 127.0.0.1:8000 or [::1]:8000")
+    if host != "localhost":
+        try:
+            host = str(ipaddress.ip_address(host))
+        except ValueError:
+            raise UsageError(f"--dev-addr `{printable(value)}`: `{printable(host)}` is not an IP address or "
+                             "localhost") from None
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise UsageError(f"--dev-addr `{printable(value)}`: the port `{printable(port)}` is not a number from 1 "
+                         "to 65535")
+    return host, int(port)
+
+
+def _check_bind(host: str, port: int, where: str) -> None:
+    """`KbError` when nothing could listen on (host, port) now: in use, not a local address, no
+    permission. Binds as MkDocs' server does (SO_REUSEADDR), then lets go."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        why = (exc.strerror or str(exc)).lower()
+        raise KbError(f"cannot serve on {where}: {why}") from None
