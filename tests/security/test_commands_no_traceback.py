@@ -42,6 +42,10 @@ def _missing(tmp: Path) -> Path:
     return tmp / "no-such-folder"
 
 
+def _missing_odd(tmp: Path) -> Path:
+    return tmp / "no\nsuch\x1b[2Jfolder"
+
+
 def _file(tmp: Path) -> Path:
     (tmp / "a-file").write_text("not a project\n", encoding="utf-8")
     return tmp / "a-file"
@@ -73,7 +77,7 @@ def _not_utf8(tmp: Path) -> Path:
 
 
 ROOTS: dict[str, Callable[[Path], Path]] = {
-    "missing": _missing, "file": _file, "empty": _empty, "no-content": _no_content, "empty-bib": _empty_bib,
+    "missing": _missing, "missing-odd": _missing_odd, "file": _file, "empty": _empty, "no-content": _no_content, "empty-bib": _empty_bib,
     "newline": _newline, "not-utf8": _not_utf8}
 
 COMMANDS: dict[str, Callable[[str, Path], list[str]]] = {
@@ -101,7 +105,7 @@ def expected(root_kind: str, command: str, root: Path, base: str) -> tuple[set[i
     """The exit statuses allowed and, where this suite pins it, the exact last line of stderr."""
     if command == "codes":
         return {0}, None
-    if root_kind in ("missing", "file"):
+    if root_kind in ("missing", "missing-odd", "file"):
         return {2}, f"allokb: usage error: {shown(root)}: no such folder"
     if root_kind == "empty":
         return {2}, (f"allokb: usage error: {shown(root)}: not an allokb project (no content/, references.bib or "
