@@ -28,7 +28,9 @@ class Unparsable(ValueError):
     """An answer refused before parsing; the message says what it is ("XML that declares entities")."""
 
 
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+#: a JSON string, or an unterminated one and everything after it (which the decoder never reads as
+#: brackets): no quote is tried twice, so a body of escaped quotes is read in linear time
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|".*', re.S)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 

@@ -76,6 +76,15 @@ def test_brackets_inside_strings_do_not_count_as_nesting(services: FakeServices,
     assert key == "amselnord2021fictional"
 
 
+def test_counting_the_nesting_is_linear_for_a_body_of_escaped_quotes(services: FakeServices, kb: Path) -> None:
+    services.set(CROSSREF_NEW, Reply(body=b'"' + b'\\"' * 40_000))  # quadratic: 30 s; linear: milliseconds
+    before = snapshot(kb)
+    started = time.monotonic()
+    assert refused(kb, before, doi=NEW) == (f"Crossref sent a response that is not valid JSON "
+                                            f"({services.base}{CROSSREF_NEW}); try again later")
+    assert time.monotonic() - started < 2
+
+
 @pytest.mark.parametrize("depth, outcome", [(64, "parsed"), (65, "refused")])
 def test_the_nesting_limit_is_64(depth: int, outcome: str) -> None:
     text = "[" * depth + "]" * depth
