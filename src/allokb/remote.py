@@ -327,6 +327,9 @@ def _read_cache(path: Path) -> str:
 
 # --- parsing service records ------------------------------------------------------------------
 
+_TAG = re.compile(r"<[^<>]*>")  # `[^>]` would rescan the rest of `<<<<...` from every `<`: quadratic
+
+
 def clean(value: Any) -> str | None:
     """Plain text of a service's value: HTML tags and entities removed, white space collapsed.
     A list gives its first item; anything but a string or a number is `TypeError` (an unexpected
@@ -337,7 +340,7 @@ def clean(value: Any) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise TypeError(f"expected text, found {type(value).__name__}")
-    text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", str(value))).split())
+    text = " ".join(html.unescape(_TAG.sub("", str(value))).split())
     return text or None
 
 

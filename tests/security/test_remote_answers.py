@@ -337,6 +337,15 @@ def test_a_hostile_title_cannot_inject_an_entry(services: FakeServices, kb: Path
     assert result.kb.references[key].get("title") == written
 
 
+def test_stripping_tags_is_linear(services: FakeServices, kb: Path) -> None:
+    crossref(services, lambda m: m.update(title=["<" * 1_000_000]))  # quadratic: hours; linear: milliseconds
+    before = snapshot(kb)
+    started = time.monotonic()
+    assert refused(kb, before, doi=NEW) == (f"Crossref answer for {NEW}: field title is 1000000 characters long "
+                                            "(at most 2000); nothing was used")
+    assert time.monotonic() - started < 2
+
+
 def test_an_and_inside_an_author_name_is_refused(services: FakeServices, kb: Path) -> None:
     crossref(services, lambda m: _author(m, "Nord and Evil"))
     before = snapshot(kb)
