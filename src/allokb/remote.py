@@ -274,7 +274,8 @@ class Client:
         return record
 
     def fetch_abstract(self, pmid: str) -> str | None:
-        """The abstract of `pmid` from PubMed (all AbstractText parts), or None when it has none."""
+        """The abstract of `pmid` from PubMed (all AbstractText parts), or None when it has none. It is
+        only searched for quotes, never written or shown, so `check_record` does not apply to it."""
         url = f"{self.eutils_base}/efetch.fcgi?db=pubmed&id={pmid}&rettype=abstract&retmode=xml"
         root = self.get_xml(url, "PubMed", f"PubMed has no record of PMID {pmid}")
         parts = [" ".join("".join(e.itertext()).split()) for e in root.iter("AbstractText")]
