@@ -37,7 +37,7 @@ from allokb.bib import BIB_FILE, DOI, PMID
 from allokb.diagnostics import CODES, CodeInfo, KbError, UsageError
 from allokb.remote_answers import (Refused, Unparsable, check_identifier, check_record, parse_json, parse_xml,
                                    shown)
-from allokb.report import FORMATS
+from allokb.report import FORMATS, printable
 
 CROSSREF_URL = "https://api.crossref.org"
 EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
@@ -456,9 +456,9 @@ def project_root(value: str) -> Path:
     """The project folder named on the command line; `UsageError` when it is not one."""
     root = Path(value).resolve()
     if not root.is_dir():
-        raise UsageError(f"{shown(value, 300)}: no such folder")
+        raise UsageError(f"{printable(value)}: no such folder")
     if not ((root / "content").is_dir() or (root / BIB_FILE).exists() or (root / "mkdocs.yml").exists()):
-        raise UsageError(f"{shown(value, 300)}: not an allokb project (no content/, references.bib or mkdocs.yml)")
+        raise UsageError(f"{printable(value)}: not an allokb project (no content/, references.bib or mkdocs.yml)")
     return root
 
 

@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
 from allokb.bib import DOI, PMCID, PMID, URL, YEAR
+from allokb.report import printable
 
 if TYPE_CHECKING:
     from allokb.remote import FetchedRecord
@@ -77,11 +78,9 @@ def forbidden_char(text: str) -> str | None:
 
 
 def shown(text: str, limit: int = 80) -> str:
-    """`text` for a one-line message: characters that are not printable escaped (`\\x1b`, `\\n`),
-    cut after `limit` characters."""
-    cut = text[:limit]
-    out = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in cut)
-    return out + ("..." if len(text) > limit else "")
+    """`text` for a one-line message: cut after `limit` characters, control characters escaped as
+    every report escapes them (`allokb.report.printable`)."""
+    return printable(text[:limit]) + ("..." if len(text) > limit else "")
 
 
 _IDENTIFIERS = (("doi", "DOI", DOI, "a DOI"), ("pmid", "PMID", PMID, "a PMID"), ("pmcid", "PMCID", PMCID, "a PMCID"),
