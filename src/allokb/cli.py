@@ -123,7 +123,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         print("allokb: build not started: fix the errors above; the previous site is unchanged", file=sys.stderr)
         return EXIT_ERRORS
     build_site(root, site_dir, result)
-    print(printable(f"allokb: site built in {site_dir}"), file=sys.stderr)
+    print(f"allokb: site built in {site_dir}", file=sys.stderr)
     return EXIT_OK
 
 
