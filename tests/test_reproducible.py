@@ -84,7 +84,8 @@ def test_builds_with_six_hash_seeds_are_identical(tmp_path: Path) -> None:
     out of about six)."""
     root = make_site_project(tmp_path / "project")
     path = root / "content" / "interventions" / "example-hormone.yaml"
-    path.write_text(path.read_text().replace("claims:\n", "claims:\n" + "".join(TWICE.format(n=n) for n in range(4)), 1))
+    claims = "".join(TWICE.format(n=n) for n in range(4))
+    path.write_text(path.read_text().replace("claims:\n", "claims:\n" + claims, 1))
     assert main(["urls", str(root), "--write"]) == 0
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "SOURCE_DATE_EPOCH": "1767225600"}
     digests = []

@@ -320,6 +320,12 @@ class Suggester:
         return f"did you mean `{close}`?" if close is not None else None
 
 
+def shown(text: str) -> str:
+    """A value as a one-line message can quote it: newlines and other unprintable characters
+    escaped as in Python (`old\\n`), anything printable as it is."""
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
 def did_you_mean(word: str, choices: Collection[str]) -> str | None:
     """Return a 'did you mean' hint naming the closest choice, or None when nothing is close.
     To ask about many words, build one `Suggester` and ask it each."""

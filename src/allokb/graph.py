@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from allokb.diagnostics import Diagnostic, Location, Suggester, fast_pickle, make
+from allokb.diagnostics import Diagnostic, Location, Suggester, fast_pickle, make, shown
 from allokb.load import SourceDocument
 from allokb.model import BUILDERS, Citation, Cite, Intervention, Link, Mechanism, Reference
 from allokb.schema import check_document
@@ -122,7 +122,7 @@ def process_document(doc: SourceDocument, load_diagnostics: list[Diagnostic]) ->
     id_location = doc.location((field_name,)) if ident is not None else None
     if ident is not None and ident != doc.stem:
         fix = f"rename the file to `{ident}.yaml` or set" if _ID_PATTERN.fullmatch(ident) else "set"
-        diagnostics.append(make("KB207", f"{field_name} `{ident}` differs from the file name `{doc.stem}.yaml`",
+        diagnostics.append(make("KB207", f"{field_name} `{shown(ident)}` differs from the file name `{doc.stem}.yaml`",
                                 id_location, f"{fix} the id to `{doc.stem}`"))
     if ident in RESERVED_IDS and doc.kind != "citations":  # a bib key is checked where references.bib defines it
         assert id_location is not None

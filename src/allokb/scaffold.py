@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from allokb.bib import load_references
-from allokb.diagnostics import KbError, UsageError
+from allokb.diagnostics import KbError, UsageError, shown
 from allokb.graph import process_document
 from allokb.load import parse_yaml
 from allokb.schema import load_schema
@@ -84,11 +84,6 @@ verification:
 }
 
 
-def _shown(ident: str) -> str:
-    """The id as it can be shown on one line (newlines and control characters escaped)."""
-    return repr(ident)[1:-1] if not ident.isprintable() else ident
-
-
 def check_ident(kind: str, ident: str) -> None:
     """Raise `UsageError` unless `ident` is an id (for a citation, a bib key) that the check
     accepts: the schema's pattern and length, and not a reserved id."""
@@ -97,10 +92,10 @@ def check_ident(kind: str, ident: str) -> None:
     definition = load_schema("common")["$defs"]["bibkey" if kind == "citation" else "id"]
     for error in jsonschema.Draft202012Validator(definition).iter_errors(ident):
         if error.validator == "maxLength":
-            raise UsageError(f"`{_shown(ident)}` is {len(ident)} characters; the limit is {error.validator_value}")
+            raise UsageError(f"`{shown(ident)}` is {len(ident)} characters; the limit is {error.validator_value}")
         form = "a bib key such as `griffin1999selective`" if kind == "citation" else \
             "a lower-case kebab-case id such as `oral-progesterone`"
-        raise UsageError(f"`{_shown(ident)}` is not {form}")
+        raise UsageError(f"`{shown(ident)}` is not {form}")
     if ident in RESERVED_IDS:
         raise UsageError(f"`{ident}` is reserved: its page would replace `/{SECTION_OF_KIND[KINDS[kind]]}/`, "
                          "the page of the section itself")
@@ -130,7 +125,7 @@ def scaffold(root: Path, kind: str, ident: str) -> Path:
     doc, problems = parse_yaml(text, rel, KINDS[kind], ident)  # the file as `check` will read it
     found = process_document(doc, problems).diagnostics if doc is not None else tuple(problems)
     if found:
-        raise UsageError(f"`{_shown(ident)}` cannot be used: the new file would fail the check: {found[0].message}")
+        raise UsageError(f"`{shown(ident)}` cannot be used: the new file would fail the check: {found[0].message}")
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{ident}.yaml.tmp"  # hidden: never read as content while being written
     tmp.write_text(text, encoding="utf-8")

@@ -167,6 +167,17 @@ def test_a_former_key_that_is_a_live_bib_key_is_reported(project: Path, capsys: 
         "check failed: 1 error, 0 warnings in 8 files"])
 
 
+def test_an_id_with_a_newline_is_reported_on_one_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = project / "content" / "interventions" / "example-avoid.yaml"
+    path.write_text(path.read_text().replace("id: example-avoid\n", 'id: "example-avoid\\n"\n'))
+    assert check_lines(project, capsys) == (1, [
+        "content/interventions/example-avoid.yaml:1:5: error[KB205] $.id: the text `example-avoid` is not a "
+        "lower-case kebab-case id such as `oral-progesterone`",
+        "content/interventions/example-avoid.yaml:1:5: error[KB207] $.id: id `example-avoid\\n` differs from the "
+        "file name `example-avoid.yaml` (set the id to `example-avoid`)",
+        "check failed: 2 errors, 0 warnings in 8 files"])
+
+
 @pytest.mark.parametrize("file, old, new, line", [
     ("interventions/example-avoid.yaml", "id: example-avoid\n", 'id: example-avoid\nformer_ids: ["old\\n"]\n',
      "content/interventions/example-avoid.yaml:2:14: error[KB205] $.former_ids[0]: the text `old` is not a "
