@@ -161,7 +161,8 @@ def check_urls(root: Path, plan: UrlPlan) -> list[Diagnostic]:
         if (root / "mkdocs.yml").exists():
             out.append(make("KB603", f"{MANIFEST} is missing: the URLs this site has published would no longer "
                             "be checked", Location(MANIFEST, 1, 1),
-                            f"restore it (`git checkout -- {MANIFEST}`), or for a new site run `allokb urls --write`"))
+                            f"restore it with `git checkout -- {MANIFEST}`; a new site creates it with "
+                            "`allokb urls --write`"))
         return out
     manifest, problems = read_manifest(root)
     if problems:

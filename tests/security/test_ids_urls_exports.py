@@ -252,8 +252,9 @@ def test_a_deleted_manifest_is_an_error(tmp_path: Path, capsys: pytest.CaptureFi
     (root / "urls.txt").unlink()
     status, lines = check_lines(root, capsys)
     assert (status, lines[0], lines[-1]) == (1, "urls.txt:1:1: error[KB603] $: urls.txt is missing: the URLs this "
-                                             "site has published would no longer be checked (restore it (`git "
-                                             "checkout -- urls.txt`), or for a new site run `allokb urls --write`)",
+                                             "site has published would no longer be checked (restore it with `git "
+                                             "checkout -- urls.txt`; a new site creates it with `allokb urls "
+                                             "--write`)",
                                              "check failed: 1 error, 0 warnings in 7 files")
     assert run(capsys, "build", str(root), "--site-dir", str(tmp_path / "site"))[0] == 1
     assert not (tmp_path / "site").exists()
