@@ -42,6 +42,9 @@ def project_from(content_root: Path, dest: Path) -> Path:
         for kind in ("interventions", "mechanisms", "citations"):
             shutil.copytree(content_root / "content" / kind, dest / "content" / kind)
         shutil.copy(content_root / "references.bib", dest / "references.bib")
+    # A site keeps its URL manifest (KB603); a synthetic one has published nothing yet.
+    if not (dest / "urls.txt").exists():
+        (dest / "urls.txt").write_text("# Every URL the site has published, relative to site_url.\n")
     return dest
 
 

@@ -41,4 +41,6 @@ def make_site_project(dest: Path, content_from: Path = VALID) -> Path:
         if (content_from / "content" / kind).is_dir():
             shutil.copytree(content_from / "content" / kind, dest / "content" / kind)
     shutil.copy(content_from / "references.bib", dest / "references.bib")
+    # A site must have its URL manifest (KB603); a new one lists nothing yet (KB602 warnings).
+    (dest / "urls.txt").write_text("# Every URL the site has published, relative to site_url.\n")
     return dest

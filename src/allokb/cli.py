@@ -148,7 +148,9 @@ def _cmd_urls(args: argparse.Namespace) -> int:
 
     root = _project_root(args.root)
     result = check_project(root)
-    if result.failed() and any(d.code != "KB601" for d in result.diagnostics if d.severity.value == "error"):
+    # A URL that would disappear, or a manifest that is missing, does not stop the listing or
+    # the writing of the manifest; any other error does.
+    if any(d.code not in ("KB601", "KB603") for d in result.diagnostics if d.severity.value == "error"):
         sys.stdout.write(render(result.diagnostics, "text", result.files, False))
         print("allokb: fix the errors above first; urls.txt is unchanged", file=sys.stderr)
         return EXIT_ERRORS

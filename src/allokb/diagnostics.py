@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import difflib
 import enum
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 
@@ -150,6 +151,15 @@ CODES: dict[str, CodeInfo] = {
               "An intervention or mechanism lists itself as related, upstream or interacting."),
         _code("KB308", E, "duplicate claim id",
               "Claim ids must be unique within their record: they are the anchors of the page."),
+        _code("KB310", E, "reserved id",
+              "The id of an intervention or mechanism, or a bib key, would name a page its section generates "
+              "itself: `index` would replace `/interventions/`, `/mechanisms/` or `/references/`. Choose another "
+              "id; `allokb new` refuses reserved ids as well."),
+        _code("KB311", E, "former id conflict",
+              "A former id (`former_ids`, or `former_keys` for a reference) must redirect to exactly one entry: "
+              "two entries list the same former id, or a former id is still the id of an entry of the same "
+              "section (its own, or another's after a chain of renames: list every old id on the entry at the "
+              "end of the chain)."),
         # KB4xx: references and citations
         _code("KB401", E, "references.bib cannot be parsed",
               "bibtexparser could not parse this block of references.bib."),
@@ -198,6 +208,14 @@ CODES: dict[str, CodeInfo] = {
         _code("KB602", W, "URL not in the manifest",
               "The site would publish a URL that urls.txt does not list yet. Run `allokb urls --write` and "
               "commit the manifest with the change."),
+        _code("KB603", E, "URL manifest missing",
+              "A project with a mkdocs.yml publishes a site, so it keeps urls.txt, the list of every URL it has "
+              "published; without it no URL would be checked. Restore the file from git; a new site creates it "
+              "with `allokb urls --write`."),
+        _code("KB604", E, "hand-written page shadowed",
+              "A file in content/pages/ would be written to the same place in the site as a generated page or "
+              "file (the generated one replaces it), or as another hand-written page. MkDocs serves `a.md`, "
+              "`a/index.md` and `a/README.md` all at `/a/`. Move or rename the page."),
         # KB5xx: rendering
         _code("KB501", E, "template error",
               "A Jinja template in site_templates/ has a syntax error or uses a name its context does not "
@@ -219,10 +237,99 @@ def make(code: str, message: str, location: Location, hint: str | None = None) -
     return Diagnostic(code, CODES[code].severity, message, location, hint)
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """Return a 'did you mean' hint naming the closest choice, or None when nothing is close."""
-    close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else None
+class Suggester:
+    """The closest of a fixed set of choices to a word, for "did you mean" hints.
+
+    Closeness is difflib's ratio, at least `CUTOFF`, and the answer is the one
+    `difflib.get_close_matches(word, pool, n=1)` gives, computed with early stopping: choices are
+    tried in order of difflib's cheap upper bound (`quick_ratio`), and the search ends when no
+    untried choice can beat the best so far. The pool is every choice up to `EXHAUSTIVE` of them
+    (the answer is then exactly difflib's); above, it is the `CANDIDATES` choices that share the
+    most trigrams with the word, counted from an index built on the first question, over the
+    word's rarest trigrams first, within `BUDGET` index entries. Built once per set of choices and
+    asked once per misspelt word, it stays near-linear where asking difflib about every choice
+    for every word was quadratic (3,000 dangling links against as many ids took minutes).
+    Answers are remembered per word, and ties go to the greater string, as in difflib.
+    """
+
+    CUTOFF = 0.6
+    EXHAUSTIVE = 16
+    CANDIDATES = 16
+    BUDGET = 1024
+
+    def __init__(self, choices: Collection[str]) -> None:
+        self._source = choices  # read on the first question: most checks never ask one
+        self._choices: list[str] | None = None
+        self._index: dict[str, list[int]] | None = None
+        self._answers: dict[str, str | None] = {}
+
+    @staticmethod
+    def _trigrams(word: str) -> set[str]:
+        padded = f"\x02{word}\x03"  # marks the ends, so that prefixes and suffixes count
+        return {padded[i:i + 3] for i in range(len(padded) - 2)}
+
+    def _pool(self, word: str) -> list[str]:
+        if self._choices is None:
+            self._choices = sorted(set(self._source))
+        if len(self._choices) <= self.EXHAUSTIVE:
+            return self._choices
+        if self._index is None:
+            index: dict[str, list[int]] = defaultdict(list)
+            for i, choice in enumerate(self._choices):
+                for gram in sorted(self._trigrams(choice)):
+                    index[gram].append(i)
+            self._index = dict(index)
+        # Rarest trigrams first (ties by the trigram itself, never by set order: the hint must
+        # not depend on the hash seed).
+        grams = sorted((len(self._index[g]), g) for g in self._trigrams(word) if g in self._index)
+        counts: Counter[int] = Counter()
+        spent = 0
+        for size, gram in grams:
+            if spent and spent + size > self.BUDGET:
+                break
+            counts.update(self._index[gram])
+            spent += size
+        return [self._choices[i] for i, _ in counts.most_common(self.CANDIDATES)]
+
+    def closest(self, word: str) -> str | None:
+        """The closest choice, or None when none is close enough."""
+        if word in self._answers:
+            return self._answers[word]
+        matcher = difflib.SequenceMatcher(None, "", word)  # difflib indexes the second sequence once
+        bounds = []
+        for choice in self._pool(word):
+            matcher.set_seq1(choice)
+            if matcher.real_quick_ratio() >= self.CUTOFF:
+                bound = matcher.quick_ratio()
+                if bound >= self.CUTOFF:
+                    bounds.append((bound, choice))
+        best: tuple[float, str] | None = None
+        for bound, choice in sorted(bounds, reverse=True):
+            if best is not None and bound < best[0]:
+                break  # ratio <= quick_ratio: nothing left can beat the best
+            matcher.set_seq1(choice)
+            score = matcher.ratio()
+            if score >= self.CUTOFF and (best is None or (score, choice) > best):
+                best = (score, choice)
+        self._answers[word] = best[1] if best else None
+        return self._answers[word]
+
+    def hint(self, word: str) -> str | None:
+        """A 'did you mean' hint naming the closest choice, or None."""
+        close = self.closest(word)
+        return f"did you mean `{close}`?" if close is not None else None
+
+
+def shown(text: str) -> str:
+    """A value as a one-line message can quote it: newlines and other unprintable characters
+    escaped as in Python (`old\\n`), anything printable as it is."""
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def did_you_mean(word: str, choices: Collection[str]) -> str | None:
+    """Return a 'did you mean' hint naming the closest choice, or None when nothing is close.
+    To ask about many words, build one `Suggester` and ask it each."""
+    return Suggester(choices).hint(word)
 
 
 def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

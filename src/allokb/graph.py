@@ -13,15 +13,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from allokb.diagnostics import Diagnostic, Location, did_you_mean, fast_pickle, make
+from allokb.diagnostics import Diagnostic, Location, Suggester, fast_pickle, make, shown
 from allokb.load import SourceDocument
 from allokb.model import BUILDERS, Citation, Cite, Intervention, Link, Mechanism, Reference
 from allokb.schema import check_document
+from allokb.urls import RESERVED_IDS, SECTION_OF_KIND
 
 #: link kind -> (diagnostic code, content folder or source of valid ids)
 _LINK_CODES = {"mechanism": "KB301", "intervention": "KB302", "reference": "KB303"}
 _ID_FIELD = {"interventions": "id", "mechanisms": "id", "citations": "key"}
-_ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_FORMER_FIELD = {"interventions": "former_ids", "mechanisms": "former_ids", "citations": "former_keys"}
+_ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # used with fullmatch: no `$` before a final newline
 
 
 @fast_pickle
@@ -35,6 +37,12 @@ class CitingSite:
     anchor: str
     label: str
     support: str
+
+    def sort_key(self) -> tuple[str, str, str, str, str, str]:
+        """A total order: every field takes part, so two sites that differ in any field (one claim
+        citing a source twice, `supported` and `partial`) never tie, and lists built from a set
+        come out the same whatever the hash seed."""
+        return (self.record_id, self.anchor, self.label, self.kind, self.support, self.record_name)
 
 
 @fast_pickle
@@ -101,6 +109,7 @@ class FileOutcome:
     id_location: Location | None
     record: Intervention | Mechanism | Citation | None  # None when the file had errors
     diagnostics: tuple[Diagnostic, ...]
+    former: tuple[tuple[str, Location], ...] = ()  # former ids (or keys) with where each is written
 
 
 def process_document(doc: SourceDocument, load_diagnostics: list[Diagnostic]) -> FileOutcome:
@@ -112,13 +121,27 @@ def process_document(doc: SourceDocument, load_diagnostics: list[Diagnostic]) ->
     diagnostics = list(load_diagnostics)
     id_location = doc.location((field_name,)) if ident is not None else None
     if ident is not None and ident != doc.stem:
-        fix = f"rename the file to `{ident}.yaml` or set" if _ID_PATTERN.match(ident) else "set"
-        diagnostics.append(make("KB207", f"{field_name} `{ident}` differs from the file name `{doc.stem}.yaml`",
+        fix = f"rename the file to `{ident}.yaml` or set" if _ID_PATTERN.fullmatch(ident) else "set"
+        diagnostics.append(make("KB207", f"{field_name} `{shown(ident)}` differs from the file name `{doc.stem}.yaml`",
                                 id_location, f"{fix} the id to `{doc.stem}`"))
+    if ident in RESERVED_IDS and doc.kind != "citations":  # a bib key is checked where references.bib defines it
+        assert id_location is not None
+        diagnostics.append(_reserved(ident, doc.kind, id_location))
     problems = check_document(doc)
     diagnostics.extend(problems)
     record = BUILDERS[doc.kind](doc) if not problems and not load_diagnostics else None
-    return FileOutcome(doc.kind, doc.path, doc.stem, ident, id_location, record, tuple(diagnostics))
+    former: tuple[tuple[str, Location], ...] = ()
+    if record is not None:
+        former_name = _FORMER_FIELD[doc.kind]
+        former = tuple((old, doc.location((former_name, i))) for i, old in enumerate(doc.data.get(former_name, [])))
+    return FileOutcome(doc.kind, doc.path, doc.stem, ident, id_location, record, tuple(diagnostics), former)
+
+
+def _reserved(ident: str, kind: str, where: Location) -> Diagnostic:
+    """KB310: an id that would be the file name of a page the section generates itself."""
+    section = SECTION_OF_KIND[kind]
+    return make("KB310", f"`{ident}` is reserved: its page would replace `/{section}/`, the page of the section "
+                "itself", where, "choose another bib key" if kind == "citations" else "choose another id")
 
 
 def build_graph(outcomes: list[FileOutcome], references: list[Reference] | None,
@@ -152,17 +175,24 @@ def build_graph(outcomes: list[FileOutcome], references: list[Reference] | None,
             built[outcome.kind][ident] = outcome.record
     refs = {r.key: r for r in references or []}
     known["reference"] = set(refs)
+    diagnostics += [_reserved(key, "citations", ref.location) for key, ref in sorted(refs.items())
+                    if key in RESERVED_IDS]
+    owners = {(kind, stem): f"content/{kind}/{stem}.yaml" for kind, stems in (present or {}).items()
+              if kind != "citations" for stem in stems}
+    owners.update({key: path for key, path in first_file.items() if key[0] != "citations"})
+    owners.update({("citations", key): "references.bib" for key in refs})
+    diagnostics += check_former_ids(outcomes, owners)
 
+    suggest = {kind: Suggester(ids) for kind, ids in known.items()}  # indexed once, not once per link
     for record in [*built["interventions"].values(), *built["mechanisms"].values()]:
         for link in record_links(record):
             if link.target not in known[link.kind] and not (link.kind == "reference" and references is None):
-                hint = did_you_mean(link.target, known[link.kind])
                 diagnostics.append(make(_LINK_CODES[link.kind], f"no {link.kind} `{link.target}`",
-                                        link.location, hint))
+                                        link.location, suggest[link.kind].hint(link.target)))
     for key, citation in built["citations"].items():
         if key not in refs and references is not None:
             diagnostics.append(make("KB305", f"citation record `{key}` has no entry in references.bib",
-                                    citation.location, did_you_mean(key, refs)))
+                                    citation.location, suggest["reference"].hint(key)))
     present_citations = (present or {}).get("citations", set())
     for key, ref in refs.items():
         if key not in built["citations"] and key not in present_citations:
@@ -176,6 +206,34 @@ def build_graph(outcomes: list[FileOutcome], references: list[Reference] | None,
         **_backlinks(built["interventions"], built["mechanisms"], known),
     )
     return kb, diagnostics
+
+
+def check_former_ids(outcomes: list[FileOutcome], owners: dict[tuple[str, str], str]) -> list[Diagnostic]:
+    """KB311: every former id (or key) redirects to exactly one entry, and only from a URL that no
+    live entry serves. Two entries listing one former id, or a former id that is still the id of
+    an entry of the same section (`owners`: (content folder, id) -> the file that defines it) are
+    errors, each placed where the former id is written. A chain of renames (A was B, B was C)
+    always shows as the second: the old ids belong on the entry at the end of the chain."""
+    out: list[Diagnostic] = []
+    listed: dict[tuple[str, str], list[FileOutcome]] = defaultdict(list)
+    for outcome in sorted(outcomes, key=lambda o: o.path):
+        for old, _ in outcome.former:
+            listed[(outcome.kind, old)].append(outcome)
+    for outcome in sorted(outcomes, key=lambda o: o.path):
+        for old, where in outcome.former:
+            url = f"/{SECTION_OF_KIND[outcome.kind]}/{old}/"
+            owner = owners.get((outcome.kind, old))
+            if old == outcome.ident:
+                out.append(make("KB311", f"former id `{old}` is this entry's own id", where, "remove it"))
+            elif owner is not None:
+                out.append(make("KB311", f"former id `{old}` is the id of {owner}, which serves `{url}`: it cannot "
+                                "redirect", where, "remove it; after a chain of renames, every old id belongs on the "
+                                "entry with the newest one"))
+            elif len(listed[(outcome.kind, old)]) > 1:
+                others = ", ".join(o.path for o in listed[(outcome.kind, old)] if o is not outcome)
+                out.append(make("KB311", f"former id `{old}` is also listed by {others}: `{url}` can redirect to "
+                                "one entry only", where, "keep it on the entry that replaced it"))
+    return out
 
 
 def _backlinks(interventions: dict[str, Intervention], mechanisms: dict[str, Mechanism],
@@ -199,7 +257,7 @@ def _backlinks(interventions: dict[str, Intervention], mechanisms: dict[str, Mec
             downstream[link.target].add(mech.id)
 
     def frozen(table: dict[str, set[Any]], valid: set[str]) -> dict[str, tuple[Any, ...]]:
-        return {k: tuple(sorted(v, key=lambda s: (s.record_id, s.anchor, s.label) if isinstance(s, CitingSite) else s))
+        return {k: tuple(sorted(v, key=lambda s: s.sort_key() if isinstance(s, CitingSite) else s))
                 for k, v in sorted(table.items()) if k in valid}
 
     return {"cited_by": frozen(cited_by, known["reference"]),

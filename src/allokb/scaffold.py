@@ -1,15 +1,21 @@
-"""`allokb new KIND ID`: write a commented entry that passes `allokb check` as it stands."""
+"""`allokb new KIND ID`: write a commented entry that passes `allokb check` as it stands.
+
+An id is refused (a usage error) if the check would refuse it: the pattern and length come from
+the schema itself, reserved ids from the URL rules, and the file about to be written is run
+through the load, schema and model stages before it is written.
+"""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from allokb.bib import load_references
-from allokb.diagnostics import KbError, UsageError
+from allokb.diagnostics import KbError, UsageError, shown
+from allokb.graph import process_document
+from allokb.load import parse_yaml
+from allokb.schema import load_schema
+from allokb.urls import RESERVED_IDS, SECTION_OF_KIND
 
-ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-KEY_PATTERN = re.compile(r"^[a-z][a-z0-9]*$")
 KINDS = {"intervention": "interventions", "mechanism": "mechanisms", "citation": "citations"}
 
 _MODELINE = "# yaml-language-server: $schema=../../src/allokb/schemas/{kind}.schema.json\n"
@@ -19,7 +25,7 @@ _TEMPLATES = {
 # An intervention: something a person can do, take or avoid that is claimed to change ALLO.
 # Field documentation: /evidence/#fields, or the schema named on the first line.
 # Every claim needs at least one citation of a key in references.bib.
-id: {id}
+id: "{id}"
 name: "{title}"            # the page title
 category: supplement         # precursor-hormone | pharmaceutical | supplement | diet | lifestyle | avoidance | trt-specific
 summary: >-
@@ -46,7 +52,7 @@ claims: []
     "mechanism": """\
 # A mechanism: how ALLO is made, acts, or is lowered.
 # Field documentation: /evidence/#fields, or the schema named on the first line.
-id: {id}
+id: "{id}"
 name: "{title}"
 kind: concept                # enzymatic-step | receptor-action | pharmacokinetics | regulation | concept
 summary: >-
@@ -62,7 +68,7 @@ claims: []                   # checkable statements, as in an intervention
     "citation": """\
 # A citation record: what the source `{id}` of references.bib is and shows, and how its
 # bibliographic record was checked. Bibliographic facts stay in references.bib.
-key: {id}
+key: "{id}"
 design: review               # meta-analysis | rct | controlled-trial | uncontrolled-trial | cohort | case-control | cross-sectional | case-series | case-report | pharmacovigilance | animal | in-vitro | review | regulatory | web | anecdote
 peer_reviewed: true
 # population: "who or what was studied"
@@ -78,19 +84,32 @@ verification:
 }
 
 
+def check_ident(kind: str, ident: str) -> None:
+    """Raise `UsageError` unless `ident` is an id (for a citation, a bib key) that the check
+    accepts: the schema's pattern and length, and not a reserved id."""
+    import jsonschema
+
+    definition = load_schema("common")["$defs"]["bibkey" if kind == "citation" else "id"]
+    for error in jsonschema.Draft202012Validator(definition).iter_errors(ident):
+        if error.validator == "maxLength":
+            raise UsageError(f"`{shown(ident)}` is {len(ident)} characters; the limit is {error.validator_value}")
+        form = "a bib key such as `griffin1999selective`" if kind == "citation" else \
+            "a lower-case kebab-case id such as `oral-progesterone`"
+        raise UsageError(f"`{shown(ident)}` is not {form}")
+    if ident in RESERVED_IDS:
+        raise UsageError(f"`{ident}` is reserved: its page would replace `/{SECTION_OF_KIND[KINDS[kind]]}/`, "
+                         "the page of the section itself")
+
+
 def scaffold(root: Path, kind: str, ident: str) -> Path:
     """Write content/<kinds>/<ident>.yaml from the template of `kind`; return its path.
 
-    Raises `UsageError` for an unknown kind or a malformed id, and `KbError` when the file
-    exists already or (for a citation) the key is not in references.bib.
+    Raises `UsageError` for an unknown kind or an id the check would refuse, and `KbError` when
+    the file exists already or (for a citation) the key is not in references.bib.
     """
     if kind not in KINDS:
         raise UsageError(f"unknown kind `{kind}`; expected one of: {', '.join(KINDS)}")
-    pattern = KEY_PATTERN if kind == "citation" else ID_PATTERN
-    if not pattern.match(ident):
-        form = "a bib key such as `griffin1999selective`" if kind == "citation" else \
-            "a lower-case kebab-case id such as `oral-progesterone`"
-        raise UsageError(f"`{ident}` is not {form}")
+    check_ident(kind, ident)
     folder = root / "content" / KINDS[kind]
     path = folder / f"{ident}.yaml"
     if path.exists():
@@ -102,6 +121,11 @@ def scaffold(root: Path, kind: str, ident: str) -> Path:
                           "(CONTRIBUTING.md shows how)")
     title = ident.replace("-", " ").capitalize()
     text = _MODELINE.format(kind=kind) + _TEMPLATES[kind].format(id=ident, title=title)
+    rel = f"content/{KINDS[kind]}/{ident}.yaml"
+    doc, problems = parse_yaml(text, rel, KINDS[kind], ident)  # the file as `check` will read it
+    found = process_document(doc, problems).diagnostics if doc is not None else tuple(problems)
+    if found:
+        raise UsageError(f"`{shown(ident)}` cannot be used: the new file would fail the check: {found[0].message}")
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{ident}.yaml.tmp"  # hidden: never read as content while being written
     tmp.write_text(text, encoding="utf-8")

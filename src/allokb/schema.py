@@ -35,10 +35,10 @@ _TYPE_NAMES = {
     "array": "a list", "object": "a mapping (key: value)", "null": "nothing",
 }
 _PATTERN_NAMES = {
-    "^[a-z0-9]+(?:-[a-z0-9]+)*$": "a lower-case kebab-case id such as `oral-progesterone`",
-    "^[a-z][a-z0-9]*$": "a bib key in lower-case ASCII letters and digits such as `griffin1999selective`",
-    "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$": "a date written YYYY-MM-DD",
-    '^https?://[^\\s<>"]+$': "an http:// or https:// URL without spaces",
+    "^[a-z0-9]+(?:-[a-z0-9]+)*(?!\\n)$": "a lower-case kebab-case id such as `oral-progesterone`",
+    "^[a-z][a-z0-9]*(?!\\n)$": "a bib key in lower-case ASCII letters and digits such as `griffin1999selective`",
+    "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(?!\\n)$": "a date written YYYY-MM-DD",
+    '^https?://[^\\s<>"]+(?!\\n)$': "an http:// or https:// URL without spaces",
 }
 
 

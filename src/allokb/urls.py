@@ -6,61 +6,134 @@ A build that would drop one of them fails (KB601) unless it is redirected: an en
 YAML lists its old id under `former_ids` (`former_keys` for a reference), and the old URL then
 serves a redirect page. URLs the manifest does not list yet are reported (KB602, a warning
 that `--strict` and CI turn into a failure) so that the manifest grows in the same pull request;
-`allokb urls --write` updates it.
+`allokb urls --write` updates it, keeping its comments and the order of its lines.
+
+A project with a `mkdocs.yml` publishes a site, so its manifest is required (KB603): deleting it
+would switch the check off. URLs are computed by MkDocs' own rules for `use_directory_urls`
+(`a.md` is served at `/a/`, `a/index.md` and `a/README.md` at `/a/`), and a hand-written file in
+content/pages/ that a generated page or file would replace is an error (KB604), as is an entry
+id that would replace the page of its own section (`index`, KB310, checked in the graph stage).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+import os
+import posixpath
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from allokb.diagnostics import Diagnostic, KbError, Location, make
-from allokb.graph import KnowledgeBase
 from allokb.load import read_text
 from allokb.schema import SCHEMA_NAMES
+
+if TYPE_CHECKING:  # the graph stage imports this module for RESERVED_IDS
+    from allokb.graph import KnowledgeBase
 
 MANIFEST = "urls.txt"  # one path a line, starting with "/" (relative to site_url)
 MAX_MANIFEST_BYTES = 5 * 1024 * 1024
 PAGES_DIR = "content/pages"
+#: content folder -> the section of the site (URL folder) its entries' pages are in
+SECTION_OF_KIND = {"interventions": "interventions", "mechanisms": "mechanisms", "citations": "references"}
+#: entry ids (and bib keys) that name a page the section generates itself: `<section>/index.md`
+#: is the summary table, the mechanisms' index, the bibliography. A test renders the fixture and
+#: checks that a section holds no other generated page.
+RESERVED_IDS = frozenset({"index"})
 EXPORTS = ("data/kb.json", "data/interventions.csv", "data/references.bib", "data/references.csl.json", "feed.xml")
-GENERATED_PAGES = ("interventions/", "mechanisms/", "references/", "evidence/", "corrections/", "codes/")
+#: the pages render_site generates besides one per entry (Markdown paths in the docs tree)
+GENERATED_PAGES = ("codes.md", "interventions/index.md", "mechanisms/index.md", "references/index.md",
+                   "evidence.md", "corrections.md")
+GUIDE = ("CONTRIBUTING.md", "contributing.md")  # the repository's guide, published when it exists
+#: files MkDocs, its theme and the search plugin write themselves
+MKDOCS_FILES = ("404.html", "sitemap.xml", "sitemap.xml.gz", "search/search_index.json")
+#: what MkDocs reads as a page (mkdocs.utils.markdown_extensions); everything else is copied
+MARKDOWN_SUFFIXES = (".markdown", ".mdown", ".mkdn", ".mkd", ".md")
 _HEADER = ("# Every URL the site has published, relative to site_url. Never remove a line: a page that\n"
            "# goes away needs a redirect (former_ids / former_keys). `allokb urls --write` adds new ones.\n")
 
 
 @dataclass(frozen=True)
 class UrlPlan:
-    """The URLs a build publishes, and the redirects it serves (old path -> new path)."""
+    """The URLs a build publishes, and the redirects it serves (old path -> new path).
+
+    `generated` maps each file the build generates (site path) to what it is; `hand_written` maps
+    each hand-written file of content/pages/ to the site paths it would be written to (one, or
+    none when MkDocs excludes it)."""
 
     urls: frozenset[str]
     redirects: dict[str, str]
+    generated: dict[str, str] = field(default_factory=dict)
+    hand_written: dict[str, str] = field(default_factory=dict)
 
 
-def _page_url(src: str) -> str:
-    stem = src.removesuffix(".md")
-    if stem == "index":
-        return "/"
-    return "/" + (stem.removesuffix("/index") if stem.endswith("/index") else stem) + "/"
+def site_path(src_uri: str) -> str:
+    """The file MkDocs writes for a docs file with `use_directory_urls: true`, by its rules
+    (`mkdocs.structure.files.File.dest_uri`): `a/b.md` -> `a/b/index.html`, `a/index.md` and
+    `a/README.md` -> `a/index.html`; any other file keeps its path."""
+    if not src_uri.endswith(MARKDOWN_SUFFIXES):
+        return src_uri
+    parent, name = posixpath.split(src_uri)
+    stem = posixpath.splitext(name)[0]
+    stem = "index" if stem == "README" else stem
+    return posixpath.join(parent, "index.html" if stem == "index" else f"{stem}/index.html")
+
+
+def page_url(src_uri: str) -> str:
+    """The URL path (from the site root, with a leading `/`) of a docs page."""
+    return "/" + site_path(src_uri).removesuffix("index.html")
+
+
+def _excluded(rel: str) -> bool:
+    """MkDocs' default `exclude_docs`: dot-files and dot-folders anywhere, `/templates/` at the top."""
+    parts = rel.split("/")
+    return any(part.startswith(".") for part in parts) or (len(parts) > 1 and parts[0] == "templates")
+
+
+def hand_written_files(root: Path) -> list[str]:
+    """The files of content/pages/ that MkDocs publishes (paths relative to it), sorted. Links
+    are not followed (the load stage reports them)."""
+    base = root / PAGES_DIR
+    found = []
+    for folder, dirs, files in os.walk(base):
+        dirs.sort()
+        rel_folder = Path(folder).relative_to(base).as_posix()
+        for name in sorted(files):
+            rel = name if rel_folder == "." else f"{rel_folder}/{name}"
+            if not _excluded(rel):
+                found.append(rel)
+    return found
 
 
 def plan_urls(root: Path, kb: KnowledgeBase) -> UrlPlan:
-    """The URL paths the site will serve for this knowledge base."""
-    urls = {_page_url(p.relative_to(root / PAGES_DIR).as_posix())
-            for p in (root / PAGES_DIR).rglob("*.md")} if (root / PAGES_DIR).is_dir() else set()
-    urls |= {f"/{p}" for p in (*GENERATED_PAGES, *EXPORTS)} | {f"/schema/{n}.schema.json" for n in SCHEMA_NAMES}
-    if (root / "CONTRIBUTING.md").exists():
-        urls.add("/contributing/")
-    urls |= {f"/interventions/{i}/" for i in kb.interventions}
-    urls |= {f"/mechanisms/{i}/" for i in kb.mechanisms}
-    urls |= {f"/references/{k}/" for k in kb.references}
-    redirects: dict[str, str] = {}
-    for item in kb.interventions.values():
-        redirects.update({f"/interventions/{old}/": f"/interventions/{item.id}/" for old in item.former_ids})
-    for mech in kb.mechanisms.values():
-        redirects.update({f"/mechanisms/{old}/": f"/mechanisms/{mech.id}/" for old in mech.former_ids})
+    """The URL paths the site will serve for this knowledge base, its redirects, and where in
+    the site each generated and hand-written file is written."""
+    pages = {src: f"the generated page `{src}`" for src in GENERATED_PAGES}
+    if (root / GUIDE[0]).exists():
+        pages[GUIDE[1]] = f"the page generated from {GUIDE[0]}"
+    for section, ids in (("interventions", kb.interventions), ("mechanisms", kb.mechanisms),
+                         ("references", kb.references)):
+        pages.update({f"{section}/{ident}.md": f"the page of `{ident}`" for ident in ids})
+    files = [*EXPORTS, *(f"schema/{n}.schema.json" for n in SCHEMA_NAMES)]
+    urls = {page_url(src) for src in pages} | {f"/{path}" for path in files}
+    hand_written = {rel: site_path(rel) for rel in hand_written_files(root)} if (root / PAGES_DIR).is_dir() else {}
+    urls |= {page_url(rel) for rel in hand_written if rel.endswith(MARKDOWN_SUFFIXES)}
+
+    redirects: dict[str, str] = {}  # the first entry wins when two list one former id (KB311)
+    for section, records in (("interventions", kb.interventions), ("mechanisms", kb.mechanisms)):
+        for ident, record in records.items():
+            for old in record.former_ids:
+                redirects.setdefault(f"/{section}/{old}/", f"/{section}/{ident}/")
     for key, citation in kb.citations.items():
-        redirects.update({f"/references/{old}/": f"/references/{key}/" for old in citation.former_keys})
-    return UrlPlan(frozenset(urls), {old: new for old, new in sorted(redirects.items()) if old not in urls})
+        for old in citation.former_keys:
+            redirects.setdefault(f"/references/{old}/", f"/references/{key}/")
+    redirects = {old: new for old, new in sorted(redirects.items()) if old not in urls}
+
+    generated = {site_path(src): what for src, what in pages.items()}
+    generated.update({path: f"the generated file `{path}`" for path in files})
+    generated.update({path: f"MkDocs' own `{path}`" for path in MKDOCS_FILES})
+    generated.update({f"{old.lstrip('/')}index.html": f"the redirect from `{old}`" for old in redirects})
+    return UrlPlan(frozenset(urls), redirects, generated, hand_written)
 
 
 def read_manifest(root: Path) -> tuple[list[tuple[int, str]], list[Diagnostic]]:
@@ -81,13 +154,19 @@ def read_manifest(root: Path) -> tuple[list[tuple[int, str]], list[Diagnostic]]:
 
 
 def check_urls(root: Path, plan: UrlPlan) -> list[Diagnostic]:
-    """KB601 for a published URL that would disappear; KB602 for a URL not yet in the manifest."""
+    """KB601 for a published URL that would disappear; KB602 for a URL not yet in the manifest;
+    KB603 for a missing manifest; KB604 for a hand-written page that another would replace."""
+    out = check_shadowed_pages(plan)
     if not (root / MANIFEST).exists():
-        return []
+        if (root / "mkdocs.yml").exists():
+            out.append(make("KB603", f"{MANIFEST} is missing: the URLs this site has published would no longer "
+                            "be checked", Location(MANIFEST, 1, 1),
+                            f"restore it with `git checkout -- {MANIFEST}`; a new site creates it with "
+                            "`allokb urls --write`"))
+        return out
     manifest, problems = read_manifest(root)
     if problems:
-        return problems
-    out = []
+        return out + problems
     listed = {url for _, url in manifest}
     for line, url in manifest:
         if url not in plan.urls and url not in plan.redirects:
@@ -100,18 +179,61 @@ def check_urls(root: Path, plan: UrlPlan) -> list[Diagnostic]:
     return out
 
 
+def check_shadowed_pages(plan: UrlPlan) -> list[Diagnostic]:
+    """KB604: a hand-written file of content/pages/ is written to the same place in the site as a
+    generated page or file (which replaces it), or as another hand-written file."""
+    out = []
+    first: dict[str, str] = {}
+    for rel, dest in sorted(plan.hand_written.items(), key=lambda item: (item[1], item[0])):
+        where = Location(f"{PAGES_DIR}/{rel}", 1, 1)
+        shown = "/" + dest.removesuffix("index.html")
+        if dest in plan.generated:
+            out.append(make("KB604", f"this page is served at `{shown}`, where {plan.generated[dest]} replaces it",
+                            where, "move or rename the page; generated pages cannot be overridden from content/pages"))
+        elif first.setdefault(dest, rel) != rel:
+            out.append(make("KB604", f"this page is served at `{shown}`, as is {PAGES_DIR}/{first[dest]}", where,
+                            "keep one of the two pages"))
+    return out
+
+
 def write_manifest(root: Path, plan: UrlPlan) -> int:
-    """Add the plan's URLs (and keep every old line); return how many were added."""
-    existing, problems = read_manifest(root)
-    if problems:
-        raise KbError(f"{MANIFEST}: {problems[0].message}; it is unchanged")
-    listed = {url for _, url in existing}
-    merged = sorted(listed | plan.urls)
+    """Add the plan's new URLs to the manifest, keeping every line as it is (comments, order,
+    blank lines); return how many were added. In a manifest whose URLs are sorted, each new URL
+    goes right after the URL it follows in sorted order; otherwise new URLs are appended."""
     path = root / MANIFEST
+    text = _HEADER
+    if path.exists():
+        read, problems = read_text(path, MANIFEST, MAX_MANIFEST_BYTES)
+        if read is None:
+            raise KbError(f"{MANIFEST}: {problems[0].message}; it is unchanged")
+        text = read
+    lines = text.splitlines(keepends=True)
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += newline
+    rows = [(i, line.strip()) for i, line in enumerate(lines) if line.strip() and not line.strip().startswith("#")]
+    listed = [url for _, url in rows]
+    new = sorted(plan.urls - set(listed))
+    after: dict[int, list[str]] = {}  # line index -> new URLs that follow it (-1: before the first URL)
+    if rows and listed == sorted(listed):
+        for url in new:
+            at = bisect.bisect_left(listed, url)
+            after.setdefault(rows[at - 1][0] if at else -1, []).append(url)
+    else:
+        after[len(lines) - 1] = new
+    out = []
+    first_url = rows[0][0] if rows else len(lines)
+    for i, line in enumerate(lines):
+        if i == first_url:
+            out += [url + newline for url in after.get(-1, [])]
+        out.append(line)
+        out += [url + newline for url in after.get(i, [])]
+    if first_url == len(lines):
+        out += [url + newline for url in after.get(-1, [])]
     tmp = path.with_name(f".{MANIFEST}.tmp")
-    tmp.write_text(_HEADER + "".join(f"{url}\n" for url in merged), encoding="utf-8")
+    tmp.write_text("".join(out), encoding="utf-8", newline="")
     tmp.replace(path)
-    return len(merged) - len(listed)
+    return len(new)
 
 
 def redirect_html(site_url: str, old: str, target: str) -> str:

@@ -1,6 +1,10 @@
 """Data exports: /data/kb.json, /data/interventions.csv, /data/references.bib,
-/data/references.csl.json and /schema/<kind>.schema.json. Deterministic: sorted keys and rows,
-no timestamps."""
+/data/references.csl.json, /schema/<kind>.schema.json and the Atom feed /feed.xml.
+Deterministic: sorted keys and rows, no timestamps.
+
+Contributor text is data in every export: a CSV cell that a spreadsheet would run as a formula is
+neutralised (OWASP's rule), and the feed holds only characters XML 1.0 allows, whatever the input.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ import csv
 import dataclasses
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from allokb.graph import KnowledgeBase
 from allokb.model import Link
@@ -66,19 +72,31 @@ def kb_json(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> str:
                    "mechanisms": mechanisms, "references": references})
 
 
+#: what makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell that a spreadsheet shows as text: one that starts like a formula gets a single
+    quote in front (and, as every cell, is quoted by the writer)."""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def interventions_csv(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> str:
-    """One row per intervention: the summary table as CSV."""
+    """One row per intervention: the summary table as CSV, every cell quoted and neutralised."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(["id", "name", "category", "direction", "prescription_status", "populations", "mechanisms",
                      "computed_grade", "source_post_rating", "claims", "references", "url"])
     for item in kb.interventions.values():
         grade = grades.get(item.id) or {}
         refs = sorted({c.ref.target for claim in item.claims for c in claim.citations})
-        writer.writerow([item.id, item.name, item.category, item.direction, item.prescription_status,
-                         " ".join(item.populations), " ".join(m.target for m in item.mechanisms),
-                         grade.get("level", ""), item.seed_rating.rating if item.seed_rating else "",
-                         len(item.claims), " ".join(refs), f"{site_url}interventions/{item.id}/"])
+        writer.writerow([csv_cell(cell) for cell in (
+            item.id, item.name, item.category, item.direction, item.prescription_status,
+            " ".join(item.populations), " ".join(m.target for m in item.mechanisms),
+            grade.get("level", ""), item.seed_rating.rating if item.seed_rating else "",
+            len(item.claims), " ".join(refs), f"{site_url}interventions/{item.id}/")])
     return out.getvalue()
 
 
@@ -88,6 +106,25 @@ def csl_json(kb: KnowledgeBase) -> str:
 
 
 FEED_CHANGES = 50
+#: what XML 1.0 forbids: C0 controls but tab, newline and carriage return; surrogates; U+FFFE, U+FFFF
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: Any) -> str:
+    """Text that XML 1.0 can hold: each character it forbids becomes U+FFFD (the replacement
+    character), so that a control character in a commit subject cannot break the feed."""
+    return _NOT_XML.sub("\ufffd", str(value))
+
+
+def _feed_date(value: str, fallback: str) -> str:
+    """A date feedgen can read, or `fallback` when git gave something else."""
+    from dateutil import parser
+
+    try:
+        parsed = parser.isoparse(value)
+    except (ValueError, OverflowError):
+        return fallback
+    return value if parsed.tzinfo is not None else fallback
 _FEED_FOLDERS = {"content/interventions/": "interventions", "content/mechanisms/": "mechanisms",
                  "content/citations/": "references"}
 
@@ -102,16 +139,16 @@ def atom_feed(kb: KnowledgeBase, site: Any) -> str:
              **{("mechanisms", i): x.name for i, x in kb.mechanisms.items()},
              **{("references", k): r.get("title") or k for k, r in kb.references.items()}}
     fg = FeedGenerator()
-    fg.id(site.site_url + "feed.xml")
-    fg.title(f"{site.site_name}: changes")
+    fg.id(xml_text(site.site_url + "feed.xml"))
+    fg.title(xml_text(f"{site.site_name}: changes"))
     fg.subtitle("Every change to the knowledge base: interventions, mechanisms and references.")
-    fg.author({"name": site.site_name})
-    fg.link(href=site.site_url, rel="alternate")
-    fg.link(href=site.site_url + "feed.xml", rel="self")
+    fg.author({"name": xml_text(site.site_name)})
+    fg.link(href=xml_text(site.site_url), rel="alternate")
+    fg.link(href=xml_text(site.site_url + "feed.xml"), rel="self")
     fg.language("en")
     fg.generator("allokb")
-    newest = site.changes[0].when if site.changes else f"{site.build_date}T00:00:00+00:00"
-    fg.updated(newest)
+    built = f"{site.build_date}T00:00:00+00:00"
+    fg.updated(_feed_date(site.changes[0].when, built) if site.changes else built)
     entries = []
     for change in site.changes[:FEED_CHANGES]:
         for path in sorted(change.files):
@@ -122,11 +159,12 @@ def atom_feed(kb: KnowledgeBase, site: Any) -> str:
             entries.append((change, kind, ident, path))
     for change, kind, ident, path in reversed(entries):  # feedgen prepends: add oldest first
         entry = fg.add_entry()
-        entry.id(f"tag:{host},{change.date}:{change.sha}/{path}")
-        entry.title(f"{names.get((kind, ident), ident)}: {change.subject}")
-        entry.link(href=f"{site.site_url}{kind}/{ident}/")
-        entry.updated(change.when)
-        entry.summary(f"{path} changed in commit {change.sha[:12]}: {change.subject}")
+        when = _feed_date(change.when, built)
+        entry.id(xml_text(f"tag:{host},{when[:10]}:{change.sha}/{quote(path)}"))
+        entry.title(xml_text(f"{names.get((kind, ident), ident)}: {change.subject}"))
+        entry.link(href=xml_text(f"{site.site_url}{kind}/{quote(ident)}/"))
+        entry.updated(when)
+        entry.summary(xml_text(f"{path} changed in commit {change.sha[:12]}: {change.subject}"))
     return str(fg.atom_str(pretty=True).decode("utf-8"))
 
 
