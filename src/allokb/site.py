@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from allokb.audit import audit_site, content_security_policy
 from allokb.diagnostics import KbError
 from allokb.grade import grade_data
 from allokb.graph import KnowledgeBase
@@ -29,7 +30,7 @@ from allokb.project import CheckResult, check_project
 from allokb.render import Page, RenderedSite, SiteInfo, render_site
 from allokb.render.environment import jsonld as jsonld_filter
 from allokb.render.views import Change, jsonld
-from allokb.report import render
+from allokb.report import format_text, render
 
 #: what `serve` watches besides the docs folder and mkdocs.yml
 WATCHED = ("content", "references.bib", "site_templates", "src/allokb/schemas")
@@ -101,10 +102,18 @@ def on_startup(command: str, dirty: bool) -> None:
     _SERVING["on"] = command == "serve"
 
 
+def add_security_policy(config: Any) -> None:
+    """Give the theme the Content-Security-Policy it writes into every page (post-build audit:
+    allokb.audit). Not for `serve`: MkDocs' live reload injects an inline script the policy would block."""
+    if not _SERVING["on"]:
+        config.extra["csp"] = content_security_policy()
+
+
 def on_config(config: Any) -> Any:
     """MkDocs hook: check the knowledge base and render it before anything is built."""
     from mkdocs.exceptions import PluginError
 
+    add_security_policy(config)
     root = _root_of(config)
     # `allokb build` has just checked the project and hands its result over with the config;
     # `mkdocs build` and `serve` check here.
@@ -265,7 +274,26 @@ def build_site(root: Path, site_dir: Path, checked: CheckResult | None = None) -
             os.environ.pop("SOURCE_DATE_EPOCH", None)
         else:
             os.environ["SOURCE_DATE_EPOCH"] = saved_epoch
+    audit_or_discard(staging, config.site_url or "")
     _swap_in(staging, site_dir)
+
+
+def audit_or_discard(staging: Path, site_url: str) -> None:
+    """The post-build audit (allokb.audit): a built site holding unsafe HTML is discarded like a
+    failed MkDocs build, and the previous site stays. `ALLOKB_TEST_SKIP_AUDIT=1` switches the audit
+    off FOR TESTS ONLY (the browser test plants a script past it to see the CSP block it); a site
+    built that way must never be published."""
+    if os.environ.get("ALLOKB_TEST_SKIP_AUDIT") == "1":
+        return
+    try:
+        problems = audit_site(staging, site_url)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if problems:
+        shutil.rmtree(staging, ignore_errors=True)
+        report = "\n".join(format_text(d) for d in problems)
+        raise KbError(f"build failed: the post-build audit found unsafe HTML:\n{report}\nthe previous site is unchanged")
 
 
 def _swap_in(staging: Path, site_dir: Path) -> None:
