@@ -24,6 +24,7 @@ import sys
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
@@ -148,10 +149,33 @@ def _urls(name: str, value: str) -> list[str]:
 
 def _attributes(node: Node) -> list[tuple[str, str]]:
     """Every (lower-case name, value) of an element. Both of selectolax's views are read: where a
-    prefixed and a plain name meet (`xlink:href`, `href`) each view can hide one of the two."""
+    prefixed and a plain name meet (`href` then `xlink:href`), each view hides one of the two."""
     pairs = {(str(k).lower(), v or "") for k, v in node.attributes.items()}
     pairs |= {(str(k).lower(), v or "") for k, v in node.attrs.items()}
     return sorted(pairs)
+
+
+class _TwoLinks(HTMLParser):
+    """Start tags naming both `href` and `xlink:href`, from the tokenizer alone. Lexbor keeps one
+    of the two (after `xlink:href`, it drops `href`), where Chromium keeps both and follows `href`:
+    such an element is refused whatever its values."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = [name.lower() for name, _ in attrs]
+        if "href" in names and any(n != "href" and n.rsplit(":", 1)[-1] == "href" for n in names):
+            self.found.append(" ".join(show(n) for n in dict.fromkeys(names)))
+
+
+def _two_links(text: str) -> Iterator[_Problem]:
+    parser = _TwoLinks()
+    parser.feed(text)
+    parser.close()
+    for names in parser.found:
+        yield "KB510", f"an element with both `href` and a prefixed href ({names}): browsers follow `href`", _HINT
 
 
 def _element(tag: str, name: str | None = None, value: str | None = None) -> str:
@@ -175,6 +199,7 @@ _Problem = tuple[str, str, str]  # code, message, hint
 def check_page(site: _Site, page: str, text: str) -> Iterator[_Problem]:
     """The problems of one page, as (code, message, hint), in document order."""
     tree = LexborHTMLParser(text)
+    yield from _two_links(text)
     if page.endswith(PAGE_SUFFIXES) and not _is_redirect(tree):
         yield from _check_policy(tree)
     for node in tree.root.traverse(include_text=False) if tree.root is not None else ():

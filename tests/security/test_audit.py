@@ -108,8 +108,10 @@ PAYLOADS = {
                    f'<button formaction="javascript:alert(1)">: a `javascript:` URL {HINT}'),
     "svg xlink:href": ('<svg><a xlink:href="javascript:alert(1)"><text>x</text></a></svg>',
                        f'<a href="javascript:alert(1)">: a `javascript:` URL {HINT}'),
-    "svg href beside xlink:href": ('<svg><a href="#" xlink:href="javascript:alert(1)"><text>x</text></a></svg>',
-                                   f'<a href="javascript:alert(1)">: a `javascript:` URL {HINT}'),
+    # Lexbor keeps one of the two where Chromium keeps both and follows href:
+    "svg href after xlink:href": ('<svg><a xlink:href="#" href="javascript:alert(1)"><text>x</text></a></svg>',
+                                  f"an element with both `href` and a prefixed href (xlink:href href): browsers "
+                                  f"follow `href` {HINT}"),
     "svg animate href": ('<svg><animate attributeName="href" to="javascript:alert(1)"/></svg>',
                          f'<animate attributeName="href">: an SVG animation of a link {HINT}'),
     "mathml href": ('<math><mi href="javascript:alert(1)">x</mi></math>',
@@ -166,6 +168,15 @@ PAYLOADS = {
 def test_a_planted_payload_is_one_located_diagnostic(name: str, fixture_site: Path, tmp_path: Path) -> None:
     html, message = PAYLOADS[name]
     assert audit_lines(planted(fixture_site, tmp_path / "site", html)) == [f"{PAGE}:1:1: error[KB510] $: {message}"]
+
+
+def test_href_before_xlink_href_is_seen_whichever_value_is_hidden(fixture_site: Path, tmp_path: Path) -> None:
+    site = planted(fixture_site, tmp_path / "site",
+                   '<svg><a href="javascript:alert(1)" xlink:href="#"><text>x</text></a></svg>')
+    assert audit_lines(site) == [
+        f"{PAGE}:1:1: error[KB510] $: <a href=\"javascript:alert(1)\">: a `javascript:` URL {HINT}",
+        f"{PAGE}:1:1: error[KB510] $: an element with both `href` and a prefixed href (href xlink:href): browsers "
+        f"follow `href` {HINT}"]
 
 
 @pytest.mark.parametrize("html", [
