@@ -167,15 +167,15 @@ class _TwoLinks(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         names = [name.lower() for name, _ in attrs]
         if "href" in names and any(n != "href" and n.rsplit(":", 1)[-1] == "href" for n in names):
-            self.found.append(" ".join(show(n) for n in dict.fromkeys(names)))
+            self.found.append(f"<{show(tag)} " + " ".join(show(n) for n in dict.fromkeys(names)) + ">")
 
 
 def _two_links(text: str) -> Iterator[_Problem]:
     parser = _TwoLinks()
     parser.feed(text)
     parser.close()
-    for names in parser.found:
-        yield "KB510", f"an element with both `href` and a prefixed href ({names}): browsers follow `href`", _HINT
+    for names in parser.found:  # e.g. "<a xlink:href href>"
+        yield "KB510", f"{names}: both `href` and a prefixed href, which parsers resolve differently", _HINT
 
 
 def _element(tag: str, name: str | None = None, value: str | None = None) -> str:

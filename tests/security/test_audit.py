@@ -110,8 +110,8 @@ PAYLOADS = {
                        f'<a href="javascript:alert(1)">: a `javascript:` URL {HINT}'),
     # Lexbor keeps one of the two where Chromium keeps both and follows href:
     "svg href after xlink:href": ('<svg><a xlink:href="#" href="javascript:alert(1)"><text>x</text></a></svg>',
-                                  f"an element with both `href` and a prefixed href (xlink:href href): browsers "
-                                  f"follow `href` {HINT}"),
+                                  f"<a xlink:href href>: both `href` and a prefixed href, which parsers resolve "
+                                  f"differently {HINT}"),
     "svg animate href": ('<svg><animate attributeName="href" to="javascript:alert(1)"/></svg>',
                          f'<animate attributeName="href">: an SVG animation of a link {HINT}'),
     "mathml href": ('<math><mi href="javascript:alert(1)">x</mi></math>',
@@ -174,9 +174,9 @@ def test_href_before_xlink_href_is_seen_whichever_value_is_hidden(fixture_site: 
     site = planted(fixture_site, tmp_path / "site",
                    '<svg><a href="javascript:alert(1)" xlink:href="#"><text>x</text></a></svg>')
     assert audit_lines(site) == [
-        f"{PAGE}:1:1: error[KB510] $: <a href=\"javascript:alert(1)\">: a `javascript:` URL {HINT}",
-        f"{PAGE}:1:1: error[KB510] $: an element with both `href` and a prefixed href (href xlink:href): browsers "
-        f"follow `href` {HINT}"]
+        f"{PAGE}:1:1: error[KB510] $: <a href xlink:href>: both `href` and a prefixed href, which parsers resolve "
+        f"differently {HINT}",
+        f"{PAGE}:1:1: error[KB510] $: <a href=\"javascript:alert(1)\">: a `javascript:` URL {HINT}"]
 
 
 @pytest.mark.parametrize("html", [
