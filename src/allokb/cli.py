@@ -17,7 +17,7 @@ from allokb.diagnostics import CODES, KbError, UsageError
 from allokb.project import check_project
 from allokb.remote import register as register_remote
 from allokb.remote import run_add_reference, run_verify
-from allokb.report import FORMATS, render
+from allokb.report import FORMATS, printable, render
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -86,10 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         return int(_COMMANDS[args.command](args))
     except UsageError as exc:
-        print(f"allokb: usage error: {exc}", file=sys.stderr)
+        print(printable(f"allokb: usage error: {exc}", lines=True), file=sys.stderr)
         return EXIT_USAGE
     except KbError as exc:
-        print(f"allokb: error: {exc}", file=sys.stderr)
+        print(printable(f"allokb: error: {exc}", lines=True), file=sys.stderr)
         return EXIT_ERRORS
     except KeyboardInterrupt:
         print("allokb: interrupted; nothing was written", file=sys.stderr)
@@ -107,15 +107,17 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
+    from allokb.output import check_site_dir, resolve_site_dir
     from allokb.site import build_site  # MkDocs is imported only by the commands that need it
 
     root = _project_root(args.root)
+    site_dir = resolve_site_dir(args.site_dir if args.site_dir else root / "site")
+    check_site_dir(site_dir, root)  # before any work: a folder the build may not replace is a usage error
     result = check_project(root)
     if result.failed():
         sys.stdout.write(render(result.diagnostics, args.format, result.files, False))
         print("allokb: build not started: fix the errors above; the previous site is unchanged", file=sys.stderr)
         return EXIT_ERRORS
-    site_dir = Path(args.site_dir).resolve() if args.site_dir else root / "site"
     build_site(root, site_dir, result)
     print(f"allokb: site built in {site_dir}", file=sys.stderr)
     return EXIT_OK

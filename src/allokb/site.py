@@ -4,8 +4,9 @@
 the whole pipeline: the knowledge-base check first (content with errors is never built), then
 the render stage, whose pages and exports are handed to MkDocs as generated files.
 `build_site` and `serve_site` are what `allokb build` and `allokb serve` call. A build is
-written to a temporary folder beside the target and swapped in only when it succeeded, so a
-failed build leaves the previous site exactly as it was.
+written to a staging folder beside the target and swapped in, in one step, only when it
+succeeded, so a failed or killed build leaves the previous site exactly as it was; which
+folders a build may replace, the lock and the swap are `allokb.output`'s.
 """
 
 from __future__ import annotations
@@ -14,20 +15,22 @@ import datetime as dt
 import html
 import logging
 import os
-import shutil
+import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from allokb.audit import audit_site, content_security_policy
 from allokb.diagnostics import KbError
 from allokb.grade import grade_data
+from allokb.output import (check_site_dir, recover, resolve_site_dir, seal, site_lock, staging_folder, swap_in,
+                           write_marker)
 from allokb.graph import KnowledgeBase
 from allokb.progress import make_progress
 from allokb.project import CheckResult, check_project
 from allokb.render import Page, RenderedSite, SiteInfo, render_site
+from allokb.render.environment import inert as attr_filter
 from allokb.render.environment import jsonld as jsonld_filter
 from allokb.render.views import Change, jsonld
 from allokb.report import format_text, render
@@ -43,21 +46,49 @@ def _root_of(config: Any) -> Path:
     return Path(config.config_file_path).resolve().parent
 
 
+_SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
+_WHEN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})\Z")
+#: what a commit subject may not carry onto a page or into the feed: C0 and C1 controls, line and
+#: paragraph separators, bidi controls and noncharacters (each becomes a space)
+_SUBJECT_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069"
+                             "\ufdd0-\ufdef\ufffe\uffff]")
+MAX_SUBJECT = 200
+
+
 def git_log(root: Path) -> list[Change]:
     """The commits that touched the content, newest first, from one `git log` pass (empty outside
-    a git checkout)."""
+    a git checkout).
+
+    A commit subject is written by whoever made the commit, so it is input like any other: the
+    output is split on NUL, which git never lets into a subject or (with `-z`) a path; a record
+    whose hash or date is not of the form git prints is dropped; the subject loses its control
+    characters and is cut to MAX_SUBJECT characters.
+    """
     try:
-        proc = subprocess.run(["git", "-C", str(root), "log", "--format=%x1e%H%x1f%cI%x1f%s", "--name-only",
-                               "--no-renames", "--", "content", "references.bib", "src/allokb/schemas"],
-                              capture_output=True, text=True, check=True, timeout=120)
+        proc = subprocess.run(["git", "-C", str(root), "log", "-z", "--format=%x00%H%x00%cI%x00%s%x00",
+                               "--name-only", "--no-renames", "--", "content", "references.bib", "src/allokb/schemas"],
+                              capture_output=True, check=True, timeout=120)
     except (OSError, subprocess.SubprocessError):
         return []
+    fields = proc.stdout.decode("utf-8", "replace").split("\x00")
     changes = []
-    for block in proc.stdout.split("\x1e")[1:]:
-        lines = [line for line in block.splitlines() if line.strip()]
-        if lines and lines[0].count("\x1f") == 2:
-            sha, when, subject = lines[0].split("\x1f")
-            changes.append(Change(sha, when, subject, tuple(lines[1:])))
+    # Each commit is: "", hash, date, subject, "", then its paths (each ended by NUL) up to the
+    # next commit's leading "" (git puts one more NUL between the format and the paths with -z).
+    i = 0
+    while i + 3 < len(fields):
+        if fields[i] != "" or not _SHA.match(fields[i + 1]):
+            i += 1
+            continue
+        sha, when, subject = fields[i + 1], fields[i + 2], fields[i + 3]
+        i += 4
+        files = []
+        while i < len(fields) and not (fields[i] == "" and i + 1 < len(fields) and _SHA.match(fields[i + 1])):
+            if fields[i]:
+                files.append(fields[i].lstrip("\n"))
+            i += 1
+        if _WHEN.match(when):
+            clean = " ".join(_SUBJECT_UNSAFE.sub(" ", subject).split())[:MAX_SUBJECT]
+            changes.append(Change(sha, when, clean, tuple(files)))
     return changes
 
 
@@ -115,6 +146,13 @@ def on_config(config: Any) -> Any:
 
     add_security_policy(config)
     root = _root_of(config)
+    if not _SERVING["on"]:  # `serve` builds into a temporary folder of its own
+        # MkDocs empties site_dir right after this hook: refuse a folder that is not a site.
+        # (`allokb build` checked its target already; here it is the staging folder beside it.)
+        try:
+            check_site_dir(resolve_site_dir(config.site_dir), root)
+        except KbError as exc:
+            raise PluginError(str(exc)) from None
     # `allokb build` has just checked the project and hands its result over with the config;
     # `mkdocs build` and `serve` check here.
     result = getattr(config, "allokb_check", None) or check_project(root)
@@ -166,8 +204,12 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         markdown = markdown.replace(f"<!-- allokb:{name} -->", block)
     if "jsonld" not in page.meta:  # a hand-written page: metadata from its front matter and git
         source = f"{config.docs_dir.removeprefix(str(_root_of(config)) + '/')}/{page.file.src_uri}"
-        description = page.meta.get("description") or config.site_description or ""
-        page.meta.setdefault("description", description)
+        # The theme prints `title` and `description` into the page head unescaped; generated
+        # pages escape them in their front matter, hand-written pages here.
+        description = str(page.meta.get("description") or config.site_description or "")
+        page.meta["description"] = attr_filter(description)
+        if "title" in page.meta:
+            page.meta["title"] = attr_filter(str(page.meta["title"]))
         date = site.updated.get(source, site.build_date)
         path = page.file.url if page.file.url != "." else ""
         page.meta["jsonld"] = jsonld_filter(jsonld(site, page.title or config.site_name, description, path, date, []))
@@ -186,7 +228,10 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
 
 
 def on_post_build(config: Any) -> None:
-    """MkDocs hook: forget the build's data."""
+    """MkDocs hook: mark the site as one a later build may replace (also after a plain
+    `mkdocs build`), and forget the build's data."""
+    if not _SERVING["on"]:
+        write_marker(Path(config.site_dir))
     _BUILDS.pop(id(config), None)
     _PROGRESS.pop(id(config), None)
 
@@ -245,14 +290,33 @@ def source_date_epoch(root: Path) -> str:
 
 def build_site(root: Path, site_dir: Path, checked: CheckResult | None = None) -> None:
     """Run a strict MkDocs build of the project into `site_dir`, atomically and reproducibly.
-    `checked`: the result of a check just made, so that the build does not check again."""
+    `checked`: the result of a check just made, so that the build does not check again. Raises
+    `UsageError` for a folder the build may not replace (`output.check_site_dir`), `KbError` for
+    a failed build or a second build into the same folder; in every case the previous site stays."""
+    _log_to_stderr()
+    site_dir = resolve_site_dir(site_dir)
+    check_site_dir(site_dir, root)
+    try:
+        site_dir.parent.mkdir(parents=True, exist_ok=True)
+        with site_lock(site_dir):
+            recover(site_dir)
+            check_site_dir(site_dir, root)  # again, with the lock: another build may have changed it
+            with staging_folder(site_dir) as staging:
+                site_url = _mkdocs_build(root, staging, checked)
+                audit_built_site(staging, site_url)  # modes are normalised after it, in seal
+                seal(staging)
+                swap_in(staging, site_dir)
+    except OSError as exc:
+        raise KbError(f"cannot build the site into {site_dir}: {exc.strerror or exc}; "
+                      "the previous site is unchanged") from None
+
+
+def _mkdocs_build(root: Path, staging: Path, checked: CheckResult | None) -> str:
+    """The strict MkDocs build of the project into the empty folder `staging`; returns the site URL."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
-    _log_to_stderr()
-    site_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
     errors = _ErrorCollector()
     logging.getLogger("mkdocs").addHandler(errors)
     saved_epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -261,51 +325,29 @@ def build_site(root: Path, site_dir: Path, checked: CheckResult | None = None) -
         config = load_config(str(root / "mkdocs.yml"), strict=True, site_dir=str(staging))
         config.allokb_check = checked
         build(config)
+        return str(config.site_url or "")
     except MkDocsException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
         why = "\n".join(errors.messages) or str(exc)
         raise KbError(f"build failed: {why}\nthe previous site is unchanged") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     finally:
         logging.getLogger("mkdocs").removeHandler(errors)
         if saved_epoch is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
         else:
             os.environ["SOURCE_DATE_EPOCH"] = saved_epoch
-    audit_or_discard(staging, config.site_url or "")
-    _swap_in(staging, site_dir)
 
 
-def audit_or_discard(staging: Path, site_url: str) -> None:
-    """The post-build audit (allokb.audit): a built site holding unsafe HTML is discarded like a
-    failed MkDocs build, and the previous site stays. `ALLOKB_TEST_SKIP_AUDIT=1` switches the audit
-    off FOR TESTS ONLY (the browser test plants a script past it to see the CSP block it); a site
-    built that way must never be published."""
+def audit_built_site(staging: Path, site_url: str) -> None:
+    """The post-build audit (allokb.audit): a built site holding unsafe HTML is refused like a
+    failed MkDocs build (the caller's staging folder goes, the previous site stays).
+    `ALLOKB_TEST_SKIP_AUDIT=1` switches the audit off FOR TESTS ONLY (the browser test plants a
+    script past it to see the CSP block it); a site built that way must never be published."""
     if os.environ.get("ALLOKB_TEST_SKIP_AUDIT") == "1":
         return
-    try:
-        problems = audit_site(staging, site_url)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    problems = audit_site(staging, site_url)
     if problems:
-        shutil.rmtree(staging, ignore_errors=True)
         report = "\n".join(format_text(d) for d in problems)
         raise KbError(f"build failed: the post-build audit found unsafe HTML:\n{report}\nthe previous site is unchanged")
-
-
-def _swap_in(staging: Path, site_dir: Path) -> None:
-    """Replace `site_dir` by `staging` with two renames, so readers never see a half site."""
-    old = None
-    if site_dir.exists():
-        old = site_dir.with_name(f".{site_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}")
-        site_dir.rename(old)
-    staging.rename(site_dir)
-    site_dir.chmod(0o755)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def serve_site(root: Path, dev_addr: str) -> None:

@@ -15,7 +15,7 @@ from allokb.graph import KnowledgeBase
 from allokb.load import read_text
 from allokb.render.citations import format_references
 from allokb.render.diagram import pathway_dot, render_svg
-from allokb.render.environment import make_environment
+from allokb.render.environment import Inert, make_environment
 from allokb.render.exports import exports
 from allokb.render.overview import corrections_page, evidence_page, home_summary
 from allokb.render.pages import (
@@ -84,8 +84,9 @@ def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str,
     env = make_environment(root)
     formatted = format_references(list(kb.references.values()))
     ctx = PageContext(env, kb, site, formatted, grades)
-    diagram = render_svg(pathway_dot(list(kb.mechanisms.values()), "")) if any(
-        m.step for m in kb.mechanisms.values()) else "<p>No enzymatic step is recorded yet.</p>"
+    # Graphviz's SVG, with every label XML-escaped by Graphviz; it stands in a raw HTML block.
+    diagram = Inert(render_svg(pathway_dot(list(kb.mechanisms.values()), "")) if any(
+        m.step for m in kb.mechanisms.values()) else "<p>No enzymatic step is recorded yet.</p>")
     pages = [render_codes_page(root),
              Page("interventions/index.md", interventions_index(ctx)),
              Page("mechanisms/index.md", mechanisms_index(ctx, diagram)),

