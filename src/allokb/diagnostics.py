@@ -204,7 +204,7 @@ CODES: dict[str, CodeInfo] = {
               "provide. Nothing is written; the previous site stays as it was."),
         _code("KB510", E, "unsafe HTML in a built page",
               "The post-build audit parses every page the build wrote with an HTML5 parser, as a browser "
-              "would, and found something able to run code or reach another host: a `<script>` that is not "
+              "would, and found something able to run code or reach another host: a `script` element that is not "
               "one of the theme's (an inline script whose hash is not on the allowlist in "
               "src/allokb/audit.py, or an external one that is not a file of this site), an `on*` attribute, "
               "a `javascript:`, `vbscript:` or `data:` URL, an `iframe`, `object`, `embed`, `base`, frame, "
@@ -215,10 +215,10 @@ CODES: dict[str, CodeInfo] = {
               "hand-written page. After a theme upgrade, list the new inline scripts with "
               "`python -m allokb.audit --print-hashes SITE` and update the allowlist once they are read."),
         _code("KB511", E, "page without the site's Content-Security-Policy",
-              "Every page (other than a redirect page) must open its `<head>` with `<meta charset>` and then "
-              "the Content-Security-Policy `<meta>` that the theme override writes, with exactly the policy of "
+              "Every page (other than a redirect page) must open its `head` with `meta charset` and then "
+              "the Content-Security-Policy `meta` element that the theme override writes, with exactly the policy of "
               "allokb.audit.content_security_policy(): scripts from this site and the theme's own inline "
-              "scripts only, no plugins, no `<base>`. A theme upgrade that moves `<meta charset>` or a template "
+              "scripts only, no plugins, no `base`. A theme upgrade that moves `meta charset` or a template "
               "that drops the block shows up here."),
     ]
 }
