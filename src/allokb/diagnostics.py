@@ -220,6 +220,24 @@ CODES: dict[str, CodeInfo] = {
         _code("KB501", E, "template error",
               "A Jinja template in site_templates/ has a syntax error or uses a name its context does not "
               "provide. Nothing is written; the previous site stays as it was."),
+        _code("KB510", E, "unsafe HTML in a built page",
+              "The post-build audit parses every page the build wrote with an HTML5 parser, as a browser "
+              "would, and found something able to run code or reach another host: a `script` element that is not "
+              "one of the theme's (an inline script whose hash is not on the allowlist in "
+              "src/allokb/audit.py, or an external one that is not a file of this site), an `on*` attribute, "
+              "a `javascript:`, `vbscript:` or `data:` URL, an `iframe`, `object`, `embed`, `base`, frame, "
+              "applet or `template` element, a refresh to another site, an SVG animation of a link, or an "
+              "image, stylesheet, script or other resource from another host (links to other sites are "
+              "fine). The message names the page and the element; the build fails and the previous site "
+              "stays. A source let raw HTML through: escape it where it is rendered, or remove it from the "
+              "hand-written page. After a theme upgrade, list the new inline scripts with "
+              "`python -m allokb.audit --print-hashes SITE` and update the allowlist once they are read."),
+        _code("KB511", E, "page without the site's Content-Security-Policy",
+              "Every page (other than a redirect page) must open its `head` with `meta charset` and then "
+              "the Content-Security-Policy `meta` element that the theme override writes, with exactly the policy of "
+              "allokb.audit.content_security_policy(): scripts from this site and the theme's own inline "
+              "scripts only, no plugins, no `base`. A theme upgrade that moves `meta charset` or a template "
+              "that drops the block shows up here."),
     ]
 }
 

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from allokb.audit import audit_site, content_security_policy
 from allokb.diagnostics import KbError
 from allokb.grade import grade_data
 from allokb.output import (check_site_dir, recover, resolve_site_dir, seal, site_lock, staging_folder, swap_in,
@@ -32,7 +33,7 @@ from allokb.render import Page, RenderedSite, SiteInfo, render_site
 from allokb.render.environment import inert as attr_filter
 from allokb.render.environment import jsonld as jsonld_filter
 from allokb.render.views import Change, jsonld
-from allokb.report import render
+from allokb.report import format_text, render
 
 #: what `serve` watches besides the docs folder and mkdocs.yml
 WATCHED = ("content", "references.bib", "site_templates", "src/allokb/schemas")
@@ -132,10 +133,18 @@ def on_startup(command: str, dirty: bool) -> None:
     _SERVING["on"] = command == "serve"
 
 
+def add_security_policy(config: Any) -> None:
+    """Give the theme the Content-Security-Policy it writes into every page (post-build audit:
+    allokb.audit). Not for `serve`: MkDocs' live reload injects an inline script the policy would block."""
+    if not _SERVING["on"]:
+        config.extra["csp"] = content_security_policy()
+
+
 def on_config(config: Any) -> Any:
     """MkDocs hook: check the knowledge base and render it before anything is built."""
     from mkdocs.exceptions import PluginError
 
+    add_security_policy(config)
     root = _root_of(config)
     if not _SERVING["on"]:  # `serve` builds into a temporary folder of its own
         # MkDocs empties site_dir right after this hook: refuse a folder that is not a site.
@@ -293,9 +302,8 @@ def build_site(root: Path, site_dir: Path, checked: CheckResult | None = None) -
             recover(site_dir)
             check_site_dir(site_dir, root)  # again, with the lock: another build may have changed it
             with staging_folder(site_dir) as staging:
-                _mkdocs_build(root, staging, checked)
-                # audit the staged site here: a check of the built HTML raises KbError to refuse
-                # it, and the previous site stays (modes are normalised after it, in seal).
+                site_url = _mkdocs_build(root, staging, checked)
+                audit_built_site(staging, site_url)  # modes are normalised after it, in seal
                 seal(staging)
                 swap_in(staging, site_dir)
     except OSError as exc:
@@ -303,8 +311,8 @@ def build_site(root: Path, site_dir: Path, checked: CheckResult | None = None) -
                       "the previous site is unchanged") from None
 
 
-def _mkdocs_build(root: Path, staging: Path, checked: CheckResult | None) -> None:
-    """The strict MkDocs build of the project into the empty folder `staging`."""
+def _mkdocs_build(root: Path, staging: Path, checked: CheckResult | None) -> str:
+    """The strict MkDocs build of the project into the empty folder `staging`; returns the site URL."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
@@ -317,6 +325,7 @@ def _mkdocs_build(root: Path, staging: Path, checked: CheckResult | None) -> Non
         config = load_config(str(root / "mkdocs.yml"), strict=True, site_dir=str(staging))
         config.allokb_check = checked
         build(config)
+        return str(config.site_url or "")
     except MkDocsException as exc:
         why = "\n".join(errors.messages) or str(exc)
         raise KbError(f"build failed: {why}\nthe previous site is unchanged") from None
@@ -326,6 +335,19 @@ def _mkdocs_build(root: Path, staging: Path, checked: CheckResult | None) -> Non
             os.environ.pop("SOURCE_DATE_EPOCH", None)
         else:
             os.environ["SOURCE_DATE_EPOCH"] = saved_epoch
+
+
+def audit_built_site(staging: Path, site_url: str) -> None:
+    """The post-build audit (allokb.audit): a built site holding unsafe HTML is refused like a
+    failed MkDocs build (the caller's staging folder goes, the previous site stays).
+    `ALLOKB_TEST_SKIP_AUDIT=1` switches the audit off FOR TESTS ONLY (the browser test plants a
+    script past it to see the CSP block it); a site built that way must never be published."""
+    if os.environ.get("ALLOKB_TEST_SKIP_AUDIT") == "1":
+        return
+    problems = audit_site(staging, site_url)
+    if problems:
+        report = "\n".join(format_text(d) for d in problems)
+        raise KbError(f"build failed: the post-build audit found unsafe HTML:\n{report}\nthe previous site is unchanged")
 
 
 def serve_site(root: Path, dev_addr: str) -> None:
