@@ -228,12 +228,20 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
 
 
 def on_post_build(config: Any) -> None:
-    """MkDocs hook: mark the site as one a later build may replace (also after a plain
-    `mkdocs build`), and forget the build's data."""
-    if not _SERVING["on"]:
-        write_marker(Path(config.site_dir))
+    """MkDocs hook: audit the written site (allokb.audit), mark it as one a later build may
+    replace (also after a plain `mkdocs build`), and forget the build's data. `allokb build`
+    builds into a staging folder, so a refused site never replaces the old one; a plain
+    `mkdocs build` writes in place, and the refusal is its exit status."""
+    from mkdocs.exceptions import PluginError
+
     _BUILDS.pop(id(config), None)
     _PROGRESS.pop(id(config), None)
+    if not _SERVING["on"]:
+        try:
+            audit_built_site(Path(config.site_dir), str(config.site_url or ""))
+        except KbError as exc:
+            raise PluginError(str(exc)) from None
+        write_marker(Path(config.site_dir))
 
 
 class _StderrHandler(logging.Handler):
@@ -302,8 +310,7 @@ def build_site(root: Path, site_dir: Path, checked: CheckResult | None = None) -
             recover(site_dir)
             check_site_dir(site_dir, root)  # again, with the lock: another build may have changed it
             with staging_folder(site_dir) as staging:
-                site_url = _mkdocs_build(root, staging, checked)
-                audit_built_site(staging, site_url)  # modes are normalised after it, in seal
+                _mkdocs_build(root, staging, checked)  # the hook audits the staged site (on_post_build)
                 seal(staging)
                 swap_in(staging, site_dir)
     except OSError as exc:
@@ -311,8 +318,8 @@ def build_site(root: Path, site_dir: Path, checked: CheckResult | None = None) -
                       "the previous site is unchanged") from None
 
 
-def _mkdocs_build(root: Path, staging: Path, checked: CheckResult | None) -> str:
-    """The strict MkDocs build of the project into the empty folder `staging`; returns the site URL."""
+def _mkdocs_build(root: Path, staging: Path, checked: CheckResult | None) -> None:
+    """The strict MkDocs build of the project into the empty folder `staging`."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
@@ -325,7 +332,6 @@ def _mkdocs_build(root: Path, staging: Path, checked: CheckResult | None) -> str
         config = load_config(str(root / "mkdocs.yml"), strict=True, site_dir=str(staging))
         config.allokb_check = checked
         build(config)
-        return str(config.site_url or "")
     except MkDocsException as exc:
         why = "\n".join(errors.messages) or str(exc)
         raise KbError(f"build failed: {why}\nthe previous site is unchanged") from None
@@ -347,7 +353,7 @@ def audit_built_site(staging: Path, site_url: str) -> None:
     problems = audit_site(staging, site_url)
     if problems:
         report = "\n".join(format_text(d) for d in problems)
-        raise KbError(f"build failed: the post-build audit found unsafe HTML:\n{report}\nthe previous site is unchanged")
+        raise KbError(f"the post-build audit found unsafe HTML:\n{report}")
 
 
 def serve_site(root: Path, dev_addr: str) -> None:

@@ -305,3 +305,14 @@ def test_print_hashes_lists_the_inline_scripts(fixture_site: Path) -> None:
 def test_messages_carry_no_raw_control_character() -> None:
     assert show("a\x00b\x1b\x85\u2028\u202e\ufffe\"\\") == 'a\\u0000b\\u001b\\u0085\\u2028\\u202e\\ufffe\\"\\\\'
     assert show("x" * 100) == "x" * 80 + "…"
+
+
+def test_a_plain_mkdocs_build_is_audited_too(tmp_path: Path) -> None:
+    bad = planted_project(tmp_path / "bad")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(bad / "mkdocs.yml"),
+                           "-d", str(tmp_path / "out")], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 1
+    assert (f'planted/index.html:1:1: error[KB510] $: <img onerror="alert(1)">: an event-handler attribute {HINT}'
+            in proc.stderr.splitlines())
+    assert not (tmp_path / "out" / ".allokb-site").exists()  # never marked as a site a build may replace
