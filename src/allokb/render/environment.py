@@ -49,6 +49,7 @@ _REFS = {ord(c): f"&#{ord(c)};" for c in _ALWAYS}
 _LINE_START = re.compile(r"([#+\-=>:?%]|\d+(?=[.)](?:\s|$)))")
 _SAFE_URL = re.compile(r"https?://[^\s<>\"'`\\\x00-\x1f\x7f]+\Z")
 _BACKTICKS = re.compile(r"`+")
+_CODE_SPAN = re.compile(r"(`[^`]+`)")
 
 
 def escape_chars(text: str) -> str:
@@ -85,8 +86,11 @@ def cell(value: Any) -> Inert:
 def doc(value: Any) -> Inert:
     """The project's own documentation text (schema descriptions, code docstrings: trusted, from
     the package) for a table cell: its `code` spans are kept; HTML and table breaks are not."""
-    text = " ".join(str(value).split())
-    return Inert(text.replace("&", "&#38;").replace("<", "&#60;").replace(">", "&#62;").replace("|", "&#124;"))
+    parts = _CODE_SPAN.split(" ".join(str(value).split()))
+    # Outside code spans: no tag, entity or cell break. Inside, Python-Markdown shows every
+    # character as it is (a reference there would show as `&#60;`).
+    return Inert("".join(part if i % 2 else part.replace("&", "&#38;").replace("<", "&#60;").replace(">", "&#62;")
+                         .replace("|", "&#124;") for i, part in enumerate(parts)))
 
 
 def code(value: Any) -> Inert:
