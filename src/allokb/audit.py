@@ -186,11 +186,6 @@ def _http_equiv(node: Node) -> str:
     return (node.attributes.get("http-equiv") or "").strip().lower()
 
 
-def _is_redirect(tree: LexborHTMLParser) -> bool:
-    """A redirect page (allokb.urls.redirect_html): a refresh and no script. It carries no policy."""
-    return any(_http_equiv(m) == "refresh" for m in tree.css("meta")) and not tree.css("script")
-
-
 _HINT = ("a source let raw HTML reach the page: escape it where it is rendered, or remove it from the "
          "hand-written page")
 _Problem = tuple[str, str, str]  # code, message, hint
@@ -200,7 +195,7 @@ def check_page(site: _Site, page: str, text: str) -> Iterator[_Problem]:
     """The problems of one page, as (code, message, hint), in document order."""
     tree = LexborHTMLParser(text)
     yield from _two_links(text)
-    if page.endswith(PAGE_SUFFIXES) and not _is_redirect(tree):
+    if page.endswith(PAGE_SUFFIXES):
         yield from _check_policy(tree)
     for node in tree.root.traverse(include_text=False) if tree.root is not None else ():
         tag = node.tag.lower()

@@ -239,9 +239,13 @@ def write_manifest(root: Path, plan: UrlPlan) -> int:
 def redirect_html(site_url: str, old: str, target: str) -> str:
     """A static redirect page for `old` (works without JavaScript; names the new URL for search
     engines and citers)."""
+    from allokb.audit import content_security_policy
+
     relative = "../" * (old.strip("/").count("/") + 1) + target.lstrip("/")
     absolute = site_url + target.lstrip("/")
-    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Moved</title>\n'
+    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="{content_security_policy()}">'
+            '<title>Moved</title>\n'
             f'<link rel="canonical" href="{absolute}">\n<meta name="robots" content="noindex">\n'
             f'<meta http-equiv="refresh" content="0; url={relative}">\n</head>\n'
             f'<body><p>This page has moved to <a href="{relative}">{absolute}</a>.</p></body></html>\n')

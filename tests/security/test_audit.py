@@ -238,7 +238,7 @@ def test_a_theme_upgrade_that_changes_an_inline_script_fails_loudly(fixture_site
     assert lines[-1].startswith("references/smith2020example/index.html:1:1: error[KB510] $: <script> `var palette")
 
 
-def test_redirect_pages_pass_and_need_no_policy(tmp_path: Path) -> None:
+def test_redirect_pages_carry_the_policy_and_pass(tmp_path: Path) -> None:
     from test_urls import rename_avoid  # the rename a former id redirects
 
     root = make_site_project(tmp_path / "project")
@@ -246,8 +246,13 @@ def test_redirect_pages_pass_and_need_no_policy(tmp_path: Path) -> None:
     assert main(["urls", str(root), "--write"]) == 0
     assert main(["build", str(root), "--site-dir", str(tmp_path / "site")]) == 0
     redirect = tmp_path / "site" / "interventions" / "example-avoid" / "index.html"
-    assert "Content-Security-Policy" not in redirect.read_text() and "http-equiv=\"refresh\"" in redirect.read_text()
+    text = redirect.read_text()
+    assert ('<meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
+            f'content="{content_security_policy()}">') in text and 'http-equiv="refresh"' in text
     assert audit_lines(tmp_path / "site") == []
+    redirect.write_text(text.replace("Content-Security-Policy", "X-Nothing"))
+    assert [line.split(" $: ")[0] for line in audit_lines(tmp_path / "site")] == [
+        "interventions/example-avoid/index.html:1:1: error[KB511]"]
 
 
 def _tree(folder: Path) -> dict[str, str]:
