@@ -4,12 +4,19 @@ PyYAML composes the node tree (with marks); this module builds the Python values
 that duplicate keys, aliases, tags and YAML-1.1 surprises (`no` -> False, dates, `1.10` -> 1.1)
 become diagnostics instead of silent conversions. A file that cannot be loaded is one or more
 diagnostics, never an exception.
+
+It is also the project's one way of reading a file: only regular files are read, opened without
+following a symbolic link and without waiting on a FIFO (KB112), within a size limit, as UTF-8;
+an unreadable file or folder is KB113. Control and invisible characters in text are KB115.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import stat
+import unicodedata
 from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +47,45 @@ _YAML11_TIMESTAMP = re.compile(
     r"(([Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(\.[0-9]*)?([ \t]*(Z|[-+][0-9]{1,2}(:[0-9]{2})?))?)?$"
 )
 _YAML11_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
+#: the largest whole number every JSON reader holds exactly (RFC 7493, I-JSON): kb.json is read by
+#: JavaScript, whose numbers are doubles
+MAX_SAFE_INTEGER = 2**53 - 1
+
+# Characters refused in text (KB115): C0 controls but tab and newline (carriage return included:
+# YAML turns line ends into newlines, so a CR in a value can only come from a `\r` escape), DEL,
+# C1 controls, the line and paragraph separators, every bidirectional control (the embeddings,
+# overrides and isolates of "Trojan Source", and the marks LRM, RLM and ALM: invisible, they too
+# reorder what a reader sees, and this English-language site has no right-to-left text that
+# would need them), and the noncharacters (U+FDD0-U+FDEF and the last two code points of every
+# plane: XML, and so the Atom feed, cannot carry U+FFFE or U+FFFF).
+_INVISIBLE = r"\x7F-\x9F\u061C\u200E\u200F\u2028-\u202E\u2066-\u2069\uFDD0-\uFDEF\uFFFE\uFFFF"
+_VALUE_CONTROL = re.compile(rf"[\x00-\x08\x0B-\x1F{_INVISIBLE}]")
+_TEXT_CONTROL = re.compile(rf"[\x00-\x08\x0B\x0C\x0E-\x1F{_INVISIBLE}]")  # a CR may end a line
+# The noncharacters of the other planes are found arithmetically among the characters beyond the
+# BMP: listing all 32 in the class above would make every search ten times slower.
+_ASTRAL = re.compile(r"[\U00010000-\U0010FFFF]")
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def find_control(text: str, *, line_ends: bool = False) -> int | None:
+    """The index of the first character of `text` refused in text (KB115), or None; with
+    `line_ends`, a carriage return is allowed (it ends a line of a text file)."""
+    found = (_TEXT_CONTROL if line_ends else _VALUE_CONTROL).search(text)
+    end = len(text) if found is None else found.start()
+    if not text.isascii():
+        for char in _ASTRAL.finditer(text, 0, end):
+            if ord(char.group()) & 0xFFFE == 0xFFFE:
+                return char.start()
+    return None if found is None else found.start()
+
+
+def _may_hold_control(text: str) -> bool:
+    """False when no value of the YAML `text` can hold a refused character: the text has none
+    (YAML itself refuses the C0 controls and DEL), and no backslash (only an escape in a
+    double-quoted scalar makes one out of other characters)."""
+    if "\\" in text:
+        return True
+    return not text.isascii() and find_control(text, line_ends=True) is not None
 
 
 @dataclass(frozen=True)
@@ -126,6 +172,8 @@ class _Builder:
     key_positions: dict[tuple[PathPart, ...], Any] = field(default_factory=dict)
     raw_scalars: dict[tuple[PathPart, ...], str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: whether a value may hold a refused character (`_may_hold_control`)
+    controls: bool = False
 
     def _loc(self, event: Any, path: tuple[PathPart, ...]) -> Location:
         return Location(self.rel, event.start_mark.line + 1, event.start_mark.column + 1, json_path(path))
@@ -142,6 +190,8 @@ class _Builder:
         if cls is _ScalarEvent and event.tag is None and not event.anchor:  # the common case, first
             self.positions[path] = event.start_mark
             text = event.value
+            if self.controls and find_control(text) is not None:
+                self._control(text, event, path)
             if event.style not in _PLAIN_STYLES or (text and text[0] not in _MAYBE_SPECIAL):
                 return text  # quoted or block text, or a plain word such as `rct`
             return self._scalar(event, None, path)
@@ -154,6 +204,8 @@ class _Builder:
                                          "remove the tag and write a plain value"))
             tag = "tag:yaml.org,2002:str"  # reported once; build the value without a follow-on error
         if cls is _ScalarEvent:
+            if self.controls and find_control(event.value) is not None:
+                self._control(event.value, event, path)
             return self._scalar(event, tag, path)
         if len(path) >= MAX_DEPTH:
             self._fail("KB102", f"invalid YAML: nesting deeper than {MAX_DEPTH} levels", event, path, None)
@@ -180,6 +232,8 @@ class _Builder:
                 self._node(key_event, (*path, "?"))  # reports anchors and tags; complex keys below
                 self._fail("KB201", "a mapping key must be plain text", key_event, path, None)
             key = key_event.value
+            if self.controls and find_control(key) is not None:
+                self._control(key, key_event, (*path, key))
             if key == "<<" and key_event.style in _PLAIN_STYLES:
                 self._fail("KB105", "merge keys (`<<`) are not allowed", key_event, path, "write the fields out")
             child = (*path, key)
@@ -193,6 +247,11 @@ class _Builder:
                 continue
             key_positions[child] = key_event.start_mark
             out[key] = self._node(get(), child)
+
+    def _control(self, text: str, event: Any, path: tuple[PathPart, ...]) -> None:
+        index = find_control(text)
+        assert index is not None
+        self.diagnostics.append(control_problem(text[index], self._loc(event, path)))
 
     def _scalar(self, event: Any, tag: str | None, path: tuple[PathPart, ...]) -> Any:
         text = event.value
@@ -216,12 +275,36 @@ class _Builder:
                 + ("" if reading != "a boolean" else ", or write true/false for a boolean")))
             return text
         if _INT.match(text):
-            return int(text)
+            return self._integer(text, event, path)
         if _FLOAT.match(text):
-            return float(text)
+            return self._float(text, event, path)
         if text.lower() in (".inf", "-.inf", "+.inf", ".nan"):
             self.diagnostics.append(make("KB201", f"`{text}` is not a usable number", self._loc(event, path)))
             return None
+        return text
+
+
+    def _integer(self, text: str, event: Any, path: tuple[PathPart, ...]) -> int | str:
+        digits = len(text.lstrip("+-"))
+        if digits < 16:  # below 10**15 < MAX_SAFE_INTEGER: the common case, without a comparison
+            return int(text)
+        # int() refuses more than 4,300 digits (ValueError): a long number is never converted
+        if digits <= 16 and abs(int(text)) <= MAX_SAFE_INTEGER:
+            return int(text)
+        shown = f"`{text}`" if digits <= 24 else f"`{text[:20]}…` ({digits:,} digits)"
+        self.diagnostics.append(make(
+            "KB116", f"the number {shown} is too large: whole numbers lie between -{MAX_SAFE_INTEGER:,} and "
+            f"{MAX_SAFE_INTEGER:,}", self._loc(event, path), "quote it if it is text"))
+        return text
+
+    def _float(self, text: str, event: Any, path: tuple[PathPart, ...]) -> float | str:
+        value = float(text)
+        if (value != 0 and math.isfinite(value)) or not re.search("[1-9]", text.lower().split("e")[0]):
+            return value
+        shown = f"`{text}`" if len(text) <= 24 else f"`{text[:20]}…` ({len(text):,} characters)"
+        what = "too large" if value else "too small: it would be read as 0"
+        self.diagnostics.append(make("KB116", f"the number {shown} is {what}", self._loc(event, path),
+                                     "quote it if it is text"))
         return text
 
 
@@ -262,21 +345,68 @@ def _read_up_to(fd: int, limit: int) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+#: open without following a link in the last component, without blocking on a FIFO and without
+#: making a terminal the controlling one; `fstat` then tells what was opened
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+_KIND_OF_MODE = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISREG, "a file"),
+                 (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                 (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+
+
+def not_regular(rel: str, mode: int, *, folder: bool = False) -> Diagnostic:
+    """KB112 for `rel`, which is not what the project reads (a regular file, or with `folder` a
+    real folder): never followed, never opened, never waited on."""
+    what = next((name for test, name in _KIND_OF_MODE if test(mode)), "not a regular file")
+    if stat.S_ISLNK(mode):
+        return make("KB112", "is a symbolic link; links are never followed", Location(rel),
+                    "replace the link by a copy of what it points to, or remove it")
+    expected = "a folder" if folder else "a regular file"
+    return make("KB112", f"is {what}, not {expected}", Location(rel), "remove it, or replace it by "
+                + ("a folder" if folder else "the file itself"))
+
+
+def unreadable(rel: str, *, folder: bool = False) -> Diagnostic:
+    """KB113: permission denied on a file (or a folder)."""
+    what = "folder cannot be listed" if folder else "file cannot be read"
+    return make("KB113", f"{what}: permission denied", Location(rel),
+                "make it readable (`chmod a+r" + ("x" if folder else "") + "`), or remove it")
+
+
+def _open_problem(exc: OSError, path: str | Path, rel: str) -> Diagnostic:
+    """The diagnostic for a file that `os.open` refused: what it is, when it is not a file."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        mode = stat.S_IFREG
+    if not stat.S_ISREG(mode):  # a link (ELOOP under O_NOFOLLOW), a socket (ENXIO), ...
+        return not_regular(rel, mode)
+    if isinstance(exc, PermissionError):
+        return unreadable(rel)
+    return make("KB101", f"cannot read file: {exc.strerror}", Location(rel))
+
+
 def read_text(path: Path | str, rel: str, max_bytes: int) -> tuple[str | None, list[Diagnostic]]:
-    """Read a file as UTF-8 text within a size limit (never reading more than the limit);
-    problems are diagnostics."""
+    """Read a regular file as UTF-8 text within a size limit (never reading more than the limit);
+    problems are diagnostics: a link, FIFO, device or socket is KB112 and is never followed nor
+    waited on, permission denied is KB113. A link in the folders above `path` is the caller's to
+    refuse (`folder_problem`)."""
     try:  # os.open/os.read: no buffered file object per file (this runs for every content file)
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        try:
-            raw = _read_up_to(fd, max_bytes + 1)
-            if len(raw) > max_bytes:
-                size = os.fstat(fd).st_size
-                return None, [make("KB106", f"file is {size:,} bytes; the limit is {max_bytes:,}",
-                                   Location(rel), "split the entry or remove pasted material")]
-        finally:
-            os.close(fd)
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        return None, [_open_problem(exc, path, rel)]
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, [not_regular(rel, info.st_mode)]
+        raw = _read_up_to(fd, max_bytes + 1)
+        if len(raw) > max_bytes:
+            return None, [make("KB106", f"file is {info.st_size:,} bytes; the limit is {max_bytes:,}",
+                               Location(rel), "split the entry or remove pasted material")]
     except OSError as exc:
         return None, [make("KB101", f"cannot read file: {exc.strerror}", Location(rel))]
+    finally:
+        os.close(fd)
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -287,6 +417,79 @@ def read_text(path: Path | str, rel: str, max_bytes: int) -> tuple[str | None, l
                            Location(rel, line, col), "save the file as UTF-8")]
 
 
+def folder_problem(root: Path | str, rel: str) -> Diagnostic | None:
+    """None when every folder of `rel` (a folder path relative to `root`, such as
+    `content/pages`) is a real folder or absent; else the diagnostic of the first that is a
+    link (KB112), not a folder (KB112) or not searchable (KB113)."""
+    parts = rel.split("/")
+    for i in range(1, len(parts) + 1):
+        sub = "/".join(parts[:i])
+        try:
+            mode = os.lstat(os.path.join(root, sub)).st_mode
+        except FileNotFoundError:
+            return None
+        except PermissionError:  # the folder above cannot be searched
+            return unreadable("/".join(parts[: i - 1]) or sub, folder=True)
+        except OSError as exc:
+            return make("KB101", f"cannot read folder: {exc.strerror}", Location(sub))
+        if not stat.S_ISDIR(mode):
+            return not_regular(sub, mode, folder=True)
+    return None
+
+
+def read_project_file(root: Path | str, rel: str, max_bytes: int,
+                      *, refuse_controls: bool = False) -> tuple[str | None, list[Diagnostic]]:
+    """Read `root/rel` like `read_text`, refusing a link in any folder on the way too; (None, [])
+    when there is no such file (not even a link). With `refuse_controls`, a control or
+    invisible character anywhere in the text is KB115 (for Markdown and line lists; YAML and
+    BibTeX check their values themselves)."""
+    if "/" in rel:
+        problem = folder_problem(root, rel.rsplit("/", 1)[0])
+        if problem is not None:
+            return None, [problem]
+    path = os.path.join(root, rel)
+    if not os.path.lexists(path):
+        return None, []
+    text, problems = read_text(path, rel, max_bytes)
+    if text is not None and refuse_controls:
+        problems = text_controls(text, rel)
+        if problems:
+            return None, problems
+    return text, problems
+
+
+def describe_character(char: str) -> str:
+    """Name a refused character without printing it: `control character U+001B`,
+    `bidirectional control U+202E (RIGHT-TO-LEFT OVERRIDE)`, `noncharacter U+FFFE`."""
+    code = f"U+{ord(char):04X}"
+    name = unicodedata.name(char, "")
+    if char in _BIDI:
+        return f"bidirectional control {code} ({name})"
+    if unicodedata.category(char) == "Cc":
+        return f"control character {code}"
+    if not name:
+        return f"noncharacter {code}"
+    return f"invisible character {code} ({name})"
+
+
+def control_problem(char: str, location: Location) -> Diagnostic:
+    """KB115 for `char` at `location`."""
+    return make("KB115", f"{describe_character(char)} in text", location,
+                "remove it: control and invisible characters are not allowed")
+
+
+def text_controls(text: str, rel: str) -> list[Diagnostic]:
+    """KB115 for the first refused character of every line of a text file, at its line and column."""
+    if find_control(text, line_ends=True) is None:  # one scan of the whole text: the common case
+        return []
+    out = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        index = find_control(line, line_ends=True)
+        if index is not None:
+            out.append(control_problem(line[index], Location(rel, number, index + 1)))
+    return out
+
+
 def parse_yaml(text: str, rel: str, kind: str, stem: str) -> tuple[SourceDocument | None, list[Diagnostic]]:
     """Parse one YAML document strictly into a `SourceDocument`, or return diagnostics."""
     tab = _tab_indent(text)
@@ -295,7 +498,7 @@ def parse_yaml(text: str, rel: str, kind: str, stem: str) -> tuple[SourceDocumen
                            "indent with spaces")]
     try:
         parser = _Parser(text)
-        builder = _Builder(rel, parser)
+        builder = _Builder(rel, parser, controls=_may_hold_control(text))
         parser.get_event()  # stream start
         if parser.check_event(yaml.StreamEndEvent):
             return None, [make("KB107", "the file holds no YAML document", Location(rel),
@@ -345,18 +548,109 @@ def _syntax(exc: yaml.YAMLError, rel: str) -> Diagnostic:
     return make("KB102", f"invalid YAML: {message}", _mark_location(rel, mark))
 
 
-def content_names(root: Path | str) -> list[tuple[str, str]]:
-    """(kind, file name) for every file under content/<kind>/, sorted; hidden files (editor
-    swap files, a scaffold being written) and folders are skipped. Plain strings: a large
-    knowledge base has tens of thousands of files."""
+def scan_content(root: Path | str) -> tuple[list[tuple[str, str]], list[Diagnostic]]:
+    """(kind, file name) for every entry directly in content/<kind>/ that is not a folder,
+    sorted (plain strings: a large knowledge base has tens of thousands of files), and the
+    diagnostics of the folders themselves: a content folder that is a link or cannot be listed,
+    and every file in a subfolder (ignored, KB114). Hidden entries (editor swap files, a scaffold
+    being written) are skipped. A link or FIFO among the names is refused when it is loaded."""
     names: list[tuple[str, str]] = []
+    problems: list[Diagnostic] = []
     for kind in KINDS:
-        folder = os.path.join(root, "content", kind)
-        if os.path.isdir(folder):
-            with os.scandir(folder) as entries:
-                names.extend((kind, name) for name in sorted(
-                    e.name for e in entries if not e.name.startswith(".") and not e.is_dir()))
-    return names
+        rel = f"content/{kind}"
+        problem = folder_problem(root, rel)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        try:
+            with os.scandir(os.path.join(root, rel)) as entries:
+                found = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries if not e.name.startswith(".")]
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            problems.append(_listing_problem(exc, rel))
+            continue
+        names.extend((kind, name) for name, is_dir in sorted(found) if not is_dir)
+        for name, is_dir in sorted(found):
+            if is_dir:
+                problems.extend(_nested(root, f"{rel}/{name}", rel))
+    return names, problems
+
+
+def content_names(root: Path | str) -> list[tuple[str, str]]:
+    """(kind, file name) for every file under content/<kind>/, as `scan_content` lists them."""
+    return scan_content(root)[0]
+
+
+def _listing_problem(exc: OSError, rel: str) -> Diagnostic:
+    if isinstance(exc, PermissionError):
+        return unreadable(rel, folder=True)
+    return make("KB101", f"cannot read folder: {exc.strerror}", Location(rel))
+
+
+def _nested(root: Path | str, rel: str, kind_folder: str) -> list[Diagnostic]:
+    """KB114 for every file under the subfolder `rel` of a content folder, which the loader
+    ignores; KB112/KB113 for what it cannot look into."""
+    files, problems = walk_files(root, rel, hidden=False)
+    return problems + [make("KB114", f"file in a subfolder of {kind_folder}/ is ignored", Location(path),
+                            f"move it to {kind_folder}/{path.rsplit('/', 1)[-1]}, or out of content/")
+                       for path in files]
+
+
+def walk_files(root: Path | str, rel: str, *, hidden: bool = True,
+               probe: bool = False) -> tuple[list[str], list[Diagnostic]]:
+    """Every regular file under the folder `rel` (paths relative to `root`, sorted), never
+    following a link, and the diagnostics of everything else: a link, FIFO, device or socket, or
+    a folder met twice (a bind-mount loop) is KB112, a folder that cannot be listed KB113. With
+    `probe`, each file is opened (and closed) to find those that cannot be read (KB113)."""
+    problem = folder_problem(root, rel)
+    if problem is not None:
+        return [], [problem]
+    files: list[str] = []
+    problems: list[Diagnostic] = []
+    seen: set[tuple[int, int]] = set()
+    stack = [rel]
+    while stack:  # a stack, not recursion: folders may nest as deep as paths allow
+        folder = stack.pop()
+        try:
+            with os.scandir(os.path.join(root, folder)) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            problems.append(_listing_problem(exc, folder))
+            continue
+        for entry in entries:
+            if not hidden and entry.name.startswith("."):
+                continue
+            child = f"{folder}/{entry.name}"
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                problems.append(_listing_problem(exc, child))
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                if (info.st_dev, info.st_ino) in seen:
+                    problems.append(make("KB112", "is a folder met twice (a loop)", Location(child),
+                                         "remove the mount or link that makes the loop"))
+                else:
+                    seen.add((info.st_dev, info.st_ino))
+                    stack.append(child)
+            elif not stat.S_ISREG(info.st_mode):
+                problems.append(not_regular(child, info.st_mode))
+            elif probe and (failure := _probe(os.path.join(root, child), child)) is not None:
+                problems.append(failure)
+            else:
+                files.append(child)
+    return sorted(files), problems
+
+
+def _probe(path: str, rel: str) -> Diagnostic | None:
+    try:
+        os.close(os.open(path, _OPEN_FLAGS))
+    except OSError as exc:
+        return _open_problem(exc, path, rel)
+    return None
 
 
 def load_document(root: Path | str, kind: str, path: Path | str) -> tuple[SourceDocument | None, list[Diagnostic]]:
@@ -365,6 +659,12 @@ def load_document(root: Path | str, kind: str, path: Path | str) -> tuple[Source
     name = os.path.basename(path)
     rel = f"content/{kind}/{name}"
     if not name.endswith(".yaml"):
+        try:
+            mode = os.lstat(os.path.join(root, rel)).st_mode
+        except OSError:
+            mode = stat.S_IFREG
+        if not stat.S_ISREG(mode):
+            return None, [not_regular(rel, mode)]
         return None, [make("KB110", f"`{name}` is not a `.yaml` file", Location(rel),
                            "rename it to end in `.yaml`, or move it out of content/")]
     text, problems = read_text(os.path.join(root, rel), rel, MAX_YAML_BYTES)
@@ -375,10 +675,10 @@ def load_document(root: Path | str, kind: str, path: Path | str) -> tuple[Source
 
 def load_documents(root: Path) -> tuple[list[SourceDocument], list[Diagnostic]]:
     """Load every content file under `root`; returns the documents that loaded and the
-    diagnostics of those that did not (or that loaded with problems)."""
+    diagnostics of those that did not (or that loaded with problems), and of the folders."""
     documents: list[SourceDocument] = []
-    diagnostics: list[Diagnostic] = []
-    for kind, name in content_names(root):
+    names, diagnostics = scan_content(root)
+    for kind, name in names:
         doc, problems = load_document(root, kind, name)
         diagnostics.extend(problems)
         if doc is not None:

@@ -1,11 +1,15 @@
-"""Reporter: the only place diagnostics are formatted, as text, GitHub annotations or JSON."""
+"""Reporter: the only place diagnostics are formatted, as text, GitHub annotations or JSON.
+
+Every part of a diagnostic (path, message, hint) is printed through `printable`: a file name or
+a quoted value with a newline, an ESC or a bidirectional override shows as an escape.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
 
-from allokb.diagnostics import Diagnostic, Severity
+from allokb.diagnostics import Diagnostic, Severity, printable
 
 FORMATS = ("text", "github", "json")
 
@@ -14,7 +18,8 @@ def format_text(d: Diagnostic) -> str:
     """`path:line:col: error[KB301] $.json.path: message (hint)`."""
     loc = d.location
     hint = f" ({d.hint})" if d.hint else ""
-    return f"{loc.file}:{loc.line}:{loc.col}: {d.severity.value}[{d.code}] {loc.yaml_path}: {d.message}{hint}"
+    line = f"{loc.file}:{loc.line}:{loc.col}: {d.severity.value}[{d.code}] {loc.yaml_path}: {d.message}{hint}"
+    return printable(line)
 
 
 def _escape_data(text: str) -> str:
@@ -29,8 +34,8 @@ def format_github(d: Diagnostic) -> str:
     """A GitHub Actions workflow command, shown as an annotation on the pull request."""
     loc = d.location
     hint = f" ({d.hint})" if d.hint else ""
-    props = f"file={_escape_property(loc.file)},line={loc.line},col={loc.col},title={d.code}"
-    return f"::{d.severity.value} {props}::{_escape_data(f'{loc.yaml_path}: {d.message}{hint}')}"
+    props = f"file={_escape_property(printable(loc.file))},line={loc.line},col={loc.col},title={d.code}"
+    return f"::{d.severity.value} {props}::{_escape_data(printable(f'{loc.yaml_path}: {d.message}{hint}'))}"
 
 
 def summary_line(diagnostics: Iterable[Diagnostic], files: int, strict: bool) -> str:
@@ -51,9 +56,9 @@ def render(diagnostics: Iterable[Diagnostic], fmt: str, files: int, strict: bool
     if fmt == "json":
         payload = {
             "diagnostics": [
-                {"code": d.code, "severity": d.severity.value, "message": d.message, "hint": d.hint,
-                 "file": d.location.file, "line": d.location.line, "col": d.location.col,
-                 "path": d.location.yaml_path}
+                {"code": d.code, "severity": d.severity.value, "message": printable(d.message),
+                 "hint": None if d.hint is None else printable(d.hint), "file": printable(d.location.file),
+                 "line": d.location.line, "col": d.location.col, "path": printable(d.location.yaml_path)}
                 for d in items
             ],
             "summary": {"errors": sum(1 for d in items if d.severity is Severity.ERROR),

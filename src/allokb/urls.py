@@ -16,7 +16,7 @@ from pathlib import Path
 
 from allokb.diagnostics import Diagnostic, KbError, Location, make
 from allokb.graph import KnowledgeBase
-from allokb.load import read_text
+from allokb.load import read_project_file
 from allokb.schema import SCHEMA_NAMES
 
 MANIFEST = "urls.txt"  # one path a line, starting with "/" (relative to site_url)
@@ -66,10 +66,7 @@ def plan_urls(root: Path, kb: KnowledgeBase) -> UrlPlan:
 def read_manifest(root: Path) -> tuple[list[tuple[int, str]], list[Diagnostic]]:
     """The manifest's URL paths with their line numbers (none when there is no manifest), or
     the diagnostic saying why it cannot be read (not UTF-8, too large)."""
-    path = root / MANIFEST
-    if not path.exists():
-        return [], []
-    text, problems = read_text(path, MANIFEST, MAX_MANIFEST_BYTES)
+    text, problems = read_project_file(root, MANIFEST, MAX_MANIFEST_BYTES, refuse_controls=True)
     if text is None:
         return [], problems
     out = []
