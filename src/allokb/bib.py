@@ -25,9 +25,11 @@ import bibtexparser
 from bibtexparser import model as bibmodel
 from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_into_parts, split_multiple_persons_names
 from pylatexenc.latex2text import LatexNodes2Text
+from pylatexenc.latexwalker import get_default_latex_context_db
+from pylatexenc.macrospec import MacroSpec
 
 from allokb.diagnostics import Diagnostic, Location, make
-from allokb.load import control_problem, find_control, read_project_file
+from allokb.files import control_problem, find_control, read_project_file
 from allokb.model import Person, Reference
 
 BIB_FILE = "references.bib"
@@ -51,12 +53,16 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 _LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
+# pylatexenc 2.10 knows how to print `\href{url}{text}` but its parser does not know that \href
+# takes two arguments (every \href was an IndexError): tell it.
+_CONTEXT = get_default_latex_context_db()
+_CONTEXT.add_context_category("allokb", prepend=True, macros=[MacroSpec("href", "{{")])
 #: deeper groups are refused before pylatexenc sees them (it recurses once per level or more)
 MAX_BRACE_DEPTH = 32
 _MARKUP = re.compile(r"\\[A-Za-z@]+\*?|\\.|[{}$]")
 
-_UNDECODABLE_HINT = ("write it in plain Unicode (`ü`, `–`, `α`); a macro such as `\\href` or `\\verb` needs "
-                     "its arguments")
+_UNDECODABLE_HINT = ("write it in plain Unicode, such as `ü`, `–` or `α`; a macro such as `\\href` or `\\verb` "
+                     "needs its arguments")
 
 
 class UndecodableError(ValueError):
@@ -71,7 +77,7 @@ def decode_strict(value: str) -> str:
     if value.count("{") > MAX_BRACE_DEPTH and _depth(value) > MAX_BRACE_DEPTH:
         raise UndecodableError(f"nests braces more than {MAX_BRACE_DEPTH} deep")
     try:
-        text = _LATEX.latex_to_text(value)
+        text = _LATEX.latex_to_text(value, latex_context=_CONTEXT)
     # pylatexenc raises IndexError, KeyError, its own parse errors or RecursionError on malformed or
     # hostile LaTeX (`\href`, `\verb`, `\sqrt[\sqrt[...`): any failure of this third-party parser on
     # contributor input is the contributor's to fix, reported with its location.

@@ -13,8 +13,9 @@ from typing import Any
 
 from allokb import labels as L
 from allokb.diagnostics import Diagnostic, Location, make
+from allokb.files import read_project_file
 from allokb.graph import KnowledgeBase
-from allokb.load import MAX_YAML_BYTES, SourceDocument, parse_yaml, read_project_file
+from allokb.load import MAX_YAML_BYTES, SourceDocument, parse_yaml
 from allokb.model import Citation, Claim, Intervention
 from allokb.schema import check_document
 

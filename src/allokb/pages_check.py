@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from allokb.diagnostics import Diagnostic, Location, did_you_mean, make
-from allokb.load import SourceDocument, parse_yaml, read_project_file, walk_files
+from allokb.files import read_project_file, walk_files
+from allokb.load import SourceDocument, parse_yaml
 
 PAGES_DIR = "content/pages"
 TEMPLATES_DIR = "site_templates"

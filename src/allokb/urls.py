@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from allokb.diagnostics import Diagnostic, KbError, Location, make
+from allokb.files import read_project_file
 from allokb.graph import KnowledgeBase
-from allokb.load import read_project_file
 from allokb.schema import SCHEMA_NAMES
 
 MANIFEST = "urls.txt"  # one path a line, starting with "/" (relative to site_url)

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from allokb.diagnostics import CODES, KbError
+from allokb.files import read_project_file
 from allokb.graph import KnowledgeBase
-from allokb.load import read_project_file
 from allokb.render.citations import format_references
 from allokb.render.diagram import pathway_dot, render_svg
 from allokb.render.environment import make_environment
