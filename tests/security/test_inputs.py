@@ -279,31 +279,35 @@ def _without_read_permission() -> tuple[str, ...] | None:
 
 def test_unreadable_files_and_folders_are_located_errors(project: Path) -> None:
     """Real permissions, enforced by the kernel: the CLI runs without the root capabilities that
-    ignore them. A file (mode 000), a content folder that cannot be listed, and the pages folder."""
+    ignore them. A content file (mode 000), a content folder that cannot be listed, a page and a
+    folder of pages: each was a PermissionError traceback."""
     prefix = _without_read_permission()
     if prefix is None:
         pytest.skip("no way to drop the capabilities that bypass file permissions here")
     pages = project / "content" / "pages"
-    pages.mkdir()
+    (pages / "drafts").mkdir(parents=True)
     (pages / "index.md").write_text("# Home\n", encoding="utf-8")
-    (project / MECH / "step-one.yaml").chmod(0)
-    (project / "content" / "citations").chmod(0)
-    pages.chmod(0)
+    (pages / "drafts" / "a.md").write_text("# A\n", encoding="utf-8")
+    locked = [project / MECH / "step-one.yaml", project / "content" / "citations", pages / "index.md",
+              pages / "drafts"]
+    for path in locked:
+        path.chmod(0)
     try:
         done = cli("check", str(project), prefix=prefix)
     finally:
-        for path in (project / MECH / "step-one.yaml", project / "content" / "citations", pages):
+        for path in locked:
             path.chmod(0o755)
     assert (done.returncode, done.stderr) == (1, "")
     assert done.stdout.splitlines() == [
         f"content/citations:1:1: error[KB113] $: folder cannot be listed: permission denied {HINT_FOLDER}",
         f"{MECH}/step-one.yaml:1:1: error[KB113] $: file cannot be read: permission denied {HINT_FILE}",
-        f"content/pages:1:1: error[KB113] $: folder cannot be listed: permission denied {HINT_FOLDER}",
+        f"content/pages/drafts:1:1: error[KB113] $: folder cannot be listed: permission denied {HINT_FOLDER}",
+        f"content/pages/index.md:1:1: error[KB113] $: file cannot be read: permission denied {HINT_FILE}",
         "references.bib:2:1: warning[KB306] $.smith2020example: reference `smith2020example` has no citation "
         "record (run `allokb new citation smith2020example`)",
         "references.bib:13:1: warning[KB306] $.examplewiki2024page: reference `examplewiki2024page` has no "
         "citation record (run `allokb new citation examplewiki2024page`)",
-        summary(3, 2, 6)]
+        summary(4, 2, 6)]
 
 
 def test_unreadable_file_simulated(project: Path, monkeypatch: pytest.MonkeyPatch,
