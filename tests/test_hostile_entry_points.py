@@ -55,7 +55,8 @@ def test_build_refuses_bad_input(case: str, built: Path, tmp_path: Path, capsys:
 @pytest.mark.parametrize("rel", ["CONTRIBUTING.md", "site_templates/abbreviations.md"])
 def test_build_refuses_a_hand_written_file_that_is_not_utf8(rel: str, built: Path, tmp_path: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    """The files the site includes besides the knowledge base: a located error, not a traceback."""
+    """The files the site includes besides the knowledge base: a located error, not a traceback
+    (found by the check, before the build starts)."""
     root = make_site_project(tmp_path / "project")
     (root / rel).write_bytes((root / rel).read_bytes() + b"Caf\xe9\n")
     lines = (root / rel).read_bytes().count(b"\n")
@@ -65,7 +66,7 @@ def test_build_refuses_a_hand_written_file_that_is_not_utf8(rel: str, built: Pat
     capsys.readouterr()
     assert main(["build", str(root), "--site-dir", str(site)]) == 1
     out = capsys.readouterr()
-    assert f"{rel}:{lines}:4: byte 0xe9 is not valid UTF-8" in out.err
+    assert f"{rel}:{lines}:4: error[KB101] $: byte 0xe9 is not valid UTF-8 (save the file as UTF-8)\n" in out.out
     assert "Traceback" not in out.out + out.err
     assert _snapshot(site) == before
 

@@ -1,25 +1,35 @@
-"""Load stage for references.bib: parse with bibtexparser 2.x and check each entry's form.
+r"""Load stage for references.bib: parse with bibtexparser 2.x and check each entry's form.
 
 bibtexparser 2 does not raise on bad input: failed and duplicate blocks are collected in
 `library.failed_blocks`, which become diagnostics here with their line in the file. Field
 values are decoded from LaTeX to Unicode; author lists are kept as written and split (by
 `split_authors`, when a page first needs them) before decoding, so that a braced corporate
 author (`{World Health Organization}`) stays whole.
+
+The LaTeX of a field is contributor input handed to pylatexenc, which raises on some macros
+(`\href` without its arguments, `\verb`) and recurses on nested groups: a field that cannot be
+decoded is KB413 at its line, and `decode` itself never raises (render time falls back to the
+text without its markup). pylatexenc reads no file: `\input` is dropped unless a
+tex input directory is set, which this module never does.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import bibtexparser
 from bibtexparser import model as bibmodel
 from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_into_parts, split_multiple_persons_names
 from pylatexenc.latex2text import LatexNodes2Text
+from pylatexenc.latexwalker import get_default_latex_context_db
+from pylatexenc.macrospec import MacroSpec
 
 from allokb.diagnostics import Diagnostic, Location, make
-from allokb.load import read_text
+from allokb.files import control_problem, find_control, read_project_file
 from allokb.model import Person, Reference
 
 BIB_FILE = "references.bib"
@@ -43,16 +53,60 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 _LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
+# pylatexenc 2.10 knows how to print `\href{url}{text}` but its parser does not know that \href
+# takes two arguments (every \href was an IndexError): tell it.
+_CONTEXT = get_default_latex_context_db()
+_CONTEXT.add_context_category("allokb", prepend=True, macros=[MacroSpec("href", "{{")])
+#: deeper groups are refused before pylatexenc sees them (it recurses once per level or more)
+MAX_BRACE_DEPTH = 32
+_MARKUP = re.compile(r"\\[A-Za-z@]+\*?|\\.|[{}$]")
+
+_UNDECODABLE_HINT = ("write it in plain Unicode, such as `ü`, `–` or `α`; a macro such as `\\href` or `\\verb` "
+                     "needs its arguments")
+
+
+class UndecodableError(ValueError):
+    """A field value whose LaTeX cannot be decoded; the message says why."""
+
+
+def decode_strict(value: str) -> str:
+    """Decode a LaTeX field value to Unicode text (braces removed, accents resolved), or raise
+    `UndecodableError`."""
+    if "\\" not in value and "{" not in value and "$" not in value and "~" not in value and "--" not in value:
+        return value
+    if value.count("{") > MAX_BRACE_DEPTH and _depth(value) > MAX_BRACE_DEPTH:
+        raise UndecodableError(f"nests braces more than {MAX_BRACE_DEPTH} deep")
+    try:
+        text = _LATEX.latex_to_text(value, latex_context=_CONTEXT)
+    # pylatexenc raises IndexError, KeyError, its own parse errors or RecursionError on malformed or
+    # hostile LaTeX (`\href`, `\verb`, `\sqrt[\sqrt[...`): any failure of this third-party parser on
+    # contributor input is the contributor's to fix, reported with its location.
+    except Exception:
+        raise UndecodableError("holds LaTeX that cannot be turned into text") from None
+    return " ".join(text.split())
 
 
 def decode(value: str) -> str:
-    """Decode a LaTeX field value to Unicode text (braces removed, accents resolved)."""
-    if "\\" not in value and "{" not in value and "$" not in value and "~" not in value and "--" not in value:
-        return value
-    return " ".join(_LATEX.latex_to_text(value).split())
+    """`decode_strict`, or, for a value it cannot decode (already reported by the check), the
+    value without its LaTeX markup: never raises."""
+    try:
+        return decode_strict(value)
+    except UndecodableError:
+        return " ".join(_MARKUP.sub(" ", value).split())
 
 
-def split_authors(raw: str) -> tuple[Person, ...]:
+def _depth(text: str) -> int:
+    depth = deepest = 0
+    for char in text:
+        if char == "{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == "}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+def split_authors(raw: str, decode: Callable[[str], str] = decode) -> tuple[Person, ...]:
     """Split a BibTeX author list into people; a fully braced name is kept whole as a literal."""
     people = []
     for name in split_multiple_persons_names(raw):
@@ -84,12 +138,9 @@ def load_references(root: Path) -> tuple[list[Reference] | None, list[Diagnostic
     """Parse references.bib under `root` into `Reference` records, with diagnostics for every
     parse failure and malformed entry. None (with a diagnostic) when the file cannot be read,
     so that citations are not all reported as dangling."""
-    path = root / BIB_FILE
-    if not path.exists():
-        return [], []
-    text, problems = read_text(path, BIB_FILE, MAX_BIB_BYTES)
+    text, problems = read_project_file(root, BIB_FILE, MAX_BIB_BYTES)
     if text is None:
-        return None, problems
+        return (None if problems else []), problems
     logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)  # failures are reported below
     library = bibtexparser.parse_string(text)
     diagnostics = list(problems)
@@ -100,7 +151,32 @@ def load_references(root: Path) -> tuple[list[Reference] | None, list[Diagnostic
         ref, found = _check_entry(entry)
         references.append(ref)
         diagnostics.extend(found)
+    diagnostics += _raw_controls(text, library.entries)
     return references, diagnostics
+
+
+def _raw_controls(text: str, entries: list[bibmodel.Entry]) -> list[Diagnostic]:
+    """KB115 for the first control character of each line of references.bib, wherever it is:
+    the file is published as it is (/data/references.bib). Placed in the entry and field whose
+    lines hold it, when there is one."""
+    if find_control(text, line_ends=True) is None:  # one scan of the whole text: the common case
+        return []
+    starts = [e.start_line for e in entries]
+    out = []
+    for number, line in enumerate(text.split("\n")):
+        index = find_control(line, line_ends=True)
+        if index is None:
+            continue
+        path = "$"
+        i = bisect.bisect_right(starts, number) - 1
+        if i >= 0 and number <= entries[i].start_line + entries[i].raw.count("\n"):
+            entry = entries[i]
+            path = f"$.{entry.key}"
+            fields = [f for f in entry.fields if f.start_line is not None and f.start_line <= number]
+            if fields:
+                path += f".{max(fields, key=lambda f: f.start_line).key.lower()}"
+        out.append(control_problem(line[index], Location(BIB_FILE, number + 1, index + 1, path)))
+    return out
 
 
 def _failed_block(block: bibmodel.Block) -> Diagnostic:
@@ -147,7 +223,30 @@ def _check_entry(entry: bibmodel.Entry) -> tuple[Reference, list[Diagnostic]]:
     for name, pattern, code, form in checks:
         if name in fields and not pattern.match(fields[name][0].strip()):
             out.append(make(code, f"`{name}` is `{fields[name][0][:80]}`; expected {form}", loc(name)))
-    decoded = tuple(sorted((k, v if k in ("url", "doi") else decode(v)) for k, (v, _) in fields.items()))
+    decoded_fields = []
+    undecodable: set[str] = set()
+    for name, (value, _) in sorted(fields.items()):
+        if name in ("url", "doi"):
+            decoded_fields.append((name, value))
+            continue
+        try:
+            text = decode_strict(value)
+        except UndecodableError as exc:
+            out.append(make("KB413", f"`{name}` {exc}", loc(name), _UNDECODABLE_HINT))
+            text = decode(value)
+            undecodable.add(name)
+        else:
+            if text is not value and (index := find_control(text)) is not None:  # made by the LaTeX
+                out.append(control_problem(text[index], loc(name)))
+        decoded_fields.append((name, text))
+    for name in ("author", "editor"):
+        # Each name is decoded on its own when a page needs it: check them now, if there is LaTeX.
+        if name in fields and name not in undecodable and "\\" in fields[name][0]:
+            try:
+                split_authors(fields[name][0], decode_strict)
+            except UndecodableError as exc:
+                out.append(make("KB413", f"a name in `{name}` {exc}", loc(name), _UNDECODABLE_HINT))
+    decoded = tuple(decoded_fields)
     authors = fields["author"][0] if "author" in fields else None
     editors = fields["editor"][0] if "editor" in fields else None
     return Reference(entry.key, entry_type, decoded, authors, editors, key_loc), out

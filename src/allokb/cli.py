@@ -17,7 +17,8 @@ from allokb.diagnostics import CODES, KbError, UsageError
 from allokb.project import check_project
 from allokb.remote import register as register_remote
 from allokb.remote import run_add_reference, run_verify
-from allokb.report import FORMATS, printable, render
+from allokb.diagnostics import printable
+from allokb.report import FORMATS, render
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 

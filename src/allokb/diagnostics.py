@@ -111,6 +111,36 @@ CODES: dict[str, CodeInfo] = {
               "Content folders hold only `.yaml` files (and `content/pages/` only Markdown)."),
         _code("KB111", E, "YAML tag not allowed",
               "Explicit tags such as `!!python/object` or `!!binary` are not allowed; write plain values."),
+        _code("KB112", E, "not a regular file",
+              "The project reads only regular files and real folders: a symbolic link (to a file or a folder, "
+              "or a loop), a named pipe (FIFO), a device or a socket among the content, references.bib, "
+              "content/rubric.yaml, urls.txt, content/pages/, site_templates/ or CONTRIBUTING.md is refused where "
+              "it stands. It is never followed, opened or waited on, so a link cannot publish the file it points "
+              "to. Replace the link by the file itself."),
+        _code("KB113", E, "file or folder cannot be read",
+              "The file or folder exists but cannot be read (permission denied). Make it readable, or remove it."),
+        _code("KB114", W, "file in a subfolder of a content folder",
+              "Entries live directly in content/interventions/, content/mechanisms/ and content/citations/; a "
+              "file in a subfolder of one of them is not loaded. Move it up, or out of content/."),
+        _code("KB115", E, "control or invisible character in text",
+              "Text may not hold control characters (other than tab and line break), the line and paragraph "
+              "separators U+2028 and U+2029, bidirectional controls (U+202A-U+202E, U+2066-U+2069 and the marks "
+              "U+200E, U+200F, U+061C: they make text display in another order than it is read) or noncharacters "
+              "(U+FDD0-U+FDEF, U+FFFE, U+FFFF and their equivalents in every plane). This holds for every value "
+              "and key of the YAML files, every field of references.bib (written raw or made by its LaTeX), "
+              "urls.txt and the hand-written pages. The message names the character by its code point; "
+              "the location is the value that holds it (in text files, the character itself)."),
+        _code("KB116", E, "number out of range",
+              "A whole number must lie within 9,007,199,254,740,991 of 0 (2^53 - 1, the range every JSON "
+              "reader holds exactly: the site's data is read by JavaScript), and a decimal number must be "
+              "finite and, if not zero, not so small that it would be read as zero. Quote the value if it "
+              "is text."),
+        _code("KB117", E, "front matter of a page not allowed",
+              "The front matter of a page in content/pages/ (the YAML between `---` lines at its top) is read "
+              "strictly and may hold only `title` and `description` (text) and `hide` (a list of: feedback, "
+              "footer, navigation, path, tags, toc). `template` is refused: every page is laid out by the "
+              "theme's template. MkDocs would also read `Key: value` lines at the top of a page without front "
+              "matter as metadata; start the page with a heading instead."),
         # KB2xx: schema
         _code("KB201", E, "wrong type",
               "A value has the wrong type, for example a number where text is expected. Quote "
@@ -201,6 +231,10 @@ CODES: dict[str, CodeInfo] = {
               "quote, or give a `locator` other than the abstract if the words are from the full text."),
         _code("KB412", E, "unsafe URL",
               "URLs must be http(s). `javascript:`, `data:` and other schemes are rejected."),
+        _code("KB413", E, "bib field cannot be decoded",
+              "A field of references.bib holds LaTeX that cannot be turned into text: a macro without its "
+              "arguments (`\\href`, `\\verb`), or braces nested more than 32 deep. Write the text in plain "
+              "Unicode instead (`ü`, `–`, `α`)."),
         # KB6xx: published URLs
         _code("KB601", E, "published URL would disappear",
               "A URL listed in urls.txt would no longer be served. Citers rely on it: keep the entry, or list "
@@ -253,6 +287,35 @@ class UsageError(KbError):
 def make(code: str, message: str, location: Location, hint: str | None = None) -> Diagnostic:
     """Build a diagnostic with the severity registered for `code`."""
     return Diagnostic(code, CODES[code].severity, message, location, hint)
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """`text` with every character that is not printable (control characters, line separators,
+    format characters such as bidirectional overrides, unassigned code points) written as an
+    escape: `\\n`, `\\x1b`, `\\u202e`. A diagnostic never prints such a character raw: a file name
+    with a newline cannot forge a second diagnostic, an ESC cannot drive the terminal. With
+    `lines`, line breaks are kept (an error message of several lines)."""
+    if text.isprintable():
+        return text
+    if lines:
+        return "\n".join(printable(part) for part in text.split("\n"))
+    return "".join(char if char.isprintable() else _escape(char) for char in text)
+
+
+#: a value quoted in a message: the same escaping
+shown = printable
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 class Suggester:
@@ -336,12 +399,6 @@ class Suggester:
         """A 'did you mean' hint naming the closest choice, or None."""
         close = self.closest(word)
         return f"did you mean `{close}`?" if close is not None else None
-
-
-def shown(text: str) -> str:
-    """A value as a one-line message can quote it: newlines and other unprintable characters
-    escaped as in Python (`old\\n`), anything printable as it is."""
-    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def did_you_mean(word: str, choices: Collection[str]) -> str | None:

@@ -13,8 +13,9 @@ from typing import Any
 
 from allokb import labels as L
 from allokb.diagnostics import Diagnostic, Location, make
+from allokb.files import read_project_file
 from allokb.graph import KnowledgeBase
-from allokb.load import MAX_YAML_BYTES, SourceDocument, parse_yaml, read_text
+from allokb.load import MAX_YAML_BYTES, SourceDocument, parse_yaml
 from allokb.model import Citation, Claim, Intervention
 from allokb.schema import check_document
 
@@ -116,10 +117,7 @@ class InterventionGrade:
 
 def load_rubric(root: Path) -> tuple[Rubric | None, list[Diagnostic]]:
     """Read and check content/rubric.yaml; None (with diagnostics) when it is missing or invalid."""
-    path = root / RUBRIC_FILE
-    if not path.exists():
-        return None, []
-    text, problems = read_text(path, RUBRIC_FILE, MAX_YAML_BYTES)
+    text, problems = read_project_file(root, RUBRIC_FILE, MAX_YAML_BYTES)
     if text is None:
         return None, problems
     doc, problems = parse_yaml(text, RUBRIC_FILE, "rubric", "rubric")

@@ -4,12 +4,17 @@ PyYAML composes the node tree (with marks); this module builds the Python values
 that duplicate keys, aliases, tags and YAML-1.1 surprises (`no` -> False, dates, `1.10` -> 1.1)
 become diagnostics instead of silent conversions. A file that cannot be loaded is one or more
 diagnostics, never an exception.
+
+Files are read through `allokb.files` (regular files only). Every value and key is checked for
+control and invisible characters (KB115), and numbers out of range are reported (KB116).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import stat
 from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +23,21 @@ from typing import Any
 import yaml
 
 from allokb.diagnostics import Diagnostic, Location, make
+from allokb.files import (
+    control_problem,
+    find_control,
+    folder_problem,
+    listing_problem,
+    not_regular,
+    read_project_file,
+    read_text,
+    walk_files,
+)
+
+# read_text and read_project_file are re-exported: the loader was where files were read.
+__all__ = ["KINDS", "MAX_DEPTH", "MAX_SAFE_INTEGER", "MAX_YAML_BYTES", "PathPart", "Position", "SourceDocument",
+           "content_names", "json_path", "load_document", "load_documents", "parse_yaml", "read_project_file",
+           "read_text", "scan_content"]
 
 MAX_YAML_BYTES = 1024 * 1024
 KINDS = ("interventions", "mechanisms", "citations")
@@ -40,6 +60,17 @@ _YAML11_TIMESTAMP = re.compile(
     r"(([Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(\.[0-9]*)?([ \t]*(Z|[-+][0-9]{1,2}(:[0-9]{2})?))?)?$"
 )
 _YAML11_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
+#: the largest whole number every JSON reader holds exactly (RFC 7493, I-JSON): kb.json is read by
+#: JavaScript, whose numbers are doubles
+MAX_SAFE_INTEGER = 2**53 - 1
+
+def _may_hold_control(text: str) -> bool:
+    """False when no value of the YAML `text` can hold a refused character: the text has none
+    (YAML itself refuses the C0 controls and DEL), and no backslash (only an escape in a
+    double-quoted scalar makes one out of other characters)."""
+    if "\\" in text:
+        return True
+    return not text.isascii() and find_control(text, line_ends=True) is not None
 
 
 @dataclass(frozen=True)
@@ -126,6 +157,8 @@ class _Builder:
     key_positions: dict[tuple[PathPart, ...], Any] = field(default_factory=dict)
     raw_scalars: dict[tuple[PathPart, ...], str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: whether a value may hold a refused character (`_may_hold_control`)
+    controls: bool = False
 
     def _loc(self, event: Any, path: tuple[PathPart, ...]) -> Location:
         return Location(self.rel, event.start_mark.line + 1, event.start_mark.column + 1, json_path(path))
@@ -142,6 +175,8 @@ class _Builder:
         if cls is _ScalarEvent and event.tag is None and not event.anchor:  # the common case, first
             self.positions[path] = event.start_mark
             text = event.value
+            if self.controls and find_control(text) is not None:
+                self._control(text, event, path)
             if event.style not in _PLAIN_STYLES or (text and text[0] not in _MAYBE_SPECIAL):
                 return text  # quoted or block text, or a plain word such as `rct`
             return self._scalar(event, None, path)
@@ -154,6 +189,8 @@ class _Builder:
                                          "remove the tag and write a plain value"))
             tag = "tag:yaml.org,2002:str"  # reported once; build the value without a follow-on error
         if cls is _ScalarEvent:
+            if self.controls and find_control(event.value) is not None:
+                self._control(event.value, event, path)
             return self._scalar(event, tag, path)
         if len(path) >= MAX_DEPTH:
             self._fail("KB102", f"invalid YAML: nesting deeper than {MAX_DEPTH} levels", event, path, None)
@@ -180,6 +217,8 @@ class _Builder:
                 self._node(key_event, (*path, "?"))  # reports anchors and tags; complex keys below
                 self._fail("KB201", "a mapping key must be plain text", key_event, path, None)
             key = key_event.value
+            if self.controls and find_control(key) is not None:
+                self._control(key, key_event, (*path, key))
             if key == "<<" and key_event.style in _PLAIN_STYLES:
                 self._fail("KB105", "merge keys (`<<`) are not allowed", key_event, path, "write the fields out")
             child = (*path, key)
@@ -193,6 +232,11 @@ class _Builder:
                 continue
             key_positions[child] = key_event.start_mark
             out[key] = self._node(get(), child)
+
+    def _control(self, text: str, event: Any, path: tuple[PathPart, ...]) -> None:
+        index = find_control(text)
+        assert index is not None
+        self.diagnostics.append(control_problem(text[index], self._loc(event, path)))
 
     def _scalar(self, event: Any, tag: str | None, path: tuple[PathPart, ...]) -> Any:
         text = event.value
@@ -216,25 +260,37 @@ class _Builder:
                 + ("" if reading != "a boolean" else ", or write true/false for a boolean")))
             return text
         if _INT.match(text):
-            return int(text)
+            return self._integer(text, event, path)
         if _FLOAT.match(text):
-            return float(text)
+            return self._float(text, event, path)
         if text.lower() in (".inf", "-.inf", "+.inf", ".nan"):
             self.diagnostics.append(make("KB201", f"`{text}` is not a usable number", self._loc(event, path)))
             return None
         return text
 
 
-def _first_bad_utf8(raw: bytes) -> Position:
-    """Line and column (1-based) of the first byte that is not valid UTF-8."""
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        line = before.count(b"\n") + 1
-        col = len(before) - (before.rfind(b"\n") + 1) + 1
-        return line, col
-    return 1, 1
+    def _integer(self, text: str, event: Any, path: tuple[PathPart, ...]) -> int | str:
+        digits = len(text.lstrip("+-"))
+        if digits < 16:  # below 10**15 < MAX_SAFE_INTEGER: the common case, without a comparison
+            return int(text)
+        # int() refuses more than 4,300 digits (ValueError): a long number is never converted
+        if digits <= 16 and abs(int(text)) <= MAX_SAFE_INTEGER:
+            return int(text)
+        shown = f"`{text}`" if digits <= 24 else f"`{text[:20]}…` ({digits:,} digits)"
+        self.diagnostics.append(make(
+            "KB116", f"the number {shown} is too large: whole numbers lie between -{MAX_SAFE_INTEGER:,} and "
+            f"{MAX_SAFE_INTEGER:,}", self._loc(event, path), "quote it if it is text"))
+        return text
+
+    def _float(self, text: str, event: Any, path: tuple[PathPart, ...]) -> float | str:
+        value = float(text)
+        if (value != 0 and math.isfinite(value)) or not re.search("[1-9]", text.lower().split("e")[0]):
+            return value
+        shown = f"`{text}`" if len(text) <= 24 else f"`{text[:20]}…` ({len(text):,} characters)"
+        what = "too large" if value else "too small: it would be read as 0"
+        self.diagnostics.append(make("KB116", f"the number {shown} is {what}", self._loc(event, path),
+                                     "quote it if it is text"))
+        return text
 
 
 def _tab_indent(text: str) -> Position | None:
@@ -248,45 +304,6 @@ def _tab_indent(text: str) -> Position | None:
     return None
 
 
-def _read_up_to(fd: int, limit: int) -> bytes:
-    """Read from `fd` until end of file or `limit` bytes, 64 KiB at a time: asking for the whole
-    limit at once allocates (and maps) a megabyte per file, which costs more than the read."""
-    chunks = []
-    left = limit
-    while left > 0:
-        chunk = os.read(fd, min(left, 65536))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        left -= len(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def read_text(path: Path | str, rel: str, max_bytes: int) -> tuple[str | None, list[Diagnostic]]:
-    """Read a file as UTF-8 text within a size limit (never reading more than the limit);
-    problems are diagnostics."""
-    try:  # os.open/os.read: no buffered file object per file (this runs for every content file)
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        try:
-            raw = _read_up_to(fd, max_bytes + 1)
-            if len(raw) > max_bytes:
-                size = os.fstat(fd).st_size
-                return None, [make("KB106", f"file is {size:,} bytes; the limit is {max_bytes:,}",
-                                   Location(rel), "split the entry or remove pasted material")]
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        return None, [make("KB101", f"cannot read file: {exc.strerror}", Location(rel))]
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    try:
-        return raw.decode("utf-8"), []
-    except UnicodeDecodeError as exc:
-        line, col = _first_bad_utf8(raw)
-        return None, [make("KB101", f"byte 0x{raw[exc.start]:02x} is not valid UTF-8",
-                           Location(rel, line, col), "save the file as UTF-8")]
-
-
 def parse_yaml(text: str, rel: str, kind: str, stem: str) -> tuple[SourceDocument | None, list[Diagnostic]]:
     """Parse one YAML document strictly into a `SourceDocument`, or return diagnostics."""
     tab = _tab_indent(text)
@@ -295,7 +312,7 @@ def parse_yaml(text: str, rel: str, kind: str, stem: str) -> tuple[SourceDocumen
                            "indent with spaces")]
     try:
         parser = _Parser(text)
-        builder = _Builder(rel, parser)
+        builder = _Builder(rel, parser, controls=_may_hold_control(text))
         parser.get_event()  # stream start
         if parser.check_event(yaml.StreamEndEvent):
             return None, [make("KB107", "the file holds no YAML document", Location(rel),
@@ -345,18 +362,47 @@ def _syntax(exc: yaml.YAMLError, rel: str) -> Diagnostic:
     return make("KB102", f"invalid YAML: {message}", _mark_location(rel, mark))
 
 
-def content_names(root: Path | str) -> list[tuple[str, str]]:
-    """(kind, file name) for every file under content/<kind>/, sorted; hidden files (editor
-    swap files, a scaffold being written) and folders are skipped. Plain strings: a large
-    knowledge base has tens of thousands of files."""
+def scan_content(root: Path | str) -> tuple[list[tuple[str, str]], list[Diagnostic]]:
+    """(kind, file name) for every entry directly in content/<kind>/ that is not a folder,
+    sorted (plain strings: a large knowledge base has tens of thousands of files), and the
+    diagnostics of the folders themselves: a content folder that is a link or cannot be listed,
+    and every file in a subfolder (ignored, KB114). Hidden entries (editor swap files, a scaffold
+    being written) are skipped. A link or FIFO among the names is refused when it is loaded."""
     names: list[tuple[str, str]] = []
+    problems: list[Diagnostic] = []
     for kind in KINDS:
-        folder = os.path.join(root, "content", kind)
-        if os.path.isdir(folder):
-            with os.scandir(folder) as entries:
-                names.extend((kind, name) for name in sorted(
-                    e.name for e in entries if not e.name.startswith(".") and not e.is_dir()))
-    return names
+        rel = f"content/{kind}"
+        problem = folder_problem(root, rel)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        try:
+            with os.scandir(os.path.join(root, rel)) as entries:
+                found = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries if not e.name.startswith(".")]
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            problems.append(listing_problem(exc, rel))
+            continue
+        names.extend((kind, name) for name, is_dir in sorted(found) if not is_dir)
+        for name, is_dir in sorted(found):
+            if is_dir:
+                problems.extend(_nested(root, f"{rel}/{name}", rel))
+    return names, problems
+
+
+def content_names(root: Path | str) -> list[tuple[str, str]]:
+    """(kind, file name) for every file under content/<kind>/, as `scan_content` lists them."""
+    return scan_content(root)[0]
+
+
+def _nested(root: Path | str, rel: str, kind_folder: str) -> list[Diagnostic]:
+    """KB114 for every file under the subfolder `rel` of a content folder, which the loader
+    ignores; KB112/KB113 for what it cannot look into."""
+    files, problems = walk_files(root, rel, hidden=False)
+    return problems + [make("KB114", f"file in a subfolder of {kind_folder}/ is ignored", Location(path),
+                            f"move it to {kind_folder}/{path.rsplit('/', 1)[-1]}, or out of content/")
+                       for path in files]
 
 
 def load_document(root: Path | str, kind: str, path: Path | str) -> tuple[SourceDocument | None, list[Diagnostic]]:
@@ -365,6 +411,12 @@ def load_document(root: Path | str, kind: str, path: Path | str) -> tuple[Source
     name = os.path.basename(path)
     rel = f"content/{kind}/{name}"
     if not name.endswith(".yaml"):
+        try:
+            mode = os.lstat(os.path.join(root, rel)).st_mode
+        except OSError:
+            mode = stat.S_IFREG
+        if not stat.S_ISREG(mode):
+            return None, [not_regular(rel, mode)]
         return None, [make("KB110", f"`{name}` is not a `.yaml` file", Location(rel),
                            "rename it to end in `.yaml`, or move it out of content/")]
     text, problems = read_text(os.path.join(root, rel), rel, MAX_YAML_BYTES)
@@ -375,10 +427,10 @@ def load_document(root: Path | str, kind: str, path: Path | str) -> tuple[Source
 
 def load_documents(root: Path) -> tuple[list[SourceDocument], list[Diagnostic]]:
     """Load every content file under `root`; returns the documents that loaded and the
-    diagnostics of those that did not (or that loaded with problems)."""
+    diagnostics of those that did not (or that loaded with problems), and of the folders."""
     documents: list[SourceDocument] = []
-    diagnostics: list[Diagnostic] = []
-    for kind, name in content_names(root):
+    names, diagnostics = scan_content(root)
+    for kind, name in names:
         doc, problems = load_document(root, kind, name)
         diagnostics.extend(problems)
         if doc is not None:

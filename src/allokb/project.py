@@ -22,8 +22,9 @@ from allokb.bib import load_references
 from allokb.diagnostics import Diagnostic, Severity, sorted_diagnostics
 from allokb.grade import RUBRIC_FILE, InterventionGrade, Rubric, check_hand_grades, grade_all, load_rubric
 from allokb.graph import FileOutcome, KnowledgeBase, build_graph, process_document
-from allokb.load import KINDS, content_names, load_document
+from allokb.load import KINDS, load_document, scan_content
 from allokb.model import Reference
+from allokb.pages_check import check_site_files
 from allokb.rules import run_rules
 from allokb.schema import SCHEMA_OF_KIND, fast_validator_for
 from allokb.urls import UrlPlan, check_urls, plan_urls
@@ -131,7 +132,7 @@ def check_project(root: Path) -> CheckResult:
 
 
 def _check(root: Path) -> CheckResult:
-    names = content_names(root)
+    names, folder_diagnostics = scan_content(root)
     outcomes, references, bib_diagnostics = _load_all(root, names)
     present: dict[str, set[str]] = {}
     for kind, name in names:
@@ -141,7 +142,8 @@ def _check(root: Path) -> CheckResult:
     rubric, rubric_diagnostics = load_rubric(root)
     grades = grade_all(rubric, kb)
     urls = plan_urls(root, kb)
-    found = [*(d for o in outcomes for d in o.diagnostics), *bib_diagnostics, *graph_diagnostics, *run_rules(kb),
-             *rubric_diagnostics, *check_hand_grades(kb, grades), *check_urls(root, urls)]
+    found = [*folder_diagnostics, *(d for o in outcomes for d in o.diagnostics), *bib_diagnostics,
+             *graph_diagnostics, *run_rules(kb), *rubric_diagnostics, *check_hand_grades(kb, grades),
+             *check_urls(root, urls), *check_site_files(root)]
     count = len(names) + (root / "references.bib").exists() + (root / RUBRIC_FILE).exists()
     return CheckResult(kb, tuple(sorted_diagnostics(found)), count, rubric, grades, urls)

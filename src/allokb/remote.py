@@ -37,7 +37,8 @@ from allokb.bib import BIB_FILE, DOI, PMID
 from allokb.diagnostics import CODES, CodeInfo, KbError, UsageError
 from allokb.remote_answers import (Refused, Unparsable, check_identifier, check_record, parse_json, parse_xml,
                                    shown)
-from allokb.report import FORMATS, printable
+from allokb.diagnostics import printable
+from allokb.report import FORMATS
 
 CROSSREF_URL = "https://api.crossref.org"
 EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
 from allokb.bib import DOI, PMCID, PMID, URL, YEAR
-from allokb.report import printable
+from allokb.diagnostics import printable
 
 if TYPE_CHECKING:
     from allokb.remote import FetchedRecord

@@ -365,7 +365,7 @@ def serve_site(root: Path, dev_addr: str) -> None:
     from mkdocs.commands.serve import serve
     from mkdocs.exceptions import MkDocsException
 
-    from allokb.report import printable
+    from allokb.diagnostics import printable
 
     host, port = dev_address(dev_addr)
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -390,7 +390,7 @@ def dev_address(value: str) -> tuple[str, int]:
     import re
 
     from allokb.diagnostics import UsageError
-    from allokb.report import printable
+    from allokb.diagnostics import printable
 
     bracketed = re.fullmatch(r"\[([^\]]*)\]:([^:]*)", value)
     host, sep, port = (bracketed.group(1), ":", bracketed.group(2)) if bracketed else value.rpartition(":")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from allokb.diagnostics import Diagnostic, KbError, Location, make
-from allokb.load import read_text
+from allokb.files import read_project_file
 from allokb.schema import SCHEMA_NAMES
 
 if TYPE_CHECKING:  # the graph stage imports this module for RESERVED_IDS
@@ -139,10 +139,7 @@ def plan_urls(root: Path, kb: KnowledgeBase) -> UrlPlan:
 def read_manifest(root: Path) -> tuple[list[tuple[int, str]], list[Diagnostic]]:
     """The manifest's URL paths with their line numbers (none when there is no manifest), or
     the diagnostic saying why it cannot be read (not UTF-8, too large)."""
-    path = root / MANIFEST
-    if not path.exists():
-        return [], []
-    text, problems = read_text(path, MANIFEST, MAX_MANIFEST_BYTES)
+    text, problems = read_project_file(root, MANIFEST, MAX_MANIFEST_BYTES, refuse_controls=True)
     if text is None:
         return [], problems
     out = []
@@ -201,12 +198,10 @@ def write_manifest(root: Path, plan: UrlPlan) -> int:
     blank lines); return how many were added. In a manifest whose URLs are sorted, each new URL
     goes right after the URL it follows in sorted order; otherwise new URLs are appended."""
     path = root / MANIFEST
-    text = _HEADER
-    if path.exists():
-        read, problems = read_text(path, MANIFEST, MAX_MANIFEST_BYTES)
-        if read is None:
-            raise KbError(f"{MANIFEST}: {problems[0].message}; it is unchanged")
-        text = read
+    read, problems = read_project_file(root, MANIFEST, MAX_MANIFEST_BYTES, refuse_controls=True)
+    if problems:
+        raise KbError(f"{MANIFEST}: {problems[0].message}; it is unchanged")
+    text = _HEADER if read is None else read
     lines = text.splitlines(keepends=True)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
     if lines and not lines[-1].endswith(("\n", "\r")):

@@ -201,4 +201,4 @@ def test_a_diagnostic_never_prints_a_control_character(tmp_path: Path) -> None:
         assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]", out), (fmt, out)
     assert render([d], "text", 1, False).splitlines()[0] == (
         "content/x\\x1b]0;pwned\\x07.yaml:1:1: error[KB110] $: bad \\x1b[2J\\u202efile\\nname")
-    assert json.loads(render([d], "json", 1, False))["diagnostics"][0]["message"] == "bad \x1b[2J\u202efile\nname"
+    assert json.loads(render([d], "json", 1, False))["diagnostics"][0]["message"] == "bad \\x1b[2J\\u202efile\\nname"

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from allokb.diagnostics import CODES, KbError
+from allokb.files import read_project_file
 from allokb.graph import KnowledgeBase
-from allokb.load import read_text
 from allokb.render.citations import format_references
 from allokb.render.diagram import pathway_dot, render_svg
 from allokb.render.environment import Inert, make_environment
@@ -60,13 +60,11 @@ MAX_SOURCE_BYTES = 1024 * 1024
 
 
 def _read_source(root: Path, rel: str) -> str | None:
-    """A hand-written file the site includes, or None when there is none; one that cannot be
-    read as UTF-8 text stops the build with its location (not a traceback)."""
-    path = root / rel
-    if not path.exists():
-        return None
-    text, problems = read_text(path, rel, MAX_SOURCE_BYTES)
-    if text is None:
+    """A hand-written file the site includes, or None when there is none; one that is not a
+    regular file, cannot be read as UTF-8 text or holds a control character stops the build
+    with its location (not a traceback)."""
+    text, problems = read_project_file(root, rel, MAX_SOURCE_BYTES, refuse_controls=True)
+    if problems:
         where = problems[0].location
         raise KbError(f"{where.file}:{where.line}:{where.col}: {problems[0].message}")
     return text
