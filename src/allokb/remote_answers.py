@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from allokb.bib import DOI, PMCID, PMID, URL, YEAR
 from allokb.diagnostics import printable
+from allokb.files import find_control
 
 if TYPE_CHECKING:
     from allokb.remote import FetchedRecord
@@ -64,16 +65,16 @@ class Refused(ValueError):
     """A value of a record that `allokb check` would not accept; the message names the field."""
 
 
-#: C0 controls but tab and newline, DEL, C1 controls, U+2028/U+2029, bidi embeddings, overrides
-#: and isolates, surrogates (an argument that was not UTF-8) and the noncharacters of every plane
-_FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
-                        "\ufdd0-\ufdef" + "".join(chr(plane + 0xFFFE) + chr(plane + 0xFFFF)
-                                                 for plane in range(0, 0x110000, 0x10000)) + "]")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # an argument that was not UTF-8
 
 
 def forbidden_char(text: str) -> str | None:
-    """The first character of `text` that no field may hold (`_FORBIDDEN`), or None."""
-    found = _FORBIDDEN.search(text)
+    """The first character of `text` that no field may hold, or None: what the check refuses in
+    content (allokb.files.find_control, KB115), and surrogates."""
+    index = find_control(text)
+    if index is not None:
+        return text[index]
+    found = _SURROGATE.search(text)
     return found.group(0) if found else None
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from allokb.audit import audit_site, content_security_policy
 from allokb.diagnostics import KbError
+from allokb.files import find_control
 from allokb.grade import grade_data
 from allokb.output import (check_site_dir, recover, resolve_site_dir, seal, site_lock, staging_folder, swap_in,
                            write_marker)
@@ -48,11 +49,15 @@ def _root_of(config: Any) -> Path:
 
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 _WHEN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})\Z")
-#: what a commit subject may not carry onto a page or into the feed: C0 and C1 controls, line and
-#: paragraph separators, bidi controls and noncharacters (each becomes a space)
-_SUBJECT_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069"
-                             "\ufdd0-\ufdef\ufffe\uffff]")
 MAX_SUBJECT = 200
+
+
+def _clean_subject(subject: str) -> str:
+    """A commit subject without what the check refuses in any text (control, bidi and
+    noncharacters: allokb.files.find_control), each replaced by a space, and cut short."""
+    while (index := find_control(subject)) is not None:
+        subject = subject[:index] + " " + subject[index + 1:]
+    return " ".join(subject.split())[:MAX_SUBJECT]
 
 
 def git_log(root: Path) -> list[Change]:
@@ -87,8 +92,7 @@ def git_log(root: Path) -> list[Change]:
                 files.append(fields[i].lstrip("\n"))
             i += 1
         if _WHEN.match(when):
-            clean = " ".join(_SUBJECT_UNSAFE.sub(" ", subject).split())[:MAX_SUBJECT]
-            changes.append(Change(sha, when, clean, tuple(files)))
+            changes.append(Change(sha, when, _clean_subject(subject), tuple(files)))
     return changes
 
 
