@@ -24,6 +24,18 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 @contextmanager
+def launch() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never Playwright's own browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: ./tasks.sh installs it"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@contextmanager
 def serve(www: Path) -> Iterator[str]:
     """Serve `www` on 127.0.0.1 (a free port); yields the base URL."""
     handler = functools.partial(_QuietHandler, directory=str(www))

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from allokb.cli import main
-from browser import CHROMIUM, CHROMIUM_ARGS, serve
+from browser import launch, serve
 from conftest import REPO, make_site_project
 
 pytestmark = pytest.mark.browser
@@ -31,11 +31,8 @@ PLANTED = ('---\ntitle: Planted\n---\n\n# Planted\n\n<img src=x onerror="alert(\
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: ./tasks.sh installs it"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launch() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ from allokb.render.views import Change, SiteInfo
 from allokb.schema import SCHEMA_NAMES, load_schema
 from allokb.urls import GENERATED_PAGES, MKDOCS_FILES, RESERVED_IDS, plan_urls, site_path
 from conftest import REPO, VALID, make_project, make_site_project
+from test_reproducible import TWICE
 
 SITE = SiteInfo(site_name="Allopregnanolone Evidence Atlas", site_url="https://allo-atlas.github.io/atlas/",
                 repo_url=None, branch="main", updated={}, build_date="2026-11-27")
@@ -441,20 +442,6 @@ def test_the_feed_is_xml_for_any_unicode() -> None:
 
 # --- 10. Determinism -----------------------------------------------------------------------------
 
-TWICE = """  - id: twice-{n}
-    statement: "A claim that cites one source twice ({n})."
-    outcome: mood
-    direction: increases
-    citations:
-      - ref: smith2020example
-        locator: abstract
-        quote: "serum levels rose three-fold"
-        support: supported
-      - ref: smith2020example
-        locator: "p. {n}"
-        quote: "serum levels rose"
-        support: partial
-"""
 
 
 def cite_twice(root: Path, claims: int = 3) -> None:
