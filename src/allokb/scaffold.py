@@ -7,10 +7,13 @@ through the load, schema and model stages before it is written.
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
 from allokb.bib import load_references
 from allokb.diagnostics import KbError, UsageError, shown
+from allokb.files import folder_problem
 from allokb.graph import process_document
 from allokb.load import parse_yaml
 from allokb.schema import load_schema
@@ -112,7 +115,10 @@ def scaffold(root: Path, kind: str, ident: str) -> Path:
     check_ident(kind, ident)
     folder = root / "content" / KINDS[kind]
     path = folder / f"{ident}.yaml"
-    if path.exists():
+    problem = folder_problem(root, f"content/{KINDS[kind]}")
+    if problem is not None:  # a linked folder would take the new file anywhere it points
+        raise KbError(f"{problem.location.file}: {problem.message}; nothing was written")
+    if os.path.lexists(path):
         raise KbError(f"{path.relative_to(root).as_posix()} exists already; edit it instead")
     if kind == "citation":
         keys = {r.key for r in load_references(root)[0] or []}
@@ -128,6 +134,12 @@ def scaffold(root: Path, kind: str, ident: str) -> Path:
         raise UsageError(f"`{shown(ident)}` cannot be used: the new file would fail the check: {found[0].message}")
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{ident}.yaml.tmp"  # hidden: never read as content while being written
-    tmp.write_text(text, encoding="utf-8")
+    # O_EXCL: a link planted at the temporary name is never written through (a stale one, left by
+    # a killed run, is removed first: unlinking a link removes the link, not what it points to).
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
     tmp.replace(path)
     return path

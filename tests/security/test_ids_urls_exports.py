@@ -555,3 +555,22 @@ def test_suggestions_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
                            env={"PYTHONHASHSEED": str(seed), "PYTHONPATH": str(REPO / "src")}).stdout
             for seed in range(6)}
     assert len(outs) == 1, outs
+
+
+def test_new_never_writes_through_a_linked_folder_or_temporary_file(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_project(tmp_path / "kb")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(root / "content" / "mechanisms")
+    (root / "content" / "mechanisms").symlink_to(elsewhere)
+    assert main(["new", "mechanism", "fresh-step", "--root", str(root)]) == 1
+    assert capsys.readouterr().err == ("allokb: error: content/mechanisms: is a symbolic link; links are never "
+                                       "followed; nothing was written\n")
+    assert list(elsewhere.iterdir()) == []
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    (root / "content" / "interventions" / ".fresh-one.yaml.tmp").symlink_to(victim)
+    assert main(["new", "intervention", "fresh-one", "--root", str(root)]) == 0
+    assert victim.read_text() == "keep me\n"
+    assert not (root / "content" / "interventions" / ".fresh-one.yaml.tmp").exists()

@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from allokb.bib import BIB_FILE, MAX_BIB_BYTES
+from allokb.diagnostics import KbError
+from allokb.files import read_project_file
 from allokb.graph import KnowledgeBase
 from allokb.model import Link
 from allokb import labels as L
@@ -170,12 +173,17 @@ def atom_feed(kb: KnowledgeBase, site: Any) -> str:
 
 def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any], site: Any = None) -> dict[str, str]:
     """Every export file: site path -> text."""
+    # The bibliography is published as written, read as strictly as the check read it (a link is
+    # never followed: the check has refused one before any build gets here).
+    bib, problems = read_project_file(root, BIB_FILE, MAX_BIB_BYTES)
+    if problems:
+        where = problems[0].location
+        raise KbError(f"{where.file}:{where.line}:{where.col}: {problems[0].message}")
     files = {
         "data/kb.json": kb_json(kb, site_url, grades),
         "data/interventions.csv": interventions_csv(kb, site_url, grades),
         "data/references.csl.json": csl_json(kb),
-        "data/references.bib": (root / "references.bib").read_text(encoding="utf-8")
-        if (root / "references.bib").exists() else "",
+        "data/references.bib": bib or "",
     }
     for name in SCHEMA_NAMES:
         files[f"schema/{name}.schema.json"] = _dumps(published_schema(name, site_url))
