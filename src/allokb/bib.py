@@ -28,7 +28,7 @@ from pylatexenc.latex2text import LatexNodes2Text
 from pylatexenc.latexwalker import get_default_latex_context_db
 from pylatexenc.macrospec import MacroSpec
 
-from allokb.diagnostics import Diagnostic, Location, make
+from allokb.diagnostics import Diagnostic, Location, make, printable
 from allokb.files import control_problem, find_control, read_project_file
 from allokb.model import Person, Reference
 
@@ -151,8 +151,19 @@ def load_references(root: Path) -> tuple[list[Reference] | None, list[Diagnostic
         ref, found = _check_entry(entry)
         references.append(ref)
         diagnostics.extend(found)
-    diagnostics += _raw_controls(text, library.entries)
+    diagnostics += _raw_controls(text, library.entries) + _raw_latex(text, library.entries)
     return references, diagnostics
+
+
+def _path_of_line(entries: list[bibmodel.Entry], starts: list[int], number: int) -> str:
+    """The JSONPath of the entry and field whose lines hold 0-based line `number` (`$` outside)."""
+    i = bisect.bisect_right(starts, number) - 1
+    if i < 0 or number > entries[i].start_line + entries[i].raw.count("\n"):
+        return "$"
+    entry = entries[i]
+    fields = [f for f in entry.fields if f.start_line is not None and f.start_line <= number]
+    field = f".{max(fields, key=lambda f: f.start_line).key.lower()}" if fields else ""
+    return f"$.{entry.key}{field}"
 
 
 def _raw_controls(text: str, entries: list[bibmodel.Entry]) -> list[Diagnostic]:
@@ -165,17 +176,38 @@ def _raw_controls(text: str, entries: list[bibmodel.Entry]) -> list[Diagnostic]:
     out = []
     for number, line in enumerate(text.split("\n")):
         index = find_control(line, line_ends=True)
-        if index is None:
-            continue
-        path = "$"
-        i = bisect.bisect_right(starts, number) - 1
-        if i >= 0 and number <= entries[i].start_line + entries[i].raw.count("\n"):
-            entry = entries[i]
-            path = f"$.{entry.key}"
-            fields = [f for f in entry.fields if f.start_line is not None and f.start_line <= number]
-            if fields:
-                path += f".{max(fields, key=lambda f: f.start_line).key.lower()}"
-        out.append(control_problem(line[index], Location(BIB_FILE, number + 1, index + 1, path)))
+        if index is not None:
+            out.append(control_problem(line[index], Location(BIB_FILE, number + 1, index + 1,
+                                                             _path_of_line(entries, starts, number))))
+    return out
+
+
+#: TeX that does more than typeset a character: reads or writes files, runs programs (`\write18`),
+#: defines or redefines commands, changes category codes, or hides a character (`^^5c` is a
+#: backslash); and `@preamble`, which BibTeX copies into every document that cites the file.
+#: Whoever cites the site with LaTeX would run it; a bibliography needs none of it.
+UNSAFE_LATEX = re.compile(
+    r"\\(?:input|include|InputIfFileExists|write|immediate|openin|openout|read|readline|closein|closeout|"
+    r"catcode|lccode|uccode|def|edef|gdef|xdef|let|futurelet|newcommand|renewcommand|providecommand|"
+    r"DeclareRobustCommand|csname|expandafter|usepackage|RequirePackage|documentclass|special|directlua|"
+    r"latelua|luaexec|shellescape|ShellEscape|pdfprimitive|primitive|scantokens|endinput|jobname|loop|"
+    r"everypar|everyeof|output|afterassignment|aftergroup|begingroup|endgroup|makeatletter|verb)(?![A-Za-z])"
+    r"|\^\^|@preamble\b", re.IGNORECASE)
+
+
+def _raw_latex(text: str, entries: list[bibmodel.Entry]) -> list[Diagnostic]:
+    """KB414 for each line of references.bib holding TeX that could run (UNSAFE_LATEX)."""
+    if UNSAFE_LATEX.search(text) is None:
+        return []
+    starts = [e.start_line for e in entries]
+    out = []
+    for number, line in enumerate(text.split("\n")):
+        found = UNSAFE_LATEX.search(line)
+        if found is not None:
+            out.append(make("KB414", f"`{printable(found.group())}` is TeX that does more than typeset text",
+                            Location(BIB_FILE, number + 1, found.start() + 1, _path_of_line(entries, starts, number)),
+                            "write the text itself (LaTeX accents such as {\\\"u} are fine); a bibliography "
+                            "needs no commands that read files, run programs or define macros"))
     return out
 
 

@@ -235,6 +235,12 @@ CODES: dict[str, CodeInfo] = {
               "A field of references.bib holds LaTeX that cannot be turned into text: a macro without its "
               "arguments (`\\href`, `\\verb`), or braces nested more than 32 deep. Write the text in plain "
               "Unicode instead (`ü`, `–`, `α`)."),
+        _code("KB414", E, "TeX that could run, in references.bib",
+              "references.bib is published for readers to cite with LaTeX, so it may not hold TeX that does "
+              "more than typeset text: commands that read or write files or run programs (`\\input`, "
+              "`\\write18`), define or redefine commands (`\\def`, `\\newcommand`), change category codes, "
+              "the `^^` character notation, or an `@preamble` block, which BibTeX copies into every "
+              "document that cites the file. Accents and symbols (`{\\\"u}`, `\\alpha`) are fine."),
         # KB6xx: published URLs
         _code("KB601", E, "published URL would disappear",
               "A URL listed in urls.txt would no longer be served. Citers rely on it: keep the entry, or list "

@@ -61,12 +61,18 @@ def csl_item(ref: Reference) -> dict[str, Any]:
     return item
 
 
+#: what a page range may not carry to citeproc, which escapes `&` in it itself (and splits
+#: a character reference there): every other character with a meaning in HTML or Markdown
+_NOT_IN_PAGES = re.compile(r"[<>\"'`\\*_{}\[\]|!~^]")
+
+
 def _escaped(value: Any) -> Any:
     """Every string of a CSL item escaped (the id stays as it is: it is only a lookup key)."""
     if isinstance(value, str):
         return escape_chars(value)
     if isinstance(value, dict):
-        return {k: (v if k == "id" else _escaped(v)) for k, v in value.items()}
+        return {k: (v if k == "id" else _NOT_IN_PAGES.sub("", v) if k == "page" and isinstance(v, str)
+                    else _escaped(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [_escaped(v) for v in value]
     return value

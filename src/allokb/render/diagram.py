@@ -12,8 +12,10 @@ from allokb.model import Mechanism
 
 
 def _dot_string(value: str) -> str:
-    """A DOT double-quoted string (Graphviz escapes the text again for SVG)."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+    """A DOT double-quoted string. Graphviz reads `&...;` in a label as an entity, so `&` is
+    written `&amp;`: the diagram shows the text as the page does (Graphviz escapes it for SVG)."""
+    return ('"' + value.replace("&", "&amp;").replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+            + '"')
 
 
 def pathway_dot(mechanisms: list[Mechanism], href_prefix: str) -> str:

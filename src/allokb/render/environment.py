@@ -130,9 +130,21 @@ def jsonld(value: Any) -> Inert:
                  .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
+#: what a YAML double-quoted scalar must write as an escape: the quote and backslash, and every
+#: character YAML does not allow raw in a stream (C0 but tab, DEL, C1, surrogates, U+FFFE/U+FFFF)
+#: or reads as a line break (U+2028/U+2029, NEL) or a byte-order mark (U+FEFF)
+_YAML_ESCAPE = re.compile(r'["\\\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]')
+
+
+def _yaml_escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return "\\" + char if char in '"\\' else f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
 def yaml_string(value: Any) -> Inert:
-    """A double-quoted YAML scalar (for page front matter)."""
-    return Inert(json.dumps(" ".join(str(value).split()), ensure_ascii=False))
+    """A double-quoted YAML scalar (for page front matter) that a YAML reader reads back as
+    exactly this text: a front matter that failed to parse would be published as Markdown."""
+    return Inert('"' + _YAML_ESCAPE.sub(_yaml_escape, " ".join(str(value).split())) + '"')
 
 
 def finalize(value: Any) -> Any:

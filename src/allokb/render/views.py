@@ -147,7 +147,7 @@ def page_citation(site: SiteInfo, title: str, path: str, date: str) -> dict[str,
     # In BibTeX a brace in the title would end the field, and `\`, `#`, `%` start commands,
     # concatenation and comments: each is written as a LaTeX command or escape.
     latex = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "#": r"\#", "%": r"\%", "&": r"\&", "$": r"\$",
-             "_": r"\_"}
+             "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
     safe_title = "".join(latex.get(ch, ch) for ch in " ".join(title.split()))
     bibtex = (f"@misc{{{key},\n  title = {{{safe_title}}},\n  author = {{{{{site.site_name}}}}},\n"
               f"  year = {{{date[:4]}}},\n  url = {{{url}}},\n  note = {{Updated {date}}}\n}}")
