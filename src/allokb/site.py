@@ -240,11 +240,15 @@ def on_post_build(config: Any) -> None:
 
     _BUILDS.pop(id(config), None)
     _PROGRESS.pop(id(config), None)
-    if not _SERVING["on"]:
-        try:
-            audit_built_site(Path(config.site_dir), str(config.site_url or ""))
-        except KbError as exc:
+    try:
+        audit_built_site(Path(config.site_dir), str(config.site_url or ""))
+    except KbError as exc:
+        if not _SERVING["on"]:
             raise PluginError(str(exc)) from None
+        # The preview has no policy (live reload is an inline script): say loudly what the
+        # published build would refuse, and keep serving so that the fix can be previewed.
+        logging.getLogger("mkdocs").error("%s\nthe published build would refuse this site", exc)
+    if not _SERVING["on"]:
         write_marker(Path(config.site_dir))
 
 
