@@ -166,7 +166,7 @@ def test_a_file_where_a_content_folder_should_be_is_one_line(tmp_path: Path,
     (root / "content" / "mechanisms").rmdir()
     (root / "content" / "mechanisms").write_text("", encoding="utf-8")
     assert main(["new", "mechanism", "odd-one", "--root", str(root)]) == 1
-    assert capsys.readouterr().err == f"allokb: error: {root}/content/mechanisms: File exists\n"
+    assert capsys.readouterr().err == "allokb: error: content/mechanisms: is a file, not a folder; nothing was written\n"
 
 
 # --- through a real process: argv that is not UTF-8, real stderr ------------------------------
