@@ -52,18 +52,26 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
                           timeout=300, check=False)
 
 
+def errors(folder: Path, done: subprocess.CompletedProcess[str]) -> str:
+    """The TeX errors of a failed run (lines starting with `!` and the line after), or its output."""
+    log = folder / "doc.log"
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines() if log.exists() else []
+    found = [f"{line} {lines[i + 1] if i + 1 < len(lines) else ''}" for i, line in enumerate(lines) if line.startswith("!")]
+    return "\n".join(found) or done.stdout[-2000:]
+
+
 def latex(folder: Path, preamble: str, bibliography: str, backend: list[str]) -> str:
     """Compile a document citing every entry: pdflatex, the backend, pdflatex twice; the log."""
     (folder / "doc.tex").write_text("\\documentclass{article}\n" + preamble + "\\usepackage{hyperref}\n"
                                     "\\begin{document}\n\\nocite{*}\n" + bibliography + "\\end{document}\n")
     pdflatex = [tool("pdflatex"), "-interaction=nonstopmode", "-halt-on-error", "doc"]
     first = run(pdflatex, folder)
-    assert first.returncode == 0, first.stdout[-2000:]
+    assert first.returncode == 0, errors(folder, first)
     back = run(backend + ["doc"], folder)
     assert back.returncode in (0, 1), back.stdout[-2000:]  # 1: warnings (an entry without a volume)
     for _ in range(2):
         done = run(pdflatex, folder)
-        assert done.returncode == 0, done.stdout[-2000:]
+        assert done.returncode == 0, errors(folder, done)
     log = (folder / "doc.log").read_text(encoding="utf-8", errors="replace")
     assert [line for line in log.splitlines() if line.startswith("!")] == []
     assert "Unicode character" not in log
@@ -80,6 +88,10 @@ def test_pdflatex_and_bibtex_with_plain_bst(exported: tuple[Path, list[str]], tm
     assert sorted(re.findall(r"\\bibitem\{([^}]*)\}", bbl)) == keys
     assert "{U.S. Food and Drug Administration}." in bbl  # one corporate author, not two people
     assert "{PTSD}" in bbl  # an acronym keeps its capitals
+    items = dict(re.findall(r"\\bibitem\{([^}]*)\}(.*?)(?=\\bibitem|\\end\{thebibliography\})", bbl, re.S))
+    bib = (folder / "references.bib").read_text()
+    online = re.findall(r"^@misc\{([a-z0-9]+),\n(?:  .*\n)*?  url = ", bib, re.M)
+    assert online and [k for k in online if "\\url{" not in items[k]] == []  # its address, not a bare title
 
 
 def test_pdflatex_and_biber_with_biblatex(exported: tuple[Path, list[str]], tmp_path: Path) -> None:
@@ -148,7 +160,7 @@ def test_non_ascii_and_latex_specials_are_written_as_latex() -> None:
     assert latex_text("5α-reductase, 3β") == "5{$\\alpha$}-reductase, 3{$\\beta$}"
     assert latex_text("Bäckström—Grön") == 'B{\\"a}ckstr{\\"o}m{---}Gr{\\"o}n'
     assert latex_text("\\input{/etc/passwd} 50% $x$ a_b #1 ~ ^") == (
-        "{\\textbackslash}input{\\{}/etc/passwd{\\}} 50{\\%} {\\$}x{\\$} a{\\_}b {\\#}1 {\\textasciitilde} "
+        "{\\textbackslash}input{$\\lbrace$}/etc/passwd{$\\rbrace$} 50{\\%} {\\$}x{\\$} a{\\_}b {\\#}1 {\\textasciitilde} "
         "{\\textasciicircum}")
     assert latex_text("a<b 中") == "a{$<$}b {\\texttt{U+4E2D}}"
 
@@ -169,3 +181,36 @@ def test_the_export_is_sorted_and_stable(exported: tuple[Path, list[str]]) -> No
     assert text.isascii()
     result = check_project(REPO)
     assert bibtex(result.kb.references.values()) == text
+
+
+HOSTILE = ["\\input{/etc/passwd}\\write18{touch pwned}", "}, title = {injected", "100% & #1 $x^2$ a_b ~",
+           "@misc{other, title={x}}", "\\", "{", "}}}", "5α/β – 中文 😀 <b>|</b>", "and others and", "\\end{document}"]
+
+
+def test_hostile_text_is_inert_in_the_compiled_bibliography(tmp_path: Path) -> None:
+    """Contributor text in every exported field compiles as text: no LaTeX runs, no entry breaks."""
+    from allokb.diagnostics import Location
+    from allokb.model import Reference
+
+    refs = []
+    for i, text in enumerate(HOSTILE):
+        fields = tuple((f, text) for f in ("title", "journal", "year", "volume", "pages", "note"))
+        fields += (("organization", "Org " + text),)
+        refs.append(Reference(f"hostile{i}", "article" if i % 2 else "online",
+                              fields + (("url", "https://example.org/a%20b#c{d}\\e~f^g"),),
+                              # a name starting with a symbol (`\\`, α) breaks biber 2.18's initials: see bibtex.py
+                              "{Org " + text.replace("{", "").replace("}", "") + "} and Doe, Jane" if i % 3 else None,
+                              None, Location("references.bib", 1, 1)))
+    text = bibtex(refs)
+    assert text.isascii()
+    (tmp_path / "references.bib").write_text(text)
+    latex(tmp_path, "", "\\bibliographystyle{plain}\n\\bibliography{references}\n", [tool("bibtex")])
+    bbl = (tmp_path / "doc.bbl").read_text()
+    assert sorted(re.findall(r"\\bibitem\{([^}]*)\}", bbl)) == sorted(r.key for r in refs)
+    assert not (tmp_path / "pwned").exists()
+    other = tmp_path / "biblatex"
+    other.mkdir()
+    (other / "references.bib").write_text(text)
+    latex(other, "\\usepackage[backend=biber]{biblatex}\n\\addbibresource{references.bib}\n",
+          "\\printbibliography\n", [tool("biber"), "--quiet"])
+    assert sorted(re.findall(r"\\entry\{([^}]*)\}", (other / "doc.bbl").read_text())) == sorted(r.key for r in refs)

@@ -18,6 +18,10 @@ with biber, pandoc `--citeproc`.
   the export loads hyperref (url.sty alone prints the backslash of a URL's `\%` or `\#`, which
   biblatex needs: it prints `howpublished` from inside a macro argument).
 - Fields in one fixed order, entries sorted by key: the same references give the same bytes.
+
+Known limit: biber 2.18 (Debian 12) writes unbalanced braces into the initials of a name whose first
+character is a LaTeX symbol (`{\textbackslash}`, `{$\alpha$}`), and biblatex then stops; no
+spelling of such a first character avoids it. No name in the repository starts so.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable
+from urllib.parse import quote
 
 from allokb.model import Person, Reference
 
@@ -44,6 +49,8 @@ HEADER = ("% The bibliography of the Allopregnanolone Evidence Atlas, generated 
 _PLAIN = re.compile(r"[A-Za-z0-9 .,;:!?()\[\]/'`*+=@\"-]")
 #: ASCII that the default (OT1) font encoding prints as other characters
 _MATH_ASCII = {"<": "{$<$}", ">": "{$>$}", "|": "{$|$}",
+               # BibTeX counts `\{` as a brace: a brace of the text must be a macro without one
+               "{": "{$\\lbrace$}", "}": "{$\\rbrace$}",
                # dashes as TeX's ligatures, which pandoc's reader knows (it drops \\textemdash)
                "\u2014": "{---}", "\u2013": "{--}"}
 
@@ -80,8 +87,9 @@ def latex_text(text: str) -> str:
 
 
 def url_text(url: str) -> str:
-    """A URL as a BibTeX value: the characters that would end the value or the `\\url` argument
-    are percent-encoded (they mean the same in a URL)."""
+    """A URL as a BibTeX value: the characters that would end the value or the `\\url` argument,
+    and every non-ASCII character (as UTF-8), are percent-encoded (they mean the same in a URL)."""
+    url = "".join(c if c.isascii() else quote(c, safe="") for c in url)
     return url.replace("\\", "%5C").replace("{", "%7B").replace("}", "%7D")
 
 
@@ -179,7 +187,7 @@ def entry_fields(ref: Reference) -> dict[str, str]:
         elif name in _URL_FIELDS:
             out[name] = url_text(value)
         elif name == "pages":
-            out[name] = re.sub(r"\s*[-\u2010-\u2015]+\s*", "--", value)
+            out[name] = latex_text(re.sub(r"\s*[-\u2010-\u2015]+\s*", "--", value))
         else:
             out[name] = latex_text(value)
     if ref.entry_type == "report" and "institution" not in out and (get("institution") or organization):

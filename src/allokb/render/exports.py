@@ -65,7 +65,7 @@ def kb_json(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> str:
     for key, ref in kb.references.items():
         citation = kb.citations.get(key)
         references.append({
-            "key": key, "url": f"{site_url}references/{key}/", "csl": csl_item(ref),
+            "key": key, "url": f"{site_url}references/{key}/", "csl": csl_export_item(ref),
             "record": to_data(citation) if citation else None,
             "cited_by": [{"kind": s.kind, "id": s.record_id, "anchor": s.anchor, "support": s.support}
                          for s in kb.cited_by.get(key, ())],
