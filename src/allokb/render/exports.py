@@ -1,6 +1,7 @@
 """Data exports: /data/kb.json, /data/interventions.csv, /data/references.bib,
 /data/references.csl.json, /schema/<kind>.schema.json and the Atom feed /feed.xml.
-Deterministic: sorted keys and rows, no timestamps.
+Deterministic: sorted keys and rows, no timestamps. The two bibliographies are generated from the
+checked references (render/bibtex.py for the BibTeX), with the same authors in both.
 
 Contributor text is data in every export: a CSV cell that a spreadsheet would run as a formula is
 neutralised (OWASP's rule), and the feed holds only characters XML 1.0 allows, whatever the input.
@@ -17,12 +18,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from allokb.bib import BIB_FILE, MAX_BIB_BYTES
-from allokb.diagnostics import KbError
-from allokb.files import read_project_file
 from allokb.graph import KnowledgeBase
-from allokb.model import Link
+from allokb.model import Link, Reference
 from allokb import labels as L
+from allokb.render.bibtex import bibtex
 from allokb.render.citations import csl_item
 from allokb.schema import SCHEMA_NAMES, published_schema
 
@@ -66,7 +65,7 @@ def kb_json(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> str:
     for key, ref in kb.references.items():
         citation = kb.citations.get(key)
         references.append({
-            "key": key, "url": f"{site_url}references/{key}/", "csl": csl_item(ref),
+            "key": key, "url": f"{site_url}references/{key}/", "csl": csl_export_item(ref),
             "record": to_data(citation) if citation else None,
             "cited_by": [{"kind": s.kind, "id": s.record_id, "anchor": s.anchor, "support": s.support}
                          for s in kb.cited_by.get(key, ())],
@@ -103,9 +102,23 @@ def interventions_csv(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) 
     return out.getvalue()
 
 
+#: how CSL-JSON says "and others": pandoc writes BibTeX's `and others` so, and its citeproc prints
+#: "et al." for it (CSL has no name for it; citeproc-js would print the word)
+OTHERS = {"literal": "others"}
+
+
+def csl_export_item(ref: Reference) -> dict[str, Any]:
+    """The CSL-JSON item of a reference as exported: the authors of the BibTeX export, with
+    `and others` kept as `OTHERS`."""
+    item = csl_item(ref)
+    if item.get("author") and any(p.family == "others" and not p.given for p in ref.authors):
+        item["author"].append(dict(OTHERS))
+    return item
+
+
 def csl_json(kb: KnowledgeBase) -> str:
-    """Every reference as CSL-JSON."""
-    return _dumps([csl_item(ref) for ref in kb.references.values()])
+    """Every reference as CSL-JSON, sorted by key."""
+    return _dumps([csl_export_item(ref) for _, ref in sorted(kb.references.items())])
 
 
 FEED_CHANGES = 50
@@ -173,17 +186,11 @@ def atom_feed(kb: KnowledgeBase, site: Any) -> str:
 
 def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any], site: Any = None) -> dict[str, str]:
     """Every export file: site path -> text."""
-    # The bibliography is published as written, read as strictly as the check read it (a link is
-    # never followed: the check has refused one before any build gets here).
-    bib, problems = read_project_file(root, BIB_FILE, MAX_BIB_BYTES)
-    if problems:
-        where = problems[0].location
-        raise KbError(f"{where.file}:{where.line}:{where.col}: {problems[0].message}")
     files = {
         "data/kb.json": kb_json(kb, site_url, grades),
         "data/interventions.csv": interventions_csv(kb, site_url, grades),
         "data/references.csl.json": csl_json(kb),
-        "data/references.bib": bib or "",
+        "data/references.bib": bibtex(kb.references.values()),
     }
     for name in SCHEMA_NAMES:
         files[f"schema/{name}.schema.json"] = _dumps(published_schema(name, site_url))
