@@ -48,6 +48,7 @@ import os
 import re
 import shutil
 import stat
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,14 +121,41 @@ def _refusal(target: Path, root: Path) -> str | None:
         return f"a folder that cannot be read ({exc.strerror})"
 
 
+#: folders of a project that hold its sources, whatever marker they carry
+SOURCE_FOLDERS = frozenset({"content", "site_templates", "src", "tests", "benchmarks", "tools", "docs", ".github",
+                            ".ci", ".git", ".venv", ".vscode", "node_modules"})
+#: what a site never holds and a project or a checkout does: a marked folder holding one is refused
+PROJECT_SIGNS = (".git", "mkdocs.yml", "content", "references.bib", "pyproject.toml", "site_templates")
+
+
+def _tracked(root: Path, top: Path) -> bool:
+    """Whether git tracks files under `top` in the checkout at `root` (False outside git)."""
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", top.name], capture_output=True,
+                              timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0 and bool(proc.stdout)
+
+
 def _refusal_by_state(target: Path, root: Path) -> str | None:
     """Why `target` may not receive the site, from what it (or, inside the project, the folder
-    directly in the project that holds it) is."""
+    directly in the project that holds it) is. A marker is only a claim: a folder that holds a
+    project's signs, a source folder of the project, or a folder of tracked files is refused
+    whatever it carries (a pull request could plant `.allokb-site` anywhere)."""
+    if os.path.isdir(target) and not os.path.islink(target):
+        signs = [s for s in PROJECT_SIGNS if os.path.lexists(target / s)]
+        if signs:
+            return f"a project or a checkout (it holds {signs[0]})"
     if root in target.parents:
         # Inside the project, only a folder directly in it that is absent, empty or a site is
         # output; deeper, the folders created on the way would turn the rule against the build.
         top = root / target.relative_to(root).parts[0]
         state = _state(top)
+        if state in ("absent", "empty", "site") and top.name in SOURCE_FOLDERS:
+            return f"part of the project ({top.name}/ holds its sources)"
+        if state == "site" and _tracked(root, top):
+            return f"part of the project ({top.name}/ holds files tracked by git)"
         if state == "full":
             return f"part of the project ({top.name}/ is not empty and has no {MARKER} marker)"
         if state not in ("absent", "empty", "site"):
@@ -272,6 +300,25 @@ def write_marker(tree: Path) -> None:
         os.close(fd)
 
 
+def identity(path: Path) -> tuple[int, int, int] | None:
+    """What `path` names now (device, inode, type), without following a link; None if absent."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino, stat.S_IFMT(st.st_mode))
+
+
+def check_unchanged(site_dir: Path, root: Path, seen: tuple[int, int, int] | None) -> None:
+    """Just before the swap: `site_dir` must still be what the build checked under its lock
+    (`seen`, from `identity`) and still pass the rule; a folder or link put there meanwhile is
+    never exchanged, and so never deleted. Raises KbError."""
+    if identity(site_dir) != seen:
+        raise KbError(f"{site_dir} changed while the site was being built; nothing was replaced, "
+                      "the folder there now is untouched")
+    check_site_dir(site_dir, root)
+
+
 def swap_in(staging: Path, site_dir: Path) -> None:
     """Put the complete site `staging` in place of `site_dir` in one step. After an exchange the
     old site is at `staging` (removed by `staging_folder`)."""
@@ -307,6 +354,9 @@ def _swap_in_two_steps(staging: Path, site_dir: Path) -> None:
 def remove_tree(path: Path) -> None:
     """Remove a staging or old site folder, its marker first, so that a removal cut short never
     leaves a partial tree that looks like a complete site."""
+    if os.path.islink(path):  # something put a link here: remove the link, never what it names
+        os.unlink(path)
+        return
     with contextlib.suppress(OSError):
         os.unlink(path / MARKER)
     shutil.rmtree(path, ignore_errors=True)

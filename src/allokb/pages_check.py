@@ -23,6 +23,8 @@ PAGES_DIR = "content/pages"
 TEMPLATES_DIR = "site_templates"
 #: hand-written files the render stage includes (render.GUIDE and render.ABBREVIATIONS)
 INCLUDED = ("CONTRIBUTING.md", "site_templates/abbreviations.md")
+#: what MkDocs itself reads: a FIFO there would hang the build, a link would move the project
+BUILD_FILES = ("mkdocs.yml", "src/allokb/site.py")
 MAX_PAGE_BYTES = 1024 * 1024
 
 # How MkDocs 1.6 finds a page's metadata (mkdocs/utils/meta.py; tests/security/test_inputs.py
@@ -52,10 +54,32 @@ def check_site_files(root: Path) -> list[Diagnostic]:
     for rel in pages:
         if rel.endswith(".md"):
             out += check_page(root, rel)
+    out += theme_shadows(pages)
     out += walk_files(root, TEMPLATES_DIR, probe=True)[1]
     for rel in INCLUDED:
         out += read_project_file(root, rel, MAX_PAGE_BYTES, refuse_controls=True)[1]
+    for rel in BUILD_FILES:
+        out += read_project_file(root, rel, MAX_PAGE_BYTES)[1]
     return out
+
+
+def _theme_files() -> frozenset[str]:
+    """The files the theme (Material) publishes from its own folder, as site paths."""
+    from importlib.resources import files
+
+    base = Path(str(files("material") / "templates"))
+    return frozenset(p.relative_to(base).as_posix() for p in base.rglob("*")
+                     if p.is_file() and p.suffix not in (".html", ".py"))
+
+
+def theme_shadows(pages: list[str]) -> list[Diagnostic]:
+    """KB604 for a file under content/pages/ that would replace a file of the theme (its
+    JavaScript bundle, say): the audit trusts the theme's scripts by their path."""
+    theme = _theme_files()
+    prefix = PAGES_DIR + "/"
+    return [make("KB604", f"this file would replace the theme's `{rel.removeprefix(prefix)}`", Location(rel),
+                 "give it another name: the theme's files are served as the theme ships them")
+            for rel in pages if rel.removeprefix(prefix) in theme]
 
 
 def check_page(root: Path, rel: str) -> list[Diagnostic]:

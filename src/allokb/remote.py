@@ -22,6 +22,7 @@ import re
 import stat
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -172,8 +173,7 @@ class Client:
                 self.sleep(max(0.0, self._last_ncbi + self.ncbi_interval - time.monotonic()))
                 self._last_ncbi = time.monotonic()
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    data = self._read(response, service, url)
+                data = self._open_and_read(request, service, url)
                 try:
                     return data.decode("utf-8")
                 except UnicodeDecodeError:
@@ -212,6 +212,30 @@ class Client:
                 raise RemoteError(f"cannot reach {service} at {url} ({why}); check the network connection "
                                   f"or {_ENV[service]}") from None
         raise AssertionError("unreachable")
+
+    def _open_and_read(self, request: urllib.request.Request, service: str, url: str) -> bytes:
+        """Open `request` and read its body within 7 timeouts in all: `timeout` bounds each read of
+        the socket, so a server that sends its status line and headers a byte at a time would
+        otherwise hold the command for ever. The request runs in a daemon thread that is left
+        behind (it ends at its next socket timeout, or with the process) if the deadline passes."""
+        outcome: list[Any] = []
+
+        def run() -> None:
+            try:
+                with _OPENER.open(request, timeout=self.timeout) as response:
+                    outcome.append(self._read(response, service, url))
+            except BaseException as exc:  # handed to the caller, which raises it
+                outcome.append(exc)
+
+        worker = threading.Thread(target=run, name="allokb-remote", daemon=True)
+        worker.start()
+        worker.join(7 * self.timeout)
+        if not outcome:
+            raise RemoteError(f"{service} did not finish its answer within {7 * self.timeout:g} s ({url}); "
+                              "try again later")
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
 
     def _read(self, response: http.client.HTTPResponse, service: str, url: str) -> bytes:
         """The body of `response`, read in chunks: at most `MAX_BODY` bytes, within 6 timeouts in all
@@ -314,6 +338,22 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, float(value)) if value else None
     except ValueError:  # an HTTP date: wait as after a 5xx
         return None
+
+
+class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to http(s) on the same host: an answer cannot send the client to
+    another service, a local address or another scheme."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> urllib.request.Request | None:
+        old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
+        if new.scheme not in ("http", "https") or new.hostname != old.hostname:
+            raise urllib.error.HTTPError(newurl, code, f"redirect to another host or scheme refused: {shown(newurl)}",
+                                         headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_SameHostRedirects)
 
 
 def _read_cache(path: Path) -> str:
