@@ -1,0 +1,172 @@
+"""Quotes checked by the machine against the committed source texts (content/sources/<key>.md):
+a quote changed by one word fails; the same quote written with other dashes, Greek letters or
+white space passes; a source text is read strictly."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from allokb.cli import main
+from allokb.project import check_project
+from allokb.sources import QuoteCount, closest_passage, find_quote, normalise, quote_parts
+from conftest import make_project
+
+SOURCE = "content/sources/smith2020example.md"
+CLAIM = "content/interventions/example-hormone.yaml"
+QUOTE = 'quote: "serum levels rose three-fold"'
+
+
+def check(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    status = main(["check", str(root)])
+    return status, capsys.readouterr().out
+
+
+def set_claim_quote(root: Path, quote: str) -> None:
+    """Replace the quote of the first claim's citation (the first of three in the file)."""
+    path = root / CLAIM
+    text = path.read_text(encoding="utf-8")
+    assert text.count(QUOTE) == 2
+    path.write_text(text.replace(QUOTE, f"quote: {quote}", 1), encoding="utf-8")
+
+
+def test_fixture_quotes_are_machine_checked(project: Path) -> None:
+    result = check_project(project)
+    assert not result.failed()
+    assert result.quotes == QuoteCount(machine=3, hand=1, not_found=0)  # examplewiki2024page has no text
+    assert list(result.kb.sources) == ["smith2020example"]
+    source = result.kb.sources["smith2020example"]
+    assert (source.url, source.retrieved, source.kind, source.path) == (
+        "https://example.org/record/99999991", "2026-11-27", "abstract", SOURCE)
+    assert source.text.startswith("Background: The made-up steroid") and source.text.endswith("exists.")
+
+
+def test_one_word_changed_fails(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    set_claim_quote(project, '"serum levels rose four-fold"')
+    assert check(project, capsys) == (1, (
+        f"{CLAIM}:22:9: error[KB440] $.claims[0].citations[0]: quote not found in the abstract of "
+        f"`smith2020example` ({SOURCE}): \"serum levels rose four-fold\" (closest passage: \"serum levels rose "
+        "three\u2011fold\")\ncheck failed: 1 error, 0 warnings in 8 files\n"))
+
+
+@pytest.mark.parametrize("quote", [
+    '"serum levels rose three\u2014fold"',  # em dash for the source's non-breaking hyphen
+    '"serum levels rose three\u2212fold"',  # minus sign
+    '"serum levels rose threefold"',  # no dash at all
+    '"Serum   levels\\trose\\nthree-fold"',  # case, runs of white space, tab and newline
+    '"5-alpha reductase activity was unchanged"',  # the source writes 5α-reductase
+    '"5alpha-reductase"',
+    '"serum levels rose three-fold (p<0.05)"',  # spacing around a sign
+    "\"rose \u201cthree-fold\u201d\"",  # typographic quotes
+    '"took a single 10 mg \u2026 at bedtime"',  # an ellipsis: parts in order
+    '"took a single 10 mg ... at bedtime"',
+    '"ｓｅｒｕｍ levels rose three-fold"',  # full-width letters (NFKC)
+])
+def test_same_quote_written_otherwise_passes(quote: str, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    set_claim_quote(project, quote)
+    assert check(project, capsys) == (0, "check passed: 0 errors, 0 warnings in 8 files\n")
+
+
+@pytest.mark.parametrize("quote", [
+    '"serum levels fell three-fold"',  # a word
+    '"serum levels rose four-fold"',
+    '"serum levels rose three-fold (p > 0.05)"',  # a sign
+    '"serum levels rose three-fold (p < 0.5)"',  # a digit
+    '"serum levels rose three-fold (p < 005)"',  # a decimal point
+    '"5-beta reductase activity was unchanged"',  # another Greek letter
+    '"at bedtime ... took a single 10 mg"',  # ellipsis parts out of order
+])
+def test_other_words_fail(quote: str, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    set_claim_quote(project, quote)
+    status, out = check(project, capsys)
+    assert status == 1
+    assert out.count("error[KB440]") == 1 and out.endswith("check failed: 1 error, 0 warnings in 8 files\n")
+
+
+def test_reference_without_source_text_is_checked_by_hand(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    os.remove(project / SOURCE)
+    set_claim_quote(project, '"words that appear nowhere"')
+    assert check(project, capsys) == (0, "check passed: 0 errors, 0 warnings in 8 files\n")
+    assert check_project(project).quotes == QuoteCount(machine=0, hand=4, not_found=0)
+
+
+def test_unchecked_citation_is_not_looked_for(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = project / "content/mechanisms/step-two.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "support: unchecked" in text
+    path.write_text(text.replace("support: unchecked", "support: unchecked\n        quote: \"not there\""),
+                    encoding="utf-8")
+    assert check(project, capsys) == (0, "check passed: 0 errors, 0 warnings in 8 files\n")
+
+
+def write_source(root: Path, text: str, name: str = "smith2020example.md") -> None:
+    (root / "content/sources" / name).write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("serum levels rose three-fold\n", "1:1: error[KB441] $: source text has no header (start the file with `---`, "
+     "then `url:`, `retrieved:` and `kind:` lines, then `---`)"),
+    ("---\nurl: \"https://example.org/r\"\nretrieved: \"2026-11-27\"\nkind: abstract\n---\n\n",
+     "6:1: error[KB441] $: the source text is empty (paste the text as retrieved below the header)"),
+    ("---\nurl: \"https://example.org/r\"\nkind: abstract\n---\nserum levels rose three-fold\n",
+     "2:1: error[KB441] $: the header has no `retrieved` (give the date it was retrieved as YYYY-MM-DD)"),
+    ("---\nurl: \"https://example.org/r\"\nretrieved: \"2026-11-27\"\nkind: abstract\nkind: label\n---\ntext\n",
+     "5:1: error[KB104] $.kind: duplicate key `kind` (first defined at line 4, column 1) (remove one of the two "
+     "entries; YAML would silently keep the last)"),
+    ("---\nurl: \"https://example.org/r\"\nretrieved: 2026-11-27\nkind: abstract\n---\ntext\n",
+     "3:12: error[KB109] $.retrieved: unquoted `2026-11-27` is read as a date by YAML 1.1 tools (quote it "
+     "(\"2026-11-27\") to keep it text)"),
+    ("---\nurl: [1]\nretrieved: \"2026-11-27\"\nkind: abstract\n---\ntext\n",
+     "2:6: error[KB441] $.url: `url` must be text, not list (give the http(s) URL the text was retrieved from)"),
+])
+def test_malformed_source_text(text: str, expected: str, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_source(project, text)
+    status, out = check(project, capsys)
+    assert (status, out.splitlines()[0]) == (1, f"{SOURCE}:{expected}")
+
+
+def test_control_character_in_source_text(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_source(project, "---\nurl: \"https://example.org/r\"\nretrieved: \"2026-11-27\"\nkind: abstract\n---\n"
+                 "serum levels rose three-fold\u202e\n")
+    assert check(project, capsys) == (1, (
+        f"{SOURCE}:6:29: error[KB115] $: bidirectional control U+202E (RIGHT-TO-LEFT OVERRIDE) in text (remove it: "
+        "control and invisible characters are not allowed)\ncheck failed: 1 error, 0 warnings in 8 files\n"))
+
+
+def test_linked_source_text_is_refused(project: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    outside = tmp_path / "secret.md"
+    outside.write_text((project / SOURCE).read_text(encoding="utf-8"), encoding="utf-8")
+    os.remove(project / SOURCE)
+    os.symlink(outside, project / SOURCE)
+    assert check(project, capsys) == (1, (
+        f"{SOURCE}:1:1: error[KB112] $: is a symbolic link; links are never followed (replace the link by a copy "
+        "of what it points to, or remove it)\ncheck failed: 1 error, 0 warnings in 8 files\n"))
+
+
+def test_too_large_source_text_is_refused(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_source(project, "---\nurl: \"https://example.org/r\"\nretrieved: \"2026-11-27\"\nkind: abstract\n---\n"
+                 + "word " * 120_000)
+    status, out = check(project, capsys)
+    assert status == 1
+    assert out.startswith(f"{SOURCE}:1:1: error[KB106] $: file is 600,0")
+
+
+def test_normalisation() -> None:
+    assert normalise("5α-Reductase  (p ≤ 0.05) – “done”.") == "5alphareductasep≤0.05done"
+    assert normalise("5-alpha reductase") == normalise("5alpha-reductase") == normalise("5α‐reductase")
+    assert normalise("p <= 0.05") == normalise("p≤0.05")
+    assert normalise("ΑΒΓ ά") == "alphabetagammaalpha"
+    assert normalise("Müller") == normalise("Muller")
+    assert normalise("1.5 mg. Then") == "1.5mgthen"
+    assert quote_parts("a … b [...] c") == ["a", "b", "c"]
+    assert not find_quote([], "anything")
+
+
+def test_closest_passage_is_the_passage_with_most_shared_words() -> None:
+    text = "One two three. The dose raised serum levels three-fold in women. Nothing else happened here at all."
+    assert closest_passage("raised serum levels four-fold in women", text) == "raised serum levels three-fold in women."
+    long = " ".join(f"w{i}" for i in range(200))
+    assert closest_passage(long, long) == long[:157] + "..."
+    assert closest_passage("zzz", "") == ""
