@@ -12,7 +12,8 @@ import pytest
 from allokb.cli import main
 from allokb.project import check_project
 from allokb.sources import QuoteCount, closest_passage, find_quote, normalise, quote_parts
-from conftest import make_project
+from conftest import VALID, make_project, make_site_project
+from sitecheck import broken_links, scan_site
 
 SOURCE = "content/sources/smith2020example.md"
 CLAIM = "content/interventions/example-hormone.yaml"
@@ -170,3 +171,41 @@ def test_closest_passage_is_the_passage_with_most_shared_words() -> None:
     long = " ".join(f"w{i}" for i in range(200))
     assert closest_passage(long, long) == long[:157] + "..."
     assert closest_passage("zzz", "") == ""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = make_site_project(tmp_path_factory.mktemp("quotes") / "project")
+    assert main(["build", str(root), "--site-dir", str(root / "site")]) == 0
+    return root / "site"
+
+
+def test_site_publishes_the_source_text(built: Path) -> None:
+    assert (built / "sources/smith2020example.txt").read_text(encoding="utf-8") == (
+        "The abstract of smith2020example, retrieved 2026-11-27 from https://example.org/record/99999991\n"
+        "Every quote the Allopregnanolone Evidence Atlas cites from this reference is checked against this text: "
+        "https://allo-atlas.github.io/atlas/references/smith2020example/\n\n"
+        + (VALID / SOURCE).read_text(encoding="utf-8").split("---\n", 2)[2].strip() + "\n")
+    assert sorted(p.name for p in (built / "sources").iterdir()) == ["smith2020example.txt"]
+    assert broken_links(built, scan_site(built)) == []
+
+
+def test_reference_pages_say_how_quotes_were_checked(built: Path) -> None:
+    page = (built / "references/smith2020example/index.html").read_text(encoding="utf-8")
+    assert ("<p>Quotes checked against the committed abstract (retrieved 2026-11-27 from "
+            '<a href="https://example.org/record/99999991">https://example.org/record/99999991</a>) — 3 quotes: '
+            '<a href="../../sources/smith2020example.txt">read the text</a>.</p>') in page
+    other = (built / "references/examplewiki2024page/index.html").read_text(encoding="utf-8")
+    assert "<p>Quotes checked by hand: no source text is committed for this reference.</p>" in other
+    assert "Quotes checked against" not in other
+    hormone = (built / "interventions/example-hormone/index.html").read_text(encoding="utf-8")
+    assert "[1] Supported · machine-checked (abstract)" in hormone
+    evidence = (built / "evidence/index.html").read_text(encoding="utf-8")
+    assert "Quotes\nmachine-checked against a committed source text: 3 of 4; checked\nby hand" in evidence
+
+
+def test_source_text_urls_are_planned(project: Path) -> None:
+    result = check_project(project)
+    assert result.urls is not None
+    assert "/sources/smith2020example.txt" in result.urls.urls
+    assert result.urls.generated["sources/smith2020example.txt"] == "the generated file `sources/smith2020example.txt`"

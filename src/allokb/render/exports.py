@@ -1,5 +1,6 @@
 """Data exports: /data/kb.json, /data/interventions.csv, /data/references.bib,
-/data/references.csl.json, /schema/<kind>.schema.json and the Atom feed /feed.xml.
+/data/references.csl.json, /schema/<kind>.schema.json, the Atom feed /feed.xml and the committed
+source texts /sources/<key>.txt.
 Deterministic: sorted keys and rows, no timestamps.
 
 Contributor text is data in every export: a CSV cell that a spreadsheet would run as a formula is
@@ -25,6 +26,7 @@ from allokb.model import Link
 from allokb import labels as L
 from allokb.render.citations import csl_item
 from allokb.schema import SCHEMA_NAMES, published_schema
+from allokb.sources import SourceText
 
 #: bump on any incompatible change of kb.json (consumers check it)
 KB_SCHEMA_VERSION = 1
@@ -101,6 +103,14 @@ def interventions_csv(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) 
             grade.get("level", ""), item.seed_rating.rating if item.seed_rating else "",
             len(item.claims), " ".join(refs), f"{site_url}interventions/{item.id}/")])
     return out.getvalue()
+
+
+def source_text_file(source: SourceText, site_url: str) -> str:
+    """A committed source text as plain text: what it is and where it was retrieved, then the text
+    the quotes are checked against (published at /sources/<key>.txt, read as text by browsers)."""
+    return (f"The {source.kind_label} of {source.key}, retrieved {source.retrieved} from {source.url}\n"
+            f"Every quote the Allopregnanolone Evidence Atlas cites from this reference is checked against this "
+            f"text: {site_url}references/{source.key}/\n\n{source.text}\n")
 
 
 def csl_json(kb: KnowledgeBase) -> str:
@@ -187,6 +197,8 @@ def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any]
     }
     for name in SCHEMA_NAMES:
         files[f"schema/{name}.schema.json"] = _dumps(published_schema(name, site_url))
+    for source in kb.sources.values():
+        files[source.site_path] = source_text_file(source, site_url)
     if site is not None:
         files["feed.xml"] = atom_feed(kb, site)
     return files
