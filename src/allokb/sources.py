@@ -175,22 +175,47 @@ _GREEK_NAMES = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda
 _GREEK = {0x03B1 + i: name for i, name in enumerate(_GREEK_NAMES)}
 _GREEK.update({ord("ϐ"): "beta", ord("ϑ"): "theta", ord("ϕ"): "phi", ord("ϰ"): "kappa", ord("ϱ"): "rho",
                ord("ϖ"): "pi", ord("ϵ"): "epsilon"})
-_TABLE = str.maketrans(_GREEK)
+_GREEK_LETTER = re.compile("[\u03b1-\u03c9\u03d0-\u03f5]")
 _SIGNS = "<>≤≥±%"
 #: a decimal point (one between two digits) survives as itself; any other point goes
-_NOT_DECIMAL = re.compile(r"(?<![0-9])\.|\.(?![0-9])")
-_DROP = re.compile(rf"[^\w{_SIGNS}.]|_")
+_NOT_DECIMAL = re.compile(r"\.(?![0-9])|(?<![0-9])\.")
+_DROP = re.compile(rf"[^\w{_SIGNS}.]+|_+")
+_DROP_BUT_LINES = re.compile(rf"[^\w{_SIGNS}.\n]+|_+")
+# The same for ASCII text, as bytes: several times faster (most texts are ASCII once Greek
+# letters are written out).
+_NOT_DECIMAL_BYTES = re.compile(rb"\.(?![0-9])|(?<![0-9])\.")
+_DROP_BYTES = bytes(c for c in range(128) if not chr(c).isalnum() and chr(c) not in "<>%.") + bytes(range(128, 256))
 _ELLIPSIS = re.compile(r"\.{3,}")
+# Combining marks (accents) left by NFD, in the blocks where Latin and Greek text has them.
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+def _greek(match: re.Match[str]) -> str:
+    return _GREEK.get(ord(match.group()), match.group())
+
+
+def _fold(text: str) -> str:
+    """NFKC, case folded, Greek letters written out, accents dropped, `<=` as `≤`."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if not text.isascii():
+        text = _GREEK_LETTER.sub(_greek, text)
+        if not text.isascii():  # accented Greek (ά) and letters with marks
+            text = _MARKS.sub("", unicodedata.normalize("NFD", text))
+            text = _GREEK_LETTER.sub(_greek, unicodedata.normalize("NFC", text))
+    return text.replace("<=", "≤").replace(">=", "≥").replace("+/-", "±")
 
 
 def normalise(text: str) -> str:
     """The form in which quotes and texts are compared (see the module's docstring)."""
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_TABLE)
-    text = text.replace("<=", "≤").replace(">=", "≥").replace("+/-", "±")
-    if not text.isascii():  # accented Greek (ά) and letters with marks NFKC could not compose
-        text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-        text = unicodedata.normalize("NFC", text).translate(_TABLE)
+    text = _fold(text)
+    if text.isascii():
+        return _NOT_DECIMAL_BYTES.sub(b"", text.encode("ascii")).translate(None, _DROP_BYTES).decode("ascii")
     return _DROP.sub("", _NOT_DECIMAL.sub("", text))
+
+
+def _normal_words(words: list[str]) -> list[str]:
+    """`normalise` of each word (no word holds white space), in one pass over them all."""
+    return _DROP_BUT_LINES.sub("", _NOT_DECIMAL.sub("", _fold("\n".join(words)))).split("\n")
 
 
 def quote_parts(quote: str) -> list[str]:
@@ -217,9 +242,9 @@ def closest_passage(quote: str, text: str, limit: int = HINT_CHARS) -> str:
     """The passage of `text` most like `quote`: the window of as many words as the quote with
     the most words, word pairs and word triples in common (weighted 1, 2, 4), found in one pass
     over the text; cut to `limit` characters."""
-    qwords = [w for w in (normalise(m.group()) for m in _WORD.finditer(quote)) if w]
-    spans = [(m.start(), m.end(), normalise(m.group())) for m in _WORD.finditer(text)]
-    spans = [s for s in spans if s[2]]
+    qwords = [w for w in _normal_words(_WORD.findall(quote)) if w]
+    matches = list(_WORD.finditer(text))
+    spans = [(m.start(), m.end(), w) for m, w in zip(matches, _normal_words([m.group() for m in matches])) if w]
     if not qwords or not spans:
         return text[:limit]
     grams = [set(qwords), set(zip(qwords, qwords[1:])), set(zip(qwords, qwords[1:], qwords[2:]))]
