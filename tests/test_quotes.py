@@ -216,3 +216,57 @@ def test_source_text_urls_are_planned(project: Path) -> None:
     assert result.urls is not None
     assert "/sources/smith2020example.txt" in result.urls.urls
     assert result.urls.generated["sources/smith2020example.txt"] == "the generated file `sources/smith2020example.txt`"
+
+
+# --- add-reference stores the abstract it fetched ----------------------------------------------
+
+from test_remote import ABSTRACT_NEW, PUBMED_NEW, RECORDS, FakeServices, Reply, client, services  # noqa: E402,F401
+
+from allokb.remote_verify import add_reference  # noqa: E402
+
+
+def test_add_reference_stores_the_abstract(services: FakeServices, project: Path,  # noqa: F811
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    xml = (RECORDS / "efetch_99999991.xml").read_text(encoding="utf-8").replace("99999991", "99999901")
+    services.set(ABSTRACT_NEW, Reply(body=xml.encode()))
+    status = main(["add-reference", "--pmid", "99999901", "--root", str(project)])
+    assert (status, capsys.readouterr().out) == (0, (
+        "added `rivera2022fictional` to references.bib and wrote content/citations/rivera2022fictional.yaml and "
+        "content/sources/rivera2022fictional.md (its PubMed abstract); set its design and findings, then run "
+        "`allokb check`\n"))
+    assert services.hits == [PUBMED_NEW, ABSTRACT_NEW]
+    today = __import__("datetime").date.today().isoformat()
+    assert (project / "content/sources/rivera2022fictional.md").read_text(encoding="utf-8") == (
+        f"---\nurl: \"https://pubmed.ncbi.nlm.nih.gov/99999901/\"\nretrieved: \"{today}\"\nkind: abstract\n---\n"
+        "A fictional steroid was given to 40 pretend adults. After the example dose, serum levels rose "
+        "three\u2013fold in the imaginary group.\n")
+    result = check_project(project)
+    assert [d.code for d in result.diagnostics] == ["KB408"]  # the new reference is cited nowhere yet
+    assert result.kb.sources["rivera2022fictional"].kind == "abstract"
+
+
+@pytest.mark.parametrize("body", [
+    None,  # no abstract: PubMed answers 404 here
+    "<PubmedArticleSet><PubmedArticle><Abstract><AbstractText>rose \u202e three-fold</AbstractText></Abstract>"
+    "</PubmedArticle></PubmedArticleSet>",  # a character the check refuses
+    "<PubmedArticleSet><PubmedArticle></PubmedArticle></PubmedArticleSet>",  # a record without an abstract
+    "<PubmedArticleSet",  # not XML
+])
+def test_add_reference_without_a_usable_abstract_writes_no_source_text(
+        body: str | None, services: FakeServices, project: Path) -> None:  # noqa: F811
+    if body is not None:
+        services.set(ABSTRACT_NEW, Reply(body=body.encode()))
+    key, _, cite = add_reference(project, pmid="99999901", client=client())
+    assert cite.exists()
+    assert not (project / f"content/sources/{key}.md").exists()
+    assert [d.code for d in check_project(project).diagnostics] == ["KB408"]
+
+
+def test_add_reference_never_overwrites_a_source_text(services: FakeServices, project: Path) -> None:  # noqa: F811
+    xml = (RECORDS / "efetch_99999991.xml").read_text(encoding="utf-8")
+    services.set(ABSTRACT_NEW, Reply(body=xml.encode()))
+    planted = project / "content/sources/rivera2022fictional.md"
+    planted.write_text("mine\n", encoding="utf-8")
+    add_reference(project, pmid="99999901", client=client())
+    assert planted.read_text(encoding="utf-8") == "mine\n"
+    assert ABSTRACT_NEW not in services.hits
