@@ -227,7 +227,7 @@ CODES: dict[str, CodeInfo] = {
               "that cite the source, and set `retraction: corrected` in its citation record."),
         _code("KB433", W, "quote not found in the PubMed abstract",
               "A citation marked `supported` or `partial` of a reference with a PMID quotes words that the PubMed "
-              "abstract does not contain (compared after normalising white space, quotes and dashes). Correct the "
+              "abstract does not contain (compared as KB440 compares a quote with a committed source text). Correct the "
               "quote, or give a `locator` other than the abstract if the words are from the full text."),
         _code("KB440", E, "quote not found in its source text",
               "A citation marked `supported` or `partial`, or a finding of a citation record, quotes words that the "

@@ -31,7 +31,7 @@ from allokb.files import find_control, folder_problem
 from allokb.remote import Client, FetchedRecord, RecordNotFound, RemoteError
 from allokb.remote_answers import forbidden_char, shown
 from allokb.schema import load_schema
-from allokb.sources import MAX_SOURCE_BYTES, SOURCES_DIR
+from allokb.sources import MAX_SOURCE_BYTES, SOURCES_DIR, find_quote, normalise, quote_parts
 
 from allokb.progress import Progress, make_progress  # noqa: F401 - re-exported for callers
 
@@ -296,7 +296,6 @@ def _write_atomic(path: Path, text: str) -> None:
 # --- verify --online --------------------------------------------------------------------------
 
 _GREEK = str.maketrans({"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "ω": "omega"})
-_QUOTES = str.maketrans({c: "'" for c in "‘’‚‛′`"} | {c: '"' for c in "“”„‟″"} | {c: "-" for c in "‐‑‒–—―−"})
 
 
 def _text_key(value: str) -> str:
@@ -313,10 +312,6 @@ def _pages_key(value: str) -> str:
     if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit() and len(parts[1]) < len(parts[0]):
         parts[1] = parts[0][: len(parts[0]) - len(parts[1])] + parts[1]
     return "-".join(parts).casefold()
-
-
-def _quote_key(value: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", value).translate(_QUOTES).split())
 
 
 _FIELDS: tuple[tuple[str, Callable[[str], str]], ...] = (
@@ -421,20 +416,14 @@ def _check_quotes(pmid: str, cites: list[Cite], client: Client) -> list[Diagnost
         abstract = client.fetch_abstract(pmid)
     except RecordNotFound:
         return []
-    haystack = _quote_key(abstract or "")
+    haystack = normalise(abstract or "")  # as `allokb check` compares quotes with committed texts
     out = []
     for cite in cites:
         assert cite.quote is not None
         if abstract is None:
             message = f"PubMed has no abstract for PMID {pmid}, so the quote cannot be found there"
         else:
-            pos = 0
-            for part in (p.strip(" []") for p in re.split(r"\.\.\.|…", _quote_key(cite.quote))):
-                at = haystack.find(part, pos) if part else pos
-                if at < 0:
-                    break
-                pos = at + len(part)
-            else:
+            if find_quote(quote_parts(cite.quote), haystack):
                 continue
             shown = cite.quote if len(cite.quote) <= 80 else cite.quote[:77] + "..."
             message = f"quote not found in the PubMed abstract of PMID {pmid}: \"{shown}\""
