@@ -105,14 +105,6 @@ def interventions_csv(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) 
     return out.getvalue()
 
 
-def source_text_file(source: SourceText, site_url: str) -> str:
-    """A committed source text as plain text: what it is and where it was retrieved, then the text
-    the quotes are checked against (published at /sources/<key>.txt, read as text by browsers)."""
-    return (f"The {source.kind_label} of {source.key}, retrieved {source.retrieved} from {source.url}\n"
-            f"Every quote the Allopregnanolone Evidence Atlas cites from this reference is checked against this "
-            f"text: {site_url}references/{source.key}/\n\n{source.text}\n")
-
-
 def csl_json(kb: KnowledgeBase) -> str:
     """Every reference as CSL-JSON."""
     return _dumps([csl_item(ref) for ref in kb.references.values()])
@@ -202,6 +194,14 @@ def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any]
     if site is not None:
         files["feed.xml"] = atom_feed(kb, site)
     return files
+
+
+def source_text_file(source: SourceText, site_url: str) -> str:
+    """A committed source text as plain text: what it is and where it was retrieved, then the text
+    the quotes are checked against (published at /sources/<key>.txt, read as text by browsers)."""
+    return (f"The {source.kind_label} of {source.key}, retrieved {source.retrieved} from {source.url}\n"
+            f"Every quote the Allopregnanolone Evidence Atlas cites from this reference is checked against this "
+            f"text: {site_url}references/{source.key}/\n\n{source.text}\n")
 
 
 def population_options(kb: KnowledgeBase) -> list[tuple[str, str]]:
