@@ -1,6 +1,5 @@
 """Data exports: /data/kb.json, /data/interventions.csv, /data/references.bib,
-/data/references.csl.json, /schema/<kind>.schema.json, the Atom feed /feed.xml and the committed
-source texts /sources/<key>.txt.
+/data/references.csl.json, /schema/<kind>.schema.json and the Atom feed /feed.xml.
 Deterministic: sorted keys and rows, no timestamps.
 
 Contributor text is data in every export: a CSV cell that a spreadsheet would run as a formula is
@@ -174,7 +173,8 @@ def atom_feed(kb: KnowledgeBase, site: Any) -> str:
 
 
 def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any], site: Any = None) -> dict[str, str]:
-    """Every export file: site path -> text."""
+    """Every export file: site path -> text (the committed source texts among them, as
+    /sources/<key>.txt)."""
     # The bibliography is published as written, read as strictly as the check read it (a link is
     # never followed: the check has refused one before any build gets here).
     bib, problems = read_project_file(root, BIB_FILE, MAX_BIB_BYTES)
