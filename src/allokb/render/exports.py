@@ -173,8 +173,7 @@ def atom_feed(kb: KnowledgeBase, site: Any) -> str:
 
 
 def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any], site: Any = None) -> dict[str, str]:
-    """Every export file: site path -> text (the committed source texts among them, as
-    /sources/<key>.txt)."""
+    """Every export file: site path -> text."""
     # The bibliography is published as written, read as strictly as the check read it (a link is
     # never followed: the check has refused one before any build gets here).
     bib, problems = read_project_file(root, BIB_FILE, MAX_BIB_BYTES)
@@ -189,7 +188,7 @@ def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any]
     }
     for name in SCHEMA_NAMES:
         files[f"schema/{name}.schema.json"] = _dumps(published_schema(name, site_url))
-    for source in kb.sources.values():
+    for source in kb.sources.values():  # the committed source texts, as /sources/<key>.txt
         files[source.site_path] = source_text_file(source, site_url)
     if site is not None:
         files["feed.xml"] = atom_feed(kb, site)
