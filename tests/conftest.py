@@ -37,7 +37,7 @@ def make_site_project(dest: Path, content_from: Path = VALID) -> Path:
     shutil.copytree(REPO / "content" / "pages", dest / "content" / "pages")
     (dest / "src" / "allokb").mkdir(parents=True)
     shutil.copy(REPO / "src" / "allokb" / "site.py", dest / "src" / "allokb" / "site.py")
-    for kind in ("interventions", "mechanisms", "citations"):
+    for kind in ("interventions", "mechanisms", "citations", "sources"):
         if (content_from / "content" / kind).is_dir():
             shutil.copytree(content_from / "content" / kind, dest / "content" / kind)
     shutil.copy(content_from / "references.bib", dest / "references.bib")

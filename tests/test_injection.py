@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,10 @@ def apply(root: Path, target: tuple[str, tuple[Any, ...]], text: str) -> None:
 
 def clean_yaml_roundtrip(root: Path) -> None:
     """Write every YAML file back through safe_dump, so that the clean build and the payload builds
-    differ only by the payloads."""
+    differ only by the payloads. The source texts are removed: every quote is then checked by hand,
+    so that a hostile quote reaches the page (the machine check refuses any quote its source text
+    lacks; tests/test_quotes.py)."""
+    shutil.rmtree(root / "content" / "sources", ignore_errors=True)
     for doc in (root / "content").rglob("*.yaml"):
         data = yaml.safe_load(doc.read_text())
         doc.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))

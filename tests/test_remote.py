@@ -36,6 +36,7 @@ PUBMED_NEW = "/eutils/esummary.fcgi?db=pubmed&id=99999901&retmode=json"
 PMC_NEW = "/eutils/esummary.fcgi?db=pmc&id=9999901&retmode=json"
 PUBMED_SMITH = "/eutils/esummary.fcgi?db=pubmed&id=99999991&retmode=json"
 ABSTRACT_SMITH = "/eutils/efetch.fcgi?db=pubmed&id=99999991&rettype=abstract&retmode=xml"
+ABSTRACT_NEW = "/eutils/efetch.fcgi?db=pubmed&id=99999901&rettype=abstract&retmode=xml"  # not served: 404
 
 
 @dataclass
@@ -200,14 +201,14 @@ def test_add_by_pmid_writes_entry_with_pmcid(services: FakeServices, kb: Path) -
             "      fields: [author, title, journal, year, volume, number, pages, doi, pmid, pmcid, retraction]\n"
             ) in text
     assert "from the PubMed record" in text
-    assert services.hits == [PUBMED_NEW]
+    assert services.hits == [PUBMED_NEW, ABSTRACT_NEW]  # no abstract, so no source text (tests/test_quotes.py)
     assert errors(kb) == []
 
 
 def test_add_by_pmcid_goes_through_pmc_to_pubmed(services: FakeServices, kb: Path) -> None:
     key, _, cite = add_reference(kb, pmcid="pmc9999901", client=client(), today=TODAY)
     assert key == "rivera2022fictional"
-    assert services.hits == [PMC_NEW, PUBMED_NEW]
+    assert services.hits == [PMC_NEW, PUBMED_NEW, ABSTRACT_NEW]
     text = cite.read_text(encoding="utf-8")
     assert (f"    - url: \"{services.base + PMC_NEW}\"\n      fields: [pmid, doi, pmcid]\n"
             f"    - url: \"{services.base + PUBMED_NEW}\"\n") in text

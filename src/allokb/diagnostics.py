@@ -227,8 +227,24 @@ CODES: dict[str, CodeInfo] = {
               "that cite the source, and set `retraction: corrected` in its citation record."),
         _code("KB433", W, "quote not found in the PubMed abstract",
               "A citation marked `supported` or `partial` of a reference with a PMID quotes words that the PubMed "
-              "abstract does not contain (compared after normalising white space, quotes and dashes). Correct the "
+              "abstract does not contain (compared as KB440 compares a quote with a committed source text). Correct the "
               "quote, or give a `locator` other than the abstract if the words are from the full text."),
+        _code("KB440", E, "quote not found in its source text",
+              "A citation marked `supported` or `partial`, or a finding of a citation record, quotes words that the "
+              "reference's committed source text (`content/sources/<bibkey>.md`) does not contain. Quote and text "
+              "are compared after the same normalisation: Unicode NFKC, case, accents, Greek letters written out "
+              "or not (`α` = `alpha`), and only letters, digits, a decimal point between digits and the signs "
+              "`< > ≤ ≥ ± %` compared, so dashes, quotes, punctuation and white space never differ; an ellipsis "
+              "(`...`) lets the parts around it stand apart, in order. The hint quotes the closest passage of the "
+              "text. Copy the words exactly from the source, or correct the source text if it was retrieved wrongly."),
+        _code("KB441", E, "source text malformed",
+              "A source text is `content/sources/<bibkey>.md`: a header between `---` lines with `url` (the http(s) "
+              "URL it was retrieved from), `retrieved` (the date, YYYY-MM-DD) and `kind` (`abstract`, `full-text`, "
+              "`label` or `web-page`), and no other key, then the text as retrieved, not empty. The header is read "
+              "by the strict YAML loader."),
+        _code("KB442", E, "source text of an unknown reference",
+              "The name of a file in `content/sources/` must be the bib key of an entry of references.bib: its "
+              "text is what that reference's quotes are checked against."),
         _code("KB412", E, "unsafe URL",
               "URLs must be http(s). `javascript:`, `data:` and other schemes are rejected."),
         _code("KB413", E, "bib field cannot be decoded",

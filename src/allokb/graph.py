@@ -17,6 +17,7 @@ from allokb.diagnostics import Diagnostic, Location, Suggester, fast_pickle, mak
 from allokb.load import SourceDocument
 from allokb.model import BUILDERS, Citation, Cite, Intervention, Link, Mechanism, Reference
 from allokb.schema import check_document
+from allokb.sources import SourceText
 from allokb.urls import RESERVED_IDS, SECTION_OF_KIND
 
 #: link kind -> (diagnostic code, content folder or source of valid ids)
@@ -58,6 +59,8 @@ class KnowledgeBase:
     acting_through: dict[str, tuple[str, ...]] = field(default_factory=dict)
     downstream: dict[str, tuple[str, ...]] = field(default_factory=dict)
     interacting: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: bib key -> the committed source text its quotes are checked against (allokb.sources)
+    sources: dict[str, SourceText] = field(default_factory=dict)
 
 
 def record_cites(record: Intervention | Mechanism) -> Iterator[tuple[str, str, Cite]]:

@@ -220,6 +220,7 @@ class Finding:
     text: str
     quote: str | None
     locator: str | None
+    location: Location | None = None
 
 
 @fast_pickle
@@ -434,7 +435,8 @@ def build_citation(doc: SourceDocument) -> Citation:
     return Citation(
         key=d["key"], design=d["design"], peer_reviewed=d["peer_reviewed"], population=d.get("population"),
         subjects=d.get("subjects"), sample_size=d.get("sample_size"),
-        findings=tuple(Finding(f["text"], f.get("quote"), f.get("locator")) for f in d.get("findings", [])),
+        findings=tuple(Finding(f["text"], f.get("quote"), f.get("locator"), doc.location(("findings", i)))
+                       for i, f in enumerate(d.get("findings", []))),
         retraction=d.get("retraction"),
         verification=Verification(
             v["status"], v.get("checked_on"),

@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from allokb.bib import load_references
@@ -27,6 +27,7 @@ from allokb.model import Reference
 from allokb.pages_check import check_site_files
 from allokb.rules import run_rules
 from allokb.schema import SCHEMA_OF_KIND, fast_validator_for
+from allokb.sources import QuoteCount, check_quotes, load_sources
 from allokb.urls import UrlPlan, check_urls, plan_urls
 
 #: below this many files a pool costs more than it saves
@@ -43,6 +44,7 @@ class CheckResult:
     rubric: Rubric | None = None
     grades: dict[str, InterventionGrade] = field(default_factory=dict)
     urls: UrlPlan | None = None
+    quotes: QuoteCount | None = None  # how the quotes were checked: by the machine, by hand, not found
 
     def count(self, severity: Severity) -> int:
         """How many diagnostics have `severity`."""
@@ -139,11 +141,14 @@ def _check(root: Path) -> CheckResult:
         if name.endswith(".yaml"):
             present.setdefault(kind, set()).add(name[: -len(".yaml")])
     kb, graph_diagnostics = build_graph(outcomes, references, present)
+    sources, source_diagnostics = load_sources(root, set(kb.references) if references is not None else None)
+    kb = replace(kb, sources=sources)
+    quote_diagnostics, quotes = check_quotes(kb)
     rubric, rubric_diagnostics = load_rubric(root)
     grades = grade_all(rubric, kb)
     urls = plan_urls(root, kb)
     found = [*folder_diagnostics, *(d for o in outcomes for d in o.diagnostics), *bib_diagnostics,
-             *graph_diagnostics, *run_rules(kb), *rubric_diagnostics, *check_hand_grades(kb, grades),
-             *check_urls(root, urls), *check_site_files(root)]
+             *graph_diagnostics, *source_diagnostics, *quote_diagnostics, *run_rules(kb), *rubric_diagnostics,
+             *check_hand_grades(kb, grades), *check_urls(root, urls), *check_site_files(root)]
     count = len(names) + (root / "references.bib").exists() + (root / RUBRIC_FILE).exists()
-    return CheckResult(kb, tuple(sorted_diagnostics(found)), count, rubric, grades, urls)
+    return CheckResult(kb, tuple(sorted_diagnostics(found)), count, rubric, grades, urls, quotes)

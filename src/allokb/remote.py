@@ -300,7 +300,8 @@ class Client:
 
     def fetch_abstract(self, pmid: str) -> str | None:
         """The abstract of `pmid` from PubMed (all AbstractText parts), or None when it has none. It is
-        only searched for quotes, never written or shown, so `check_record` does not apply to it."""
+        searched for quotes, and `add-reference` writes it as a source text only if `allokb check`
+        would read it (no refused character, within the size limit): `check_record` does not apply."""
         url = f"{self.eutils_base}/efetch.fcgi?db=pubmed&id={pmid}&rettype=abstract&retmode=xml"
         root = self.get_xml(url, "PubMed", f"PubMed has no record of PMID {pmid}")
         parts = [" ".join("".join(e.itertext()).split()) for e in root.iter("AbstractText")]
@@ -509,8 +510,10 @@ def run_add_reference(args: argparse.Namespace) -> int:
     from allokb.remote_verify import add_reference
 
     key, bib_path, cite_path = add_reference(root, args.doi, args.pmid, args.pmcid, Client(), key=args.key)
+    source = f"content/sources/{key}.md"
+    also = f" and {source} (its PubMed abstract)" if os.path.lexists(root / source) else ""
     print(f"added `{key}` to {bib_path.relative_to(root).as_posix()} and wrote "
-          f"{cite_path.relative_to(root).as_posix()}; set its design and findings, then run `allokb check`")
+          f"{cite_path.relative_to(root).as_posix()}{also}; set its design and findings, then run `allokb check`")
     return EXIT_OK
 
 

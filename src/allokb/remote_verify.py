@@ -1,7 +1,8 @@
 """Adding and verifying references against their online records (Crossref, PubMed, PMC).
 
 `add_reference` fetches a publication's record and writes its references.bib entry and citation
-stub, both only after every request succeeded. `verify_online` re-fetches every reference with
+stub, both only after every request succeeded, and, for a record with a PMID, its PubMed abstract
+as the source text content/sources/<key>.md that its quotes are checked against. `verify_online` re-fetches every reference with
 a DOI or PMID and reports drift (KB430), retractions (KB431), corrections (KB432) and quotes
 missing from the PubMed abstract (KB433) as warnings; it writes nothing. The HTTP client and the
 command-line glue are in `allokb.remote`.
@@ -26,9 +27,11 @@ from allokb.diagnostics import Diagnostic, KbError, Severity, UsageError, sorted
 from allokb.graph import KnowledgeBase, record_cites
 from allokb.model import Cite, Reference
 from allokb.project import CheckResult, check_project
-from allokb.remote import Client, FetchedRecord, RecordNotFound
+from allokb.files import find_control, folder_problem
+from allokb.remote import Client, FetchedRecord, RecordNotFound, RemoteError
 from allokb.remote_answers import forbidden_char, shown
 from allokb.schema import load_schema
+from allokb.sources import MAX_SOURCE_BYTES, SOURCES_DIR, find_quote, normalise, quote_parts
 
 from allokb.progress import Progress, make_progress  # noqa: F401 - re-exported for callers
 
@@ -166,8 +169,10 @@ def add_reference(root: Path, doi: str | None = None, pmid: str | None = None, p
                   client: Client | None = None, *, key: str | None = None,
                   today: datetime.date | None = None) -> tuple[str, Path, Path]:
     """Fetch a publication's record, append its entry to references.bib and write the citation stub
-    content/citations/<key>.yaml. Returns (key, bib path, citation path). Raises `KbError` with
-    nothing written for a duplicate, a taken key or any failed request."""
+    content/citations/<key>.yaml, and for a record with a PMID its abstract as the source text
+    content/sources/<key>.md (`source_text`). Returns (key, bib path, citation path). Raises
+    `KbError` with nothing written for a duplicate, a taken key or any failed request (but for the
+    abstract's: without it, the reference is added without a source text)."""
     kind, value = normalise_id(doi, pmid, pmcid)
     if key:
         _check_key(key, given=True)
@@ -201,7 +206,10 @@ def add_reference(root: Path, doi: str | None = None, pmid: str | None = None, p
     old = bib_path.read_text(encoding="utf-8") if bib_path.exists() else ""
     new = old + ("\n" if old and not old.endswith("\n") else "") + ("\n" if old.strip() else "") + entry
     command = f"allokb add-reference --{kind} {value}"
-    stub = citation_stub(key, record, command, (today or datetime.date.today()).isoformat())
+    day = (today or datetime.date.today()).isoformat()
+    stub = citation_stub(key, record, command, day)
+    source_path = root / SOURCES_DIR / f"{key}.md"
+    source = source_text(root, key, record, client, day)
     existed = bib_path.exists()
     target = cite_path.parent
     try:
@@ -210,8 +218,14 @@ def add_reference(root: Path, doi: str | None = None, pmid: str | None = None, p
         _write_atomic(bib_path, new)
         target = cite_path
         _write_atomic(cite_path, stub)
+        if source is not None:
+            target = source_path
+            source_path.parent.mkdir(exist_ok=True)
+            _write_atomic(source_path, source)
     except BaseException as exc:  # includes Ctrl-C: put everything back as it was
-        if target == cite_path:
+        if target == source_path:
+            source_path.unlink(missing_ok=True)
+        if target in (cite_path, source_path):
             cite_path.unlink(missing_ok=True)
         if target != cite_path.parent and existed:
             _write_atomic(bib_path, old)
@@ -222,6 +236,25 @@ def add_reference(root: Path, doi: str | None = None, pmid: str | None = None, p
                           "nothing was added") from None
         raise
     return key, bib_path, cite_path
+
+
+def source_text(root: Path, key: str, record: FetchedRecord, client: Client, today: str) -> str | None:
+    """The PubMed abstract of a record with a PMID as the source text content/sources/<key>.md
+    (its quotes are then checked against it), or None: no PMID, no abstract, the request failed,
+    the text is one `allokb check` would refuse (a control character, too large), or the file or
+    a link in its place exists already (nothing is overwritten or written through a link)."""
+    if not record.pmid or folder_problem(root, SOURCES_DIR) is not None \
+            or os.path.lexists(root / SOURCES_DIR / f"{key}.md"):
+        return None
+    try:
+        abstract = client.fetch_abstract(record.pmid)
+    except RemoteError:
+        return None
+    if not abstract or find_control(abstract) is not None:
+        return None
+    text = (f"---\nurl: \"https://pubmed.ncbi.nlm.nih.gov/{record.pmid}/\"\nretrieved: \"{today}\"\n"
+            f"kind: abstract\n---\n{abstract}\n")
+    return text if len(text.encode("utf-8")) <= MAX_SOURCE_BYTES else None
 
 
 def _refuse_duplicate(refs: list[Reference], name: str, value: str) -> None:
@@ -263,7 +296,6 @@ def _write_atomic(path: Path, text: str) -> None:
 # --- verify --online --------------------------------------------------------------------------
 
 _GREEK = str.maketrans({"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "ω": "omega"})
-_QUOTES = str.maketrans({c: "'" for c in "‘’‚‛′`"} | {c: '"' for c in "“”„‟″"} | {c: "-" for c in "‐‑‒–—―−"})
 
 
 def _text_key(value: str) -> str:
@@ -280,10 +312,6 @@ def _pages_key(value: str) -> str:
     if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit() and len(parts[1]) < len(parts[0]):
         parts[1] = parts[0][: len(parts[0]) - len(parts[1])] + parts[1]
     return "-".join(parts).casefold()
-
-
-def _quote_key(value: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", value).translate(_QUOTES).split())
 
 
 _FIELDS: tuple[tuple[str, Callable[[str], str]], ...] = (
@@ -388,20 +416,14 @@ def _check_quotes(pmid: str, cites: list[Cite], client: Client) -> list[Diagnost
         abstract = client.fetch_abstract(pmid)
     except RecordNotFound:
         return []
-    haystack = _quote_key(abstract or "")
+    haystack = normalise(abstract or "")  # as `allokb check` compares quotes with committed texts
     out = []
     for cite in cites:
         assert cite.quote is not None
         if abstract is None:
             message = f"PubMed has no abstract for PMID {pmid}, so the quote cannot be found there"
         else:
-            pos = 0
-            for part in (p.strip(" []") for p in re.split(r"\.\.\.|…", _quote_key(cite.quote))):
-                at = haystack.find(part, pos) if part else pos
-                if at < 0:
-                    break
-                pos = at + len(part)
-            else:
+            if find_quote(quote_parts(cite.quote), haystack):
                 continue
             shown = cite.quote if len(cite.quote) <= 80 else cite.quote[:77] + "..."
             message = f"quote not found in the PubMed abstract of PMID {pmid}: \"{shown}\""

@@ -1,7 +1,8 @@
 """Published URLs: what the site serves, the committed manifest, and redirects for renames.
 
 Citers link to pages and expect the links to work for years. `urls.txt` lists every URL the
-site has published (pages, data exports, schemas), one path a line relative to the site root.
+site has published (pages, data exports, schemas, source texts at /sources/<key>.txt), one path a
+line relative to the site root.
 A build that would drop one of them fails (KB601) unless it is redirected: an entry renamed in
 YAML lists its old id under `former_ids` (`former_keys` for a reference), and the old URL then
 serves a redirect page. URLs the manifest does not list yet are reported (KB602, a warning
@@ -114,7 +115,8 @@ def plan_urls(root: Path, kb: KnowledgeBase) -> UrlPlan:
     for section, ids in (("interventions", kb.interventions), ("mechanisms", kb.mechanisms),
                          ("references", kb.references)):
         pages.update({f"{section}/{ident}.md": f"the page of `{ident}`" for ident in ids})
-    files = [*EXPORTS, *(f"schema/{n}.schema.json" for n in SCHEMA_NAMES)]
+    files = [*EXPORTS, *(f"schema/{n}.schema.json" for n in SCHEMA_NAMES),
+             *(source.site_path for source in kb.sources.values())]
     urls = {page_url(src) for src in pages} | {f"/{path}" for path in files}
     hand_written = {rel: site_path(rel) for rel in hand_written_files(root)} if (root / PAGES_DIR).is_dir() else {}
     urls |= {page_url(rel) for rel in hand_written if rel.endswith(MARKDOWN_SUFFIXES)}

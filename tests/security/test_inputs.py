@@ -182,7 +182,7 @@ def test_a_linked_bibliography_is_refused_and_never_published(tmp_path: Path) ->
     assert done.returncode == 1
     assert [line for line in done.stdout.splitlines() if "[KB602]" not in line] == [
         f"references.bib:1:1: error[KB112] $: is a symbolic link; links are never followed {HINT_LINK}",
-        summary(1, 23, 7)]
+        summary(1, 24, 7)]  # KB602 for each URL, /sources/smith2020example.txt included
     assert done.stderr == "allokb: build not started: fix the errors above; the previous site is unchanged\n"
     assert sorted(p.name for p in site.iterdir()) == [MARKER, "index.html"]
     assert "secret" not in done.stdout + done.stderr
@@ -557,12 +557,13 @@ def test_decode_and_split_authors_never_raise() -> None:
 
 
 def test_an_unterminated_brace_is_a_parse_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """bibtexparser gives the entry up (its citations then dangle): located, not a traceback."""
+    """bibtexparser gives the entry up (its citations and its source text then dangle): located, not a
+    traceback."""
     _bib_with_title(project, "An {unterminated")
     assert check(project, capsys)[1][-2:] == [
         "references.bib:2:1: error[KB401] $: cannot parse `@article{smith2020example,`: Unexpected block start: "
         "`@online`. Was still looking for field-value closing `,` or `}` (check the braces and commas of this entry)",
-        summary(5, 0, 8)]
+        summary(6, 0, 8)]
 
 
 # --- front matter of hand-written pages (KB117) -----------------------------------------------

@@ -24,6 +24,7 @@ from allokb import labels as L
 from allokb.render.bibtex import bibtex
 from allokb.render.citations import csl_item
 from allokb.schema import SCHEMA_NAMES, published_schema
+from allokb.sources import SourceText
 
 #: bump on any incompatible change of kb.json (consumers check it)
 KB_SCHEMA_VERSION = 1
@@ -194,9 +195,19 @@ def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any]
     }
     for name in SCHEMA_NAMES:
         files[f"schema/{name}.schema.json"] = _dumps(published_schema(name, site_url))
+    for source in kb.sources.values():  # the committed source texts, as /sources/<key>.txt
+        files[source.site_path] = source_text_file(source, site_url)
     if site is not None:
         files["feed.xml"] = atom_feed(kb, site)
     return files
+
+
+def source_text_file(source: SourceText, site_url: str) -> str:
+    """A committed source text as plain text: what it is and where it was retrieved, then the text
+    the quotes are checked against (published at /sources/<key>.txt, read as text by browsers)."""
+    return (f"The {source.kind_label} of {source.key}, retrieved {source.retrieved} from {source.url}\n"
+            f"Every quote the Allopregnanolone Evidence Atlas cites from this reference is checked against this "
+            f"text: {site_url}references/{source.key}/\n\n{source.text}\n")
 
 
 def population_options(kb: KnowledgeBase) -> list[tuple[str, str]]:

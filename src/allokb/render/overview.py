@@ -9,6 +9,7 @@ from allokb import labels as L
 from allokb.corrections import collect_corrections
 from allokb.render.pages import PageContext, grade_label
 from allokb.schema import load_schema
+from allokb.sources import count_quotes
 
 SUPPORT_DOCS = {
     "supported": "The quoted words of the source state the claim.",
@@ -65,7 +66,7 @@ def evidence_page(ctx: PageContext, rubric: Any) -> str:
                         "open rubric, and the documentation of every field of the knowledge base.",
                         "src/allokb/schemas", [])
     return ctx.render("evidence.md.j2", supports=[(k, L.SUPPORT[k], v) for k, v in SUPPORT_DOCS.items()],
-                      designs=list(L.DESIGN.items()), rubric=rubric, kinds=kinds, **common)
+                      designs=list(L.DESIGN.items()), rubric=rubric, kinds=kinds, quotes=count_quotes(ctx.kb), **common)
 
 
 def corrections_page(ctx: PageContext) -> str:

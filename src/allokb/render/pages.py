@@ -13,6 +13,7 @@ from allokb.model import Intervention, Mechanism, Reference
 from allokb import labels as L
 from allokb.render.environment import TEMPLATES_DIR
 from allokb.report import format_text
+from allokb.sources import quotes_by_reference
 from allokb.render.views import (
     Numbering,
     SiteInfo,
@@ -59,6 +60,7 @@ class PageContext:
                  grades: dict[str, Any]) -> None:
         self.env, self.kb, self.site, self.formatted, self.grades = env, kb, site, formatted, grades
         self.seed_map = seed_numbers(kb)
+        self.quote_counts = quotes_by_reference(kb)  # bib key -> how many quotes are checked against it
 
     def common(self, src_uri: str, title: str, description: str, source: str, refs: list[Reference]) -> dict[str, Any]:
         path = src_uri.removesuffix(".md").removesuffix("index")
@@ -234,7 +236,18 @@ def reference_page(ctx: PageContext, ref: Reference) -> str:
         checked=[{"url": p.url, "fields": ", ".join(p.fields)} for p in citation.verification.checked_against]
         if citation else [],
         seed=citation.seed if citation else None, corrections=citation.seed.corrections if citation and citation.seed
-        else (), cited_by=cited_by, **common)
+        else (), cited_by=cited_by, quotes=source_view(ctx, ref.key), **common)
+
+
+def source_view(ctx: PageContext, key: str) -> dict[str, Any] | None:
+    """How a reference's quotes are checked, for its page: against which committed text (with the
+    link to read it), or by hand; None when nothing quotes it."""
+    count = ctx.quote_counts.get(key, 0)
+    source = ctx.kb.sources.get(key)
+    if source is None:
+        return {"source": None, "count": count} if count else None
+    return {"source": source, "count": count, "href": f"../{source.site_path}",
+            "words": f"{count} quote{'s' * (count != 1)}"}
 
 
 def references_index(ctx: PageContext) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from allokb.graph import KnowledgeBase
 from allokb.model import Cite, Claim, Intervention, Mechanism, Reference
 from allokb import labels as L
+from allokb.sources import CHECKED_SUPPORTS
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,16 @@ class CiteView:
     quote: str | None
     note: str | None
     link: str  # relative link to the reference page
+    check: str = ""  # how its quote was checked: "machine-checked", "checked by hand", or "" (none is)
+
+
+def quote_check(kb: KnowledgeBase, cite: Cite) -> str:
+    """How the check treated a citation's quote: found in the committed source text
+    ("machine-checked"), or, with no text committed for the reference, "checked by hand"; ""
+    for a citation whose quote the check does not look for (`not-supported`, `unchecked`)."""
+    if cite.support not in CHECKED_SUPPORTS or not (cite.quote or "").strip():
+        return ""
+    return "machine-checked" if cite.ref.target in kb.sources else "checked by hand"
 
 
 @dataclass
@@ -95,7 +106,7 @@ class Numbering:
         key = cite.ref.target
         number = self.numbers.setdefault(key, len(self.numbers) + 1)
         return CiteView(number, key, cite.support, L.label(L.SUPPORT, cite.support), cite.locator, cite.quote,
-                        cite.note, f"{md_prefix(self.src_uri)}references/{key}.md")
+                        cite.note, f"{md_prefix(self.src_uri)}references/{key}.md", quote_check(self.kb, cite))
 
     def cites(self, cites: tuple[Cite, ...]) -> list[CiteView]:
         return [self.cite(c) for c in cites]
