@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,16 @@ def make_site_project(dest: Path, content_from: Path = VALID) -> Path:
     # A site must have its URL manifest (KB603); a new one lists nothing yet (KB602 warnings).
     (dest / "urls.txt").write_text("# Every URL the site has published, relative to site_url.\n")
     return dest
+
+
+@pytest.fixture(scope="session")
+def repo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The repository's own site, built once and served on 127.0.0.1 under /atlas/ (read-only:
+    the browser tests of every file share it)."""
+    from allokb.cli import main
+    from browser import serve
+
+    tmp = tmp_path_factory.mktemp("repo-site")
+    assert main(["build", str(REPO), "--site-dir", str(tmp / "www" / "atlas")]) == 0
+    with serve(tmp / "www") as url:
+        yield url + "atlas/"

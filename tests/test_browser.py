@@ -171,16 +171,6 @@ def test_axe_finds_no_serious_violation(page: Page, base_url: str, path: str) ->
     assert serious_violations(results) == []
 
 
-@pytest.fixture(scope="module")
-def repo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from conftest import REPO
-
-    tmp = tmp_path_factory.mktemp("browser-repo")
-    assert main(["build", str(REPO), "--site-dir", str(tmp / "www" / "atlas")]) == 0
-    with serve(tmp / "www") as url:
-        yield url + "atlas/"
-
-
 REAL_PAGES = ["", "interventions/", "interventions/oral-micronized-progesterone/",
               "interventions/avoid-5a-reductase-inhibitors/", "mechanisms/", "mechanisms/biphasic-effect/",
               "references/", "references/irwig2012depressive/", "evidence/", "corrections/"]

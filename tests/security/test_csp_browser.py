@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page
 
 from allokb.cli import main
 from browser import launch, serve
-from conftest import REPO, make_site_project
+from conftest import make_site_project
 
 pytestmark = pytest.mark.browser
 
@@ -50,14 +50,6 @@ def planted_www(tmp_path_factory: pytest.TempPathFactory) -> Path:
     finally:
         del os.environ["ALLOKB_TEST_SKIP_AUDIT"]
     return tmp / "www"
-
-
-@pytest.fixture(scope="module")
-def repo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("csp-repo")
-    assert main(["build", str(REPO), "--site-dir", str(tmp / "www" / "atlas")]) == 0
-    with serve(tmp / "www") as url:
-        yield url + "atlas/"
 
 
 @pytest.fixture
