@@ -241,6 +241,8 @@ class Verification:
     checked_on: str | None
     checked_against: tuple[CheckedPage, ...]
     notes: str | None
+    searched: tuple[str, ...] = ()  # every search run for the record, and what it gave
+    missing: tuple[str, ...] = ()  # fields that exist but were found on no record searched
 
 
 @fast_pickle
@@ -441,7 +443,7 @@ def build_citation(doc: SourceDocument) -> Citation:
         verification=Verification(
             v["status"], v.get("checked_on"),
             tuple(CheckedPage(p["url"], tuple(p["fields"])) for p in v.get("checked_against", [])),
-            v.get("notes")),
+            v.get("notes"), tuple(v.get("searched", [])), tuple(v.get("missing", []))),
         seed=SeedCitation(
             seed["number"], seed["cited_as"],
             tuple(Correction(c["field"], c["seed"], c["record"], c.get("evidence"), c.get("note"))
