@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from allokb.graph import KnowledgeBase
+from allokb.urls import former_source_paths
 from allokb.model import Link, Reference
 from allokb import labels as L
 from allokb.render.bibtex import bibtex
@@ -197,6 +198,8 @@ def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any]
         files[f"schema/{name}.schema.json"] = _dumps(published_schema(name, site_url))
     for source in kb.sources.values():  # the committed source texts, as /sources/<key>.txt
         files[source.site_path] = source_text_file(source, site_url)
+    for old, source in former_source_paths(kb).items():  # a text file cannot redirect: the old
+        files[old] = source_text_file(source, site_url)  # key's URL serves the same text
     if site is not None:
         files["feed.xml"] = atom_feed(kb, site)
     return files
