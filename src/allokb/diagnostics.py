@@ -212,6 +212,10 @@ CODES: dict[str, CodeInfo] = {
               "A citation marked `supported` or `partial` must carry the exact quote from the "
               "source that supports the claim. Use `unchecked` when no quote has been checked."),
         _code("KB411", E, "year is not a year", "The `year` of a bib entry must be four digits."),
+        _code("KB415", E, "a correction that corrects nothing",
+              "A correction to the source post (`seed.corrections` of a citation) whose post value equals "
+              "the record's value, or equals the bib entry's own field, says the post was wrong where it was "
+              "right. The corrections report would publish it; remove it."),
         _code("KB420", W, "hand-written grade differs from the computed one",
               "An intervention's `evidence_grade` disagrees with the grade the rubric computes from its claims. "
               "The rubric decides: remove the field, or change the claims or the rubric."),

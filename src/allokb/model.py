@@ -255,6 +255,7 @@ class Correction:
     record: str
     evidence: str | None
     note: str | None
+    location: Location | None = None
 
 
 @fast_pickle
@@ -446,8 +447,9 @@ def build_citation(doc: SourceDocument) -> Citation:
             v.get("notes"), tuple(v.get("searched", [])), tuple(v.get("missing", []))),
         seed=SeedCitation(
             seed["number"], seed["cited_as"],
-            tuple(Correction(c["field"], c["seed"], c["record"], c.get("evidence"), c.get("note"))
-                  for c in seed.get("corrections", []))) if seed else None,
+            tuple(Correction(c["field"], c["seed"], c["record"], c.get("evidence"), c.get("note"),
+                             doc.location(("seed", "corrections", i)))
+                  for i, c in enumerate(seed.get("corrections", [])))) if seed else None,
         also_cited_as=tuple(d.get("also_cited_as", [])), former_keys=tuple(d.get("former_keys", [])),
         source=doc.path, location=doc.location(()),
     )

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from allokb.diagnostics import Diagnostic, make
 from allokb.graph import KnowledgeBase, record_cites
 from allokb.model import Intervention, Mechanism
+from allokb.sources import normalise
 
 
 def check_duplicate_publications(kb: KnowledgeBase) -> Iterator[Diagnostic]:
@@ -70,6 +71,33 @@ def check_claim_ids(kb: KnowledgeBase) -> Iterator[Diagnostic]:
                 yield make("KB308", f"id `{item.id}` is used twice in `{record.id}`", item.location)
 
 
+#: correction fields whose value is also a field of the bib entry
+_BIB_FIELDS = ("title", "journal", "year", "volume", "number", "pages", "doi", "pmid", "pmcid")
+
+
+def _same(a: str, b: str) -> bool:
+    return normalise(a) == normalise(b)
+
+
+def check_empty_corrections(kb: KnowledgeBase) -> Iterator[Diagnostic]:
+    """KB415: a correction to the source post must correct something. A correction whose post
+    value equals the record's value, or whose post value equals the bib entry's own field (the
+    post was right), is an error: the corrections report would publish a mistake that is not
+    one. Values are compared after the quote normalisation (case, whitespace, dashes, Greek)."""
+    for key, citation in kb.citations.items():
+        if not citation.seed:
+            continue
+        ref = kb.references.get(key)
+        for c in citation.seed.corrections:
+            if _same(c.seed, c.record):
+                yield make("KB415", f"the correction of `{c.field}` says the post and the record agree "
+                           f"(`{c.seed}`)", c.location or citation.location, "remove the correction")
+            elif ref is not None and c.field in _BIB_FIELDS and ref.get(c.field) and _same(c.seed, ref.get(c.field) or ""):
+                yield make("KB415", f"the post's {c.field} `{c.seed}` is the {c.field} of the record in "
+                           f"references.bib: the post was right", c.location or citation.location,
+                           "remove the correction, or fix references.bib if the record says otherwise")
+
+
 def _records(kb: KnowledgeBase) -> list[Intervention | Mechanism]:
     return [*kb.interventions.values(), *kb.mechanisms.values()]
 
@@ -80,6 +108,7 @@ RULES: tuple[Callable[[KnowledgeBase], Iterator[Diagnostic]], ...] = (
     check_quotes,
     check_self_links,
     check_claim_ids,
+    check_empty_corrections,
 )
 
 
