@@ -196,7 +196,9 @@ CODES: dict[str, CodeInfo] = {
         _code("KB402", E, "duplicate bib key", "Two entries in references.bib have the same key."),
         _code("KB403", E, "missing bibliographic field",
               "An entry lacks a field that its type requires (article: author, title, journal, "
-              "year; online: title, url, and author or organization)."),
+              "year; online: title, url, and author or organization). A field that exists but that no "
+              "record showed is not filled in: list it under `verification.missing` of the citation, with "
+              "what was `searched`, and the entry may go without it."),
         _code("KB404", E, "malformed DOI",
               "A DOI must look like `10.NNNN/suffix`, without a `https://doi.org/` prefix."),
         _code("KB405", E, "malformed PMID", "A PubMed id is a positive whole number of at most 9 digits."),

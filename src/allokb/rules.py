@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 
+from allokb.bib import REQUIRED_FIELDS
 from allokb.diagnostics import Diagnostic, make
 from allokb.graph import KnowledgeBase, record_cites
 from allokb.model import Intervention, Mechanism
@@ -29,6 +30,22 @@ def check_duplicate_publications(kb: KnowledgeBase) -> Iterator[Diagnostic]:
                            ref.location, f"keep one entry and cite `{seen[norm]}` everywhere")
             else:
                 seen[norm] = key
+
+
+def check_required_fields(kb: KnowledgeBase) -> Iterator[Diagnostic]:
+    """KB403: a bib entry lacks a field its type requires (bib.REQUIRED_FIELDS) — unless its
+    citation's verification record lists the field under `missing` and says what was `searched`:
+    a field that exists but was found on no record is recorded as such, never filled in."""
+    for key, ref in kb.references.items():
+        citation = kb.citations.get(key)
+        excused = set(citation.verification.missing) if citation and citation.verification.searched else set()
+        for need in REQUIRED_FIELDS.get(ref.entry_type, ("title",)):
+            options = need.split("|")
+            if any((ref.get(o) or "").strip() for o in options) or excused.intersection(options):
+                continue
+            yield make("KB403", f"@{ref.entry_type} `{key}` has no `{'` or `'.join(options)}` field", ref.location,
+                       f"add it, or, if no record shows it, list it under `verification.missing` of "
+                       f"content/citations/{key}.yaml with what was `searched`")
 
 
 def check_cited_nowhere(kb: KnowledgeBase) -> Iterator[Diagnostic]:
@@ -103,6 +120,7 @@ def _records(kb: KnowledgeBase) -> list[Intervention | Mechanism]:
 
 
 RULES: tuple[Callable[[KnowledgeBase], Iterator[Diagnostic]], ...] = (
+    check_required_fields,
     check_duplicate_publications,
     check_cited_nowhere,
     check_quotes,
