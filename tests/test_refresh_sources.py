@@ -14,10 +14,10 @@ from allokb.cli import main
 from allokb.diagnostics import Diagnostic, Location, Severity
 from allokb.project import check_project
 from allokb.refresh import SourceChange, apply_changes, word_changes
-from allokb.sources import QuoteCount
 from allokb.remote_verify import verify_online, verify_project
-from test_remote import (ABSTRACT_SMITH, CROSSREF_SMITH, PUBMED_SMITH, RECORDS, FakeServices, Reply,  # noqa: F401
-                         client, services, snapshot)
+from allokb.sources import QuoteCount
+from conftest import make_project
+from test_remote import ABSTRACT_SMITH, RECORDS, FakeServices, Reply, client, services, snapshot  # noqa: F401
 
 TODAY = datetime.date(2026, 12, 2)
 SOURCE = "content/sources/smith2020example.md"
@@ -33,8 +33,6 @@ SUMMARY = "check passed (strict): 0 errors, 0 warnings in 8 files\n"
 @pytest.fixture
 def kb(tmp_path: Path) -> Path:
     """The valid fixture, its source text now PubMed's abstract as add-reference stored it."""
-    from conftest import make_project
-
     root = make_project(tmp_path / "kb")
     (root / SOURCE).write_text(HEADER + ABSTRACT + "\n", encoding="utf-8")
     assert check_project(root).diagnostics == ()
@@ -226,11 +224,9 @@ def test_a_link_in_place_of_the_text_is_never_written_through(services: FakeServ
 
 # --- quotes the new text no longer holds ----------------------------------------------------------
 
-LOST = [
-    (Location(WHERE, 22, 9, "$.claims[0].citations[0]")),
-    (Location(WHERE, 36, 7, "$.dosing[0].reported_by")),
-    (Location("content/citations/smith2020example.yaml", 8, 5, "$.findings[0]")),
-]
+#: where the fixture quotes smith2020example
+LOST = [Location(WHERE, 22, 9, "$.claims[0].citations[0]"), Location(WHERE, 36, 7, "$.dosing[0].reported_by"),
+        Location("content/citations/smith2020example.yaml", 8, 5, "$.findings[0]")]
 
 
 def test_a_quote_that_stops_matching_is_reported_now_and_is_kb440_next(

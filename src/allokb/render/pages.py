@@ -266,8 +266,8 @@ def quote_uses(ctx: PageContext, key: str) -> list[dict[str, str]]:
     citation = kb.citations.get(key)
     for finding in citation.findings if citation else ():
         if finding.quote and finding.quote.strip():
-            out.append({"quote": finding.quote, "name": "What it shows", "link": Inert("#findings"), "label": finding.text,
-                        "check": "machine" if have_text else "hand", "support": ""})
+            out.append({"quote": finding.quote, "name": "What it shows", "link": Inert("#findings"),
+                        "label": finding.text, "check": "machine" if have_text else "hand", "support": ""})
     for kind, records in (("intervention", kb.interventions), ("mechanism", kb.mechanisms)):
         for record in records.values():
             for anchor, label, cite in record_cites(record):
