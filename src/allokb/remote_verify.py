@@ -389,7 +389,8 @@ def verify_project(root: Path, result: CheckResult, client: Client, progress: Pr
         citation = kb.citations.get(ref.key)
         pmid = (ref.get("pmid") or "").strip()
         abstract = _Abstract(client, pmid) if PMID.fullmatch(pmid) else None
-        change = plan_source(root, kb, ref.key, pmid, abstract, day, ref.key in checked) if abstract else None
+        change = plan_source(root, kb, ref.key, pmid, abstract, day, ref.key in checked) \
+            if abstract is not None else None
         # Where the quotes are compared with PubMed's abstract as a source text (KB434), KB433 would
         # say the same again.
         cites = [] if change is not None and change.covers_quotes else quoted.get(ref.key, [])
