@@ -235,6 +235,13 @@ CODES: dict[str, CodeInfo] = {
               "A citation marked `supported` or `partial` of a reference with a PMID quotes words that the PubMed "
               "abstract does not contain (compared as KB440 compares a quote with a committed source text). Correct the "
               "quote, or give a `locator` other than the abstract if the words are from the full text."),
+        _code("KB434", W, "quote lost by a refreshed source text",
+              "`allokb verify --online` refreshed a reference's committed PubMed abstract (`content/sources/<bibkey>.md`, "
+              "rewritten when PubMed's abstract changed, or added for a quoted reference with a PMID and no text), and "
+              "a quote that the old text held (or, for a new text, any quote of the reference) is not in the new one. "
+              "`allokb check` reports it as KB440 from now on (with `--no-write`: once the text is refreshed). Correct "
+              "the quote from the new text, or give the `locator` of the passage it comes from. Texts of another "
+              "kind (full-text, label, web-page) and abstracts from elsewhere are hand-kept: verify never rewrites them."),
         _code("KB440", E, "quote not found in its source text",
               "A citation marked `supported` or `partial`, or a finding of a citation record, quotes words that the "
               "reference's committed source text (`content/sources/<bibkey>.md`) does not contain. Quote and text "

@@ -8,10 +8,10 @@ import jinja2
 
 from allokb.corrections import seed_numbers
 from allokb.diagnostics import KbError, Location, make
-from allokb.graph import KnowledgeBase
-from allokb.model import Intervention, Mechanism, Reference
+from allokb.graph import KnowledgeBase, record_cites
+from allokb.model import Citation, Intervention, Mechanism, Reference
 from allokb import labels as L
-from allokb.render.environment import TEMPLATES_DIR
+from allokb.render.environment import TEMPLATES_DIR, Inert
 from allokb.report import format_text
 from allokb.sources import quotes_by_reference
 from allokb.render.views import (
@@ -25,6 +25,7 @@ from allokb.render.views import (
     jsonld,
     md_prefix,
     page_citation,
+    quote_check,
     url_prefix,
 )
 
@@ -233,21 +234,66 @@ def reference_page(ctx: PageContext, ref: Reference) -> str:
         retraction=L.label(L.RETRACTION, citation.retraction if citation and citation.retraction else "unchecked"),
         identifiers=reference_links(ref),
         verification=L.label(L.VERIFICATION, citation.verification.status) if citation else "No citation record",
-        checked=[{"url": p.url, "fields": ", ".join(p.fields)} for p in citation.verification.checked_against]
-        if citation else [],
+        record=verification_record(citation),
         seed=citation.seed if citation else None, corrections=citation.seed.corrections if citation and citation.seed
         else (), cited_by=cited_by, quotes=source_view(ctx, ref.key), **common)
 
 
 def source_view(ctx: PageContext, key: str) -> dict[str, Any] | None:
-    """How a reference's quotes are checked, for its page: against which committed text (with the
-    link to read it), or by hand; None when nothing quotes it."""
+    """The quotes the site takes from a reference, for its page: each with where it is used and
+    how it was checked, and the committed text they are checked against (with the link to read
+    it) or None; None when nothing quotes it."""
+    items = quote_uses(ctx, key)
+    if not items:
+        return None
     count = ctx.quote_counts.get(key, 0)
     source = ctx.kb.sources.get(key)
     if source is None:
-        return {"source": None, "count": count} if count else None
-    return {"source": source, "count": count, "href": f"../{source.site_path}",
+        return {"source": None, "count": count, "uses": items}
+    return {"source": source, "count": count, "href": f"../{source.site_path}", "uses": items,
+            "html_href": f"{url_prefix(f'references/{key}.md')}{source.site_path}",
             "words": f"{count} quote{'s' * (count != 1)}"}
+
+
+def quote_uses(ctx: PageContext, key: str) -> list[dict[str, str]]:
+    """Every quote the site takes from the reference `key`: the quotes of its citation record's
+    findings, then of every citation of it in an intervention or a mechanism, in page order;
+    each with where it is used and its check (`machine`, `hand`, or `none` for a citation whose
+    quote the check does not look for), as the check itself decides (`quote_check`)."""
+    kb = ctx.kb
+    have_text = key in kb.sources
+    out = []
+    citation = kb.citations.get(key)
+    for finding in citation.findings if citation else ():
+        if finding.quote and finding.quote.strip():
+            out.append({"quote": finding.quote, "name": "What it shows", "link": Inert("#findings"),
+                        "label": finding.text, "check": "machine" if have_text else "hand", "support": ""})
+    for kind, records in (("intervention", kb.interventions), ("mechanism", kb.mechanisms)):
+        for record in records.values():
+            for anchor, label, cite in record_cites(record):
+                if cite.ref.target != key or not (cite.quote and cite.quote.strip()):
+                    continue
+                check = {"machine-checked": "machine", "checked by hand": "hand"}.get(quote_check(kb, cite), "none")
+                out.append({"quote": cite.quote, "name": record.name, "label": label,
+                            "link": f"../{kind}s/{record.id}.md#{anchor}", "check": check,
+                            "support": L.label(L.SUPPORT, cite.support)})
+    return out
+
+
+def verification_record(citation: Citation | None) -> dict[str, Any] | None:
+    """The maintainers' record of how the reference was checked, for the collapsed section of its
+    page: the records checked (with the fields seen on each), the date, what was searched, the
+    fields found on no record, and the notes; None when nothing was recorded."""
+    if citation is None:
+        return None
+    v = citation.verification
+    when = f"Checked on {v.checked_on}" if v.checked_on else "Checked"
+    intro = f"{when} against these records, with the fields seen on each:" if v.checked_against else \
+        f"{when}." if v.checked_on else None
+    record = {"checked_intro": intro,
+              "checked": [{"url": p.url, "fields": ", ".join(p.fields)} for p in v.checked_against],
+              "searched": list(v.searched), "missing": ", ".join(v.missing), "notes": v.notes}
+    return record if any(record.values()) else None
 
 
 def references_index(ctx: PageContext) -> str:
