@@ -261,7 +261,7 @@ CODES: dict[str, CodeInfo] = {
               "Every number in a claim's `statement`, `size` and `dose` must be in the quote of one of the claim's "
               "`supported` or `partial` citations (`unchecked` and `not-supported` ones do not count), or be "
               "declared in its `derived` list; every number in a dose entry's `amount`, `timing`, `frequency` and "
-              "`duration` must be in the quote of its `reported_by` citation when that is supported or partial. A "
+              "`duration` must be in the quote of its `reported_by` citation, which must be supported or partial. A "
               "number is ASCII digits with an optional decimal part and thousands separators (`1,662` = `1662`, "
               "`0.5`, `48.4%`); a range counts as its two ends (`10–30`, `10- to 30-fold`); signs are ignored. "
               "Digits that are part of a name do not count: glued to a letter before or after (`5α-reductase`, "

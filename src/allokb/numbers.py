@@ -4,7 +4,7 @@ A number in a claim's `statement`, `size` or `dose` must appear in a quote of on
 claim's citations whose support is `supported` or `partial` (KB460), or be declared in the
 claim's `derived` list with the arithmetic that gives it from quoted numbers (KB461 checks that
 list). So must a number in a dose entry's `amount`, `timing`, `frequency` or `duration`, in the
-quote of its `reported_by` citation (when that citation is supported or partial). Misattributed
+quote of its `reported_by` citation, which must then be supported or partial. Misattributed
 numbers were what was wrong with the source post; this check keeps them from coming back.
 
 What a number is (`numbers_in`), deterministically:
@@ -211,25 +211,26 @@ def check_claim(claim: Claim, path: tuple[str | int, ...], locate: Locate) -> It
 
 def check_dose(dose: Dosing, path: tuple[str | int, ...], locate: Locate) -> Iterator[Diagnostic]:
     """KB460 for a dose entry: a number of its amount, timing, frequency or duration that is not
-    in the quote of its `reported_by` citation, when that citation is supported or partial (an
-    unchecked report has no quote to hold it, and is shown as unchecked)."""
-    if dose.reported_by.support not in SUPPORTING:
-        return
-    quoted, written = quoted_numbers([dose.reported_by])
+    in the quote of its `reported_by` citation, or whose citation is neither supported nor partial."""
+    cite = dose.reported_by
+    quoted, written = quoted_numbers([cite])
+    if cite.support in SUPPORTING:
+        what, have = "is not in the quote of `reported_by`", _have(written, "it has")
+    else:
+        what, have = f"is in no quote that supports it (`reported_by` is `{cite.support}`)", "check the source"
     for name in DOSE_FIELDS:
         reported: set[str] = set()
         for n in numbers_in(getattr(dose, name) or ""):
             if n.value in quoted or n.value in reported:
                 continue
             reported.add(n.value)
-            yield make("KB460", f"number `{n.text}` in `{name}` is not in the quote of `reported_by`",
-                       locate((*path, name)), f"{_have(written)}; quote the words that state it, or leave it out")
+            yield make("KB460", f"number `{n.text}` in `{name}` {what}", locate((*path, name)),
+                       f"{have}; quote the words that state it, or leave it out")
 
 
-def _have(written: list[str]) -> str:
-    if not written:
-        return "the quotes have no numbers"
-    return "the quotes have " + ", ".join(f"`{w}`" for w in written)
+def _have(written: list[str], whose: str = "they have") -> str:
+    """What the quotes hold, for a hint: `they have `40`, `10``."""
+    return f"{whose} " + (", ".join(f"`{w}`" for w in written) if written else "no numbers")
 
 
 _NUMBER_WORD = "|".join(_VALUE_OF_WORD)
