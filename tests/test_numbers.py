@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from allokb.cli import main
+from allokb.grade import grade_data
 from allokb.numbers import canonical, numbers_in
-from conftest import make_project
+from allokb.project import check_project
+from allokb.render import SiteInfo, render_site
+from conftest import REPO, make_project
 
 FILE = "content/interventions/example-avoid.yaml"
 # A reference without a committed source text: its quotes are checked by hand (no KB440), so a
@@ -211,6 +214,20 @@ def test_derived_number_covers_its_value_in_every_field(root: Path, capsys: pyte
     write_claim(root, "Four in ten (40%) responded.", [("4 of 10 responded", "supported")], size="40%",
                 derived=[("40", "4 of 10 = 40%")])
     assert check(root, capsys) == (0, PASSED)
+
+
+def test_derived_arithmetic_is_shown_on_the_claim(root: Path) -> None:
+    write_claim(root, "64% had moderate or severe symptoms.", [("28% moderate and 36% severe", "supported")],
+                derived=[("64", "28% moderate + 36% severe = 64%"), ("64", "<b>28 + 36</b>")])
+    result = check_project(root)
+    assert not result.failed()
+    site = SiteInfo(site_name="Atlas", site_url="https://example.org/atlas/", repo_url="https://example.org/repo",
+                    branch="main", updated={}, build_date="2026-11-27")
+    pages = render_site(REPO, result.kb, site, {k: grade_data(g) for k, g in result.grades.items()}, result.rubric).pages
+    page = next(p.markdown for p in pages if p.src_uri == "interventions/example-avoid.md")
+    facts = page[page.index('<div class="allokb-claim-facts" markdown>'):]
+    assert facts.split("\n</div>")[0].splitlines()[2:] == [
+        "", "**Worked out from the quotes:** 28% moderate + 36% severe = 64%; &#60;b&#62;28 + 36&#60;/b&#62;"]
 
 
 def test_stale_derived_number_fails(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
