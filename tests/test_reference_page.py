@@ -73,7 +73,7 @@ def test_every_quote_is_listed_with_where_it_is_used_and_its_check(site: Path) -
          f"dose. \u00b7 {machine}", "machine"),
         ("\u201cserum levels rose three-fold\u201d \u2014 Example hormone: The example dose tripled serum levels. "
          f"(Supported) \u00b7 {machine}", "machine"),
-        ("\u201cserum levels rose three-fold\u201d \u2014 Example hormone: Dose reported: 10 mg (Partly supported) "
+        ("\u201cserum levels rose three-fold\u201d \u2014 Example hormone: Dose reported: the example dose (Partly supported) "
          f"\u00b7 {machine}", "machine"),
         ("\u201c5\u03b1-reductase activity was unchanged\u201d \u2014 Step two: Enzyme B makes the product. (Not yet "
          "checked) \u00b7 not checked against the source: the check looks only at supported and partly supported "

@@ -61,7 +61,7 @@ def test_source_date_epoch_is_honoured(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 TWICE = """  - id: twice-{n}
-    statement: "A claim that cites one source twice ({n})."
+    statement: "A claim that cites one source twice (claim twice-{n})."
     outcome: mood
     direction: increases
     citations:

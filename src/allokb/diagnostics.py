@@ -270,6 +270,26 @@ CODES: dict[str, CodeInfo] = {
               "`\\write18`), define or redefine commands (`\\def`, `\\newcommand`), change category codes, "
               "the `^^` character notation, or an `@preamble` block, which BibTeX copies into every "
               "document that cites the file. Accents and symbols (`{\\\"u}`, `\\alpha`) are fine."),
+        _code("KB460", E, "number in a claim that none of its quotes states",
+              "Every number in a claim's `statement`, `size` and `dose` must be in the quote of one of the claim's "
+              "`supported` or `partial` citations (`unchecked` and `not-supported` ones do not count), or be "
+              "declared in its `derived` list; every number in a dose entry's `amount`, `timing`, `frequency` and "
+              "`duration` must be in the quote of its `reported_by` citation, which must be supported or partial. A "
+              "number is ASCII digits with an optional decimal part and thousands separators (`1,662` = `1662`, "
+              "`0.5`, `48.4%`); a range counts as its two ends (`10–30`, `10- to 30-fold`); signs are ignored. "
+              "Digits that are part of a name do not count: glued to a letter before or after (`5α-reductase`, "
+              "`3β`, `C18`), after a letter and a hyphen (`SAGE-217`, `omega-3`, `COVID-19`), before a hyphen and "
+              "a capital or Greek letter (`5-HT`, `5-alpha`); a glued unit keeps digits a number (`50mg`, `55x`). "
+              "A citation marker such as `[12]` holds no numbers. Number words count as their value both ways "
+              "(`four` = `4`: zero to twenty, the tens, `hundred`, `twenty-five`, `two hundred`); `one` alone is "
+              "not checked in a claim, where it is mostly a pronoun or an article. Numbers are compared by value "
+              "(`10` = `10.0`; `30` is not `300`), never as substrings. Quote the words that state the number, "
+              "declare it derived, or rewrite the claim without it."),
+        _code("KB461", E, "derived number without its arithmetic, or stale",
+              "An entry of a claim's `derived` list (`{value: \"40\", how: \"4 of 10 = 40%\"}`) declares a number "
+              "of the statement, size or dose worked out from the claim's quoted numbers. Its `how` must write the "
+              "arithmetic out with at least one number of the claim's supported or partial quotes, and its `value` "
+              "must still be a number of the statement, size or dose; otherwise remove or correct the entry."),
         # KB6xx: published URLs
         _code("KB601", E, "published URL would disappear",
               "A URL listed in urls.txt would no longer be served. Citers rely on it: keep the entry, or list "

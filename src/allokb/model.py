@@ -49,6 +49,15 @@ class SeedAttribution:
 
 @fast_pickle
 @dataclass(frozen=True, slots=True)
+class Derived:
+    """A number a claim states that is arithmetic on its quoted numbers, with the arithmetic."""
+
+    value: str
+    how: str
+
+
+@fast_pickle
+@dataclass(frozen=True, slots=True)
 class Claim:
     """One checkable statement with its sources."""
 
@@ -68,6 +77,7 @@ class Claim:
     indirect: tuple[str, ...]
     upgrade: tuple[str, ...]
     location: Location
+    derived: tuple[Derived, ...] = ()  # numbers of the statement, size or dose worked out from quoted ones
 
 
 @fast_pickle
@@ -378,7 +388,8 @@ class _Reader:
                 c["id"], c["statement"], c["outcome"], c["direction"], c.get("size"), c.get("population"),
                 c.get("subjects"), c.get("dose"), c.get("route"), c.get("duration"), self.cites(c, path),
                 SeedAttribution(seed["text"], tuple(seed.get("refs", [])), seed.get("section")) if seed else None,
-                c.get("note"), tuple(c.get("indirect", [])), tuple(c.get("upgrade", [])), self.loc(path)))
+                c.get("note"), tuple(c.get("indirect", [])), tuple(c.get("upgrade", [])), self.loc(path),
+                tuple(Derived(x["value"], x["how"]) for x in c.get("derived", []))))
         return tuple(out)
 
 
