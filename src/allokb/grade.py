@@ -438,8 +438,9 @@ def grade_intervention(rubric: Rubric, kb: KnowledgeBase, item: Intervention) ->
                                                                            pop_order.get(kv[0][1], 99))))
     main_key = (item.main_outcome.outcome, item.main_outcome.population)
     main = next((r for r in rows if (r.outcome, r.population) == main_key), None)
-    if main is None:
+    if main is None:  # the main outcome has a row even when nothing is recorded on it
         main = grade_row(rubric, kb, item, *main_key, [], [])
+        rows = tuple(sorted((*rows, main), key=lambda r: (order.get(r.outcome, 99), pop_order.get(r.population, 99))))
     seed_level = None
     if item.seed_rating and item.seed_rating.rating in rubric.seed_ratings:
         seed_level = rubric.level(rubric.seed_ratings[item.seed_rating.rating])

@@ -65,9 +65,7 @@ def map_view(ctx: PageContext) -> dict[str, Any]:
         matrix = ctx.grades.get(item.id)
         if not matrix:
             continue
-        rows = list(matrix["rows"])
-        if not any(r["anchor"] == matrix["main"]["anchor"] for r in rows):
-            rows.insert(0, matrix["main"])
+        rows = matrix["rows"]
         populations = list(dict.fromkeys(r["population"] for r in rows))
         for p in populations:
             lines.append({"item": item, "population": p,

@@ -100,16 +100,13 @@ def grade_label(ctx: PageContext, ident: str) -> tuple[str, int]:
 
 
 def matrix_view(ctx: PageContext, src: str, item: Intervention) -> dict[str, Any] | None:
-    """An intervention's matrix for its page: every row (the main outcome's first among equals,
-    shown even when nothing is recorded for it), each study linked to its reference page."""
+    """An intervention's matrix for its page: every row (the main outcome's among them, even when
+    nothing is recorded for it), each study linked to its reference page."""
     matrix = ctx.grades.get(item.id)
     if not matrix:
         return None
-    rows = list(matrix["rows"])
-    if not any(r["anchor"] == matrix["main"]["anchor"] for r in rows):
-        rows.insert(0, matrix["main"])
     view = []
-    for r in rows:
+    for r in matrix["rows"]:
         studies = [{"id": s["id"], "approval": s["approval"], "design": L.label(L.DESIGN, s["design"]),
                     "participants": s["participants"], "support": L.label(L.SUPPORT, s["support"]),
                     "claims": s["claims"], "human": s["human"],
