@@ -253,13 +253,17 @@ def rule_risk_of_bias(g: _Grading) -> None:
 
 def rule_inconsistency(g: _Grading) -> None:
     """Inconsistency: claims point different ways, or one reports mixed results (doses or
-    measures pointing different ways)."""
+    measures pointing different ways), or a trial missed its primary endpoint where the claims
+    report an effect."""
     claims = g.counted_claims()
     directions = {c.direction for c in claims} - {"not-applicable"}
     opposed = len(directions - {"mixed"}) > 1
-    if opposed or "mixed" in directions:
-        text = "; ".join(f"{c.id}: {c.direction}" for c in claims if c.direction != "not-applicable")
-        g.down("inconsistency", claims=tuple(c.id for c in claims), directions=text)
+    missed = [s for s in g.studies if s.appraisal.primary_endpoint_met == "no"] \
+        if directions & {"increases", "decreases"} else []
+    if opposed or "mixed" in directions or missed:
+        text = "; ".join([*(f"{c.id}: {c.direction}" for c in claims if c.direction != "not-applicable"),
+                          *(f"{s.key}: primary endpoint not met" for s in missed)])
+        g.down("inconsistency", missed, claims=tuple(c.id for c in claims), directions=text)
 
 
 def rule_not_in_humans(g: _Grading) -> None:
