@@ -198,9 +198,11 @@ class _Grading:
 
     @property
     def core(self) -> list[Study]:
-        """The studies the starting level rests on (those of the best design present)."""
-        best = max(self._start_rank(s) for s in self.studies)
-        return [s for s in self.studies if self._start_rank(s) == best]
+        """The studies the starting level rests on: those of the best design present (between
+        designs that start at one level, the one listed first in the rubric's `start`)."""
+        order = list(self.rubric.start)
+        best = min(self.studies, key=lambda s: (-self._start_rank(s), order.index(s.design))).design
+        return [s for s in self.studies if s.design == best]
 
     def _start_rank(self, study: Study) -> int:
         return self.rubric.level(self.rubric.start[study.design][0]).rank
