@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from allokb.cli import main
-from allokb.grade import grade_data
+from allokb.grade import matrix_data
 from allokb.numbers import canonical, numbers_in
 from allokb.project import check_project
 from allokb.render import SiteInfo, render_site
@@ -32,6 +32,8 @@ mechanisms: [step-one]
 claims:
   - id: numbers
 """
+#: the fields the evidence matrix requires, after the claim so that its line numbers stay put
+TAIL = "relation: lowers\nmain_outcome: {outcome: allo-level, population: men}\n"
 PASSED = "check passed: 0 errors, 0 warnings in 8 files\n"
 
 
@@ -45,12 +47,12 @@ def write_claim(root: Path, statement: str, quotes: list[tuple[str, str]], *, si
     """example-avoid.yaml with one claim: the statement on line 11, size on 12, dose on 13; its
     citations quote `quotes` as (quote, support) from a reference without a source text."""
     text = HEAD + f"    statement: {q(statement)}\n    size: {q(size)}\n    dose: {q(dose)}\n"
-    text += "    outcome: allo-level\n    direction: increases\n    citations:\n"
+    text += "    outcome: allo-level\n    direction: increases\n    population: general-adults\n    citations:\n"
     for quote, support in quotes:
         text += f"      - ref: {WEB}\n        quote: {q(quote)}\n        support: {support}\n"
     if derived:
         text += "    derived:\n" + "".join(f"      - value: {q(v)}\n        how: {q(h)}\n" for v, h in derived)
-    (root / FILE).write_text(text, encoding="utf-8")
+    (root / FILE).write_text(text + TAIL, encoding="utf-8")
 
 
 def check(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -223,7 +225,7 @@ def test_derived_arithmetic_is_shown_on_the_claim(root: Path) -> None:
     assert not result.failed()
     site = SiteInfo(site_name="Atlas", site_url="https://example.org/atlas/", repo_url="https://example.org/repo",
                     branch="main", updated={}, build_date="2026-11-27")
-    pages = render_site(REPO, result.kb, site, {k: grade_data(g) for k, g in result.grades.items()}, result.rubric).pages
+    pages = render_site(REPO, result.kb, site, {k: matrix_data(result.rubric, g) for k, g in result.grades.items()}, result.rubric).pages
     page = next(p.markdown for p in pages if p.src_uri == "interventions/example-avoid.md")
     facts = page[page.index('<div class="allokb-claim-facts" markdown>'):]
     assert facts.split("\n</div>")[0].splitlines()[2:] == [
@@ -234,7 +236,7 @@ def test_stale_derived_number_fails(root: Path, capsys: pytest.CaptureFixture[st
     write_claim(root, "Most had moderate or severe symptoms.", [("28% moderate and 36% severe", "supported")],
                 derived=[("64", "28% moderate + 36% severe = 64%")])
     assert check(root, capsys) == (1, failed(
-        f"{FILE}:21:16: error[KB461] $.claims[0].derived[0].value: derived value `64` is in none of the claim's "
+        f"{FILE}:22:16: error[KB461] $.claims[0].derived[0].value: derived value `64` is in none of the claim's "
         "statement, size and dose (remove the entry, or correct its value)"))
 
 
@@ -242,7 +244,7 @@ def test_derived_number_without_quoted_arithmetic_fails(root: Path, capsys: pyte
     write_claim(root, "64% had moderate or severe symptoms.", [("28% moderate and 36% severe", "supported")],
                 derived=[("64", "the sum of the two groups")])
     assert check(root, capsys) == (1, failed(
-        f"{FILE}:22:14: error[KB461] $.claims[0].derived[0].how: the arithmetic of derived value `64` holds none "
+        f"{FILE}:23:14: error[KB461] $.claims[0].derived[0].how: the arithmetic of derived value `64` holds none "
         "of the claim's quoted numbers (they have `28`, `36`; write the arithmetic out from them, e.g. "
         "`4 of 10 = 40%`)"))
 
@@ -251,7 +253,7 @@ def test_derived_arithmetic_from_unsupporting_quotes_fails(root: Path, capsys: p
     write_claim(root, "64% had moderate or severe symptoms.", [("28% moderate and 36% severe", "unchecked")],
                 derived=[("64", "28% moderate + 36% severe = 64%")])
     assert check(root, capsys) == (1, failed(
-        f"{FILE}:22:14: error[KB461] $.claims[0].derived[0].how: the arithmetic of derived value `64` holds none "
+        f"{FILE}:23:14: error[KB461] $.claims[0].derived[0].how: the arithmetic of derived value `64` holds none "
         "of the claim's quoted numbers (they have no numbers; write the arithmetic out from them, e.g. "
         "`4 of 10 = 40%`)"))
 
@@ -261,7 +263,7 @@ def test_derived_value_is_digits(root: Path, capsys: pytest.CaptureFixture[str])
                 derived=[("64%", "28% moderate + 36% severe = 64%")])
     status, out = check(root, capsys)
     assert status == 1
-    assert out.startswith(f"{FILE}:21:16: error[KB205] $.claims[0].derived[0].value: ")
+    assert out.startswith(f"{FILE}:22:16: error[KB205] $.claims[0].derived[0].value: ")
     assert out.endswith("check failed: 1 error, 0 warnings in 8 files\n")
 
 
@@ -293,12 +295,12 @@ def test_dose_entry_amount_in_its_quote_passes(root: Path, capsys: pytest.Captur
 def test_dose_entry_amount_missing_from_its_quote_fails(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_dose(root, "50–300 mg", "doses of 50 to 200 mg")
     assert check(root, capsys) == (1, failed(
-        f"{FILE}:22:13: error[KB460] $.dosing[0].amount: number `300` in `amount` is not in the quote of "
+        f"{FILE}:25:13: error[KB460] $.dosing[0].amount: number `300` in `amount` is not in the quote of "
         "`reported_by` (it has `50`, `200`; quote the words that state it, or leave it out)"))
 
 
 def test_dose_entry_with_unchecked_report_fails(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_dose(root, "50 mg", "doses of 50 mg", support="unchecked")
     assert check(root, capsys) == (1, failed(
-        f"{FILE}:22:13: error[KB460] $.dosing[0].amount: number `50` in `amount` is in no quote that supports it "
+        f"{FILE}:25:13: error[KB460] $.dosing[0].amount: number `50` in `amount` is in no quote that supports it "
         "(`reported_by` is `unchecked`) (check the source; quote the words that state it, or leave it out)"))

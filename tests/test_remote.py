@@ -496,7 +496,7 @@ def test_verify_reports_a_quote_missing_from_the_abstract(services: FakeServices
     where = "content/interventions/example-hormone.yaml"
     assert verify_online(kb, client()) == [
         Diagnostic("KB433", Severity.WARNING, message, Location(where, 22, 9, "$.claims[0].citations[0]"), hint),
-        Diagnostic("KB433", Severity.WARNING, message, Location(where, 36, 7, "$.dosing[0].reported_by"), hint),
+        Diagnostic("KB433", Severity.WARNING, message, Location(where, 37, 7, "$.dosing[0].reported_by"), hint),
     ]
 
 

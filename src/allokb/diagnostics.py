@@ -162,8 +162,8 @@ CODES: dict[str, CodeInfo] = {
         _code("KB208", E, "schema violation",
               "The record breaks a schema constraint not covered by a more specific code."),
         _code("KB209", E, "rubric inconsistent",
-              "content/rubric.yaml names a level or a study design that does not exist, or leaves a design "
-              "without a starting level."),
+              "content/rubric.yaml names a level, a study design or a rate-down rule that does not exist, or "
+              "leaves a design without a starting level."),
         # KB3xx: cross-references
         _code("KB301", E, "unknown mechanism",
               "A reference to a mechanism id that has no file in content/mechanisms/."),
@@ -219,7 +219,7 @@ CODES: dict[str, CodeInfo] = {
               "the record's value, or equals the bib entry's own field, says the post was wrong where it was "
               "right. The corrections report would publish it; remove it."),
         _code("KB420", W, "hand-written grade differs from the computed one",
-              "An intervention's `evidence_grade` disagrees with the grade the rubric computes from its claims. "
+              "An intervention's `evidence_grade` disagrees with the level the rubric computes for its main outcome. "
               "The rubric decides: remove the field, or change the claims or the rubric."),
         _code("KB430", W, "bibliographic record differs online",
               "`allokb verify --online` found a field of a references.bib entry (first three author surnames, "
@@ -290,6 +290,17 @@ CODES: dict[str, CodeInfo] = {
               "of the statement, size or dose worked out from the claim's quoted numbers. Its `how` must write the "
               "arithmetic out with at least one number of the claim's supported or partial quotes, and its `value` "
               "must still be a number of the statement, size or dose; otherwise remove or correct the entry."),
+        _code("KB470", E, "vocabulary differs from the schema",
+              "A vocabulary of content/rubric.yaml (`outcomes`, `populations`, `relations`) must define every value "
+              "the record schemas allow for it, each once, and nothing else: the matrix draws its rows, columns and "
+              "wording from it."),
+        _code("KB471", E, "main outcome not graded",
+              "An intervention's `main_outcome` names an outcome that the evidence matrix does not grade (one whose "
+              "`matrix` is false in content/rubric.yaml, such as `mechanism`): the summary table could show no "
+              "level for it. Name the outcome, and the population, the intervention is mainly used for."),
+        _code("KB472", E, "approval counts nowhere",
+              "An approval's `outcome` is not graded in the evidence matrix, so the approval would count as "
+              "evidence in no row. Name the outcome of its indication (e.g. `depressive-symptoms`)."),
         # KB6xx: published URLs
         _code("KB601", E, "published URL would disappear",
               "A URL listed in urls.txt would no longer be served. Citers rely on it: keep the entry, or list "

@@ -28,7 +28,7 @@ SCHEMA_BASE = "file:///allokb/schema/"
 #: record kind (content folder) -> schema name
 SCHEMA_OF_KIND = {"interventions": "intervention", "mechanisms": "mechanism", "citations": "citation",
                   "rubric": "rubric"}
-SCHEMA_NAMES = ("common", "intervention", "mechanism", "citation", "rubric")
+SCHEMA_NAMES = ("common", "intervention", "mechanism", "citation", "rubric", "kb")
 
 _TYPE_NAMES = {
     "string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",

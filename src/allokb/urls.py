@@ -42,10 +42,11 @@ SECTION_OF_KIND = {"interventions": "interventions", "mechanisms": "mechanisms",
 #: is the summary table, the mechanisms' index, the bibliography. A test renders the fixture and
 #: checks that a section holds no other generated page.
 RESERVED_IDS = frozenset({"index"})
-EXPORTS = ("data/kb.json", "data/interventions.csv", "data/references.bib", "data/references.csl.json", "feed.xml")
+EXPORTS = ("data/kb.json", "data/interventions.csv", "data/evidence.csv", "data/references.bib",
+           "data/references.csl.json", "feed.xml")
 #: the pages render_site generates besides one per entry (Markdown paths in the docs tree)
 GENERATED_PAGES = ("codes.md", "interventions/index.md", "mechanisms/index.md", "references/index.md",
-                   "evidence.md", "corrections.md")
+                   "evidence.md", "evidence-map.md", "corrections.md")
 GUIDE = ("CONTRIBUTING.md", "contributing.md")  # the repository's guide, published when it exists
 #: files MkDocs, its theme and the search plugin write themselves
 MKDOCS_FILES = ("404.html", "sitemap.xml", "sitemap.xml.gz", "search/search_index.json")

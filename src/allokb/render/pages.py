@@ -58,8 +58,9 @@ class PageContext:
     """What every page template gets: front matter, cite box, edit link."""
 
     def __init__(self, env: jinja2.Environment, kb: KnowledgeBase, site: SiteInfo, formatted: dict[str, str],
-                 grades: dict[str, Any]) -> None:
+                 grades: dict[str, Any], rubric: Any = None) -> None:
         self.env, self.kb, self.site, self.formatted, self.grades = env, kb, site, formatted, grades
+        self.rubric = rubric  # allokb.rubric.Rubric: the vocabularies' wording (None without a rubric)
         self.seed_map = seed_numbers(kb)
         self.quote_counts = quotes_by_reference(kb)  # bib key -> how many quotes are checked against it
 
@@ -90,11 +91,31 @@ class PageContext:
 
 
 def grade_label(ctx: PageContext, ident: str) -> tuple[str, int]:
-    """The computed grade's wording and rank (for sorting) of an intervention."""
-    grade = ctx.grades.get(ident)
-    if not grade:
+    """The level of an intervention's main outcome, named (`Depressive symptoms, postpartum women:
+    High`), and its rank for sorting: never the best of unrelated outcomes."""
+    matrix = ctx.grades.get(ident)
+    if not matrix:
         return "Not graded", 0
-    return str(grade["label"]), int(grade["rank"])
+    main = matrix["main"]
+    return f"{main['title']}: {main['level_label']}", int(main["rank"])
+
+
+def matrix_view(ctx: PageContext, src: str, item: Intervention) -> dict[str, Any] | None:
+    """An intervention's matrix for its page: every row (the main outcome's among them, even when
+    nothing is recorded for it), each study linked to its reference page."""
+    matrix = ctx.grades.get(item.id)
+    if not matrix:
+        return None
+    view = []
+    for r in matrix["rows"]:
+        studies = [{"id": s["id"], "approval": s["approval"], "design": L.label(L.DESIGN, s["design"]),
+                    "participants": s["participants"], "support": L.label(L.SUPPORT, s["support"]),
+                    "claims": s["claims"], "human": s["human"],
+                    "sources": [{"key": k, "link": f"{md_prefix(src)}references/{k}.md"} for k in s["sources"]]}
+                   for s in r["included"]]
+        view.append({**r, "studies_view": studies, "direction_label": L.label(L.EFFECT, r["direction"]),
+                     "main": r["anchor"] == matrix["main"]["anchor"]})
+    return {**matrix, "rows_view": view}
 
 
 def intervention_page(ctx: PageContext, item: Intervention) -> str:
@@ -102,7 +123,7 @@ def intervention_page(ctx: PageContext, item: Intervention) -> str:
     src = f"interventions/{item.id}.md"
     numbering = Numbering(src, ctx.kb, ctx.formatted)
     kb = ctx.kb
-    claims = claim_views(item.claims, numbering, ctx.seed_map)
+    claims = claim_views(item.claims, numbering, ctx.seed_map, ctx.rubric)
     regulatory = [{"r": r, "cites": numbering.cites(r.citations)} for r in item.regulatory]
     dosing = [{"d": d, "cite": numbering.cite(d.reported_by), "population": L.label(L.POPULATION, d.population),
                "supervision": L.label(L.SUPERVISION, d.supervision), "route": L.label(L.ROUTE, d.route)}
@@ -122,8 +143,11 @@ def intervention_page(ctx: PageContext, item: Intervention) -> str:
     refs = numbering.entries()
     common = ctx.common(src, item.name, describe_intervention(item), item.source, [kb.references[e.key] for e in refs])
     return ctx.render(
-        "intervention.md.j2", item=item, grade=ctx.grades.get(item.id),
+        "intervention.md.j2", item=item, matrix=matrix_view(ctx, src, item),
         v={"direction": L.label(L.DIRECTION, item.direction), "category": L.label(L.CATEGORY, item.category),
+           "relation": ctx.rubric.relations[item.relation].label if ctx.rubric and item.relation in
+           ctx.rubric.relations else L.label({}, item.relation),
+           "main": grade_label(ctx, item.id)[0],
            "prescription": L.label(L.PRESCRIPTION, item.prescription_status),
            "populations": ", ".join(L.label(L.POPULATION, p) for p in item.populations)},
         mechanisms=[{"name": kb.mechanisms[m.target].name, "link": ctx.link(src, "mechanism", m.target)}
@@ -167,7 +191,7 @@ def mechanism_page(ctx: PageContext, mech: Mechanism) -> str:
     src = f"mechanisms/{mech.id}.md"
     kb = ctx.kb
     numbering = Numbering(src, kb, ctx.formatted)
-    claims = claim_views(mech.claims, numbering, ctx.seed_map)
+    claims = claim_views(mech.claims, numbering, ctx.seed_map, ctx.rubric)
     refs = numbering.entries()
 
     def links(ids: Any) -> list[dict[str, str]]:
