@@ -225,7 +225,7 @@ def test_a_link_in_place_of_the_text_is_never_written_through(services: FakeServ
 # --- quotes the new text no longer holds ----------------------------------------------------------
 
 #: where the fixture quotes smith2020example
-LOST = [Location(WHERE, 22, 9, "$.claims[0].citations[0]"), Location(WHERE, 36, 7, "$.dosing[0].reported_by"),
+LOST = [Location(WHERE, 22, 9, "$.claims[0].citations[0]"), Location(WHERE, 37, 7, "$.dosing[0].reported_by"),
         Location("content/citations/smith2020example.yaml", 8, 5, "$.findings[0]")]
 
 
