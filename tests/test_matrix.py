@@ -187,7 +187,7 @@ def _pin(repo: Any, ident: str) -> list[tuple[Any, ...]]:
 
 def test_brexanolone_matrix_is_pinned(repo: Any) -> None:
     assert _pin(repo, "brexanolone") == [
-        ("depressive-symptoms", "postpartum-women", "high", 1, None, ()),
+        ("depressive-symptoms", "postpartum-women", "high", 3, 21, ()),
         ("adverse-effects", "postpartum-women", "moderate", 2, None, ("single-study",)),
     ]
     main = matrix_data(repo.rubric, repo.grades["brexanolone"])["main"]
