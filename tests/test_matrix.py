@@ -207,12 +207,14 @@ def test_pregnenolone_matrix_is_pinned(repo: Any) -> None:
 
 def test_oral_micronized_progesterone_matrix_is_pinned(repo: Any) -> None:
     assert _pin(repo, "oral-micronized-progesterone") == [
-        ("allo-level", "menopausal-women", "very-low", 1, 8, ("risk-of-bias-unchecked",)),
+        ("allo-level", "women", "very-low", 1, 18, ("risk-of-bias-unchecked", "indirect")),
+        ("allo-level", "menopausal-women", "very-low", 3, 62, ("risk-of-bias-unchecked", "indirect", "imprecision")),
         ("neurosteroid-levels", "menopausal-women", "very-low", 2, 10, ("risk-of-bias-unchecked",)),
         ("negative-mood", "menopausal-women", "very-low", 1, 43,
          ("risk-of-bias-unchecked", "inconsistency", "imprecision")),
         ("sleep", "men", "very-low", 2, 9, ("risk-of-bias-unchecked", "partial-support")),
         ("sleep", "menopausal-women", "very-low", 1, 10, ("risk-of-bias-unchecked", "imprecision", "small-study")),
+        ("cognition", "women", "very-low", 1, 18, ("risk-of-bias-unchecked", "indirect")),
     ]
 
 
