@@ -12,7 +12,9 @@ with biber, pandoc `--citeproc`.
   written in sentence case, every capitalised word after the first (a proper name).
 - A corporate author (a braced `author` or, where no person is named, the `organization`) is
   written in double braces, `{{U.S. Food and Drug Administration}}`, so that no style splits it
-  at "and" or abbreviates it; `and others` is kept where the record has it.
+  at "and" or abbreviates it; `and others` is kept where the record has it. A family name that
+  starts with a particle is braced whole (`{de Wit}, H.`), as the site and the CSL-JSON export
+  treat it, so that no style drops the particle.
 - Entry types are the ones the standard styles know: `@online` becomes `@misc` with
   `howpublished = {\url{...}}` and `url`; `@report` becomes `@techreport`. A document that cites
   the export loads hyperref (url.sty alone prints the backslash of a URL's `\%` or `\#`, which
@@ -150,14 +152,29 @@ def _name_part(text: str) -> str:
     return "{" + encoded + "}" if re.search(r"\band\b|,", text, re.I) else encoded
 
 
+#: a family name that starts with a lower-case word: a particle (`de Wit`, `dos Santos`, `van der Berg`)
+_PARTICLE = re.compile(r"[^\W\d_A-Z]+\s+\S")
+
+
+def _family_part(family: str) -> str:
+    """A family name as BibTeX writes it. One that starts with a particle is braced whole
+    (`{de Wit}`): the site and the CSL-JSON export treat `de Wit` as the family name, while
+    BibTeX, biber and pandoc would take an unbraced `de` for a particle that a style may drop
+    (pandoc cites `de Wit, H.` as "Wit et al."), so the two exports would cite it differently."""
+    if _PARTICLE.match(family) and family[0].islower():
+        return "{" + latex_text(family) + "}"
+    return _name_part(family)
+
+
 def person_text(person: Person) -> str:
-    """One name as BibTeX writes it: `Family, Given`, `others`, or a corporate name in braces."""
+    """One name as BibTeX writes it: `Family, Given`, `others`, or a corporate name in braces;
+    a family name with a particle in braces (`{de Wit}, H.`)."""
     if person.literal:
         return "{" + latex_text(person.literal) + "}"
     family = person.family or ""
     if family == "others" and not person.given:
         return "others"
-    return _name_part(family) + (", " + _name_part(person.given) if person.given else "")
+    return _family_part(family) + (", " + _name_part(person.given) if person.given else "")
 
 
 def names_text(people: Iterable[Person]) -> str:
