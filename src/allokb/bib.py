@@ -262,7 +262,9 @@ def _check_entry(entry: bibmodel.Entry) -> tuple[Reference, list[Diagnostic]]:
             text = decode_strict(value)
         except UndecodableError as exc:
             out.append(make("KB413", f"`{name}` {exc}", loc(name), _UNDECODABLE_HINT))
-            text = decode(value)
+            # the field is there (KB403 must not say otherwise): keep its raw text when the
+            # lenient decoding leaves nothing
+            text = decode(value).strip() or value
             undecodable.add(name)
         else:
             if text is not value and (index := find_control(text)) is not None:  # made by the LaTeX
