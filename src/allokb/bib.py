@@ -52,6 +52,9 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "report": ("author|organization|institution", "title", "year"),
 }
 
+#: fields of an @article that only a verification record saying what was searched may excuse (KB451)
+RECORD_FIELDS = ("author", "journal", "year")
+
 _LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
 # pylatexenc 2.10 knows how to print `\href{url}{text}` but its parser does not know that \href
 # takes two arguments (every \href was an IndexError): tell it.
@@ -243,6 +246,8 @@ def _check_entry(entry: bibmodel.Entry) -> tuple[Reference, list[Diagnostic]]:
                         "use surname + year + first title word, e.g. `griffin1999selective`"))
     entry_type = entry.entry_type.lower()
     for need in REQUIRED_FIELDS.get(entry_type, ("title",)):
+        if entry_type == "article" and need in RECORD_FIELDS:
+            continue  # KB451 (allokb.bibrules), which reads the citation record: a search may excuse one
         options = need.split("|")
         if not any(o in fields and fields[o][0].strip() for o in options):
             out.append(make("KB403", f"@{entry_type} `{entry.key}` has no `{'` or `'.join(options)}` field",
@@ -281,7 +286,8 @@ def _check_entry(entry: bibmodel.Entry) -> tuple[Reference, list[Diagnostic]]:
     decoded = tuple(decoded_fields)
     authors = fields["author"][0] if "author" in fields else None
     editors = fields["editor"][0] if "editor" in fields else None
-    return Reference(entry.key, entry_type, decoded, authors, editors, key_loc), out
+    lines = tuple(sorted((name, line) for name, (_, line) in fields.items()))
+    return Reference(entry.key, entry_type, decoded, authors, editors, key_loc, lines), out
 
 
 def field_line(reference: Reference, name: str) -> Location:

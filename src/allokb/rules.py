@@ -9,13 +9,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 
-from allokb.diagnostics import Diagnostic, make
+from allokb.diagnostics import Diagnostic, make, shown
 from allokb.graph import KnowledgeBase, record_cites
 from allokb.model import Intervention, Mechanism
+from allokb.sources import normalise
 
 
 def check_duplicate_publications(kb: KnowledgeBase) -> Iterator[Diagnostic]:
-    """KB407: two bib entries with the same DOI, PMID or PMCID are one publication under two keys."""
+    """KB407: two bib entries with the same DOI, PMID or PMCID, or the same title in the same year,
+    are one publication under two keys. Titles are compared normalised: Unicode NFKC, case, and
+    letters and digits only, with Greek letters written out or not (`5α` = `5alpha`); identifiers
+    without regard to case."""
     for name in ("doi", "pmid", "pmcid"):
         seen: dict[str, str] = {}
         for key, ref in kb.references.items():
@@ -28,6 +32,26 @@ def check_duplicate_publications(kb: KnowledgeBase) -> Iterator[Diagnostic]:
                            ref.location, f"keep one entry and cite `{seen[norm]}` everywhere")
             else:
                 seen[norm] = key
+    titles: dict[tuple[str, str], str] = {}
+    for key, ref in kb.references.items():
+        title, year = ref.get("title"), (ref.get("year") or "").strip()
+        norm = _title_key(title) if title and year else ""
+        if not norm:
+            continue
+        first = titles.setdefault((norm, year), key)
+        if first != key:
+            yield make("KB407", f"`{key}` has the same title and year as `{first}`: `{shown(_clip(title))}`, {year}",
+                       ref.location, f"keep one entry and cite `{first}` everywhere")
+
+
+def _title_key(title: str) -> str:
+    """A title as KB407 compares it: `allokb.sources.normalise` (NFKC, case, accents, Greek letters
+    written out), letters and digits only."""
+    return "".join(char for char in normalise(title) if char.isalnum())
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def check_cited_nowhere(kb: KnowledgeBase) -> Iterator[Diagnostic]:
