@@ -139,6 +139,13 @@ def test_an_unknown_list_and_a_missing_one_are_reported(project: Path, capsys: p
         "check failed: 2 errors, 0 warnings in 9 files"])
 
 
+def test_a_list_that_is_not_a_list(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _write_hosts(project, "records:\n  host: doi.org\n" + EMPTY_LISTS)
+    assert lines(project, capsys) == (1, [
+        "content/link-hosts.yaml:2:3: error[KB201] $.records: expected a list, found a mapping",
+        "check failed: 1 error, 0 warnings in 9 files"])
+
+
 def test_an_empty_file_says_to_restore_it(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _write_hosts(project, "# nothing\n")
     assert lines(project, capsys) == (1, [
@@ -226,6 +233,7 @@ def test_a_missing_article_field_is_excused_only_by_a_search_that_found_it_missi
     ("{Example Study Group} and others", True),
     ("Doe, Jane and Roe, R. and others", False),  # several named authors: not this rule
     ("Doe, Jane and Others, Otto", False),  # a person called Others
+    ("Brothers, Jim and Others", False),  # BibTeX's keyword is lower-case: this is a Mr Others
     ("Doe, Jane", False),
 ])
 def test_others_as_the_only_co_author(author: str, warned: bool) -> None:

@@ -32,7 +32,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from allokb.bib import BIBKEY, YEAR
+from bibtexparser.middlewares.names import split_multiple_persons_names
+
+from allokb.bib import BIBKEY, YEAR, split_authors
 from allokb.diagnostics import shown
 from allokb.model import Reference
 
@@ -91,11 +93,15 @@ def _initials(key: str, significant: list[str]) -> set[int]:
 def first_author(ref: Reference) -> tuple[str, str] | None:
     """("person", surname) or ("organisation", name) of the entry's first author (or, without
     one, its organisation or first editor); None when it has none."""
-    people = ref.authors
+    # Only the first name is parsed (names are slow to parse, and a check needs no other).
+    names = split_multiple_persons_names(ref.author_list) if ref.author_list else []
     organisation = ref.get("organization")
-    if not people and organisation:
+    if not names and organisation:
         return "organisation", organisation
-    people = people or ref.editors
+    names = names or (split_multiple_persons_names(ref.editor_list) if ref.editor_list else [])
+    if not names:
+        return None
+    people = split_authors(names[0])
     if not people:
         return None
     first = people[0]

@@ -69,7 +69,7 @@ def check_article_fields(ref: Reference, citation: Citation | None) -> Iterator[
 def check_others(ref: Reference) -> Iterator[Diagnostic]:
     """KB452 (warning): `author = {Family, A. and others}`: "others" as the only co-author cuts a
     list that the publication's record gives in full. Write every author."""
-    if ref.author_list is None:
+    if ref.author_list is None or "others" not in ref.author_list:  # the common case, without splitting
         return
     names = [name.strip() for name in split_multiple_persons_names(ref.author_list)]
     if len(names) == 2 and names[1] == "others":  # BibTeX's keyword, lower-case

@@ -24,7 +24,6 @@ the field where it is written. Nothing here touches the network.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -69,6 +68,8 @@ class LinkHosts:
 
     exact: dict[str, tuple[str, str]] = field(default_factory=dict)
     patterns: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: URL -> its class: a URL is often given twice (`url` and `checked_against`, or two rules)
+    _seen: dict[str, LinkClass | None] = field(default_factory=dict, compare=False, repr=False)
 
     def host_kind(self, host: str) -> tuple[str, str] | None:
         """(kind, why) of the list `host` (lower-case, no final dot) is on, or None."""
@@ -84,6 +85,11 @@ class LinkHosts:
 
     def classify(self, url: str) -> LinkClass | None:
         """What `url` points at, or None: a host on no list, or not an http(s) URL one can read."""
+        if url not in self._seen:
+            self._seen[url] = self._classify(url)
+        return self._seen[url]
+
+    def _classify(self, url: str) -> LinkClass | None:
         try:
             parts = urlsplit(url)
             host = (parts.hostname or "").rstrip(".")
@@ -100,11 +106,8 @@ class LinkHosts:
 
 
 def _is_ip_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return _NUMERIC_LABEL.fullmatch(host.rsplit(".", 1)[-1]) is not None
-    return True
+    """An IPv6 literal (the only hosts with a colon) or a host read as IPv4: its last label a number."""
+    return ":" in host or _NUMERIC_LABEL.fullmatch(host.rsplit(".", 1)[-1]) is not None
 
 
 def _is_search_page(host: str, path: str, query: str) -> bool:
