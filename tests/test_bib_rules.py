@@ -8,17 +8,18 @@ the repository's list of hosts.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from allokb import remote_verify
 from allokb.bib import load_references
-from allokb.bibkeys import STOP_WORDS, ascii_fold, key_problem, title_word, words
+from allokb.bibkeys import STOP_WORDS, ascii_fold, first_author, key_problem, title_word, words
 from allokb.bibrules import check_article_fields, check_bibliography, check_others, check_publication_type
 from allokb.cli import main
 from allokb.diagnostics import Location
 from allokb.graph import KnowledgeBase
-from allokb.linkhosts import LINK_HOSTS_FILE, LinkClass, LinkHosts, load_link_hosts
+from allokb.linkhosts import LINK_HOSTS_FILE, LinkClass, LinkHosts, _host, load_link_hosts
 from allokb.model import CheckedPage, Citation, Reference, Verification
 from allokb.remote import FetchedRecord
 from allokb.rules import check_duplicate_publications
@@ -95,6 +96,15 @@ HOSTS = LinkHosts(
 def test_what_a_url_points_at(url: str, expected: tuple[str, str] | None) -> None:
     found = HOSTS.classify(url)
     assert (None if found is None else (found.kind, found.host)) == expected
+
+
+@pytest.mark.parametrize("url", [
+    "https://Example.ORG/x", "http://user:pw@example.org:8080/x?y#z", "https://a@b@example.org/", "http://[2001:db8::1]:80/",
+    "https://example.org.", "https://example.org?q=1", "https://example.org#frag", "HTTPS://example.org/",
+    "https://xn--bcher-kva.example/", "http://:80/", "https://example.org:/x", "https://[::1]x/",
+])
+def test_the_host_is_split_as_urllib_splits_it(url: str) -> None:
+    assert _host(url) == (urlsplit(url).hostname or "").rstrip(".")
 
 
 def test_a_listed_host_carries_its_reason() -> None:
@@ -317,6 +327,21 @@ def test_a_key_in_the_house_form(entry: Reference) -> None:
 ])
 def test_a_key_that_does_not_match_its_entry(entry: Reference, clauses: list[str], suggestion: str) -> None:
     assert key_problem(entry) == (clauses, suggestion)
+
+
+@pytest.mark.parametrize("authors", [
+    "Smith, Jane", "de Wit, Harriet and Roe, R.", "Gunduz-Bruce, Handan AND Silber, C.", "St Onge, Marie\nand Doe, J.",
+    "Jane Smith and Roe, R.", "Ludwig van Beethoven", "Smith, Jr., John", "M{\\\"u}ller, J{\\\"o}rg",
+    "{Example Study Group} and Doe, J.", "Doe~Roe, J.", "Andersand, Anna and Doe, J.", "Doe, J. and others",
+])
+def test_the_first_author_is_read_as_the_pages_read_it(authors: str) -> None:
+    """`first_author` parses only the first name, and some not at all: it must agree with the
+    full parse the pages use."""
+    entry = ref("x2020y", author=authors, title="T")
+    first = entry.authors[0]
+    expected = ("organisation", first.literal) if first.literal else ("person", first.family)
+    found = first_author(entry)
+    assert found is not None and (found[0], ascii_fold(found[1])) == (expected[0], ascii_fold(expected[1] or ""))
 
 
 def test_the_message_and_hint_of_a_key() -> None:

@@ -50,6 +50,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 _MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")  # combining accents
 _YEAR_IN_KEY = re.compile(r"[0-9]{4}")
 _LETTERS = re.compile(r"[a-z]*")
+_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
 
 
 def ascii_fold(text: str) -> str:
@@ -93,21 +94,29 @@ def _initials(key: str, significant: list[str]) -> set[int]:
 def first_author(ref: Reference) -> tuple[str, str] | None:
     """("person", surname) or ("organisation", name) of the entry's first author (or, without
     one, its organisation or first editor); None when it has none."""
-    # Only the first name is parsed (names are slow to parse, and a check needs no other).
-    names = split_multiple_persons_names(ref.author_list) if ref.author_list else []
     organisation = ref.get("organization")
-    if not names and organisation:
+    if not (ref.author_list or "").strip() and organisation:
         return "organisation", organisation
-    names = names or (split_multiple_persons_names(ref.editor_list) if ref.editor_list else [])
-    if not names:
+    names = next((n for n in (ref.author_list, ref.editor_list) if n and n.strip()), None)
+    if names is None:
         return None
-    people = split_authors(names[0])
+    name = _first_name(names)
+    if "{" not in name and "\\" not in name and name.count(",") == 1:  # `Family, Given`: no parsing needed
+        return "person", name.split(",", 1)[0]
+    people = split_authors(name)
     if not people:
         return None
-    first = people[0]
-    if first.literal:
-        return "organisation", first.literal
-    return "person", first.family or ""
+    if people[0].literal:
+        return "organisation", people[0].literal
+    return "person", people[0].family or ""
+
+
+def _first_name(names: str) -> str:
+    """The first name of a BibTeX name list: only it is parsed (names are slow to parse, and the
+    key needs no other). Without braces, BibTeX's `and` is a word `and` between spaces."""
+    if "{" not in names:
+        return _AND.split(names.strip(), 1)[0]
+    return next(iter(split_multiple_persons_names(names)), "")
 
 
 def _surname_ends(key: str, author: tuple[str, str] | None) -> tuple[set[int] | None, str]:

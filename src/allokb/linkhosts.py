@@ -90,19 +90,36 @@ class LinkHosts:
         return self._seen[url]
 
     def _classify(self, url: str) -> LinkClass | None:
-        try:
-            parts = urlsplit(url)
-            host = (parts.hostname or "").rstrip(".")
-        except ValueError:  # `http://[::1` and the like: KB412 is for the form of a URL
-            return None
+        host = _host(url)
         if not host:
             return None
         if _is_ip_address(host):
             return LinkClass("ip-address", host)
-        if _is_search_page(host, parts.path, parts.query):
-            return LinkClass("search-page", host)
+        if "?" in url:
+            parts = urlsplit(url)
+            if _is_search_page(host, parts.path, parts.query):
+                return LinkClass("search-page", host)
         found = self.host_kind(host)
         return LinkClass(found[0], host, found[1]) if found is not None else None
+
+
+def _host(url: str) -> str:
+    """The host of an http(s) URL as `urlsplit(url).hostname` gives it (lower case, without user,
+    port or brackets), without its final dot; "" when there is none or the URL is not http(s).
+    Split by hand: this runs for every link of every check."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return ""
+    for end in "/?#":
+        rest = rest.split(end, 1)[0]
+    hostinfo = rest.rpartition("@")[2]
+    if hostinfo.startswith("["):
+        host, bracket, _ = hostinfo[1:].partition("]")
+        if not bracket:  # `http://[::1`: KB412 is for the form of a URL
+            return ""
+    else:
+        host = hostinfo.partition(":")[0]
+    return host.lower().rstrip(".")
 
 
 def _is_ip_address(host: str) -> bool:
