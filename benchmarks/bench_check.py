@@ -39,7 +39,8 @@ print(json.dumps({"status": status, "seconds": elapsed,
 def generate(root: Path, entries: int) -> None:
     """Write a synthetic, valid knowledge base of `entries` interventions + mechanisms: every
     reference is cited once (interventions cite three each, mechanisms one), so the check is
-    clean, without warnings, as a maintained knowledge base would be."""
+    clean, without warnings, as a maintained knowledge base would be: the numbers of each
+    intervention's claims are in their quotes (KB460), a mechanism's unchecked claim states none."""
     n_mech = entries // 2
     n_int = entries - n_mech
     n_ref = 2 * entries
@@ -61,17 +62,21 @@ def generate(root: Path, entries: int) -> None:
         (root / "content" / "mechanisms" / f"mech-{m}.yaml").write_text(
             f'id: mech-{m}\nname: "Mechanism {m}"\nkind: enzymatic-step\nsummary: "Step {m}."\n'
             f'step:\n  substrate: "S{m}"\n  product: "S{m + 1}"\nupstream: {upstream}\nclaims:\n'
-            f'  - id: c1\n    statement: "Step {m} happens."\n    outcome: mechanism\n    direction: not-applicable\n'
-            f'    citations:\n      - ref: author{(3 * n_int + m) % n_ref}2020study\n        support: unchecked\n')
+            f'  - id: c1\n    statement: "The step happens."\n    outcome: mechanism\n    direction: not-applicable\n'
+            f'    population: any\n    citations:\n      - ref: author{(3 * n_int + m) % n_ref}2020study\n'
+            f'        support: unchecked\n')
     for i in range(n_int):
         claims = "".join(
             f'  - id: c{c}\n    statement: "Claim {c} of {i}."\n    outcome: allo-level\n    direction: increases\n'
-            f'    citations:\n      - ref: author{(3 * i + c) % n_ref}2020study\n        locator: abstract\n'
-            f'        quote: "levels rose"\n        support: supported\n'
+            f'    population: general-adults\n    citations:\n      - ref: author{(3 * i + c) % n_ref}2020study\n'
+            f'        locator: abstract\n'
+            f'        quote: "levels rose in claim {c} of {i}"\n        support: supported\n'
             for c in range(3))
         (root / "content" / "interventions" / f"int-{i}.yaml").write_text(
             f'id: int-{i}\nname: "Intervention {i}"\ncategory: supplement\nsummary: "Synthetic {i}."\n'
-            f'direction: raises\nprescription_status: over-the-counter\npopulations: [general-adults]\n'
+            f'direction: raises\nrelation: raises-endogenous\n'
+            f'main_outcome: {{outcome: allo-level, population: general-adults}}\n'
+            f'prescription_status: over-the-counter\npopulations: [general-adults]\n'
             f'mechanisms: [mech-{i % max(n_mech, 1)}]\nrelated: [int-{(i + 1) % n_int}]\nclaims:\n{claims}')
 
 

@@ -28,6 +28,7 @@ def generate(root: Path, ids: int, links: int, per_file: int = 500) -> None:
         targets = ", ".join(f"pathway-stp-{j}" for j in range(f * per_file, min(links, (f + 1) * per_file)))
         (root / "content" / "interventions" / f"dangling-{f}.yaml").write_text(
             f'id: dangling-{f}\nname: "Dangling {f}"\ncategory: supplement\nsummary: "x"\ndirection: unclear\n'
+            "relation: raises-endogenous\nmain_outcome: {outcome: allo-level, population: any}\n"
             f'prescription_status: over-the-counter\npopulations: [general-adults]\nmechanisms: [{targets}]\n'
             "claims: []\n")
 

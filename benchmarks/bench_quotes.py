@@ -36,7 +36,7 @@ def source_text(r: int) -> str:
     for sentence in range(24):
         words = [WORDS[(r * 7 + sentence * 5 + i * 3) % len(WORDS)] for i in range(12)]
         body.append(" ".join(words).capitalize() + f" (n = {r + sentence}).")
-    body.insert(3, "The levels rose in every group.")
+    body.insert(3, f"The levels rose in claim {r % 3} of {r // 3}.")  # the quote of the claim citing it
     return "\n".join(body)
 
 

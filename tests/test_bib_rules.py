@@ -350,8 +350,7 @@ def test_the_message_and_hint_of_a_key() -> None:
     [found] = check_bibliography(kb, LinkHosts())
     assert (found.code, found.message, found.hint) == (
         "KB455", "key `doe2026steroid` carries the year `2026`, but the entry's year is `2021`",
-        "the house rule makes `doe2021steroid`: rename the entry and its citation record, listing `doe2026steroid` "
-        "under `former_keys`")
+        "the house rule makes `doe2021steroid`: `allokb rename-key doe2026steroid doe2021steroid`")
 
 
 def test_keys_fold_like_add_reference() -> None:

@@ -55,7 +55,7 @@ def test_summary_table_sorts(page: Page, base_url: str) -> None:
     first = _rows(page)
     header.click()
     assert _rows(page) == list(reversed(first))
-    page.locator("table.allokb-summary th", has_text="Computed grade").click()
+    page.locator("table.allokb-summary th", has_text="Evidence for its main use").click()
     grades = page.eval_on_selector_all("table.allokb-summary tbody tr td:nth-child(4)",
                                        "cells => cells.map(c => c.dataset.sort)")
     assert grades in (sorted(grades), sorted(grades, reverse=True))

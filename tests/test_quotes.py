@@ -199,12 +199,13 @@ def test_site_publishes_the_source_text(built: Path) -> None:
 
 def test_reference_pages_say_how_quotes_were_checked(built: Path) -> None:
     page = (built / "references/smith2020example/index.html").read_text(encoding="utf-8")
-    assert ("<p>Quotes checked against the committed abstract (retrieved 2026-11-27 from "
-            '<a href="https://example.org/record/99999991">https://example.org/record/99999991</a>) — 3 quotes: '
+    # Each quote, where it is used and how it was checked: tests/test_reference_page.py.
+    assert ("<p>The site checks these quotes by machine against the abstract committed with it (retrieved "
+            '2026-11-27 from <a href="https://example.org/record/99999991">https://example.org/record/99999991</a>): '
             '<a href="../../sources/smith2020example.txt">read the text</a>.</p>') in page
     other = (built / "references/examplewiki2024page/index.html").read_text(encoding="utf-8")
-    assert "<p>Quotes checked by hand: no source text is committed for this reference.</p>" in other
-    assert "Quotes checked against" not in other
+    assert "<p>No source text is committed for this source: its quotes were checked by hand.</p>" in other
+    assert "checks these quotes by machine" not in other
     hormone = (built / "interventions/example-hormone/index.html").read_text(encoding="utf-8")
     assert "[1] Supported · machine-checked (abstract)" in hormone
     evidence = (built / "evidence/index.html").read_text(encoding="utf-8")

@@ -496,7 +496,7 @@ def test_verify_reports_a_quote_missing_from_the_abstract(services: FakeServices
     where = "content/interventions/example-hormone.yaml"
     assert verify_online(kb, client()) == [
         Diagnostic("KB433", Severity.WARNING, message, Location(where, 22, 9, "$.claims[0].citations[0]"), hint),
-        Diagnostic("KB433", Severity.WARNING, message, Location(where, 36, 7, "$.dosing[0].reported_by"), hint),
+        Diagnostic("KB433", Severity.WARNING, message, Location(where, 37, 7, "$.dosing[0].reported_by"), hint),
     ]
 
 
@@ -581,7 +581,10 @@ def test_cli_verify_without_online_is_a_usage_error(kb: Path, capsys: pytest.Cap
 
 def test_cli_verify_clean(services: FakeServices, kb: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = cli(capsys, "verify", "--online", str(kb))
-    assert (status, out, err) == (0, "check passed (strict): 0 errors, 0 warnings in 8 files\n",
+    # The fixture's source text is an abstract, but not PubMed's: hand-kept, and left alone.
+    assert (status, out, err) == (0, "kept content/sources/smith2020example.md (hand-kept abstract, not retrieved "
+                                  "from PubMed's record of PMID 99999991)\nsource texts: 1 kept\n"
+                                  "check passed (strict): 0 errors, 0 warnings in 8 files\n",
                                   "verify: 1/1 references checked (smith2020example)\n")
 
 

@@ -61,9 +61,10 @@ def test_source_date_epoch_is_honoured(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 TWICE = """  - id: twice-{n}
-    statement: "A claim that cites one source twice ({n})."
-    outcome: mood
-    direction: increases
+    statement: "A claim that cites one source twice (claim twice-{n})."
+    outcome: depressive-symptoms
+    direction: decreases
+    population: any
     citations:
       - ref: smith2020example
         locator: abstract

@@ -64,7 +64,7 @@ def test_contract_urls_exist(fixture_site: Path) -> None:
 
 def test_kb_json_contract(fixture_site: Path) -> None:
     data = json.loads((fixture_site / "data" / "kb.json").read_text())
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert [i["id"] for i in data["interventions"]] == ["example-avoid", "example-hormone"]
     assert data["interventions"][1]["url"] == "https://allo-atlas.github.io/atlas/interventions/example-hormone/"
     assert [m["id"] for m in data["mechanisms"]] == ["step-one", "step-two"]

@@ -52,7 +52,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "report": ("author|organization|institution", "title", "year"),
 }
 
-#: fields of an @article that only a verification record saying what was searched may excuse (KB451)
+#: the fields of an @article that KB451 reports, in one diagnostic, instead of KB403
 RECORD_FIELDS = ("author", "journal", "year")
 
 _LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
@@ -245,13 +245,8 @@ def _check_entry(entry: bibmodel.Entry) -> tuple[Reference, list[Diagnostic]]:
         out.append(make("KB409", f"bib key `{entry.key}` is not lower-case ASCII letters and digits", key_loc,
                         "use surname + year + first title word, e.g. `griffin1999selective`"))
     entry_type = entry.entry_type.lower()
-    for need in REQUIRED_FIELDS.get(entry_type, ("title",)):
-        if entry_type == "article" and need in RECORD_FIELDS:
-            continue  # KB451 (allokb.bibrules), which reads the citation record: a search may excuse one
-        options = need.split("|")
-        if not any(o in fields and fields[o][0].strip() for o in options):
-            out.append(make("KB403", f"@{entry_type} `{entry.key}` has no `{'` or `'.join(options)}` field",
-                            key_loc))
+    # Required fields (KB403) are checked in the rules stage, where the citation's verification
+    # record can say that a field was searched for and not found (allokb.rules).
     checks = (("doi", DOI, "KB404", "`10.NNNN/suffix`, without `https://doi.org/`"),
               ("pmid", PMID, "KB405", "digits only, e.g. `10557352`"),
               ("pmcid", PMCID, "KB406", "`PMC` and digits, e.g. `PMC23979`"),

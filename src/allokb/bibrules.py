@@ -131,8 +131,8 @@ def check_key(ref: Reference) -> Iterator[Diagnostic]:
     if found is not None:
         clauses, suggestion = found
         yield make("KB455", f"key `{ref.key}` {'; '.join(clauses)}", ref.location,
-                   f"the house rule makes `{suggestion}`: rename the entry and its citation record, listing "
-                   f"`{ref.key}` under `former_keys`" if suggestion != ref.key else None)
+                   f"the house rule makes `{suggestion}`: `allokb rename-key {ref.key} {suggestion}`"
+                   if suggestion != ref.key else None)
 
 
 def _what(found: LinkClass) -> str:

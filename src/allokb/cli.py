@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["text", "json"], default="text", help="report format (default: text)")
 
     sub.add_parser("codes", help="list every diagnostic code with its documentation")
+    rename = sub.add_parser("rename-key", help="give a reference a new bib key; its old URL keeps answering")
+    rename.add_argument("old", help="the key the reference has now")
+    rename.add_argument("new", help="the key it should have")
+    rename.add_argument("--root", default=".", help="project folder (default: current folder)")
     register_remote(sub)  # add-reference, verify --online
     return parser
 
@@ -205,6 +209,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_rename_key(args: argparse.Namespace) -> int:
+    from allokb.rename import rename_key
+
+    root = _project_root(args.root)
+    for line in rename_key(root, args.old, args.new):
+        print(printable(line))
+    print(f"renamed `{args.old}` to `{args.new}`; run `allokb check`")
+    return EXIT_OK
+
+
 def _cmd_codes(args: argparse.Namespace) -> int:
     for info in CODES.values():
         print(f"{info.code} {info.severity.value:7} {info.title}: {info.doc}")
@@ -212,4 +226,4 @@ def _cmd_codes(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"check": _cmd_check, "build": _cmd_build, "serve": _cmd_serve, "new": _cmd_new, "urls": _cmd_urls,
-             "report": _cmd_report, "codes": _cmd_codes, "add-reference": run_add_reference, "verify": run_verify}
+             "report": _cmd_report, "codes": _cmd_codes, "rename-key": _cmd_rename_key, "add-reference": run_add_reference, "verify": run_verify}

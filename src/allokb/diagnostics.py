@@ -162,8 +162,8 @@ CODES: dict[str, CodeInfo] = {
         _code("KB208", E, "schema violation",
               "The record breaks a schema constraint not covered by a more specific code."),
         _code("KB209", E, "rubric inconsistent",
-              "content/rubric.yaml names a level or a study design that does not exist, or leaves a design "
-              "without a starting level."),
+              "content/rubric.yaml names a level, a study design or a rate-down rule that does not exist, or "
+              "leaves a design without a starting level."),
         # KB3xx: cross-references
         _code("KB301", E, "unknown mechanism",
               "A reference to a mechanism id that has no file in content/mechanisms/."),
@@ -197,8 +197,10 @@ CODES: dict[str, CodeInfo] = {
         _code("KB403", E, "missing bibliographic field",
               "An entry lacks a field that its type requires (article: title; book: title, publisher, year, and "
               "author or editor; incollection: author, title, booktitle, year; online: title, url, and author or "
-              "organization; misc: title, year; report: title, year, and author, organization or institution). "
-              "An article's author, journal and year are KB451."),
+              "organization; misc: title, year; report: title, year, and author, organization or institution; an "
+              "article's author, journal and year are KB451). A field that exists but that no record showed is not "
+              "filled in: list it under `verification.missing` of the citation, with what was `searched`, and the "
+              "entry may go without it."),
         _code("KB404", E, "malformed DOI",
               "A DOI must look like `10.NNNN/suffix`, without a `https://doi.org/` prefix."),
         _code("KB405", E, "malformed PMID", "A PubMed id is a positive whole number of at most 9 digits."),
@@ -217,8 +219,12 @@ CODES: dict[str, CodeInfo] = {
               "A citation marked `supported` or `partial` must carry the exact quote from the "
               "source that supports the claim. Use `unchecked` when no quote has been checked."),
         _code("KB411", E, "year is not a year", "The `year` of a bib entry must be four digits."),
+        _code("KB415", E, "a correction that corrects nothing",
+              "A correction to the source post (`seed.corrections` of a citation) whose post value equals "
+              "the record's value, or equals the bib entry's own field, says the post was wrong where it was "
+              "right. The corrections report would publish it; remove it."),
         _code("KB420", W, "hand-written grade differs from the computed one",
-              "An intervention's `evidence_grade` disagrees with the grade the rubric computes from its claims. "
+              "An intervention's `evidence_grade` disagrees with the level the rubric computes for its main outcome. "
               "The rubric decides: remove the field, or change the claims or the rubric."),
         _code("KB430", W, "bibliographic record differs online",
               "`allokb verify --online` found a field of a references.bib entry (first three author surnames, "
@@ -234,6 +240,13 @@ CODES: dict[str, CodeInfo] = {
               "A citation marked `supported` or `partial` of a reference with a PMID quotes words that the PubMed "
               "abstract does not contain (compared as KB440 compares a quote with a committed source text). Correct the "
               "quote, or give a `locator` other than the abstract if the words are from the full text."),
+        _code("KB434", W, "quote lost by a refreshed source text",
+              "`allokb verify --online` refreshed a reference's committed PubMed abstract (`content/sources/<bibkey>.md`, "
+              "rewritten when PubMed's abstract changed, or added for a quoted reference with a PMID and no text), and "
+              "a quote that the old text held (or, for a new text, any quote of the reference) is not in the new one. "
+              "`allokb check` reports it as KB440 from now on (with `--no-write`: once the text is refreshed). Correct "
+              "the quote from the new text, or give the `locator` of the passage it comes from. Texts of another "
+              "kind (full-text, label, web-page) and abstracts from elsewhere are hand-kept: verify never rewrites them."),
         _code("KB440", E, "quote not found in its source text",
               "A citation marked `supported` or `partial`, or a finding of a citation record, quotes words that the "
               "reference's committed source text (`content/sources/<bibkey>.md`) does not contain. Quote and text "
@@ -287,7 +300,8 @@ CODES: dict[str, CodeInfo] = {
               "An entry without a year has no year in its key. The surname and the year are compared; the title "
               "word is not, beyond the key having one (which word is the first significant one depends on a list "
               "of stop words, and another word may tell apart two papers of one author and year). The hint gives "
-              "the key the rule makes; rename with `former_keys` so that the old reference URL redirects."),
+              "the key the rule makes; `allokb rename-key OLD NEW` renames it everywhere and keeps the old reference "
+              "URL answering."),
         _code("KB456", E, "link-hosts.yaml lists a host twice",
               "A host (or `*.domain` pattern) appears twice in content/link-hosts.yaml, in one list or in two: "
               "it can be of one kind only. Keep it on one list."),
@@ -303,6 +317,37 @@ CODES: dict[str, CodeInfo] = {
               "`\\write18`), define or redefine commands (`\\def`, `\\newcommand`), change category codes, "
               "the `^^` character notation, or an `@preamble` block, which BibTeX copies into every "
               "document that cites the file. Accents and symbols (`{\\\"u}`, `\\alpha`) are fine."),
+        _code("KB460", E, "number in a claim that none of its quotes states",
+              "Every number in a claim's `statement`, `size` and `dose` must be in the quote of one of the claim's "
+              "`supported` or `partial` citations (`unchecked` and `not-supported` ones do not count), or be "
+              "declared in its `derived` list; every number in a dose entry's `amount`, `timing`, `frequency` and "
+              "`duration` must be in the quote of its `reported_by` citation, which must be supported or partial. A "
+              "number is ASCII digits with an optional decimal part and thousands separators (`1,662` = `1662`, "
+              "`0.5`, `48.4%`); a range counts as its two ends (`10–30`, `10- to 30-fold`); signs are ignored. "
+              "Digits that are part of a name do not count: glued to a letter before or after (`5α-reductase`, "
+              "`3β`, `C18`), after a letter and a hyphen (`SAGE-217`, `omega-3`, `COVID-19`), before a hyphen and "
+              "a capital or Greek letter (`5-HT`, `5-alpha`); a glued unit keeps digits a number (`50mg`, `55x`). "
+              "A citation marker such as `[12]` holds no numbers. Number words count as their value both ways "
+              "(`four` = `4`: zero to twenty, the tens, `hundred`, `twenty-five`, `two hundred`); `one` alone is "
+              "not checked in a claim, where it is mostly a pronoun or an article. Numbers are compared by value "
+              "(`10` = `10.0`; `30` is not `300`), never as substrings. Quote the words that state the number, "
+              "declare it derived, or rewrite the claim without it."),
+        _code("KB461", E, "derived number without its arithmetic, or stale",
+              "An entry of a claim's `derived` list (`{value: \"40\", how: \"4 of 10 = 40%\"}`) declares a number "
+              "of the statement, size or dose worked out from the claim's quoted numbers. Its `how` must write the "
+              "arithmetic out with at least one number of the claim's supported or partial quotes, and its `value` "
+              "must still be a number of the statement, size or dose; otherwise remove or correct the entry."),
+        _code("KB470", E, "vocabulary differs from the schema",
+              "A vocabulary of content/rubric.yaml (`outcomes`, `populations`, `relations`) must define every value "
+              "the record schemas allow for it, each once, and nothing else: the matrix draws its rows, columns and "
+              "wording from it."),
+        _code("KB471", E, "main outcome not graded",
+              "An intervention's `main_outcome` names an outcome that the evidence matrix does not grade (one whose "
+              "`matrix` is false in content/rubric.yaml, such as `mechanism`): the summary table could show no "
+              "level for it. Name the outcome, and the population, the intervention is mainly used for."),
+        _code("KB472", E, "approval counts nowhere",
+              "An approval's `outcome` is not graded in the evidence matrix, so the approval would count as "
+              "evidence in no row. Name the outcome of its indication (e.g. `depressive-symptoms`)."),
         # KB6xx: published URLs
         _code("KB601", E, "published URL would disappear",
               "A URL listed in urls.txt would no longer be served. Citers rely on it: keep the entry, or list "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import tempfile
 import unicodedata
 from pathlib import Path
 
@@ -280,3 +281,26 @@ def _probe(path: str, rel: str) -> Diagnostic | None:
     except OSError as exc:
         return _open_problem(exc, path, rel)
     return None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder, renamed over it: a reader
+    sees the old file or the new one, never half of one, and a link at `path` is replaced, not
+    written through. An existing file keeps its permissions."""
+    try:  # the file keeps its permissions; a new one gets the usual (mkstemp's are 0600)
+        mode = stat.S_IMODE(os.lstat(path).st_mode) if path.is_file() and not path.is_symlink() else None
+    except OSError:
+        mode = None
+    if mode is None:
+        umask = os.umask(0o22)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+            os.fchmod(out.fileno(), mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,343 +1,551 @@
-"""Grade stage: evidence grades computed from the claims by the published rubric.
+"""Grade stage: the evidence matrix, graded per intervention x outcome x population.
 
-The rubric (content/rubric.yaml, schema rubric.schema.json) is data; the rules that apply it
-are the small functions below, each named after the rubric entry it implements. Every grade
-carries its trail — each step with the claim, the source and the rule — and what would raise it.
+A row of the matrix is one outcome in one population. Its body of evidence is every source cited
+with a checked quote (`supported` or `partial`) by any claim of the intervention on that outcome
+in that population, plus a regulator's approval for exactly that indication. The level is
+computed from that body by the published rubric (content/rubric.yaml, read by allokb.rubric):
+the best design present sets the start; the rules below rate it down on GRADE's domains, rate
+it up only as GRADE allows, then cap it. Each rule is one small function named after its rubric
+entry; each records a step of the row's trail, and what would raise the level.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from allokb import labels as L
 from allokb.diagnostics import Diagnostic, Location, make
-from allokb.files import read_project_file
 from allokb.graph import KnowledgeBase
-from allokb.load import MAX_YAML_BYTES, SourceDocument, parse_yaml
-from allokb.model import Citation, Claim, Intervention
-from allokb.schema import check_document
+from allokb.model import UNCHECKED, Appraisal, Claim, Intervention, Regulatory
+from allokb.rubric import RUBRIC_FILE, Level, Rubric, fill, load_rubric
 
-RUBRIC_FILE = "content/rubric.yaml"
-#: designs whose sample size matters for imprecision (human primary studies)
-HUMAN_STUDIES = {"rct", "controlled-trial", "uncontrolled-trial", "cohort", "case-control", "cross-sectional",
-                 "case-series"}
-NOT_HUMAN = {"animal", "in-vitro"}
-#: designs that are never peer-reviewed publications and start low for that reason already
-UNREVIEWED_BY_NATURE = {"regulatory", "web", "anecdote"}
+__all__ = ["RUBRIC_FILE", "EvidenceRow", "InterventionMatrix", "Rubric", "anchor", "check_hand_grades",
+           "check_matrix", "grade_all", "grade_intervention", "load_rubric", "matrix_data"]
 
-
-@dataclass(frozen=True, slots=True)
-class Level:
-    """A grade level of the rubric."""
-
-    id: str
-    label: str
-    meaning: str
-    rank: int  # 1 = lowest
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """A start, rate-down or rate-up entry of the rubric."""
-
-    id: str
-    steps: int
-    why: str
-    min_sample_size: int | None = None
+#: designs of human primary studies: their participants count for imprecision
+HUMAN_STUDIES = frozenset({"meta-analysis", "rct", "controlled-trial", "uncontrolled-trial", "cohort", "case-control",
+                           "cross-sectional", "case-series", "case-report", "pharmacovigilance"})
+NOT_HUMAN = frozenset({"animal", "in-vitro"})
+#: designs that are studies (with a risk of bias of their own), as against reviews, web pages, anecdotes
+PRIMARY = HUMAN_STUDIES | NOT_HUMAN
+#: designs never peer-reviewed by nature, which start low for that reason already
+UNREVIEWED_BY_NATURE = frozenset({"regulatory", "web", "anecdote"})
+TRIALS = frozenset({"rct"})
+SUPPORT_RANK = {"supported": 2, "partial": 1}
 
 
 @dataclass(frozen=True)
-class Rubric:
-    """The rubric, read from content/rubric.yaml."""
+class Study:
+    """One entry of a row's body of evidence: a source (or a regulator's approval, whose sources
+    are the citations of its decision)."""
 
-    levels: tuple[Level, ...]
-    start: dict[str, tuple[str, str]]  # design -> (level id, why)
-    rate_down: dict[str, Rule]
-    rate_up: dict[str, Rule]
-    outcomes: tuple[tuple[str, str, tuple[str, ...]], ...]  # (id, label, claim outcomes)
-    seed_ratings: dict[str, str]  # post's rating -> level id
+    key: str  # bib key, or `approval-<n>` for an approval
+    design: str
+    human: bool
+    participants: int | None
+    support: str  # the best verdict of the row's citations of it
+    claims: tuple[str, ...]
+    peer_reviewed: bool
+    appraisal: Appraisal
+    sources: tuple[str, ...]  # bib keys behind it (itself, or an approval's citations)
+    approval: str | None = None  # "FDA 2019: indication" for an approval
 
-    def level(self, ident: str) -> Level:
-        return next(level for level in self.levels if level.id == ident)
-
-    def by_rank(self, rank: int) -> Level:
-        rank = max(1, min(rank, len(self.levels)))
-        return next(level for level in self.levels if level.rank == rank)
+    @property
+    def independent_id(self) -> str:
+        """Records of one trial (same registration) are one study."""
+        reg = self.appraisal.registration
+        return f"registration:{reg}" if reg not in (UNCHECKED, "not-reported") else self.key
 
 
 @dataclass(frozen=True, slots=True)
 class TrailStep:
-    """One step of a grade's trail: the rule, its effect, the level after it, and what it is about."""
+    """One step of a row's trail: the rule, its effect, the level after it, and what it is about."""
 
     rule: str
     change: int
     level: str
     text: str
-    claim: str | None = None
-    source: str | None = None
+    domain: str = ""
+    claims: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class ClaimGrade:
-    """The grade of one claim (None when no checked source supports it)."""
-
-    claim: str
-    level: Level | None
-    trail: tuple[TrailStep, ...]
-
-
-@dataclass(frozen=True)
-class OutcomeGrade:
-    """The grade of one outcome group of an intervention."""
+class EvidenceRow:
+    """One row of the matrix: an outcome in a population, its level and how it was reached."""
 
     outcome: str
-    label: str
+    population: str
     level: Level | None
+    studies: tuple[Study, ...]
+    participants: int | None
+    participants_unknown: int  # human studies whose number of participants is not recorded
+    direction: str
+    sizes: tuple[tuple[str, str], ...]  # (claim id, size as reported)
+    consistency: str
+    claims: tuple[str, ...]
     trail: tuple[TrailStep, ...]
-    claims: tuple[ClaimGrade, ...]
     raise_it: tuple[str, ...]
+
+    @property
+    def anchor(self) -> str:
+        return anchor(self.outcome, self.population)
 
 
 @dataclass(frozen=True)
-class InterventionGrade:
-    """An intervention's grades by outcome, its headline grade and the comparison with the post."""
+class InterventionMatrix:
+    """An intervention's matrix, the row of its main outcome and the comparison with the post."""
 
     intervention: str
-    overall: Level | None
-    overall_outcome: str | None
-    outcomes: tuple[OutcomeGrade, ...]
+    relation: str
+    rows: tuple[EvidenceRow, ...]
+    main: EvidenceRow
     seed_level: Level | None
     seed_differs: bool
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-# --- loading --------------------------------------------------------------------------------
-
-def load_rubric(root: Path) -> tuple[Rubric | None, list[Diagnostic]]:
-    """Read and check content/rubric.yaml; None (with diagnostics) when it is missing or invalid."""
-    text, problems = read_project_file(root, RUBRIC_FILE, MAX_YAML_BYTES)
-    if text is None:
-        return None, problems
-    doc, problems = parse_yaml(text, RUBRIC_FILE, "rubric", "rubric")
-    if doc is None or problems:
-        return None, problems
-    problems = check_document(doc)
-    if problems:
-        return None, problems
-    return _build_rubric(doc)
+def anchor(outcome: str, population: str) -> str:
+    """The stable anchor of a row on its intervention's page."""
+    return f"evidence-{outcome}-{population}"
 
 
-def _build_rubric(doc: SourceDocument) -> tuple[Rubric | None, list[Diagnostic]]:
-    from allokb.schema import load_schema
-
-    d = doc.data
-    levels = tuple(Level(x["id"], x["label"], x["meaning"], len(d["levels"]) - i) for i, x in enumerate(d["levels"]))
-    ids = {level.id for level in levels}
-    designs = set(load_schema("citation")["properties"]["design"]["enum"])
-    problems = []
-    for i, x in enumerate(d["start"]):
-        if x["level"] not in ids:
-            problems.append(make("KB209", f"unknown level `{x['level']}`", doc.location(("start", i, "level"))))
-        if x["design"] not in designs:
-            problems.append(make("KB209", f"unknown study design `{x['design']}`", doc.location(("start", i, "design"))))
-    for i, x in enumerate(d["seed_ratings"]):
-        if x["level"] not in ids:
-            problems.append(make("KB209", f"unknown level `{x['level']}`", doc.location(("seed_ratings", i, "level"))))
-    missing = designs - {x["design"] for x in d["start"]}
-    if missing:
-        problems.append(make("KB209", f"no starting level for design(s): {', '.join(sorted(missing))}",
-                             doc.location(("start",))))
-    if problems:
-        return None, problems
-    return Rubric(
-        levels=levels,
-        start={x["design"]: (x["level"], x["why"]) for x in d["start"]},
-        rate_down={x["id"]: Rule(x["id"], x["steps"], x["why"], x.get("min_sample_size")) for x in d["rate_down"]},
-        rate_up={x["id"]: Rule(x["id"], x["steps"], x["why"]) for x in d["rate_up"]},
-        outcomes=tuple((x["id"], x["label"], tuple(x["includes"])) for x in d["outcomes"]),
-        seed_ratings={x["rating"]: x["level"] for x in d["seed_ratings"]},
-    ), []
+def _lower(label: str) -> str:
+    """A label inside a sentence: `Men on TRT` -> `men on TRT`, `ALLO level` stays."""
+    return label if len(label) > 1 and label[1].isupper() else label[:1].lower() + label[1:]
 
 
-# --- rules ----------------------------------------------------------------------------------
+# --- the body of evidence -------------------------------------------------------------------
 
-def _down(rubric: Rubric, rule: str, rank: int, trail: list[TrailStep], text: str, claim: str, source: str) -> int:
-    entry = rubric.rate_down.get(rule)
-    if entry is None or entry.steps == 0:
-        return rank
-    new = max(1, rank - entry.steps)
-    trail.append(TrailStep(rule, new - rank, rubric.by_rank(new).id, f"{entry.why} {text}".strip(), claim, source))
-    return new
+def _is_human(design: str, subjects: str | None, claim_subjects: str | None) -> bool:
+    if design in NOT_HUMAN or subjects in ("animals", "cells"):
+        return False
+    return not (claim_subjects in ("animals", "cells") and subjects in (None, "mixed", "not-applicable"))
 
 
-def grade_claim(rubric: Rubric, kb: KnowledgeBase, claim: Claim) -> ClaimGrade:
-    """A claim's grade: the best checked source's starting level, then the rubric's adjustments."""
-    candidates = []
-    for cite in claim.citations:
-        citation = kb.citations.get(cite.ref.target)
-        if cite.support in ("supported", "partial") and citation is not None:
-            level_id, why = rubric.start[citation.design]
-            rank = rubric.level(level_id).rank
-            candidates.append((rank, cite.support == "supported", citation.sample_size or 0, cite.ref.target,
-                               cite, citation, why))
-    if not candidates:
-        weak = sorted({c.support for c in claim.citations})
-        text = f"No checked source supports it (citations: {', '.join(weak) or 'none'}); it is not graded."
-        return ClaimGrade(claim.id, None, (TrailStep("no-support", 0, "none", text, claim.id, None),))
-    candidates.sort(key=lambda c: (-c[0], not c[1], -c[2], c[3]))
-    rank, _, _, key, cite, citation, why = candidates[0]
-    trail = [TrailStep("start", 0, rubric.by_rank(rank).id, f"Best source: {key} ({citation.design}). {why}",
-                       claim.id, key)]
-    rank = _rate_down_claim(rubric, claim, cite.support, citation, rank, trail, key)
-    if _is_human(claim, citation):
-        for flag in claim.upgrade:
-            entry = rubric.rate_up.get(flag)
-            if entry and entry.steps:
-                new = min(len(rubric.levels), rank + entry.steps)
-                trail.append(TrailStep(flag, new - rank, rubric.by_rank(new).id, entry.why, claim.id, key))
-                rank = new
-    return ClaimGrade(claim.id, rubric.by_rank(rank), tuple(trail))
+def _participants(appraisal: Appraisal, sample_size: int | None) -> int | None:
+    for value in (appraisal.analysed, appraisal.randomised):
+        if isinstance(value, int):
+            return value
+    return sample_size
 
 
-def _is_human(claim: Claim, citation: Citation) -> bool:
-    subjects = claim.subjects or citation.subjects
-    return citation.design not in NOT_HUMAN and subjects not in ("animals", "cells")
+def collect(kb: KnowledgeBase, claims: list[Claim], approvals: list[tuple[int, Regulatory]]) -> list[Study]:
+    """The row's body of evidence: every source with a checked citation, once, and each approval."""
+    found: dict[str, dict[str, Any]] = {}
+    for claim in claims:
+        for cite in claim.citations:
+            citation = kb.citations.get(cite.ref.target)
+            if cite.support not in SUPPORT_RANK or citation is None:
+                continue
+            entry = found.setdefault(citation.key, {"citation": citation, "support": cite.support, "claims": [],
+                                                    "human": False})
+            if SUPPORT_RANK[cite.support] > SUPPORT_RANK[entry["support"]]:
+                entry["support"] = cite.support
+            if claim.id not in entry["claims"]:
+                entry["claims"].append(claim.id)
+            entry["human"] |= _is_human(citation.design, citation.subjects, claim.subjects)
+    studies = [Study(key, e["citation"].design, e["human"],
+                     _participants(e["citation"].appraisal, e["citation"].sample_size), e["support"],
+                     tuple(e["claims"]), e["citation"].peer_reviewed, e["citation"].appraisal, (key,))
+               for key, e in sorted(found.items())]
+    for number, reg in approvals:
+        checked = [c for c in reg.citations if c.support in SUPPORT_RANK and c.ref.target in kb.citations]
+        if checked:
+            best = max(checked, key=lambda c: SUPPORT_RANK[c.support]).support
+            what = f"{reg.agency}{f' {reg.year}' if reg.year else ''}: approved for {reg.indication or 'this indication'}"
+            studies.append(Study(f"approval-{number}", "regulatory", True, None, best, (), True, Appraisal(),
+                                 tuple(sorted({c.ref.target for c in checked})), what))
+    return studies
 
 
-def _rate_down_claim(rubric: Rubric, claim: Claim, support: str, citation: Citation, rank: int,
-                     trail: list[TrailStep], key: str) -> int:
-    if not _is_human(claim, citation):
-        rank = _down(rubric, "not-in-humans", rank, trail, "", claim.id, key)
-    if claim.indirect:
-        rank = _down(rubric, "indirect", rank, trail, f"(flagged: {', '.join(claim.indirect)})", claim.id, key)
-    rule = rubric.rate_down.get("imprecision")
-    if rule and citation.design in HUMAN_STUDIES:
-        minimum = rule.min_sample_size or 0
-        size = citation.sample_size
-        if size is None or size < minimum:
-            found = f"(n = {size})" if size is not None else "(size not recorded)"
-            rank = _down(rubric, "imprecision", rank, trail, found, claim.id, key)
-    if not citation.peer_reviewed and citation.design not in UNREVIEWED_BY_NATURE:
-        rank = _down(rubric, "not-peer-reviewed", rank, trail, "", claim.id, key)
-    if support == "partial":
-        rank = _down(rubric, "partial-support", rank, trail, "", claim.id, key)
-    return rank
+# --- the rules ------------------------------------------------------------------------------
+
+@dataclass
+class _Grading:
+    """A row being graded: the rubric, the body, the level so far and the trail."""
+
+    rubric: Rubric
+    item: Intervention
+    outcome: str
+    population: str
+    studies: list[Study]
+    claims: list[Claim]
+    rank: int = 0
+    trail: list[TrailStep] = field(default_factory=list)
+    wishes: list[str] = field(default_factory=list)
+
+    def values(self, **more: Any) -> dict[str, Any]:
+        return {"population": _lower(self.rubric.population_label(self.population)),
+                "outcome": _lower(self.rubric.outcome_label(self.outcome)), **more}
+
+    def down(self, rule_id: str, sources: list[Study] | None = None, claims: tuple[str, ...] = (), **more: Any) -> None:
+        rule = self.rubric.rate_down.get(rule_id)
+        if rule is None:
+            return
+        keys = tuple(s.key for s in sources or [])
+        values = self.values(threshold=rule.threshold, studies=", ".join(keys), **more)
+        new = max(1, self.rank - rule.steps)
+        self.trail.append(TrailStep(rule_id, new - self.rank, self.rubric.by_rank(new).id, fill(rule.why, values),
+                                    rule.domain, claims, keys))
+        self.rank = new
+        if rule.raise_it:
+            self.wishes.append(fill(rule.raise_it, values))
+
+    @property
+    def approval(self) -> list[Study]:
+        return [s for s in self.studies if s.approval]
+
+    @property
+    def core(self) -> list[Study]:
+        """The studies the starting level rests on: those of the best design present (between
+        designs that start at one level, the one listed first in the rubric's `start`)."""
+        order = list(self.rubric.start)
+        best = min(self.studies, key=lambda s: (-self._start_rank(s), order.index(s.design))).design
+        return [s for s in self.studies if s.design == best]
+
+    def _start_rank(self, study: Study) -> int:
+        return self.rubric.level(self.rubric.start[study.design][0]).rank
+
+    def independent_human(self) -> list[Study]:
+        """The human primary studies, one per trial."""
+        seen: dict[str, Study] = {}
+        for s in self.studies:
+            if s.design in HUMAN_STUDIES and s.human:
+                prev = seen.get(s.independent_id)
+                if prev is None or (s.participants or 0) > (prev.participants or 0):
+                    seen[s.independent_id] = s
+        return list(seen.values())
+
+    def counted_claims(self) -> list[Claim]:
+        keys = {c for s in self.studies for c in s.claims}
+        return [c for c in self.claims if c.id in keys]
 
 
-def approval_claims(item: Intervention) -> list[Claim]:
-    """A regulator's approval, read as a claim on the `regulatory` outcome (an approval for an
-    indication rests on trials of it), graded from the approval's own citations."""
-    return [Claim(f"approval-{i + 1}", f"Approved by {r.agency}" + (f" for {r.indication}" if r.indication else ""),
-                  "regulatory", "not-applicable", None, r.indication, "humans", None, None, None, r.citations, None,
-                  None, (), (), item.location)
-            for i, r in enumerate(item.regulatory) if r.status == "approved"]
+def rule_start(g: _Grading) -> None:
+    """Start from the best design present."""
+    core = g.core
+    design = core[0].design
+    level_id, why = g.rubric.start[design]
+    g.rank = g.rubric.level(level_id).rank
+    names = ", ".join(s.approval or s.key for s in core)
+    g.trail.append(TrailStep("start", 0, level_id, f"Best design present: {design} ({names}). {why}",
+                             sources=tuple(k for s in core for k in s.sources)))
+    if design not in ("rct", "meta-analysis", "regulatory"):
+        g.wishes.append(fill(g.rubric.texts["better-design"], g.values()))
+    if g.approval:
+        g.trail.append(TrailStep("approval", 0, level_id, g.rubric.texts["approval"],
+                                 sources=tuple(k for s in g.approval for k in s.sources)))
 
 
-def grade_outcome(rubric: Rubric, kb: KnowledgeBase, item: Intervention, group: tuple[str, str, tuple[str, ...]]) -> \
-        OutcomeGrade:
-    """The grade of one outcome group: its best claim, rated down once for inconsistency."""
-    ident, label, includes = group
-    claims = [c for c in [*item.claims, *approval_claims(item)] if c.outcome in includes]
-    graded = [(c, grade_claim(rubric, kb, c)) for c in claims]
-    usable = [(c, g) for c, g in graded if g.level is not None]
-    if not usable:
-        trail = (TrailStep("no-evidence", 0, "none", "No claim on this outcome has a checked supporting source."),)
-        return OutcomeGrade(ident, label, None, trail, tuple(g for _, g in graded),
-                            (_wish(item, label, "start", rubric),))
-    best_claim, best = max(usable, key=lambda cg: (cg[1].level.rank if cg[1].level else 0, cg[0].id))
-    assert best.level is not None
-    rank = best.level.rank
-    trail = list(best.trail)
-    directions = {c.direction for c, _ in usable} - {"not-applicable", "mixed"}
-    if "increases" in directions and directions & {"decreases", "no-change"}:
-        rank = _down(rubric, "inconsistency", rank, trail,
-                     f"({', '.join(sorted(f'{c.id}: {c.direction}' for c, _ in usable))})", best_claim.id, None)
-    applied = {step.rule for step in trail}
-    wishes = [_wish(item, label, rule, rubric) for rule in
-              ("start", "not-in-humans", "indirect", "imprecision", "not-peer-reviewed", "partial-support",
-               "inconsistency")
-              if rule in applied and (rule != "start" or rank < len(rubric.levels))]
-    return OutcomeGrade(ident, label, rubric.by_rank(rank), tuple(trail), tuple(g for _, g in graded), tuple(wishes))
+def rule_risk_of_bias(g: _Grading) -> None:
+    """Risk of bias: the worst judgement among the primary studies the level rests on
+    (`unchecked` counts as a concern: grades here must not overstate)."""
+    if g.approval:
+        return
+    core = [s for s in g.core if s.design in PRIMARY]
+    judged = {j: [s for s in core if s.appraisal.risk_of_bias.judgement == j]
+              for j in ("high", UNCHECKED, "some-concerns")}
+    for judgement, rule in (("high", "risk-of-bias-high"), (UNCHECKED, "risk-of-bias-unchecked"),
+                            ("some-concerns", "risk-of-bias-some-concerns")):
+        if judged[judgement]:
+            g.down(rule, judged[judgement])
+            return
 
 
-def _wish(item: Intervention, label: str, rule: str, rubric: Rubric) -> str:
-    """What evidence would raise the grade, for a rule that lowered (or capped) it."""
-    who = " or ".join(L.label(L.POPULATION, p).lower().replace(" trt", " TRT") for p in item.populations[:2])
-    measure = "serum or brain ALLO" if label.lower().startswith("raises") else label.lower().removeprefix("improves ")
-    minimum = rubric.rate_down["imprecision"].min_sample_size if "imprecision" in rubric.rate_down else None
-    return {
-        "start": f"A randomised controlled trial in {who} measuring {measure}.",
-        "not-in-humans": f"A study in people ({who}) rather than animals or cells.",
-        "indirect": "Evidence in the population, at the dose and by the route the statement is about.",
-        "imprecision": f"A study with at least {minimum} participants." if minimum else "A larger study.",
-        "not-peer-reviewed": "Published, peer-reviewed results (not only a registry record or a press release).",
-        "partial-support": "A source that states the claim fully (or a check of the full text of the source cited).",
-        "inconsistency": "Studies that explain or resolve the conflicting results.",
-    }[rule]
+def rule_inconsistency(g: _Grading) -> None:
+    """Inconsistency: claims point different ways, or one reports mixed results (doses or
+    measures pointing different ways), or a trial missed its primary endpoint where the claims
+    report an effect."""
+    claims = g.counted_claims()
+    directions = {c.direction for c in claims} - {"not-applicable"}
+    opposed = len(directions - {"mixed"}) > 1
+    missed = [s for s in g.studies if s.appraisal.primary_endpoint_met == "no"] \
+        if directions & {"increases", "decreases"} else []
+    if opposed or "mixed" in directions or missed:
+        text = "; ".join([*(f"{c.id}: {c.direction}" for c in claims if c.direction != "not-applicable"),
+                          *(f"{s.key}: primary endpoint not met" for s in missed)])
+        g.down("inconsistency", missed, claims=tuple(c.id for c in claims), directions=text)
 
 
-def grade_intervention(rubric: Rubric, kb: KnowledgeBase, item: Intervention) -> InterventionGrade:
-    """All outcome grades of an intervention, its headline grade and the comparison with the post."""
-    outcomes = tuple(grade_outcome(rubric, kb, item, group) for group in rubric.outcomes)
-    graded = [o for o in outcomes if o.level is not None]
-    best = max(graded, key=lambda o: o.level.rank if o.level else 0) if graded else None
+def rule_not_in_humans(g: _Grading) -> None:
+    """Indirectness: the evidence the level rests on is in animals or cells."""
+    if not any(s.human for s in g.core):
+        g.down("not-in-humans", g.core)
+
+
+def rule_relation(g: _Grading) -> None:
+    """Indirectness: an analogue, or administered allopregnanolone, for the body's own ALLO level."""
+    relation = g.rubric.relations.get(g.item.relation)
+    if g.outcome == "allo-level" and relation is not None and relation.allo_level:
+        g.down(relation.allo_level)
+
+
+def rule_indirect(g: _Grading) -> None:
+    """Indirectness flagged on a claim (another population, dose, route or outcome): once."""
+    flagged = [c for c in g.counted_claims() if c.indirect]
+    if flagged:
+        flags = "; ".join(f"{c.id}: {', '.join(c.indirect)}" for c in flagged)
+        g.down("indirect", claims=tuple(c.id for c in flagged), flags=flags)
+
+
+def rule_partial_support(g: _Grading) -> None:
+    """The sources the level rests on state the claim only partly."""
+    if not any(s.support == "supported" for s in g.core):
+        g.down("partial-support", g.core)
+
+
+def rule_imprecision(g: _Grading) -> None:
+    """Imprecision: total participants under the optimal information size, and a body that
+    rests on a single small study (GRADE's very serious imprecision: both apply)."""
+    if g.approval:
+        return
+    human = g.independent_human()
+    if not human:
+        return
+    total = sum(s.participants or 0 for s in human)
+    rule = g.rubric.rate_down.get("imprecision")
+    if rule and rule.threshold and total < rule.threshold:
+        unknown = sum(1 for s in human if s.participants is None)
+        shown = "not recorded" if unknown == len(human) else f"{total}" + (
+            f" (not recorded for {unknown} of {len(human)} studies)" if unknown else "")
+        g.down("imprecision", human, participants=shown)
+    small = g.rubric.rate_down.get("small-study")
+    if small and small.threshold and len(human) == 1 and (human[0].participants or 0) < small.threshold:
+        g.down("small-study", human)
+
+
+def rule_publication_bias(g: _Grading) -> None:
+    """Publication bias: a single industry-funded trial; and results not peer-reviewed."""
+    if g.approval:
+        return
+    trials = [s for s in g.independent_human() if s.design in TRIALS | {"controlled-trial", "uncontrolled-trial"}]
+    if len(trials) == 1 and trials[0].appraisal.funding == "industry":
+        g.down("publication-bias", trials)
+    core = g.core
+    if not any(s.peer_reviewed for s in core) and not any(s.design in UNREVIEWED_BY_NATURE for s in core):
+        g.down("not-peer-reviewed", core)
+
+
+def rule_rate_up(g: _Grading) -> None:
+    """Rate up (large effect, dose-response) only for human observational evidence that was not
+    rated down at all, as GRADE allows."""
+    lowered = any(s.change < 0 for s in g.trail)
+    designs = {s.design for s in g.core}
+    for rule in g.rubric.rate_up.values():
+        flagged = [c for c in g.counted_claims() if rule.id in c.upgrade]
+        if not flagged or not rule.steps:
+            continue
+        ids = tuple(c.id for c in flagged)
+        allowed = designs <= set(rule.designs) and any(s.human for s in g.core) and not lowered
+        if allowed:
+            new = min(g.rubric.top, g.rank + rule.steps)
+            g.trail.append(TrailStep(rule.id, new - g.rank, g.rubric.by_rank(new).id, rule.why, "rate-up", ids))
+            g.rank = new
+        else:
+            g.trail.append(TrailStep(rule.id, 0, g.rubric.by_rank(g.rank).id,
+                                     f"{rule.why} Not applied: GRADE rates up only observational human evidence "
+                                     "that nothing rated down.", "rate-up", ids))
+
+
+def _cap(g: _Grading, rule_id: str) -> None:
+    rule = g.rubric.caps.get(rule_id)
+    if rule is None or rule.level is None:
+        return
+    ceiling = g.rubric.level(rule.level).rank
+    if g.rank > ceiling:
+        values = g.values(threshold=rule.threshold)
+        g.trail.append(TrailStep(rule_id, ceiling - g.rank, rule.level, fill(rule.why, values), "cap"))
+        g.rank = ceiling
+        g.wishes.append(fill(rule.raise_it, values))
+
+
+def rule_caps(g: _Grading) -> None:
+    """One study caps the level; the top level needs two independent adequately sized
+    consistent trials, a meta-analysis, or an approval for this indication."""
+    if g.approval or any(s.design == "meta-analysis" and s.human for s in g.studies):
+        return
+    primary = {s.independent_id for s in g.studies if s.design in PRIMARY}
+    if len(primary) <= 1:
+        _cap(g, "single-study")
+    if g.rank >= g.rubric.top:
+        rule = g.rubric.caps.get("high-needs")
+        size = rule.threshold or 0 if rule else 0
+        adequate = [s for s in g.independent_human() if s.design in TRIALS and (s.participants or 0) >= size]
+        consistent = not any(s.rule == "inconsistency" for s in g.trail)
+        if len(adequate) < 2 or not consistent:
+            _cap(g, "high-needs")
+
+
+RULES = (rule_start, rule_risk_of_bias, rule_inconsistency, rule_not_in_humans, rule_relation, rule_indirect,
+         rule_partial_support, rule_imprecision, rule_publication_bias, rule_rate_up, rule_caps)
+
+
+# --- rows and matrices ----------------------------------------------------------------------
+
+def grade_row(rubric: Rubric, kb: KnowledgeBase, item: Intervention, outcome: str, population: str,
+              claims: list[Claim], approvals: list[tuple[int, Regulatory]]) -> EvidenceRow:
+    """One row: its body of evidence, graded rule by rule."""
+    g = _Grading(rubric, item, outcome, population, collect(kb, claims, approvals), claims)
+    if not g.studies:
+        values = g.values()
+        trail = (TrailStep("no-evidence", 0, "none", fill(rubric.texts["no-evidence"], values),
+                           claims=tuple(c.id for c in claims)),)
+        return EvidenceRow(outcome, population, None, (), None, 0, _direction(claims), _sizes(claims),
+                           "not graded (no checked source)", tuple(c.id for c in claims), trail,
+                           (fill(rubric.texts["no-evidence-raise"], values),))
+    for rule in RULES:
+        rule(g)
+    counted = g.counted_claims()
+    human = g.independent_human()
+    participants = sum(s.participants for s in human if s.participants is not None) if human else None
+    unknown = sum(1 for s in human if s.participants is None)
+    if human and unknown == len(human):
+        participants = None
+    independent = {s.independent_id for s in g.studies}
+    if any(s.rule == "inconsistency" for s in g.trail):
+        consistency = "inconsistent"
+    elif len(independent) == 1:
+        consistency = "single source"
+    else:
+        consistency = "consistent"
+    return EvidenceRow(outcome, population, rubric.by_rank(g.rank), tuple(g.studies), participants, unknown,
+                       _direction(counted), _sizes(counted), consistency, tuple(c.id for c in claims),
+                       tuple(g.trail), tuple(dict.fromkeys(g.wishes)))
+
+
+def _direction(claims: list[Claim]) -> str:
+    directions = {c.direction for c in claims} - {"not-applicable"}
+    if not directions:
+        return "not-applicable"
+    return directions.pop() if len(directions) == 1 else "mixed"
+
+
+def _sizes(claims: list[Claim]) -> tuple[tuple[str, str], ...]:
+    return tuple((c.id, c.size) for c in claims if c.size)
+
+
+def grade_intervention(rubric: Rubric, kb: KnowledgeBase, item: Intervention) -> InterventionMatrix:
+    """Every row of an intervention's matrix (its claims on graded outcomes, grouped by outcome
+    and population, and its approvals), the main outcome's row and the post's rating beside it."""
+    graded = set(rubric.matrix_outcomes())
+    groups: dict[tuple[str, str], tuple[list[Claim], list[tuple[int, Regulatory]]]] = {}
+    for claim in item.claims:
+        if claim.outcome in graded:
+            groups.setdefault((claim.outcome, claim.population), ([], []))[0].append(claim)
+    for i, reg in enumerate(item.regulatory):
+        if reg.status == "approved" and reg.outcome in graded and reg.population:
+            groups.setdefault((reg.outcome, reg.population), ([], []))[1].append((i + 1, reg))
+    order = {o: i for i, o in enumerate(rubric.outcomes)}
+    pop_order = {p: i for i, p in enumerate(rubric.populations)}
+    rows = tuple(grade_row(rubric, kb, item, o, p, claims, approvals)
+                 for (o, p), (claims, approvals) in sorted(groups.items(),
+                                                           key=lambda kv: (order.get(kv[0][0], 99),
+                                                                           pop_order.get(kv[0][1], 99))))
+    main_key = (item.main_outcome.outcome, item.main_outcome.population)
+    main = next((r for r in rows if (r.outcome, r.population) == main_key), None)
+    if main is None:  # the main outcome has a row even when nothing is recorded on it
+        main = grade_row(rubric, kb, item, *main_key, [], [])
+        rows = tuple(sorted((*rows, main), key=lambda r: (order.get(r.outcome, 99), pop_order.get(r.population, 99))))
     seed_level = None
     if item.seed_rating and item.seed_rating.rating in rubric.seed_ratings:
         seed_level = rubric.level(rubric.seed_ratings[item.seed_rating.rating])
-    overall = best.level if best else None
-    differs = seed_level is not None and abs(seed_level.rank - (overall.rank if overall else 0)) > 1
+    computed = main.level.rank if main.level else 0
+    differs = seed_level is not None and abs(seed_level.rank - computed) > 1
     notes = []
-    if differs and seed_level and item.seed_rating:
-        computed = overall.label if overall else "no checked evidence"
-        notes.append(f"The source post rated this “{item.seed_rating.rating}”; the rubric computes "
-                     f"“{computed}” from the checked sources. The post's rating is not supported by the evidence "
-                     "recorded here.")
-    return InterventionGrade(item.id, overall, best.outcome if best else None, outcomes, seed_level, differs,
-                             tuple(notes))
+    if differs and item.seed_rating:
+        words = main.level.label if main.level else "no checked evidence"
+        notes.append(f"The source post rated this “{item.seed_rating.rating}”; for its main use "
+                     f"({row_title(rubric, main)}) the rubric computes “{words}” from the checked sources. "
+                     "The post's rating is not supported by the evidence recorded here.")
+    return InterventionMatrix(item.id, item.relation, rows, main, seed_level, differs, tuple(notes))
 
 
-def grade_all(rubric: Rubric | None, kb: KnowledgeBase) -> dict[str, InterventionGrade]:
-    """Every intervention's grade (empty without a rubric)."""
+def row_title(rubric: Rubric, row: EvidenceRow) -> str:
+    """`Depressive symptoms, postpartum women`: how a row is named."""
+    return f"{rubric.outcome_label(row.outcome)}, {_lower(rubric.population_label(row.population))}"
+
+
+def grade_all(rubric: Rubric | None, kb: KnowledgeBase) -> dict[str, InterventionMatrix]:
+    """Every intervention's matrix (empty without a rubric)."""
     if rubric is None:
         return {}
     return {ident: grade_intervention(rubric, kb, item) for ident, item in kb.interventions.items()}
 
 
-def check_hand_grades(kb: KnowledgeBase, grades: dict[str, InterventionGrade]) -> list[Diagnostic]:
-    """KB420 (warning): a grade written by hand that the rubric does not compute."""
+# --- checks ---------------------------------------------------------------------------------
+
+def check_matrix(kb: KnowledgeBase, rubric: Rubric | None) -> list[Diagnostic]:
+    """KB471: a main outcome the matrix does not grade; KB472: an approval whose indication
+    names an outcome the matrix does not grade (it would count nowhere)."""
+    if rubric is None:
+        return []
+    graded = rubric.matrix_outcomes()
     out = []
-    for ident, item in kb.interventions.items():
-        grade = grades.get(ident)
-        if item.evidence_grade and grade is not None:
-            computed = grade.overall.id if grade.overall else "none"
-            if computed != item.evidence_grade:
-                where = Location(item.source, item.location.line, item.location.col, "$.evidence_grade")
-                out.append(make("KB420", f"evidence_grade is `{item.evidence_grade}` but the rubric computes "
-                                f"`{computed}`", where, "remove `evidence_grade`: the rubric decides"))
+    for item in kb.interventions.values():
+        main = item.main_outcome
+        if main.outcome not in graded:
+            out.append(make("KB471", f"main_outcome `{main.outcome}` is not graded in the evidence matrix",
+                            main.location or item.location, f"use one of: {', '.join(graded)}"))
+        for reg in item.regulatory:
+            if reg.status == "approved" and reg.outcome is not None and reg.outcome not in graded:
+                out.append(make("KB472", f"the approval's outcome `{reg.outcome}` is not graded in the evidence "
+                                "matrix, so the approval counts in no row", reg.location or item.location,
+                                f"use one of: {', '.join(graded)}"))
     return out
 
 
-def grade_data(grade: InterventionGrade) -> dict[str, Any]:
-    """A grade as plain data (kb.json, templates)."""
-    def level(lv: Level | None) -> dict[str, Any] | None:
-        return {"id": lv.id, "label": lv.label, "rank": lv.rank} if lv else None
+def check_hand_grades(kb: KnowledgeBase, grades: dict[str, InterventionMatrix]) -> list[Diagnostic]:
+    """KB420 (warning): a grade written by hand that the rubric does not compute for the main outcome."""
+    out = []
+    for ident, item in kb.interventions.items():
+        matrix = grades.get(ident)
+        if item.evidence_grade and matrix is not None:
+            computed = matrix.main.level.id if matrix.main.level else "none"
+            if computed != item.evidence_grade:
+                where = Location(item.source, item.location.line, item.location.col, "$.evidence_grade")
+                out.append(make("KB420", f"evidence_grade is `{item.evidence_grade}` but the rubric computes "
+                                f"`{computed}` for the main outcome", where,
+                                "remove `evidence_grade`: the rubric decides"))
+    return out
 
-    def steps(trail: tuple[TrailStep, ...]) -> list[dict[str, Any]]:
-        return [{"rule": s.rule, "change": s.change, "level": s.level, "text": s.text, "claim": s.claim,
-                 "source": s.source} for s in trail]
 
+# --- as data --------------------------------------------------------------------------------
+
+def row_data(rubric: Rubric, row: EvidenceRow, page_url: str = "") -> dict[str, Any]:
+    """A row as plain data (kb.json, CSV, templates): the Contract's keys and the rest."""
     return {
-        "level": grade.overall.id if grade.overall else None,
-        "label": grade.overall.label if grade.overall else "No checked evidence",
-        "rank": grade.overall.rank if grade.overall else 0,
-        "outcome": grade.overall_outcome,
-        "outcomes": [{"id": o.outcome, "label": o.label, "level": level(o.level), "trail": steps(o.trail),
-                      "raise_it": list(o.raise_it),
-                      "claims": [{"claim": c.claim, "level": level(c.level), "trail": steps(c.trail)}
-                                 for c in o.claims]} for o in grade.outcomes],
-        "source_post_rating": grade.seed_level.label if grade.seed_level else None,
-        "differs_from_source_post": grade.seed_differs,
-        "notes": list(grade.notes),
+        "outcome": row.outcome, "outcome_label": rubric.outcome_label(row.outcome),
+        "population": row.population, "population_label": rubric.population_label(row.population),
+        "title": row_title(rubric, row), "anchor": row.anchor, "url": f"{page_url}#{row.anchor}",
+        "level": row.level.id if row.level else "none",
+        "level_label": row.level.label if row.level else "No checked evidence",
+        "rank": row.level.rank if row.level else 0,
+        "studies": len(row.studies), "participants": row.participants,
+        "participants_not_recorded": row.participants_unknown,
+        "sources": sorted({k for s in row.studies for k in s.sources}),
+        "included": [{"id": s.key, "approval": s.approval, "design": s.design, "human": s.human,
+                      "participants": s.participants, "support": s.support, "claims": list(s.claims),
+                      "sources": list(s.sources), "risk_of_bias": s.appraisal.risk_of_bias.judgement}
+                     for s in row.studies],
+        "direction": row.direction, "sizes": [{"claim": c, "size": size} for c, size in row.sizes],
+        "consistency": row.consistency, "claims": list(row.claims),
+        "trail": [{"rule": s.rule, "domain": s.domain, "change": s.change, "level": s.level,
+                   "level_label": rubric.level(s.level).label if s.level != "none" else "No checked evidence",
+                   "text": s.text, "claims": list(s.claims), "sources": list(s.sources)} for s in row.trail],
+        "raise_it": list(row.raise_it),
+    }
+
+
+def matrix_data(rubric: Rubric, matrix: InterventionMatrix, page_url: str = "") -> dict[str, Any]:
+    """An intervention's matrix as plain data."""
+    return {
+        "relation": matrix.relation,
+        "relation_label": rubric.relations[matrix.relation].label if matrix.relation in rubric.relations
+        else matrix.relation,
+        "rows": [row_data(rubric, r, page_url) for r in matrix.rows],
+        "main": row_data(rubric, matrix.main, page_url),
+        "source_post_rating": matrix.seed_level.label if matrix.seed_level else None,
+        "differs_from_source_post": matrix.seed_differs,
+        "notes": list(matrix.notes),
     }

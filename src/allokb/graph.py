@@ -16,6 +16,7 @@ from typing import Any
 from allokb.diagnostics import Diagnostic, Location, Suggester, fast_pickle, make, shown
 from allokb.load import SourceDocument
 from allokb.model import BUILDERS, Citation, Cite, Intervention, Link, Mechanism, Reference
+from allokb.numbers import check_numbers
 from allokb.schema import check_document
 from allokb.sources import SourceText
 from allokb.urls import RESERVED_IDS, SECTION_OF_KIND
@@ -134,6 +135,9 @@ def process_document(doc: SourceDocument, load_diagnostics: list[Diagnostic]) ->
     diagnostics.extend(problems)
     record = BUILDERS[doc.kind](doc) if not problems and not load_diagnostics else None
     former: tuple[tuple[str, Location], ...] = ()
+    if isinstance(record, (Intervention, Mechanism)):
+        # Numbers traced (KB460, KB461) here, where the document can place each one at its field.
+        diagnostics.extend(check_numbers(record, doc.location))
     if record is not None:
         former_name = _FORMER_FIELD[doc.kind]
         former = tuple((old, doc.location((former_name, i))) for i, old in enumerate(doc.data.get(former_name, [])))

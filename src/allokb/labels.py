@@ -21,7 +21,7 @@ POPULATION = {
     "people-with-anxiety": "People with anxiety", "people-with-ptsd": "People with PTSD",
     "people-with-bipolar-disorder": "People with bipolar disorder", "people-with-schizophrenia": "People with schizophrenia",
     "people-with-alcohol-use-disorder": "People with alcohol use disorder", "hair-loss-patients": "People treated for hair loss",
-    "older-adults": "Older adults", "animals": "Animals", "cells": "Cells",
+    "older-adults": "Older adults", "animals": "Animals", "cells": "Cells", "any": "Any population",
 }
 SUPPORT = {
     "supported": "Supported", "partial": "Partly supported", "not-supported": "Not supported by this source",
@@ -29,11 +29,13 @@ SUPPORT = {
 }
 SUPERVISION = {"required": "Medical supervision required", "recommended": "Medical supervision recommended",
                "not-stated": "Supervision not stated by the source"}
+#: fallbacks only: pages take the wording of outcomes and populations from content/rubric.yaml
 OUTCOME = {
-    "allo-level": "ALLO level", "neurosteroid-levels": "Neurosteroid levels", "mood": "Mood", "anxiety": "Anxiety",
+    "allo-level": "ALLO level", "neurosteroid-levels": "Other neurosteroid levels",
+    "depressive-symptoms": "Depressive symptoms", "negative-mood": "Negative mood", "anxiety": "Anxiety",
     "sleep": "Sleep", "cognition": "Cognition", "pain": "Pain", "sexual-function": "Sexual function",
-    "suicidality": "Suicidality", "safety": "Safety", "pharmacokinetics": "Pharmacokinetics", "mechanism": "Mechanism",
-    "regulatory": "Regulatory", "other": "Other",
+    "suicidality": "Suicidality", "adverse-effects": "Adverse effects", "pharmacokinetics": "Pharmacokinetics",
+    "administration": "Administration", "mechanism": "Mechanism", "regulatory": "Regulatory", "other": "Other",
 }
 EFFECT = {"increases": "increases", "decreases": "decreases", "no-change": "no change", "mixed": "mixed",
           "not-applicable": "—"}

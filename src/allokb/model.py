@@ -49,6 +49,15 @@ class SeedAttribution:
 
 @fast_pickle
 @dataclass(frozen=True, slots=True)
+class Derived:
+    """A number a claim states that is arithmetic on its quoted numbers, with the arithmetic."""
+
+    value: str
+    how: str
+
+
+@fast_pickle
+@dataclass(frozen=True, slots=True)
 class Claim:
     """One checkable statement with its sources."""
 
@@ -57,7 +66,8 @@ class Claim:
     outcome: str
     direction: str
     size: str | None
-    population: str | None
+    population: str  # a population id: the matrix row the claim counts in (with its outcome)
+    population_note: str | None  # in whom it was shown, in words
     subjects: str | None
     dose: str | None
     route: str | None
@@ -68,6 +78,7 @@ class Claim:
     indirect: tuple[str, ...]
     upgrade: tuple[str, ...]
     location: Location
+    derived: tuple[Derived, ...] = ()  # numbers of the statement, size or dose worked out from quoted ones
 
 
 @fast_pickle
@@ -82,6 +93,9 @@ class Regulatory:
     indication: str | None
     brand: str | None
     citations: tuple[Cite, ...]
+    outcome: str | None = None  # the indication's outcome and population (required for an approval)
+    population: str | None = None
+    location: Location | None = None
 
 
 @fast_pickle
@@ -156,6 +170,16 @@ class SeedRating:
 
 @fast_pickle
 @dataclass(frozen=True, slots=True)
+class MainOutcome:
+    """The outcome, in a population, that an intervention is mainly used for."""
+
+    outcome: str
+    population: str
+    location: Location | None = None
+
+
+@fast_pickle
+@dataclass(frozen=True, slots=True)
 class Intervention:
     """Something a person can do, take or avoid that is claimed to change ALLO."""
 
@@ -165,6 +189,8 @@ class Intervention:
     category: str
     summary: str
     direction: str
+    relation: str
+    main_outcome: MainOutcome
     prescription_status: str
     populations: tuple[str, ...]
     mechanisms: tuple[Link, ...]
@@ -256,6 +282,7 @@ class Correction:
     record: str
     evidence: str | None
     note: str | None
+    location: Location | None = None
 
 
 @fast_pickle
@@ -266,6 +293,39 @@ class SeedCitation:
     number: int
     cited_as: str
     corrections: tuple[Correction, ...]
+
+
+#: what an appraisal fact is until someone has read the source for it
+UNCHECKED = "unchecked"
+
+
+@fast_pickle
+@dataclass(frozen=True, slots=True)
+class RiskOfBias:
+    """A risk-of-bias judgement (RoB 2 domains, simplified) and its reason."""
+
+    judgement: str = UNCHECKED
+    reason: str | None = None
+
+
+@fast_pickle
+@dataclass(frozen=True, slots=True)
+class Appraisal:
+    """What GRADE needs about one study, as the source reports it: `unchecked` until someone has
+    read the source for it, `not-reported` where the source does not say."""
+
+    basis: str | None = None
+    randomised: int | str = UNCHECKED
+    analysed: int | str = UNCHECKED
+    blinding: str = UNCHECKED
+    allocation: str = UNCHECKED
+    primary_endpoint_met: str = UNCHECKED
+    follow_up: str = UNCHECKED
+    funding: str = UNCHECKED
+    conflicts: str = UNCHECKED
+    participants: str = UNCHECKED
+    registration: str = UNCHECKED
+    risk_of_bias: RiskOfBias = RiskOfBias()
 
 
 @fast_pickle
@@ -287,6 +347,7 @@ class Citation:
     former_keys: tuple[str, ...]
     source: str
     location: Location
+    appraisal: Appraisal = Appraisal()
 
 
 @fast_pickle
@@ -381,10 +442,11 @@ class _Reader:
             path: tuple[PathPart, ...] = ("claims", i)
             seed = c.get("seed")
             out.append(Claim(
-                c["id"], c["statement"], c["outcome"], c["direction"], c.get("size"), c.get("population"),
-                c.get("subjects"), c.get("dose"), c.get("route"), c.get("duration"), self.cites(c, path),
+                c["id"], c["statement"], c["outcome"], c["direction"], c.get("size"), c["population"],
+                c.get("population_note"), c.get("subjects"), c.get("dose"), c.get("route"), c.get("duration"), self.cites(c, path),
                 SeedAttribution(seed["text"], tuple(seed.get("refs", [])), seed.get("section")) if seed else None,
-                c.get("note"), tuple(c.get("indirect", [])), tuple(c.get("upgrade", [])), self.loc(path)))
+                c.get("note"), tuple(c.get("indirect", [])), tuple(c.get("upgrade", [])), self.loc(path),
+                tuple(Derived(x["value"], x["how"]) for x in c.get("derived", []))))
         return tuple(out)
 
 
@@ -394,11 +456,15 @@ def build_intervention(doc: SourceDocument) -> Intervention:
     rating = d.get("seed_rating")
     return Intervention(
         id=d["id"], name=d["name"], aliases=tuple(d.get("aliases", [])), category=d["category"],
-        summary=d["summary"], direction=d["direction"], prescription_status=d["prescription_status"],
+        summary=d["summary"], direction=d["direction"], relation=d["relation"],
+        main_outcome=MainOutcome(d["main_outcome"]["outcome"], d["main_outcome"]["population"],
+                                 r.loc(("main_outcome", "outcome"))),
+        prescription_status=d["prescription_status"],
         populations=tuple(d["populations"]), mechanisms=r.links("mechanism", d, "mechanisms", ()),
         regulatory=tuple(
             Regulatory(x["agency"], x["status"], x.get("year"), x.get("date"), x.get("indication"),
-                       x.get("brand"), r.cites(x, ("regulatory", i)))
+                       x.get("brand"), r.cites(x, ("regulatory", i)), x.get("outcome"), x.get("population"),
+                       r.loc(("regulatory", i, "outcome")) if "outcome" in x else r.loc(("regulatory", i)))
             for i, x in enumerate(d.get("regulatory", []))),
         claims=r.claims(d),
         dosing=tuple(
@@ -454,11 +520,21 @@ def build_citation(doc: SourceDocument) -> Citation:
             v.get("notes"), tuple(v.get("searched", [])), tuple(v.get("missing", []))),
         seed=SeedCitation(
             seed["number"], seed["cited_as"],
-            tuple(Correction(c["field"], c["seed"], c["record"], c.get("evidence"), c.get("note"))
-                  for c in seed.get("corrections", []))) if seed else None,
+            tuple(Correction(c["field"], c["seed"], c["record"], c.get("evidence"), c.get("note"),
+                             doc.location(("seed", "corrections", i)))
+                  for i, c in enumerate(seed.get("corrections", [])))) if seed else None,
         also_cited_as=tuple(d.get("also_cited_as", [])), former_keys=tuple(d.get("former_keys", [])),
-        source=doc.path, location=doc.location(()),
+        source=doc.path, location=doc.location(()), appraisal=build_appraisal(d.get("appraisal")),
     )
+
+
+def build_appraisal(data: dict[str, Any] | None) -> Appraisal:
+    """The appraisal facts of a citation record; every fact not written is `unchecked`."""
+    if not data:
+        return Appraisal()
+    rob = data.get("risk_of_bias") or {}
+    facts = {k: v for k, v in data.items() if k != "risk_of_bias"}
+    return Appraisal(**facts, risk_of_bias=RiskOfBias(rob.get("judgement", UNCHECKED), rob.get("reason")))
 
 
 BUILDERS = {"interventions": build_intervention, "mechanisms": build_mechanism, "citations": build_citation}

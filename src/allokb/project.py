@@ -21,7 +21,7 @@ from pathlib import Path
 from allokb.bib import load_references
 from allokb.bibrules import check_bibliography
 from allokb.diagnostics import Diagnostic, Severity, sorted_diagnostics
-from allokb.grade import RUBRIC_FILE, InterventionGrade, Rubric, check_hand_grades, grade_all, load_rubric
+from allokb.grade import RUBRIC_FILE, InterventionMatrix, Rubric, check_hand_grades, check_matrix, grade_all, load_rubric
 from allokb.graph import FileOutcome, KnowledgeBase, build_graph, process_document
 from allokb.linkhosts import LINK_HOSTS_FILE, load_link_hosts
 from allokb.load import KINDS, load_document, scan_content
@@ -44,7 +44,7 @@ class CheckResult:
     diagnostics: tuple[Diagnostic, ...]
     files: int
     rubric: Rubric | None = None
-    grades: dict[str, InterventionGrade] = field(default_factory=dict)
+    grades: dict[str, InterventionMatrix] = field(default_factory=dict)
     urls: UrlPlan | None = None
     quotes: QuoteCount | None = None  # how the quotes were checked: by the machine, by hand, not found
 
@@ -153,7 +153,7 @@ def _check(root: Path) -> CheckResult:
     found = [*folder_diagnostics, *(d for o in outcomes for d in o.diagnostics), *bib_diagnostics,
              *graph_diagnostics, *source_diagnostics, *quote_diagnostics, *run_rules(kb), *rubric_diagnostics,
              *host_diagnostics, *check_bibliography(kb, hosts), *check_hand_grades(kb, grades),
-             *check_urls(root, urls), *check_site_files(root)]
+             *check_matrix(kb, rubric), *check_urls(root, urls), *check_site_files(root)]
     count = (len(names) + (root / "references.bib").exists() + (root / RUBRIC_FILE).exists()
              + (root / LINK_HOSTS_FILE).exists())
     return CheckResult(kb, tuple(sorted_diagnostics(found)), count, rubric, grades, urls, quotes)

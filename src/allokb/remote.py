@@ -492,6 +492,9 @@ def register(sub: Any) -> None:
     verify.add_argument("--online", action="store_true", help="fetch each record online (the only mode)")
     verify.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
     verify.add_argument("--refresh", action="store_true", help="ignore cached answers and ask again")
+    verify.add_argument("--write", action=argparse.BooleanOptionalAction, default=True,
+                        help="rewrite the committed PubMed abstracts (content/sources/) that changed, and add those "
+                        "of quoted references that have none (default); --no-write only reports")
 
 
 def project_root(value: str) -> Path:
@@ -518,9 +521,11 @@ def run_add_reference(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    """`allokb verify --online [ROOT] [--format F] [--refresh]`: exit 1 when anything was reported."""
+    """`allokb verify --online [ROOT] [--format F] [--refresh] [--no-write]`: the source texts'
+    lines (stdout in text format, else stderr), then the diagnostics; exit 1 when anything was
+    reported (a warning, a source text that changed or would change, a request that failed)."""
     from allokb.project import check_project
-    from allokb.remote_verify import make_progress, verify_result
+    from allokb.remote_verify import make_progress, verify_project
     from allokb.report import render
 
     if not args.online:
@@ -529,9 +534,12 @@ def run_verify(args: argparse.Namespace) -> int:
     root = project_root(args.root)
     result = check_project(root)
     try:
-        found = verify_result(result, Client(refresh=args.refresh), make_progress(sys.stderr))
+        found = verify_project(root, result, Client(refresh=args.refresh), make_progress(sys.stderr),
+                               write=args.write)
     except KeyboardInterrupt:
         sys.stderr.write("\n" if sys.stderr.isatty() else "")  # end the progress bar's line
         raise
-    sys.stdout.write(render(found, args.format, result.files, True))
-    return EXIT_ERRORS if found else EXIT_OK
+    lines = "".join(printable(line) + "\n" for line in found.refresh.lines())
+    (sys.stdout if args.format == "text" else sys.stderr).write(lines)
+    sys.stdout.write(render(found.diagnostics, args.format, result.files, True))
+    return EXIT_ERRORS if found.reported else EXIT_OK

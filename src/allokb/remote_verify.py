@@ -2,10 +2,12 @@
 
 `add_reference` fetches a publication's record and writes its references.bib entry and citation
 stub, both only after every request succeeded, and, for a record with a PMID, its PubMed abstract
-as the source text content/sources/<key>.md that its quotes are checked against. `verify_online` re-fetches every reference with
-a DOI or PMID and reports drift (KB430), retractions (KB431), corrections (KB432) and quotes
-missing from the PubMed abstract (KB433) as warnings; it writes nothing. The HTTP client and the
-command-line glue are in `allokb.remote`.
+as the source text content/sources/<key>.md that its quotes are checked against. `verify_project`
+re-fetches every reference with a DOI or PMID and reports drift (KB430), retractions (KB431),
+corrections (KB432) and quotes missing from the PubMed abstract (KB433) as warnings, and refreshes
+the committed PubMed abstracts (`allokb.refresh`: quotes the new text no longer holds are KB434);
+`verify_online` does the same but writes nothing. The HTTP client and the command-line glue are
+in `allokb.remote`.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import datetime
 import json
 import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import bibtexparser
@@ -28,10 +30,12 @@ from allokb.graph import KnowledgeBase, record_cites
 from allokb.model import Cite, Reference
 from allokb.project import CheckResult, check_project
 from allokb.files import find_control, folder_problem
+from allokb.files import write_atomic as _write_atomic
 from allokb.remote import Client, FetchedRecord, RecordNotFound, RemoteError
 from allokb.remote_answers import forbidden_char, shown
+from allokb.refresh import Refresh, SourceChange, abstract_file, apply_changes, plan_source
 from allokb.schema import load_schema
-from allokb.sources import MAX_SOURCE_BYTES, SOURCES_DIR, find_quote, normalise, quote_parts
+from allokb.sources import MAX_SOURCE_BYTES, SOURCES_DIR, find_quote, normalise, quote_parts, quotes_by_reference
 
 from allokb.progress import Progress, make_progress  # noqa: F401 - re-exported for callers
 
@@ -252,8 +256,7 @@ def source_text(root: Path, key: str, record: FetchedRecord, client: Client, tod
         return None
     if not abstract or find_control(abstract) is not None:
         return None
-    text = (f"---\nurl: \"https://pubmed.ncbi.nlm.nih.gov/{record.pmid}/\"\nretrieved: \"{today}\"\n"
-            f"kind: abstract\n---\n{abstract}\n")
+    text = abstract_file(record.pmid, abstract, today)
     return text if len(text.encode("utf-8")) <= MAX_SOURCE_BYTES else None
 
 
@@ -280,17 +283,6 @@ def _check_entry_text(entry: str, key: str, record: FetchedRecord) -> None:
         wrong.append("author")
     if library.failed_blocks or len(library.entries) != 1 or wrong:
         raise KbError(f"the record of `{key}` cannot be written as BibTeX faithfully; add it to {BIB_FILE} by hand")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- verify --online --------------------------------------------------------------------------
@@ -336,13 +328,53 @@ def _ours(ref: Reference, name: str) -> str | None:
 
 def verify_online(root: Path, client: Client | None = None, progress: Progress | None = None) -> list[Diagnostic]:
     """Re-fetch every reference of the project at `root` that has a DOI or PMID and report drift,
-    retractions, corrections and quotes missing from the abstract, as warnings. Writes nothing."""
-    return verify_result(check_project(root), client or Client(), progress)
+    retractions, corrections and quotes missing from the abstract, as warnings, and the quotes that
+    refreshing the committed PubMed abstracts would lose (KB434). Writes nothing."""
+    return list(verify_project(root, check_project(root), client or Client(), progress).diagnostics)
 
 
-def verify_result(result: CheckResult, client: Client, progress: Progress | None = None) -> list[Diagnostic]:
-    """`verify_online` for a `CheckResult` already computed."""
+@dataclass(frozen=True)
+class Verified:
+    """What `verify --online` found: its warnings, and the refresh of the source texts."""
+
+    diagnostics: tuple[Diagnostic, ...]
+    refresh: Refresh
+
+    @property
+    def reported(self) -> bool:
+        """Whether anything was reported (`verify` then exits 1)."""
+        return bool(self.diagnostics) or self.refresh.reported
+
+
+class _Abstract:
+    """The PubMed abstract of one PMID, asked for at most once: its text (None: PubMed has no
+    abstract), or the failed request's error, raised again at every call."""
+
+    def __init__(self, client: Client, pmid: str) -> None:
+        self.client, self.pmid = client, pmid
+        self.asked = False
+        self.text: str | None = None
+        self.error: RemoteError | None = None
+
+    def __call__(self) -> str | None:
+        if not self.asked:
+            self.asked = True
+            try:
+                self.text = self.client.fetch_abstract(self.pmid)
+            except RemoteError as exc:
+                self.error = exc
+        if self.error is not None:
+            raise self.error
+        return self.text
+
+
+def verify_project(root: Path, result: CheckResult, client: Client, progress: Progress | None = None, *,
+                   write: bool = False, today: datetime.date | None = None) -> Verified:
+    """`verify_online` for the `CheckResult` of the project at `root`, and the refresh of its
+    source texts from PubMed (`allokb.refresh`): every request is made first, then, with `write`,
+    the texts that changed are written (an interrupted run writes nothing)."""
     kb: KnowledgeBase = result.kb
+    day = (today or datetime.date.today()).isoformat()
     refs = [r for r in kb.references.values() if r.get("doi") or r.get("pmid")]
     quoted: dict[str, list[Cite]] = {}
     for record in [*kb.interventions.values(), *kb.mechanisms.values()]:
@@ -350,18 +382,35 @@ def verify_result(result: CheckResult, client: Client, progress: Progress | None
             if cite.support in ("supported", "partial") and cite.quote and \
                     (cite.locator is None or "abstract" in cite.locator.casefold()):
                 quoted.setdefault(cite.ref.target, []).append(cite)
+    checked = quotes_by_reference(kb)  # the references whose quotes the check looks for
     found: list[Diagnostic] = []
+    changes: list[SourceChange] = []
     for done, ref in enumerate(refs, 1):
         citation = kb.citations.get(ref.key)
-        found.extend(_verify_reference(ref, citation.retraction if citation else None,
-                                       quoted.get(ref.key, []), client))
+        pmid = (ref.get("pmid") or "").strip()
+        abstract = _Abstract(client, pmid) if PMID.fullmatch(pmid) else None
+        change = plan_source(root, kb, ref.key, pmid, abstract, day, ref.key in checked) \
+            if abstract is not None else None
+        # Where the quotes are compared with PubMed's abstract as a source text (KB434), KB433 would
+        # say the same again.
+        cites = [] if change is not None and change.covers_quotes else quoted.get(ref.key, [])
+        diagnostics, failure = _verify_reference(ref, citation.retraction if citation else None, cites, client,
+                                                 abstract)
+        found.extend(diagnostics)
+        changes += [change] if change is not None else []
+        if failure is not None:  # only where KB433 asked for the abstract: the text is hand-kept, or none
+            changes.append(SourceChange(ref.key, "unchecked", str(failure), covers_quotes=False))
         if progress:
             progress(done, len(refs), ref.key)
-    return sorted_diagnostics(found)
+    check_failed = any(d.severity is Severity.ERROR and d.code != "KB440" for d in result.diagnostics)
+    refresh = apply_changes(root, kb, changes, write=write, check_failed=check_failed)
+    return Verified(tuple(sorted_diagnostics(found + list(refresh.diagnostics))), refresh)
 
 
-def _verify_reference(ref: Reference, retraction: str | None, cites: list[Cite],
-                      client: Client) -> list[Diagnostic]:
+def _verify_reference(ref: Reference, retraction: str | None, cites: list[Cite], client: Client,
+                      abstract: Callable[[], str | None] | None) -> tuple[list[Diagnostic], RemoteError | None]:
+    """The warnings of one reference, and the error of the request for its abstract if that
+    failed (its quotes were then not compared)."""
     out: list[Diagnostic] = []
     records: list[FetchedRecord] = []
     doi, pmid = ref.get("doi"), ref.get("pmid")
@@ -374,7 +423,7 @@ def _verify_reference(ref: Reference, retraction: str | None, cites: list[Cite],
             out.append(Diagnostic("KB430", Severity.WARNING, str(exc), field_line(ref, name),
                                   f"check the {name.upper()} in {BIB_FILE}"))
     if not records:
-        return out
+        return out, None
     for name, norm in _FIELDS:
         ours = _ours(ref, name)
         offered = [(r, v) for r in records if (v := _theirs(r, name))]
@@ -406,14 +455,17 @@ def _verify_reference(ref: Reference, retraction: str | None, cites: list[Cite],
                               f"`{ref.key}` has a linked correction ({'; '.join(corrections)})", ref.location,
                               f"read it, check the claims citing `{ref.key}`, and set `retraction: corrected` "
                               f"in {citation_file}"))
-    if cites and pmid and any(r.pmid for r in records):
-        out.extend(_check_quotes(pmid.strip(), cites, client))
-    return out
+    if cites and abstract is not None and any(r.pmid for r in records):
+        try:
+            out.extend(_check_quotes(pmid.strip(), cites, abstract))
+        except RemoteError as exc:
+            return out, exc
+    return out, None
 
 
-def _check_quotes(pmid: str, cites: list[Cite], client: Client) -> list[Diagnostic]:
+def _check_quotes(pmid: str, cites: list[Cite], fetch: Callable[[], str | None]) -> list[Diagnostic]:
     try:
-        abstract = client.fetch_abstract(pmid)
+        abstract = fetch()
     except RecordNotFound:
         return []
     haystack = normalise(abstract or "")  # as `allokb check` compares quotes with committed texts

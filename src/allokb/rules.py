@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 
+from allokb.bib import RECORD_FIELDS, REQUIRED_FIELDS
 from allokb.diagnostics import Diagnostic, make, shown
 from allokb.graph import KnowledgeBase, record_cites
 from allokb.model import Intervention, Mechanism
@@ -54,6 +55,25 @@ def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def check_required_fields(kb: KnowledgeBase) -> Iterator[Diagnostic]:
+    """KB403: a bib entry lacks a field its type requires (bib.REQUIRED_FIELDS; an @article's
+    author, journal and year are KB451) — unless its
+    citation's verification record lists the field under `missing` and says what was `searched`:
+    a field that exists but was found on no record is recorded as such, never filled in."""
+    for key, ref in kb.references.items():
+        citation = kb.citations.get(key)
+        excused = set(citation.verification.missing) if citation and citation.verification.searched else set()
+        for need in REQUIRED_FIELDS.get(ref.entry_type, ("title",)):
+            if ref.entry_type == "article" and need in RECORD_FIELDS:
+                continue  # KB451 (allokb.bibrules): one diagnostic naming every absent one
+            options = need.split("|")
+            if any((ref.get(o) or "").strip() for o in options) or excused.intersection(options):
+                continue
+            yield make("KB403", f"@{ref.entry_type} `{key}` has no `{'` or `'.join(options)}` field", ref.location,
+                       f"add it, or, if no record shows it, list it under `verification.missing` of "
+                       f"content/citations/{key}.yaml with what was `searched`")
+
+
 def check_cited_nowhere(kb: KnowledgeBase) -> Iterator[Diagnostic]:
     """KB408 (warning): a bib entry that nothing cites is dead weight or a forgotten citation."""
     for key, ref in kb.references.items():
@@ -94,16 +114,45 @@ def check_claim_ids(kb: KnowledgeBase) -> Iterator[Diagnostic]:
                 yield make("KB308", f"id `{item.id}` is used twice in `{record.id}`", item.location)
 
 
+#: correction fields whose value is also a field of the bib entry
+_BIB_FIELDS = ("title", "journal", "year", "volume", "number", "pages", "doi", "pmid", "pmcid")
+
+
+def _same(a: str, b: str) -> bool:
+    return normalise(a) == normalise(b)
+
+
+def check_empty_corrections(kb: KnowledgeBase) -> Iterator[Diagnostic]:
+    """KB415: a correction to the source post must correct something. A correction whose post
+    value equals the record's value, or whose post value equals the bib entry's own field (the
+    post was right), is an error: the corrections report would publish a mistake that is not
+    one. Values are compared after the quote normalisation (case, whitespace, dashes, Greek)."""
+    for key, citation in kb.citations.items():
+        if not citation.seed:
+            continue
+        ref = kb.references.get(key)
+        for c in citation.seed.corrections:
+            if _same(c.seed, c.record):
+                yield make("KB415", f"the correction of `{c.field}` says the post and the record agree "
+                           f"(`{c.seed}`)", c.location or citation.location, "remove the correction")
+            elif ref is not None and c.field in _BIB_FIELDS and ref.get(c.field) and _same(c.seed, ref.get(c.field) or ""):
+                yield make("KB415", f"the post's {c.field} `{c.seed}` is the {c.field} of the record in "
+                           f"references.bib: the post was right", c.location or citation.location,
+                           "remove the correction, or fix references.bib if the record says otherwise")
+
+
 def _records(kb: KnowledgeBase) -> list[Intervention | Mechanism]:
     return [*kb.interventions.values(), *kb.mechanisms.values()]
 
 
 RULES: tuple[Callable[[KnowledgeBase], Iterator[Diagnostic]], ...] = (
+    check_required_fields,
     check_duplicate_publications,
     check_cited_nowhere,
     check_quotes,
     check_self_links,
     check_claim_ids,
+    check_empty_corrections,
 )
 
 

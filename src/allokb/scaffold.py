@@ -34,6 +34,8 @@ category: supplement         # precursor-hormone | pharmaceutical | supplement |
 summary: >-
   TODO: two to four sentences on what it is and what is claimed about ALLO.
 direction: unclear           # raises | lowers | preserves | mimics | mixed | unclear (the effect on ALLO)
+relation: raises-endogenous  # raises-endogenous | is-allopregnanolone | mimics | lowers | preserves (what it is to ALLO)
+main_outcome: {{outcome: allo-level, population: general-adults}}   # what it is mainly used for, and in whom
 prescription_status: over-the-counter   # prescription | over-the-counter | compounded | investigational | varies | not-applicable
 populations: [general-adults]            # who the evidence concerns, from the controlled list
 mechanisms: []               # ids of files in content/mechanisms/
@@ -41,9 +43,10 @@ claims: []
 # A claim looks like this (uncomment and fill in):
 #  - id: raises-serum-allo
 #    statement: "One checkable sentence."
-#    outcome: allo-level     # allo-level | mood | anxiety | sleep | ... (see the schema)
+#    outcome: allo-level     # allo-level | depressive-symptoms | anxiety | sleep | ... (content/rubric.yaml)
 #    direction: increases
-#    population: "healthy adults"
+#    population: general-adults        # whom the statement is about, from the controlled list
+#    population_note: "healthy adults"  # who was studied, in words
 #    dose: "400 mg single dose"
 #    route: oral
 #    citations:

@@ -28,7 +28,7 @@ SCHEMA_BASE = "file:///allokb/schema/"
 #: record kind (content folder) -> schema name
 SCHEMA_OF_KIND = {"interventions": "intervention", "mechanisms": "mechanism", "citations": "citation",
                   "rubric": "rubric", "link-hosts": "link-hosts"}
-SCHEMA_NAMES = ("common", "intervention", "mechanism", "citation", "rubric", "link-hosts")
+SCHEMA_NAMES = ("common", "intervention", "mechanism", "citation", "rubric", "kb", "link-hosts")
 
 _TYPE_NAMES = {
     "string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",

@@ -24,7 +24,7 @@ from typing import Any
 from allokb.audit import audit_site, content_security_policy
 from allokb.diagnostics import KbError
 from allokb.files import find_control
-from allokb.grade import grade_data
+from allokb.grade import matrix_data
 from allokb.output import (check_site_dir, check_unchanged, identity, recover, resolve_site_dir, seal, site_lock,
                            staging_folder, swap_in, write_marker)
 from allokb.graph import KnowledgeBase
@@ -173,8 +173,9 @@ def on_config(config: Any) -> Any:
         raise PluginError("the knowledge base has errors:\n" + report)
     site = site_info(config, root)
     try:
-        rendered = render_site(root, result.kb, site, {k: grade_data(g) for k, g in result.grades.items()},
-                               result.rubric, result.urls.redirects if result.urls else {})
+        matrices = {k: matrix_data(result.rubric, g) for k, g in result.grades.items()}
+        rendered = render_site(root, result.kb, site, matrices, result.rubric,
+                               result.urls.redirects if result.urls else {})
     except KbError as exc:
         raise PluginError(str(exc)) from None
     _BUILDS[id(config)] = (result.kb, rendered, site)

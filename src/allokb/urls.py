@@ -31,6 +31,7 @@ from allokb.schema import SCHEMA_NAMES
 
 if TYPE_CHECKING:  # the graph stage imports this module for RESERVED_IDS
     from allokb.graph import KnowledgeBase
+    from allokb.sources import SourceText
 
 MANIFEST = "urls.txt"  # one path a line, starting with "/" (relative to site_url)
 MAX_MANIFEST_BYTES = 5 * 1024 * 1024
@@ -41,10 +42,11 @@ SECTION_OF_KIND = {"interventions": "interventions", "mechanisms": "mechanisms",
 #: is the summary table, the mechanisms' index, the bibliography. A test renders the fixture and
 #: checks that a section holds no other generated page.
 RESERVED_IDS = frozenset({"index"})
-EXPORTS = ("data/kb.json", "data/interventions.csv", "data/references.bib", "data/references.csl.json", "feed.xml")
+EXPORTS = ("data/kb.json", "data/interventions.csv", "data/evidence.csv", "data/references.bib",
+           "data/references.csl.json", "feed.xml")
 #: the pages render_site generates besides one per entry (Markdown paths in the docs tree)
 GENERATED_PAGES = ("codes.md", "interventions/index.md", "mechanisms/index.md", "references/index.md",
-                   "evidence.md", "corrections.md")
+                   "evidence.md", "evidence-map.md", "corrections.md")
 GUIDE = ("CONTRIBUTING.md", "contributing.md")  # the repository's guide, published when it exists
 #: files MkDocs, its theme and the search plugin write themselves
 MKDOCS_FILES = ("404.html", "sitemap.xml", "sitemap.xml.gz", "search/search_index.json")
@@ -66,6 +68,19 @@ class UrlPlan:
     redirects: dict[str, str]
     generated: dict[str, str] = field(default_factory=dict)
     hand_written: dict[str, str] = field(default_factory=dict)
+
+
+def former_source_paths(kb: KnowledgeBase) -> dict[str, SourceText]:
+    """`sources/<old key>.txt` -> the source text now published under the new key, for every
+    former key of a reference with a committed source text. A text file cannot redirect, so the
+    old URL serves the same text."""
+    out: dict[str, SourceText] = {}
+    for key, citation in kb.citations.items():
+        source = kb.sources.get(key)
+        if source is not None:
+            for old in citation.former_keys:
+                out.setdefault(f"sources/{old}.txt", source)
+    return out
 
 
 def site_path(src_uri: str) -> str:
@@ -117,6 +132,7 @@ def plan_urls(root: Path, kb: KnowledgeBase) -> UrlPlan:
         pages.update({f"{section}/{ident}.md": f"the page of `{ident}`" for ident in ids})
     files = [*EXPORTS, *(f"schema/{n}.schema.json" for n in SCHEMA_NAMES),
              *(source.site_path for source in kb.sources.values())]
+    files += [path for path in former_source_paths(kb) if path not in files]
     urls = {page_url(src) for src in pages} | {f"/{path}" for path in files}
     hand_written = {rel: site_path(rel) for rel in hand_written_files(root)} if (root / PAGES_DIR).is_dir() else {}
     urls |= {page_url(rel) for rel in hand_written if rel.endswith(MARKDOWN_SUFFIXES)}

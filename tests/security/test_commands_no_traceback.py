@@ -93,6 +93,7 @@ COMMANDS: dict[str, Callable[[str, Path], list[str]]] = {
     "codes": lambda r, t: ["codes"],
     "add-reference": lambda r, t: ["add-reference", "--doi", "10.5555/x", "--root", r],
     "verify": lambda r, t: ["verify", "--online", r],
+    "rename-key": lambda r, t: ["rename-key", "smith2020example", "smith2020renamed", "--root", r],
 }
 
 
@@ -120,6 +121,8 @@ def expected(root_kind: str, command: str, root: Path, base: str) -> tuple[set[i
     if command == "verify" and root_kind in ("newline", "not-utf8"):
         return {1}, (f"allokb: error: cannot reach Crossref at {base}/crossref/works/10.5555/fixture.2020.1 "
                      "(connection refused); check the network connection or set ALLOKB_CROSSREF_URL")
+    if command == "rename-key" and root_kind == "empty-bib":
+        return {2}, "allokb: usage error: `smith2020example` is not a key of references.bib"
     return {0, 1}, None  # the check's own verdict on these roots belongs to the check's tests
 
 
@@ -148,7 +151,7 @@ def test_no_traceback(root_kind: str, command: str, tmp_path: Path, offline: str
      "'bogus' (choose from 'text', 'github', 'json')"),
     (["report", "bogus"], "allokb: usage error: argument name: invalid choice: 'bogus' (choose from 'corrections')"),
     (["bogus"], "allokb: usage error: argument COMMAND: invalid choice: 'bogus' (choose from 'check', 'build', "
-     "'serve', 'new', 'urls', 'report', 'codes', 'add-reference', 'verify')"),
+     "'serve', 'new', 'urls', 'report', 'codes', 'rename-key', 'add-reference', 'verify')"),
     (["new", "intervention"], "allokb: usage error: the following arguments are required: id"),
 ])
 def test_bogus_options_are_usage_errors(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -259,7 +259,7 @@ def test_a_deleted_manifest_is_an_error(tmp_path: Path, capsys: pytest.CaptureFi
                                              "check failed: 1 error, 0 warnings in 7 files")
     assert run(capsys, "build", str(root), "--site-dir", str(tmp_path / "site"))[0] == 1
     assert not (tmp_path / "site").exists()
-    assert run(capsys, "urls", str(root), "--write") == (0, "urls.txt: 27 URLs added\n", "")
+    assert run(capsys, "urls", str(root), "--write") == (0, "urls.txt: 30 URLs added\n", "")
     assert run(capsys, "check", str(root), "--strict")[0] == 0
 
 
@@ -276,7 +276,8 @@ def _written_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str], manife
     return out + "---\n" + (root / "urls.txt").read_text()
 
 
-ADDED = sorted({"/codes/", "/contributing/", "/corrections/", "/data/interventions.csv", "/data/references.bib",
+ADDED = sorted({"/codes/", "/contributing/", "/corrections/", "/data/evidence.csv", "/data/interventions.csv",
+                "/data/references.bib", "/evidence-map/",
                 "/data/references.csl.json", "/feed.xml", "/interventions/", "/interventions/example-avoid/",
                 "/interventions/example-hormone/", "/mechanisms/", "/mechanisms/step-one/", "/mechanisms/step-two/",
                 "/references/", "/references/examplewiki2024page/", "/references/smith2020example/",
@@ -292,13 +293,13 @@ def test_urls_write_keeps_comments_blank_lines_and_order(tmp_path: Path, capsys:
     unsorted = ("# Our manifest. Do not remove lines.\n/\n\n# the about page, cited in a 2026 paper\n/about/\n"
                 "/evidence/\n# data exports\n/data/kb.json")  # no final newline either
     assert _written_manifest(tmp_path / "a", capsys, unsorted) == (
-        "urls.txt: 23 URLs added\n---\n" + unsorted + "\n" + _lines(ADDED))
+        "urls.txt: 26 URLs added\n---\n" + unsorted + "\n" + _lines(ADDED))
     # In a sorted manifest each new URL goes right after the URL it follows, so that a comment
     # written above a URL stays above it.
     ordered = ("# Our manifest. Do not remove lines.\n/\n\n# the about page, cited in a 2026 paper\n/about/\n"
                "# data exports\n/data/kb.json\n/evidence/\n")
     assert _written_manifest(tmp_path / "b", capsys, ordered) == (
-        "urls.txt: 23 URLs added\n---\n# Our manifest. Do not remove lines.\n/\n\n"
+        "urls.txt: 26 URLs added\n---\n# Our manifest. Do not remove lines.\n/\n\n"
         "# the about page, cited in a 2026 paper\n/about/\n" + _lines([u for u in ADDED if u < "/data/kb.json"])
         + "# data exports\n/data/kb.json\n" + _lines([u for u in ADDED if "/data/kb.json" < u < "/evidence/"])
         + "/evidence/\n" + _lines([u for u in ADDED if u > "/evidence/"]))
@@ -397,8 +398,8 @@ def test_csv_of_the_fixture() -> None:
     result = check_project(VALID)
     text = interventions_csv(result.kb, SITE.site_url, {})
     assert text.splitlines()[1] == (
-        '"example-avoid","Avoid example blocker","avoidance","preserves","prescription","men","step-one","","",'
-        '"0","","https://allo-atlas.github.io/atlas/interventions/example-avoid/"')
+        '"example-avoid","Avoid example blocker","avoidance","preserves","lowers","prescription","men","step-one",'
+        '"allo-level","men","","","0","","https://allo-atlas.github.io/atlas/interventions/example-avoid/"')
 
 
 ALL_CHARACTERS = "".join(chr(c) for c in range(0x110000))  # lone surrogates included
@@ -488,6 +489,7 @@ def test_ten_thousand_dangling_links_are_reported_in_under_five_seconds(tmp_path
         targets = ", ".join(f"pathway-stp-{f * per_file + j}" for j in range(per_file))
         (root / "content" / "interventions" / f"dangling-{f}.yaml").write_text(
             f'id: dangling-{f}\nname: "Dangling {f}"\ncategory: supplement\nsummary: "x"\ndirection: unclear\n'
+            "relation: raises-endogenous\nmain_outcome: {outcome: allo-level, population: any}\n"
             f'prescription_status: over-the-counter\npopulations: [general-adults]\nmechanisms: [{targets}]\n'
             "claims: []\n")
     wall, cpu = time.perf_counter(), time.process_time()

@@ -55,7 +55,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.
     rubric = content / "rubric.yaml"
     _edit(rubric, 'label: "High"', 'label: "High ' + XSS + '"')
     _edit(rubric, 'why: "A randomised controlled trial in humans."', 'why: "' + JS_LINK + ' ' + XSS + '"')
-    _edit(rubric, 'label: "Raises ALLO"', 'label: "Raises ' + XSS + '"')
+    _edit(rubric, 'label: "ALLO level"', 'label: "Raises ' + XSS + '"')
     _edit(rubric, '{rating: "Strong", level: high}', '{rating: "Strong <script>alert(1)</script>", level: high}')
     about = content / "pages" / "about.md"
     about.write_text(re.sub(r"(?m)^description: .*$", lambda m: 'description: "\\"><script>alert(1)</script> \' Licences"',
@@ -116,7 +116,8 @@ def test_the_cite_box_fence_holds_a_line_of_backticks(planted: tuple[Path, subpr
 
 def test_rubric_text_shows_literally(planted: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
     root, _ = planted
-    for rel in ("evidence/index.html", "interventions/example-hormone/index.html", "index.html"):
+    for rel in ("evidence/index.html", "evidence-map/index.html", "interventions/example-hormone/index.html",
+                "index.html"):
         page = (root / "site" / rel).read_text(encoding="utf-8")
         assert "<img src=x" not in page and "<script>alert" not in page, rel
     evidence = _visible((root / "site" / "evidence" / "index.html").read_text(encoding="utf-8"))

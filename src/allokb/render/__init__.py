@@ -16,6 +16,7 @@ from allokb.graph import KnowledgeBase
 from allokb.render.citations import format_references
 from allokb.render.diagram import pathway_dot, render_svg
 from allokb.render.environment import Inert, make_environment
+from allokb.render.evidence_map import evidence_map_page
 from allokb.render.exports import exports
 from allokb.render.overview import corrections_page, evidence_page, home_summary
 from allokb.render.pages import (
@@ -81,7 +82,7 @@ def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str,
     grades = grades or {}
     env = make_environment(root)
     formatted = format_references(list(kb.references.values()))
-    ctx = PageContext(env, kb, site, formatted, grades)
+    ctx = PageContext(env, kb, site, formatted, grades, rubric)
     # Graphviz's SVG, with every label XML-escaped by Graphviz; it stands in a raw HTML block.
     diagram = Inert(render_svg(pathway_dot(list(kb.mechanisms.values()), "")) if any(
         m.step for m in kb.mechanisms.values()) else "<p>No enzymatic step is recorded yet.</p>")
@@ -90,6 +91,7 @@ def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str,
              Page("mechanisms/index.md", mechanisms_index(ctx, diagram)),
              Page("references/index.md", references_index(ctx)),
              Page("evidence.md", evidence_page(ctx, rubric)),
+             Page("evidence-map.md", evidence_map_page(ctx)),
              Page("corrections.md", corrections_page(ctx))]
     guide = _read_source(root, GUIDE)
     if guide is not None:  # one source for the repository's guide and the site's page

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from allokb.graph import KnowledgeBase
+from allokb.urls import former_source_paths
 from allokb.model import Link, Reference
 from allokb import labels as L
 from allokb.render.bibtex import bibtex
@@ -26,8 +27,9 @@ from allokb.render.citations import csl_item
 from allokb.schema import SCHEMA_NAMES, published_schema
 from allokb.sources import SourceText
 
-#: bump on any incompatible change of kb.json (consumers check it)
-KB_SCHEMA_VERSION = 1
+#: bump on any incompatible change of kb.json (consumers check it). 2: `computed_grade` (two pooled
+#: outcomes) gave way to `evidence` (the matrix: one object per outcome and population) and `main_outcome`.
+KB_SCHEMA_VERSION = 2
 _DROP = {"location", "source"}
 
 
@@ -54,7 +56,11 @@ def kb_json(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> str:
     for item in kb.interventions.values():
         data = to_data(item)
         data["url"] = f"{site_url}interventions/{item.id}/"
-        data["computed_grade"] = grades.get(item.id)
+        matrix = grades.get(item.id)
+        data["evidence"] = [_row_export(row, data["url"]) for row in matrix["rows"]] if matrix else []
+        data["main_outcome"] = {**data["main_outcome"], **(_main_export(matrix, data["url"]) if matrix else {})}
+        data["source_post_comparison"] = {k: matrix[k] for k in ("source_post_rating", "differs_from_source_post",
+                                                                  "notes")} if matrix else None
         interventions.append(data)
     mechanisms = []
     for mech in kb.mechanisms.values():
@@ -75,6 +81,18 @@ def kb_json(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> str:
                    "mechanisms": mechanisms, "references": references})
 
 
+def _row_export(row: dict[str, Any], page_url: str) -> dict[str, Any]:
+    """A matrix row as kb.json publishes it (the Contract: outcome, population, level, studies,
+    participants, sources, trail; and the rest of the row)."""
+    return {**row, "url": f"{page_url}#{row['anchor']}"}
+
+
+def _main_export(matrix: dict[str, Any], page_url: str) -> dict[str, Any]:
+    main = matrix["main"]
+    return {"level": main["level"], "level_label": main["level_label"], "title": main["title"],
+            "url": f"{page_url}#{main['anchor']}"}
+
+
 #: what makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -90,16 +108,38 @@ def interventions_csv(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) 
     """One row per intervention: the summary table as CSV, every cell quoted and neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    writer.writerow(["id", "name", "category", "direction", "prescription_status", "populations", "mechanisms",
-                     "computed_grade", "source_post_rating", "claims", "references", "url"])
+    writer.writerow(["id", "name", "category", "direction", "relation", "prescription_status", "populations",
+                     "mechanisms", "main_outcome", "main_population", "main_level", "source_post_rating", "claims",
+                     "references", "url"])
     for item in kb.interventions.values():
-        grade = grades.get(item.id) or {}
+        main = (grades.get(item.id) or {}).get("main", {})
         refs = sorted({c.ref.target for claim in item.claims for c in claim.citations})
         writer.writerow([csv_cell(cell) for cell in (
-            item.id, item.name, item.category, item.direction, item.prescription_status,
+            item.id, item.name, item.category, item.direction, item.relation, item.prescription_status,
             " ".join(item.populations), " ".join(m.target for m in item.mechanisms),
-            grade.get("level", ""), item.seed_rating.rating if item.seed_rating else "",
+            item.main_outcome.outcome, item.main_outcome.population, main.get("level", ""),
+            item.seed_rating.rating if item.seed_rating else "",
             len(item.claims), " ".join(refs), f"{site_url}interventions/{item.id}/")])
+    return out.getvalue()
+
+
+def evidence_csv(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> str:
+    """One row per intervention x outcome x population: the evidence matrix as CSV."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    writer.writerow(["intervention", "outcome", "population", "level", "studies", "participants", "direction",
+                     "consistency", "main_outcome", "sources", "rules_applied", "url"])
+    for item in kb.interventions.values():
+        matrix = grades.get(item.id)
+        if not matrix:
+            continue
+        for row in matrix["rows"]:
+            rules = " ".join(s["rule"] for s in row["trail"] if s["change"])
+            writer.writerow([csv_cell(cell) for cell in (
+                item.id, row["outcome"], row["population"], row["level"], row["studies"],
+                "" if row["participants"] is None else row["participants"], row["direction"], row["consistency"],
+                "yes" if row["anchor"] == matrix["main"]["anchor"] else "no", " ".join(row["sources"]), rules,
+                f"{site_url}interventions/{item.id}/#{row['anchor']}")])
     return out.getvalue()
 
 
@@ -190,6 +230,7 @@ def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any]
     files = {
         "data/kb.json": kb_json(kb, site_url, grades),
         "data/interventions.csv": interventions_csv(kb, site_url, grades),
+        "data/evidence.csv": evidence_csv(kb, site_url, grades),
         "data/references.csl.json": csl_json(kb),
         "data/references.bib": bibtex(kb.references.values()),
     }
@@ -197,6 +238,8 @@ def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any]
         files[f"schema/{name}.schema.json"] = _dumps(published_schema(name, site_url))
     for source in kb.sources.values():  # the committed source texts, as /sources/<key>.txt
         files[source.site_path] = source_text_file(source, site_url)
+    for old, source in former_source_paths(kb).items():  # a text file cannot redirect: the old
+        files[old] = source_text_file(source, site_url)  # key's URL serves the same text
     if site is not None:
         files["feed.xml"] = atom_feed(kb, site)
     return files

@@ -8,10 +8,10 @@ import jinja2
 
 from allokb.corrections import seed_numbers
 from allokb.diagnostics import KbError, Location, make
-from allokb.graph import KnowledgeBase
-from allokb.model import Intervention, Mechanism, Reference
+from allokb.graph import KnowledgeBase, record_cites
+from allokb.model import Citation, Intervention, Mechanism, Reference
 from allokb import labels as L
-from allokb.render.environment import TEMPLATES_DIR
+from allokb.render.environment import TEMPLATES_DIR, Inert
 from allokb.report import format_text
 from allokb.sources import quotes_by_reference
 from allokb.render.views import (
@@ -25,6 +25,7 @@ from allokb.render.views import (
     jsonld,
     md_prefix,
     page_citation,
+    quote_check,
     url_prefix,
 )
 
@@ -57,8 +58,9 @@ class PageContext:
     """What every page template gets: front matter, cite box, edit link."""
 
     def __init__(self, env: jinja2.Environment, kb: KnowledgeBase, site: SiteInfo, formatted: dict[str, str],
-                 grades: dict[str, Any]) -> None:
+                 grades: dict[str, Any], rubric: Any = None) -> None:
         self.env, self.kb, self.site, self.formatted, self.grades = env, kb, site, formatted, grades
+        self.rubric = rubric  # allokb.rubric.Rubric: the vocabularies' wording (None without a rubric)
         self.seed_map = seed_numbers(kb)
         self.quote_counts = quotes_by_reference(kb)  # bib key -> how many quotes are checked against it
 
@@ -89,11 +91,31 @@ class PageContext:
 
 
 def grade_label(ctx: PageContext, ident: str) -> tuple[str, int]:
-    """The computed grade's wording and rank (for sorting) of an intervention."""
-    grade = ctx.grades.get(ident)
-    if not grade:
+    """The level of an intervention's main outcome, named (`Depressive symptoms, postpartum women:
+    High`), and its rank for sorting: never the best of unrelated outcomes."""
+    matrix = ctx.grades.get(ident)
+    if not matrix:
         return "Not graded", 0
-    return str(grade["label"]), int(grade["rank"])
+    main = matrix["main"]
+    return f"{main['title']}: {main['level_label']}", int(main["rank"])
+
+
+def matrix_view(ctx: PageContext, src: str, item: Intervention) -> dict[str, Any] | None:
+    """An intervention's matrix for its page: every row (the main outcome's among them, even when
+    nothing is recorded for it), each study linked to its reference page."""
+    matrix = ctx.grades.get(item.id)
+    if not matrix:
+        return None
+    view = []
+    for r in matrix["rows"]:
+        studies = [{"id": s["id"], "approval": s["approval"], "design": L.label(L.DESIGN, s["design"]),
+                    "participants": s["participants"], "support": L.label(L.SUPPORT, s["support"]),
+                    "claims": s["claims"], "human": s["human"],
+                    "sources": [{"key": k, "link": f"{md_prefix(src)}references/{k}.md"} for k in s["sources"]]}
+                   for s in r["included"]]
+        view.append({**r, "studies_view": studies, "direction_label": L.label(L.EFFECT, r["direction"]),
+                     "main": r["anchor"] == matrix["main"]["anchor"]})
+    return {**matrix, "rows_view": view}
 
 
 def intervention_page(ctx: PageContext, item: Intervention) -> str:
@@ -101,7 +123,7 @@ def intervention_page(ctx: PageContext, item: Intervention) -> str:
     src = f"interventions/{item.id}.md"
     numbering = Numbering(src, ctx.kb, ctx.formatted)
     kb = ctx.kb
-    claims = claim_views(item.claims, numbering, ctx.seed_map)
+    claims = claim_views(item.claims, numbering, ctx.seed_map, ctx.rubric)
     regulatory = [{"r": r, "cites": numbering.cites(r.citations)} for r in item.regulatory]
     dosing = [{"d": d, "cite": numbering.cite(d.reported_by), "population": L.label(L.POPULATION, d.population),
                "supervision": L.label(L.SUPERVISION, d.supervision), "route": L.label(L.ROUTE, d.route)}
@@ -121,8 +143,11 @@ def intervention_page(ctx: PageContext, item: Intervention) -> str:
     refs = numbering.entries()
     common = ctx.common(src, item.name, describe_intervention(item), item.source, [kb.references[e.key] for e in refs])
     return ctx.render(
-        "intervention.md.j2", item=item, grade=ctx.grades.get(item.id),
+        "intervention.md.j2", item=item, matrix=matrix_view(ctx, src, item),
         v={"direction": L.label(L.DIRECTION, item.direction), "category": L.label(L.CATEGORY, item.category),
+           "relation": ctx.rubric.relations[item.relation].label if ctx.rubric and item.relation in
+           ctx.rubric.relations else L.label({}, item.relation),
+           "main": grade_label(ctx, item.id)[0],
            "prescription": L.label(L.PRESCRIPTION, item.prescription_status),
            "populations": ", ".join(L.label(L.POPULATION, p) for p in item.populations)},
         mechanisms=[{"name": kb.mechanisms[m.target].name, "link": ctx.link(src, "mechanism", m.target)}
@@ -166,7 +191,7 @@ def mechanism_page(ctx: PageContext, mech: Mechanism) -> str:
     src = f"mechanisms/{mech.id}.md"
     kb = ctx.kb
     numbering = Numbering(src, kb, ctx.formatted)
-    claims = claim_views(mech.claims, numbering, ctx.seed_map)
+    claims = claim_views(mech.claims, numbering, ctx.seed_map, ctx.rubric)
     refs = numbering.entries()
 
     def links(ids: Any) -> list[dict[str, str]]:
@@ -233,21 +258,66 @@ def reference_page(ctx: PageContext, ref: Reference) -> str:
         retraction=L.label(L.RETRACTION, citation.retraction if citation and citation.retraction else "unchecked"),
         identifiers=reference_links(ref),
         verification=L.label(L.VERIFICATION, citation.verification.status) if citation else "No citation record",
-        checked=[{"url": p.url, "fields": ", ".join(p.fields)} for p in citation.verification.checked_against]
-        if citation else [],
+        record=verification_record(citation),
         seed=citation.seed if citation else None, corrections=citation.seed.corrections if citation and citation.seed
         else (), cited_by=cited_by, quotes=source_view(ctx, ref.key), **common)
 
 
 def source_view(ctx: PageContext, key: str) -> dict[str, Any] | None:
-    """How a reference's quotes are checked, for its page: against which committed text (with the
-    link to read it), or by hand; None when nothing quotes it."""
+    """The quotes the site takes from a reference, for its page: each with where it is used and
+    how it was checked, and the committed text they are checked against (with the link to read
+    it) or None; None when nothing quotes it."""
+    items = quote_uses(ctx, key)
+    if not items:
+        return None
     count = ctx.quote_counts.get(key, 0)
     source = ctx.kb.sources.get(key)
     if source is None:
-        return {"source": None, "count": count} if count else None
-    return {"source": source, "count": count, "href": f"../{source.site_path}",
+        return {"source": None, "count": count, "uses": items}
+    return {"source": source, "count": count, "href": f"../{source.site_path}", "uses": items,
+            "html_href": f"{url_prefix(f'references/{key}.md')}{source.site_path}",
             "words": f"{count} quote{'s' * (count != 1)}"}
+
+
+def quote_uses(ctx: PageContext, key: str) -> list[dict[str, str]]:
+    """Every quote the site takes from the reference `key`: the quotes of its citation record's
+    findings, then of every citation of it in an intervention or a mechanism, in page order;
+    each with where it is used and its check (`machine`, `hand`, or `none` for a citation whose
+    quote the check does not look for), as the check itself decides (`quote_check`)."""
+    kb = ctx.kb
+    have_text = key in kb.sources
+    out = []
+    citation = kb.citations.get(key)
+    for finding in citation.findings if citation else ():
+        if finding.quote and finding.quote.strip():
+            out.append({"quote": finding.quote, "name": "What it shows", "link": Inert("#findings"),
+                        "label": finding.text, "check": "machine" if have_text else "hand", "support": ""})
+    for kind, records in (("intervention", kb.interventions), ("mechanism", kb.mechanisms)):
+        for record in records.values():
+            for anchor, label, cite in record_cites(record):
+                if cite.ref.target != key or not (cite.quote and cite.quote.strip()):
+                    continue
+                check = {"machine-checked": "machine", "checked by hand": "hand"}.get(quote_check(kb, cite), "none")
+                out.append({"quote": cite.quote, "name": record.name, "label": label,
+                            "link": f"../{kind}s/{record.id}.md#{anchor}", "check": check,
+                            "support": L.label(L.SUPPORT, cite.support)})
+    return out
+
+
+def verification_record(citation: Citation | None) -> dict[str, Any] | None:
+    """The maintainers' record of how the reference was checked, for the collapsed section of its
+    page: the records checked (with the fields seen on each), the date, what was searched, the
+    fields found on no record, and the notes; None when nothing was recorded."""
+    if citation is None:
+        return None
+    v = citation.verification
+    when = f"Checked on {v.checked_on}" if v.checked_on else "Checked"
+    intro = f"{when} against these records, with the fields seen on each:" if v.checked_against else \
+        f"{when}." if v.checked_on else None
+    record = {"checked_intro": intro,
+              "checked": [{"url": p.url, "fields": ", ".join(p.fields)} for p in v.checked_against],
+              "searched": list(v.searched), "missing": ", ".join(v.missing), "notes": v.notes}
+    return record if any(record.values()) else None
 
 
 def references_index(ctx: PageContext) -> str:

@@ -129,13 +129,21 @@ class ClaimView:
     outcome: str
     effect: str
     cites: list[CiteView]
+    population: str  # the population's wording
     seed_refs: list[tuple[int, str | None]]  # the post's reference numbers and the bib keys they map to
 
 
-def claim_views(claims: tuple[Claim, ...], numbering: Numbering, seed_map: dict[int, str]) -> list[ClaimView]:
-    """Claims with page-numbered citations."""
-    return [ClaimView(c, L.label(L.OUTCOME, c.outcome), L.label(L.EFFECT, c.direction), numbering.cites(c.citations),
-                      [(n, seed_map.get(n)) for n in (c.seed.refs if c.seed else ())])
+def claim_views(claims: tuple[Claim, ...], numbering: Numbering, seed_map: dict[int, str],
+                rubric: Any = None) -> list[ClaimView]:
+    """Claims with page-numbered citations, their outcome and population in the rubric's words."""
+    def outcome(ident: str) -> str:
+        return rubric.outcome_label(ident) if rubric else L.label(L.OUTCOME, ident)
+
+    def population(ident: str) -> str:
+        return rubric.population_label(ident) if rubric else L.label(L.POPULATION, ident)
+
+    return [ClaimView(c, outcome(c.outcome), L.label(L.EFFECT, c.direction), numbering.cites(c.citations),
+                      population(c.population), [(n, seed_map.get(n)) for n in (c.seed.refs if c.seed else ())])
             for c in claims]
 
 
