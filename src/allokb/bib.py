@@ -52,6 +52,9 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "report": ("author|organization|institution", "title", "year"),
 }
 
+#: the fields of an @article that KB451 reports, in one diagnostic, instead of KB403
+RECORD_FIELDS = ("author", "journal", "year")
+
 _LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
 # pylatexenc 2.10 knows how to print `\href{url}{text}` but its parser does not know that \href
 # takes two arguments (every \href was an IndexError): tell it.
@@ -280,7 +283,8 @@ def _check_entry(entry: bibmodel.Entry) -> tuple[Reference, list[Diagnostic]]:
     decoded = tuple(decoded_fields)
     authors = fields["author"][0] if "author" in fields else None
     editors = fields["editor"][0] if "editor" in fields else None
-    return Reference(entry.key, entry_type, decoded, authors, editors, key_loc), out
+    lines = tuple(sorted((name, line) for name, (_, line) in fields.items()))
+    return Reference(entry.key, entry_type, decoded, authors, editors, key_loc, lines), out
 
 
 def field_line(reference: Reference, name: str) -> Location:
