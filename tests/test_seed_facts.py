@@ -124,7 +124,7 @@ def test_dose_range_of_the_post(record: str, population: str | None, amount: str
 @pytest.mark.parametrize("record, anecdote", ANECDOTES)
 def test_readers_replies_are_labelled_anecdotes(record: str, anecdote: str) -> None:
     found = [a for a in intervention(record).anecdotes if a.id == anecdote]
-    assert found and found[0].citation.ref.target == "vergelhow"
+    assert found and found[0].citation.ref.target == "vergel2026how"
 
 
 def test_hcg_frequency_of_the_post() -> None:

@@ -66,10 +66,19 @@ def check_article_fields(ref: Reference, citation: Citation | None) -> Iterator[
                    f"content/citations/{ref.key}.yaml")
 
 
-def check_others(ref: Reference) -> Iterator[Diagnostic]:
+def _searched_for(citation: Citation | None, name: str) -> bool:
+    """The citation records `name` as missing from every record searched, and what was searched."""
+    return citation is not None and name in citation.verification.missing and bool(citation.verification.searched)
+
+
+def check_others(ref: Reference, citation: Citation | None = None) -> Iterator[Diagnostic]:
     """KB452 (warning): `author = {Family, A. and others}`: "others" as the only co-author cuts a
-    list that the publication's record gives in full. Write every author."""
+    list that the publication's record gives in full. Write every author — unless the citation
+    records `author` under `verification.missing`, with what was `searched`: no record seen gave
+    the list, and it is not filled in from elsewhere."""
     if ref.author_list is None or "others" not in ref.author_list:  # the common case, without splitting
+        return
+    if _searched_for(citation, "author"):
         return
     names = [name.strip() for name in split_multiple_persons_names(ref.author_list)]
     if len(names) == 2 and names[1] == "others":  # BibTeX's keyword, lower-case
@@ -111,10 +120,14 @@ def check_checked_against(citation: Citation, ref: Reference | None, hosts: Link
 def check_record_first(citation: Citation, hosts: LinkHosts) -> Iterator[Diagnostic]:
     """KB454 (warning): in `verification.checked_against`, a record of the publication (PubMed,
     PMC, DOI, publisher, regulator: the `records` of content/link-hosts.yaml) comes before any
-    aggregator. An aggregator copies a record; it confirms one, never stands in for it."""
+    aggregator. An aggregator copies a record; it confirms one, never stands in for it. A list with
+    no record at all is accepted only when the citation says what was `searched` for the record
+    and which fields no record showed (`missing`): the aggregator is then all there is, and says so."""
     kinds = [getattr(hosts.classify(page.url), "kind", None) for page in citation.verification.checked_against]
     first = next((i for i, kind in enumerate(kinds) if kind == "aggregator"), None)
     if first is None or "record" in kinds[:first]:
+        return
+    if "record" not in kinds and citation.verification.searched and citation.verification.missing:
         return
     host = hosts.classify(citation.verification.checked_against[first].url).host  # type: ignore[union-attr]
     yield make("KB454", f"`checked_against[{first}]` is on `{shown(host)}`, an aggregator, and no record of the "
@@ -156,7 +169,7 @@ def check_bibliography(kb: KnowledgeBase, hosts: LinkHosts) -> list[Diagnostic]:
         citation = kb.citations.get(key)
         out += check_publication_type(ref)
         out += check_article_fields(ref, citation)
-        out += check_others(ref)
+        out += check_others(ref, citation)
         out += check_bib_url(ref, hosts)
         out += check_key(ref)
     for key, citation in kb.citations.items():

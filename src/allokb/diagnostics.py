@@ -275,7 +275,8 @@ CODES: dict[str, CodeInfo] = {
         _code("KB452", W, "\"others\" as the only co-author",
               "`author = {Family, A. and others}`: the list stops after its first author. The publication's record "
               "(PubMed, the publisher) lists every author: write them all, so that citations show the same "
-              "authors as the record."),
+              "authors as the record. Where no record searched gave the list, the citation says so (`author` under "
+              "`verification.missing`, with what was `searched`) and the warning is not given."),
         _code("KB453", W, "link that is not a record of the publication",
               "A `url` of references.bib, or a `verification.checked_against` page of a citation record, points "
               "at an IP address, a page of search results (a `/search` path with a query, PubMed's `?term=`, "
@@ -290,7 +291,9 @@ CODES: dict[str, CodeInfo] = {
               "In a citation record's `verification.checked_against`, a page on a host that content/link-hosts.yaml "
               "lists as an aggregator comes before every record of the publication (a host on its `records` "
               "list: PubMed, PMC, DOI, publisher, regulator), or there is no record at all. List the record "
-              "first: an aggregator copies a record and may only confirm it."),
+              "first: an aggregator copies a record and may only confirm it. A list with no record is accepted "
+              "only when the citation says what was `searched` for the record and which fields no record showed "
+              "(`missing`)."),
         _code("KB455", W, "bib key does not match its entry",
               "A bib key is the first author's surname, the year of publication and a word of the title, in "
               "lower-case ASCII (`Bäckström` -> `backstrom`, `de Wit` -> `dewit`, `Gunduz-Bruce` -> "
