@@ -242,7 +242,8 @@ def test_add_reference_stores_the_abstract(services: FakeServices, project: Path
         "A fictional steroid was given to 40 pretend adults. After the example dose, serum levels rose "
         "three\u2013fold in the imaginary group.\n")
     result = check_project(project)
-    assert [d.code for d in result.diagnostics] == ["KB408"]  # the new reference is cited nowhere yet
+    # the new reference is cited nowhere yet; KB453: the fake NCBI the stub was checked against is on 127.0.0.1
+    assert [d.code for d in result.diagnostics] == ["KB453", "KB408"]
     assert result.kb.sources["rivera2022fictional"].kind == "abstract"
 
 
@@ -260,7 +261,7 @@ def test_add_reference_without_a_usable_abstract_writes_no_source_text(
     key, _, cite = add_reference(project, pmid="99999901", client=client())
     assert cite.exists()
     assert not (project / f"content/sources/{key}.md").exists()
-    assert [d.code for d in check_project(project).diagnostics] == ["KB408"]
+    assert [d.code for d in check_project(project).diagnostics] == ["KB453", "KB408"]  # as above
 
 
 def test_add_reference_never_overwrites_a_source_text(services: FakeServices, project: Path) -> None:  # noqa: F811

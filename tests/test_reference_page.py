@@ -35,8 +35,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                    f"  notes: {_yaml(NOTE)}\n"), encoding="utf-8")
     mechanism = root / "content" / "mechanisms" / "step-two.yaml"
     text = mechanism.read_text(encoding="utf-8")
-    assert text.endswith("        support: unchecked\n")
-    mechanism.write_text(text + "        quote: \"5\u03b1-reductase activity was unchanged\"\n", encoding="utf-8")
+    assert text.count("        support: unchecked\n") == 1
+    mechanism.write_text(text.replace("        support: unchecked\n", "        support: unchecked\n        quote: "
+                                      "\"5\u03b1-reductase activity was unchanged\"\n"), encoding="utf-8")
     assert main(["build", str(root), "--site-dir", str(root / "site")]) == 0
     return root / "site"
 

@@ -52,6 +52,9 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "report": ("author|organization|institution", "title", "year"),
 }
 
+#: the fields of an @article that KB451 reports, in one diagnostic, instead of KB403
+RECORD_FIELDS = ("author", "journal", "year")
+
 _LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
 # pylatexenc 2.10 knows how to print `\href{url}{text}` but its parser does not know that \href
 # takes two arguments (every \href was an IndexError): tell it.
@@ -262,7 +265,9 @@ def _check_entry(entry: bibmodel.Entry) -> tuple[Reference, list[Diagnostic]]:
             text = decode_strict(value)
         except UndecodableError as exc:
             out.append(make("KB413", f"`{name}` {exc}", loc(name), _UNDECODABLE_HINT))
-            text = decode(value)
+            # the field is there (KB403 must not say otherwise): keep its raw text when the
+            # lenient decoding leaves nothing
+            text = decode(value).strip() or value
             undecodable.add(name)
         else:
             if text is not value and (index := find_control(text)) is not None:  # made by the LaTeX
@@ -278,7 +283,8 @@ def _check_entry(entry: bibmodel.Entry) -> tuple[Reference, list[Diagnostic]]:
     decoded = tuple(decoded_fields)
     authors = fields["author"][0] if "author" in fields else None
     editors = fields["editor"][0] if "editor" in fields else None
-    return Reference(entry.key, entry_type, decoded, authors, editors, key_loc), out
+    lines = tuple(sorted((name, line) for name, (_, line) in fields.items()))
+    return Reference(entry.key, entry_type, decoded, authors, editors, key_loc, lines), out
 
 
 def field_line(reference: Reference, name: str) -> Location:

@@ -195,16 +195,21 @@ CODES: dict[str, CodeInfo] = {
               "bibtexparser could not parse this block of references.bib."),
         _code("KB402", E, "duplicate bib key", "Two entries in references.bib have the same key."),
         _code("KB403", E, "missing bibliographic field",
-              "An entry lacks a field that its type requires (article: author, title, journal, "
-              "year; online: title, url, and author or organization). A field that exists but that no "
-              "record showed is not filled in: list it under `verification.missing` of the citation, with "
-              "what was `searched`, and the entry may go without it."),
+              "An entry lacks a field that its type requires (article: title; book: title, publisher, year, and "
+              "author or editor; incollection: author, title, booktitle, year; online: title, url, and author or "
+              "organization; misc: title, year; report: title, year, and author, organization or institution; an "
+              "article's author, journal and year are KB451). A field that exists but that no record showed is not "
+              "filled in: list it under `verification.missing` of the citation, with what was `searched`, and the "
+              "entry may go without it."),
         _code("KB404", E, "malformed DOI",
               "A DOI must look like `10.NNNN/suffix`, without a `https://doi.org/` prefix."),
         _code("KB405", E, "malformed PMID", "A PubMed id is a positive whole number of at most 9 digits."),
         _code("KB406", E, "malformed PMCID", "A PubMed Central id looks like `PMC1234567`."),
         _code("KB407", E, "one publication under two keys",
-              "Two bib entries share a DOI, PMID or PMCID: they are the same publication. Keep one key."),
+              "Two bib entries share a DOI, PMID or PMCID (compared without regard to case), or the same title in "
+              "the same year: they are the same publication. Titles are compared after Unicode NFKC, case folding "
+              "and dropping accents, with Greek letters written out (`α` = `alpha`) and only letters and digits "
+              "kept, so punctuation, dashes and spaces never differ. Keep one key."),
         _code("KB408", W, "reference cited nowhere",
               "A bib entry that no claim, dosing report, regulatory record or anecdote cites."),
         _code("KB409", E, "malformed bib key",
@@ -258,6 +263,51 @@ CODES: dict[str, CodeInfo] = {
         _code("KB442", E, "source text of an unknown reference",
               "The name of a file in `content/sources/` must be the bib key of an entry of references.bib: its "
               "text is what that reference's quotes are checked against."),
+        _code("KB450", E, "publication typed as a web page",
+              "An `@online` or `@misc` entry has a `doi`, `pmid` or `pmcid`: it is a publication, and its entry "
+              "type says which, `@article` (or `@book`, `@incollection`, `@report`), with the fields of that type. "
+              "Bibliography styles print `@online` and `@misc` as a bare title and a link."),
+        _code("KB451", E, "article without authors, journal or year",
+              "An `@article` has no `author`, `journal` or `year` (the message names which). Copy them from the "
+              "PubMed or publisher record. A field that exists but that no record shows (every record seen cuts "
+              "the author list, say) is excused when the reference's citation record lists it under "
+              "`verification.missing` and says what was searched under `verification.searched`."),
+        _code("KB452", W, "\"others\" as the only co-author",
+              "`author = {Family, A. and others}`: the list stops after its first author. The publication's record "
+              "(PubMed, the publisher) lists every author: write them all, so that citations show the same "
+              "authors as the record. Where no record searched gave the list, the citation says so (`author` under "
+              "`verification.missing`, with what was `searched`) and the warning is not given."),
+        _code("KB453", W, "link that is not a record of the publication",
+              "A `url` of references.bib, or a `verification.checked_against` page of a citation record, points "
+              "at an IP address, a page of search results (a `/search` path with a query, PubMed's `?term=`, "
+              "Google, Google Scholar, Bing, DuckDuckGo) or a host that content/link-hosts.yaml lists as a mirror "
+              "or proxy. A `url` on an aggregator is reported too: an aggregator may confirm a record in "
+              "`checked_against`, never replace it; and, for a publication (an entry with a journal, DOI, PMID "
+              "or PMCID, or of a publication's type), a host listed as a forum or wiki, which is a record only of "
+              "what was posted there. The message names the field, the host and why it is listed. Link the DOI, "
+              "PubMed, PMC, publisher or regulator record instead. Hosts are matched exactly or by a `*.domain` "
+              "pattern, without regard to case; `www.` is not implied."),
+        _code("KB454", W, "aggregator listed before any record",
+              "In a citation record's `verification.checked_against`, a page on a host that content/link-hosts.yaml "
+              "lists as an aggregator comes before every record of the publication (a host on its `records` "
+              "list: PubMed, PMC, DOI, publisher, regulator), or there is no record at all. List the record "
+              "first: an aggregator copies a record and may only confirm it. A list with no record is accepted "
+              "only when the citation says what was `searched` for the record and which fields no record showed "
+              "(`missing`)."),
+        _code("KB455", W, "bib key does not match its entry",
+              "A bib key is the first author's surname, the year of publication and a word of the title, in "
+              "lower-case ASCII (`Bäckström` -> `backstrom`, `de Wit` -> `dewit`, `Gunduz-Bruce` -> "
+              "`gunduzbruce`). When the first author is an organisation (`organization` without `author`, or "
+              "a braced corporate author), the surname is one of the organisation's words, several of them joined, "
+              "or a run of its initials, skipping of/and/the/for (`U.S. Food and Drug Administration` -> `fda`). "
+              "An entry without a year has no year in its key. The surname and the year are compared; the title "
+              "word is not, beyond the key having one (which word is the first significant one depends on a list "
+              "of stop words, and another word may tell apart two papers of one author and year). The hint gives "
+              "the key the rule makes; `allokb rename-key OLD NEW` renames it everywhere and keeps the old reference "
+              "URL answering."),
+        _code("KB456", E, "link-hosts.yaml lists a host twice",
+              "A host (or `*.domain` pattern) appears twice in content/link-hosts.yaml, in one list or in two: "
+              "it can be of one kind only. Keep it on one list."),
         _code("KB412", E, "unsafe URL",
               "URLs must be http(s). `javascript:`, `data:` and other schemes are rejected."),
         _code("KB413", E, "bib field cannot be decoded",

@@ -256,6 +256,7 @@ class CheckedPage:
 
     url: str
     fields: tuple[str, ...]
+    location: Location | None = None  # where the `url` is written
 
 
 @fast_pickle
@@ -379,6 +380,12 @@ class Reference:
     author_list: str | None
     editor_list: str | None
     location: Location
+    field_lines: tuple[tuple[str, int], ...] = ()  # (field, 1-based line where it is written)
+
+    def field_location(self, name: str) -> Location:
+        """Where field `name` is written (the entry's line when it is absent or unknown)."""
+        line = next((n for key, n in self.field_lines if key == name), self.location.line)
+        return Location(self.location.file, line, 1, f"$.{self.key}.{name}")
 
     @property
     def authors(self) -> tuple[Person, ...]:
@@ -508,7 +515,8 @@ def build_citation(doc: SourceDocument) -> Citation:
         retraction=d.get("retraction"),
         verification=Verification(
             v["status"], v.get("checked_on"),
-            tuple(CheckedPage(p["url"], tuple(p["fields"])) for p in v.get("checked_against", [])),
+            tuple(CheckedPage(p["url"], tuple(p["fields"]), doc.location(("verification", "checked_against", i, "url")))
+                  for i, p in enumerate(v.get("checked_against", []))),
             v.get("notes"), tuple(v.get("searched", [])), tuple(v.get("missing", []))),
         seed=SeedCitation(
             seed["number"], seed["cited_as"],

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from allokb.bib import load_references
+from allokb.bibrules import check_bibliography
 from allokb.diagnostics import Diagnostic, Severity, sorted_diagnostics
 from allokb.grade import RUBRIC_FILE, InterventionMatrix, Rubric, check_hand_grades, check_matrix, grade_all, load_rubric
 from allokb.graph import FileOutcome, KnowledgeBase, build_graph, process_document
+from allokb.linkhosts import LINK_HOSTS_FILE, load_link_hosts
 from allokb.load import KINDS, load_document, scan_content
 from allokb.model import Reference
 from allokb.pages_check import check_site_files
@@ -145,10 +147,13 @@ def _check(root: Path) -> CheckResult:
     kb = replace(kb, sources=sources)
     quote_diagnostics, quotes = check_quotes(kb)
     rubric, rubric_diagnostics = load_rubric(root)
+    hosts, host_diagnostics = load_link_hosts(root)
     grades = grade_all(rubric, kb)
     urls = plan_urls(root, kb)
     found = [*folder_diagnostics, *(d for o in outcomes for d in o.diagnostics), *bib_diagnostics,
              *graph_diagnostics, *source_diagnostics, *quote_diagnostics, *run_rules(kb), *rubric_diagnostics,
-             *check_hand_grades(kb, grades), *check_matrix(kb, rubric), *check_urls(root, urls), *check_site_files(root)]
-    count = len(names) + (root / "references.bib").exists() + (root / RUBRIC_FILE).exists()
+             *host_diagnostics, *check_bibliography(kb, hosts), *check_hand_grades(kb, grades),
+             *check_matrix(kb, rubric), *check_urls(root, urls), *check_site_files(root)]
+    count = (len(names) + (root / "references.bib").exists() + (root / RUBRIC_FILE).exists()
+             + (root / LINK_HOSTS_FILE).exists())
     return CheckResult(kb, tuple(sorted_diagnostics(found)), count, rubric, grades, urls, quotes)

@@ -9,15 +9,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 
-from allokb.bib import REQUIRED_FIELDS
-from allokb.diagnostics import Diagnostic, make
+from allokb.bib import RECORD_FIELDS, REQUIRED_FIELDS
+from allokb.diagnostics import Diagnostic, make, shown
 from allokb.graph import KnowledgeBase, record_cites
 from allokb.model import Intervention, Mechanism
 from allokb.sources import normalise
 
 
 def check_duplicate_publications(kb: KnowledgeBase) -> Iterator[Diagnostic]:
-    """KB407: two bib entries with the same DOI, PMID or PMCID are one publication under two keys."""
+    """KB407: two bib entries with the same DOI, PMID or PMCID, or the same title in the same year,
+    are one publication under two keys. Titles are compared normalised: Unicode NFKC, case, and
+    letters and digits only, with Greek letters written out or not (`5α` = `5alpha`); identifiers
+    without regard to case."""
     for name in ("doi", "pmid", "pmcid"):
         seen: dict[str, str] = {}
         for key, ref in kb.references.items():
@@ -30,16 +33,39 @@ def check_duplicate_publications(kb: KnowledgeBase) -> Iterator[Diagnostic]:
                            ref.location, f"keep one entry and cite `{seen[norm]}` everywhere")
             else:
                 seen[norm] = key
+    titles: dict[tuple[str, str], str] = {}
+    for key, ref in kb.references.items():
+        title, year = ref.get("title"), (ref.get("year") or "").strip()
+        norm = _title_key(title) if title and year else ""
+        if not norm:
+            continue
+        first = titles.setdefault((norm, year), key)
+        if first != key:
+            yield make("KB407", f"`{key}` has the same title and year as `{first}`: `{shown(_clip(title))}`, {year}",
+                       ref.location, f"keep one entry and cite `{first}` everywhere")
+
+
+def _title_key(title: str) -> str:
+    """A title as KB407 compares it: `allokb.sources.normalise` (NFKC, case, accents, Greek letters
+    written out), letters and digits only."""
+    return "".join(char for char in normalise(title) if char.isalnum())
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def check_required_fields(kb: KnowledgeBase) -> Iterator[Diagnostic]:
-    """KB403: a bib entry lacks a field its type requires (bib.REQUIRED_FIELDS) — unless its
+    """KB403: a bib entry lacks a field its type requires (bib.REQUIRED_FIELDS; an @article's
+    author, journal and year are KB451) — unless its
     citation's verification record lists the field under `missing` and says what was `searched`:
     a field that exists but was found on no record is recorded as such, never filled in."""
     for key, ref in kb.references.items():
         citation = kb.citations.get(key)
         excused = set(citation.verification.missing) if citation and citation.verification.searched else set()
         for need in REQUIRED_FIELDS.get(ref.entry_type, ("title",)):
+            if ref.entry_type == "article" and need in RECORD_FIELDS:
+                continue  # KB451 (allokb.bibrules): one diagnostic naming every absent one
             options = need.split("|")
             if any((ref.get(o) or "").strip() for o in options) or excused.intersection(options):
                 continue

@@ -27,8 +27,8 @@ from allokb.load import SourceDocument
 SCHEMA_BASE = "file:///allokb/schema/"
 #: record kind (content folder) -> schema name
 SCHEMA_OF_KIND = {"interventions": "intervention", "mechanisms": "mechanism", "citations": "citation",
-                  "rubric": "rubric"}
-SCHEMA_NAMES = ("common", "intervention", "mechanism", "citation", "rubric", "kb")
+                  "rubric": "rubric", "link-hosts": "link-hosts"}
+SCHEMA_NAMES = ("common", "intervention", "mechanism", "citation", "rubric", "kb", "link-hosts")
 
 _TYPE_NAMES = {
     "string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
@@ -39,6 +39,8 @@ _PATTERN_NAMES = {
     "^[a-z][a-z0-9]*(?!\\n)$": "a bib key in lower-case ASCII letters and digits such as `griffin1999selective`",
     "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(?!\\n)$": "a date written YYYY-MM-DD",
     '^https?://[^\\s<>"]+(?!\\n)$': "an http:// or https:// URL without spaces",
+    "^(?:\\*\\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+(?!\\n)$":
+        "a lower-case host name such as `pubmed.ncbi.nlm.nih.gov`, or `*.` and a domain such as `*.frontiersin.org`",
 }
 
 
