@@ -197,11 +197,12 @@ def test_brexanolone_matrix_is_pinned(repo: Any) -> None:
 def test_pregnenolone_matrix_is_pinned(repo: Any) -> None:
     assert _pin(repo, "pregnenolone") == [
         ("allo-level", "general-adults", "none", 0, None, ()),
-        ("allo-level", "people-with-bipolar-disorder", "very-low", 1, 80,
-         ("risk-of-bias-unchecked", "partial-support", "imprecision")),
-        ("neurosteroid-levels", "any", "very-low", 1, 80, ("risk-of-bias-unchecked", "partial-support", "imprecision")),
-        ("depressive-symptoms", "people-with-bipolar-disorder", "very-low", 2, 111,
-         ("risk-of-bias-unchecked", "inconsistency", "imprecision")),
+        ("allo-level", "people-with-bipolar-disorder", "very-low", 1, 73,
+         ("risk-of-bias-some-concerns", "partial-support", "imprecision")),
+        ("neurosteroid-levels", "any", "very-low", 1, 73,
+         ("risk-of-bias-some-concerns", "partial-support", "imprecision")),
+        ("depressive-symptoms", "people-with-bipolar-disorder", "very-low", 2, 104,
+         ("risk-of-bias-some-concerns", "inconsistency", "imprecision")),
     ]
 
 
@@ -209,11 +210,12 @@ def test_oral_micronized_progesterone_matrix_is_pinned(repo: Any) -> None:
     assert _pin(repo, "oral-micronized-progesterone") == [
         ("allo-level", "women", "very-low", 1, 18, ("risk-of-bias-unchecked", "indirect")),
         ("allo-level", "menopausal-women", "very-low", 3, 62, ("risk-of-bias-unchecked", "indirect", "imprecision")),
-        ("neurosteroid-levels", "menopausal-women", "very-low", 2, 10, ("risk-of-bias-unchecked",)),
+        ("neurosteroid-levels", "menopausal-women", "very-low", 2, 10, ("risk-of-bias-high",)),
         ("negative-mood", "menopausal-women", "very-low", 1, 43,
-         ("risk-of-bias-unchecked", "inconsistency", "imprecision")),
-        ("sleep", "men", "very-low", 2, 9, ("risk-of-bias-unchecked", "partial-support")),
-        ("sleep", "menopausal-women", "very-low", 1, 10, ("risk-of-bias-unchecked", "imprecision", "small-study")),
+         ("risk-of-bias-some-concerns", "inconsistency", "imprecision")),
+        ("sleep", "men", "very-low", 2, 9, ("risk-of-bias-some-concerns", "partial-support")),
+        ("sleep", "menopausal-women", "very-low", 1, 10,
+         ("risk-of-bias-some-concerns", "imprecision", "small-study")),
         ("cognition", "women", "very-low", 1, 18, ("risk-of-bias-unchecked", "indirect")),
     ]
 
