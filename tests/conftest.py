@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,3 +60,17 @@ def repo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert main(["build", str(REPO), "--site-dir", str(tmp / "www" / "atlas")]) == 0
     with serve(tmp / "www") as url:
         yield url + "atlas/"
+
+
+def without_dac() -> tuple[str, ...] | None:
+    """A command prefix under which file permissions really apply: as root, setpriv drops the
+    capabilities that bypass them (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH); as another user, none
+    is needed. None when neither works here."""
+    if os.geteuid() != 0:
+        return ()
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    prefix = (setpriv, "--bounding-set=-dac_override,-dac_read_search", "--")
+    probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
+    return prefix if probe.returncode == 0 else None

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_project, make_site_project
+from conftest import make_project, make_site_project, without_dac
 
 from allokb.cli import main
 from allokb.project import check_project
@@ -98,22 +96,10 @@ def test_project_with_errors_is_refused(tmp_path: Path, capsys: pytest.CaptureFi
     assert _snapshot(root) == before
 
 
-def _without_dac() -> tuple[str, ...] | None:
-    """A command prefix under which folder permissions really apply (as root: setpriv drops the
-    capabilities that bypass them)."""
-    if os.geteuid() != 0:
-        return ()
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        return None
-    prefix = (setpriv, "--bounding-set=-dac_override,-dac_read_search", "--")
-    return prefix if subprocess.run([*prefix, "true"], capture_output=True, check=False).returncode == 0 else None
-
-
 def test_failed_write_puts_every_file_back(project: Path) -> None:
     """A file that cannot be replaced (its folder is read-only, enforced by the kernel) stops the
     rename part-way, and the files already written are restored byte for byte."""
-    prefix = _without_dac()
+    prefix = without_dac()
     if prefix is None:
         pytest.skip("no way to drop the capabilities that bypass file permissions here")
     before = _snapshot(project)

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from allokb.bib import BIB_FILE, BIBKEY
 from allokb.diagnostics import KbError, UsageError
+from allokb.files import write_atomic
 from allokb.project import check_project
 from allokb.urls import RESERVED_IDS
 
@@ -133,17 +133,6 @@ def plan_rename(root: Path, old: str, new: str) -> _Plan:
     return plan
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def apply_plan(plan: _Plan) -> None:
     """Write every change; on any failure, put back what was already changed and re-raise."""
     originals: dict[Path, str] = {}
@@ -151,7 +140,7 @@ def apply_plan(plan: _Plan) -> None:
     try:
         for path, text in plan.writes.items():
             originals[path] = path.read_text(encoding="utf-8")
-            _write_atomic(path, text)
+            write_atomic(path, text)
         for src, dst in plan.moves:
             os.rename(src, dst)
             moved.append((src, dst))
@@ -159,7 +148,7 @@ def apply_plan(plan: _Plan) -> None:
         for src, dst in reversed(moved):
             os.rename(dst, src)
         for path, text in originals.items():
-            _write_atomic(path, text)
+            write_atomic(path, text)
         raise
 
 

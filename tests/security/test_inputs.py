@@ -23,7 +23,7 @@ from allokb.output import MARKER, MARKER_TEXT
 
 import allokb
 from allokb.cli import main
-from conftest import REPO, VALID, make_project, make_site_project
+from conftest import REPO, VALID, make_project, make_site_project, without_dac
 
 SRC = Path(allokb.__file__).resolve().parents[1]  # the source under test, for fresh processes
 INT = "content/interventions"
@@ -267,17 +267,8 @@ def test_file_names_with_control_characters_are_reported_escaped(project: Path,
 # --- unreadable files and folders (KB113) -----------------------------------------------------
 
 def _without_read_permission() -> tuple[str, ...] | None:
-    """A command prefix under which chmod 000 really stops reading: as root, setpriv drops the
-    capabilities that bypass file permissions (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH); as
-    another user, none is needed. None when neither works here."""
-    if os.geteuid() != 0:
-        return ()
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        return None
-    prefix = (setpriv, "--bounding-set=-dac_override,-dac_read_search", "--")
-    probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
-    return prefix if probe.returncode == 0 else None
+    """A command prefix under which chmod 000 really stops reading (conftest.without_dac)."""
+    return without_dac()
 
 
 def test_unreadable_files_and_folders_are_located_errors(project: Path) -> None:
