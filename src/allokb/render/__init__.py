@@ -14,7 +14,7 @@ from allokb.diagnostics import CODES, KbError
 from allokb.files import read_project_file
 from allokb.graph import KnowledgeBase
 from allokb.render.citations import format_references
-from allokb.render.diagram import pathway_dot, render_svg
+from allokb.render.diagram import pathway_dot, pathway_text, render_svg
 from allokb.render.environment import Inert, make_environment
 from allokb.render.evidence_map import evidence_map_page
 from allokb.render.exports import exports
@@ -84,8 +84,9 @@ def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str,
     formatted = format_references(list(kb.references.values()))
     ctx = PageContext(env, kb, site, formatted, grades, rubric)
     # Graphviz's SVG, with every label XML-escaped by Graphviz; it stands in a raw HTML block.
-    diagram = Inert(render_svg(pathway_dot(list(kb.mechanisms.values()), "")) if any(
-        m.step for m in kb.mechanisms.values()) else "<p>No enzymatic step is recorded yet.</p>")
+    mechs, items = list(kb.mechanisms.values()), list(kb.interventions.values())
+    diagram = Inert(render_svg(pathway_dot(mechs, items)) + "\n" + pathway_text(mechs, items) if any(
+        m.step for m in mechs) else "<p>No enzymatic step is recorded yet.</p>")
     pages = [render_codes_page(root),
              Page("interventions/index.md", interventions_index(ctx)),
              Page("mechanisms/index.md", mechanisms_index(ctx, diagram)),
