@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from allokb.bibtext import Person, split_authors
 from allokb.diagnostics import Location, fast_pickle
 from allokb.load import PathPart, SourceDocument
 
@@ -352,22 +353,6 @@ class Citation:
 
 @fast_pickle
 @dataclass(frozen=True, slots=True)
-class Person:
-    """One author: family and given names, or a literal (corporate) name."""
-
-    family: str | None
-    given: str | None
-    literal: str | None = None
-
-    def display(self) -> str:
-        """'Surname, G.'-style display form."""
-        if self.literal:
-            return self.literal
-        return f"{self.family}, {self.given}" if self.given else str(self.family)
-
-
-@fast_pickle
-@dataclass(frozen=True, slots=True)
 class Reference:
     """A bibliographic entry of references.bib, with its fields decoded to plain text, and its
     author and editor lists as written (BibTeX with LaTeX). `authors` and `editors` split those
@@ -407,8 +392,6 @@ class Reference:
 
 @lru_cache(maxsize=65536)
 def _people(names: str | None) -> tuple[Person, ...]:
-    from allokb.bib import split_authors  # the .bib reader imports this module
-
     return split_authors(names) if names is not None else ()
 
 
