@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from allokb.bib import load_references
 from allokb.diagnostics import Diagnostic
-from allokb.graph import build_graph, process_document
+from allokb.graph import build_graph
+from allokb.project import process_document
 from allokb.load import parse_yaml
 from allokb.schema import check_document
 

@@ -220,7 +220,9 @@ def _cmd_rename_key(args: argparse.Namespace) -> int:
 
 
 def _cmd_codes(args: argparse.Namespace) -> int:
-    for info in CODES.values():
+    from allokb.rules import catalogue
+
+    for info in catalogue().values():
         print(f"{info.code} {info.severity.value:7} {info.title}: {info.doc}")
     return EXIT_OK
 

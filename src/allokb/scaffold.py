@@ -14,12 +14,14 @@ from pathlib import Path
 from allokb.bib import load_references
 from allokb.diagnostics import KbError, UsageError, shown
 from allokb.files import folder_problem
-from allokb.graph import process_document
+from allokb.kinds import BY_NAME
 from allokb.load import parse_yaml
+from allokb.project import process_document
 from allokb.schema import load_schema
-from allokb.urls import RESERVED_IDS, SECTION_OF_KIND
+from allokb.urls import RESERVED_IDS, section_url
 
-KINDS = {"intervention": "interventions", "mechanism": "mechanisms", "citation": "citations"}
+#: `allokb new KIND`: kind name -> content folder
+KINDS = {name: kind.folder for name, kind in BY_NAME.items()}
 
 _MODELINE = "# yaml-language-server: $schema=../../src/allokb/schemas/{kind}.schema.json\n"
 
@@ -90,20 +92,29 @@ verification:
 }
 
 
+#: the entry of a kind without a template of its own: what `model.build_record` needs
+_GENERIC = """\
+id: "{id}"
+name: "{title}"
+summary: >-
+  TODO: two to four sentences.
+"""
+
+
 def check_ident(kind: str, ident: str) -> None:
     """Raise `UsageError` unless `ident` is an id (for a citation, a bib key) that the check
     accepts: the schema's pattern and length, and not a reserved id."""
     import jsonschema
 
-    definition = load_schema("common")["$defs"]["bibkey" if kind == "citation" else "id"]
+    definition = load_schema("common")["$defs"]["bibkey" if BY_NAME[kind].id_field == "key" else "id"]
     for error in jsonschema.Draft202012Validator(definition).iter_errors(ident):
         if error.validator == "maxLength":
             raise UsageError(f"`{shown(ident)}` is {len(ident)} characters; the limit is {error.validator_value}")
-        form = "a bib key such as `griffin1999selective`" if kind == "citation" else \
+        form = "a bib key such as `griffin1999selective`" if BY_NAME[kind].id_field == "key" else \
             "a lower-case kebab-case id such as `oral-progesterone`"
         raise UsageError(f"`{shown(ident)}` is not {form}")
     if ident in RESERVED_IDS:
-        raise UsageError(f"`{ident}` is reserved: its page would replace `/{SECTION_OF_KIND[KINDS[kind]]}/`, "
+        raise UsageError(f"`{ident}` is reserved: its page would replace `{section_url(BY_NAME[kind])}`, "
                          "the page of the section itself")
 
 
@@ -129,7 +140,7 @@ def scaffold(root: Path, kind: str, ident: str) -> Path:
             raise KbError(f"`{ident}` is not a key in references.bib; add the bib entry first "
                           "(CONTRIBUTING.md shows how)")
     title = ident.replace("-", " ").capitalize()
-    text = _MODELINE.format(kind=kind) + _TEMPLATES[kind].format(id=ident, title=title)
+    text = _MODELINE.format(kind=BY_NAME[kind].schema) + _TEMPLATES.get(kind, _GENERIC).format(id=ident, title=title)
     rel = f"content/{KINDS[kind]}/{ident}.yaml"
     doc, problems = parse_yaml(text, rel, KINDS[kind], ident)  # the file as `check` will read it
     found = process_document(doc, problems).diagnostics if doc is not None else tuple(problems)
