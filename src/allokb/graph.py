@@ -66,7 +66,9 @@ class KnowledgeBase:
     def records(self, kind: Kind) -> dict[str, Any]:
         """The records of `kind`, by id (for a citation record's kind: by bib key)."""
         if kind.folder in ("interventions", "mechanisms", "citations"):
-            return dict(getattr(self, kind.folder))
+            table: dict[str, Any] = {"interventions": self.interventions, "mechanisms": self.mechanisms,
+                                     "citations": self.citations}[kind.folder]
+            return table
         return self.entries.get(kind.folder, {})
 
     def target(self, link: Link) -> Intervention | Mechanism | Reference:

@@ -21,8 +21,15 @@ class Document(Protocol):
     """What the builders read of a loaded document (`allokb.load.SourceDocument`): its data, which
     passed its schema, and where each value is written."""
 
-    path: str
-    data: Any
+    @property
+    def path(self) -> str:
+        """The file, relative to the project root."""
+        ...
+
+    @property
+    def data(self) -> Any:
+        """The document's data."""
+        ...
 
     def location(self, path: tuple[PathPart, ...] = (), *, key: bool = False) -> Location:
         """Where the value at `path` is written."""

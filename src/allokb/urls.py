@@ -23,7 +23,7 @@ import os
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from allokb.diagnostics import Diagnostic, KbError, Location, make
 from allokb.files import read_project_file
@@ -96,10 +96,10 @@ def entry_href(from_src: str, kind: Kind, ident: str, anchor: str | None = None)
     return url_prefix(from_src) + entry_url(kind, ident).lstrip("/") + (f"#{anchor}" if anchor else "")
 
 
-def entries_with_pages(kb: KnowledgeBase) -> list[tuple[Kind, str, object]]:
+def entries_with_pages(kb: KnowledgeBase) -> list[tuple[Kind, str, Any]]:
     """(kind, id, record) for every entry with a page of its own, by kind and id: one per record,
     or for the citation kind one per bib entry (its citation record, if any, adds to it)."""
-    out: list[tuple[Kind, str, object]] = []
+    out: list[tuple[Kind, str, Any]] = []
     for kind in KINDS:
         records = kb.references if kind.pages == "references" else kb.records(kind)
         out += [(kind, ident, record) for ident, record in records.items()]

@@ -141,7 +141,7 @@ def intervention_page(ctx: PageContext, item: Intervention) -> str:
     claims = claim_views(item.claims, numbering, ctx.seed_map, ctx.rubric)
     regulatory = [{"r": r, "cites": numbering.cites(r.citations)} for r in item.regulatory]
     dosing = [{"d": d, "cite": numbering.cite(d.reported_by), "population": L.label(L.POPULATION, d.population),
-               "supervision": L.label(L.SUPERVISION, d.supervision), "route": L.label(L.ROUTE, d.route)}
+               "supervision": L.label(L.SUPERVISION, d.supervision), "route": L.route(d.route)}
               for d in item.dosing]
     cautions = [{"kind": L.label(L.CAUTION, c.kind), "text": c.text, "cites": numbering.cites(c.citations)}
                 for c in sorted(item.cautions, key=lambda c: c.kind != "contraindication")]
@@ -161,7 +161,7 @@ def intervention_page(ctx: PageContext, item: Intervention) -> str:
         **context_of(page), item=item, matrix=matrix_view(ctx, src, item),
         v={"direction": L.label(L.DIRECTION, item.direction), "category": L.label(L.CATEGORY, item.category),
            "relation": ctx.rubric.relations[item.relation].label if ctx.rubric and item.relation in
-           ctx.rubric.relations else L.label({}, item.relation),
+           ctx.rubric.relations else L.plain(item.relation),
            "main": grade_label(ctx, item.id)[0],
            "prescription": L.label(L.PRESCRIPTION, item.prescription_status),
            "populations": ", ".join(L.label(L.POPULATION, p) for p in item.populations)},
