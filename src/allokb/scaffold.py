@@ -32,13 +32,13 @@ _TEMPLATES = {
 # Every claim needs at least one citation of a key in references.bib.
 id: "{id}"
 name: "{title}"            # the page title
-category: supplement         # precursor-hormone | pharmaceutical | supplement | diet | lifestyle | avoidance | trt-specific
+category: supplement         # {category}
 summary: >-
   TODO: two to four sentences on what it is and what is claimed about ALLO.
-direction: unclear           # raises | lowers | preserves | mimics | mixed | unclear (the effect on ALLO)
-relation: raises-endogenous  # raises-endogenous | is-allopregnanolone | mimics | lowers | preserves (what it is to ALLO)
+direction: unclear           # {direction} (the effect on ALLO)
+relation: raises-endogenous  # {relation} (what it is to ALLO)
 main_outcome: {{outcome: allo-level, population: general-adults}}   # what it is mainly used for, and in whom
-prescription_status: over-the-counter   # prescription | over-the-counter | compounded | investigational | varies | not-applicable
+prescription_status: over-the-counter   # {prescription_status}
 populations: [general-adults]            # who the evidence concerns, from the controlled list
 mechanisms: []               # ids of files in content/mechanisms/
 claims: []
@@ -55,14 +55,14 @@ claims: []
 #      - ref: surname2020word   # a key in references.bib
 #        locator: abstract
 #        quote: "The exact words of the source."
-#        support: supported     # supported | partial | not-supported | unchecked
+#        support: supported     # {support}
 """,
     "mechanism": """\
 # A mechanism: how ALLO is made, acts, or is lowered.
 # Field documentation: /evidence/#fields, or the schema named on the first line.
 id: "{id}"
 name: "{title}"
-kind: concept                # enzymatic-step | receptor-action | pharmacokinetics | regulation | concept
+kind: concept                # {mechanism_kind}
 summary: >-
   TODO: two to four sentences.
 # For an enzymatic step, uncomment:
@@ -77,19 +77,42 @@ claims: []                   # checkable statements, as in an intervention
 # A citation record: what the source `{id}` of references.bib is and shows, and how its
 # bibliographic record was checked. Bibliographic facts stay in references.bib.
 key: "{id}"
-design: review               # meta-analysis | rct | controlled-trial | uncontrolled-trial | cohort | case-control | cross-sectional | case-series | case-report | pharmacovigilance | animal | in-vitro | review | regulatory | web | anecdote
+design: review               # {design}
 peer_reviewed: true
 # population: "who or what was studied"
 # sample_size: 40
 findings: []                 # - text: "what it shows"  quote: "its exact words"  locator: abstract
 verification:
-  status: unchecked          # verified | partly-verified | unchecked | not-found
+  status: unchecked          # {status}
   # checked_on: "YYYY-MM-DD"
   # checked_against:
   #   - url: "https://pubmed.ncbi.nlm.nih.gov/NNNNNNNN/"
   #     fields: [author, title, journal, year, volume, pages, doi, pmid]
 """,
 }
+
+
+#: placeholder of a template -> (schema, JSON pointer) of the enum its comment lists: the values
+#: are written once, in the schema
+_CHOICES = {
+    "category": ("intervention", "/properties/category"), "direction": ("intervention", "/properties/direction"),
+    "relation": ("intervention", "/properties/relation"),
+    "prescription_status": ("intervention", "/properties/prescription_status"),
+    "support": ("common", "/$defs/support"), "mechanism_kind": ("mechanism", "/properties/kind"),
+    "design": ("citation", "/properties/design"),
+    "status": ("citation", "/properties/verification/properties/status"),
+}
+
+
+def _choices() -> dict[str, str]:
+    """Each placeholder of `_CHOICES` as the comment lists it: `a | b | c`."""
+    out = {}
+    for name, (schema, pointer) in _CHOICES.items():
+        node = load_schema(schema)
+        for part in pointer.strip("/").split("/"):
+            node = node[part]
+        out[name] = " | ".join(node["enum"])
+    return out
 
 
 #: the entry of a kind without a template of its own: what `model.build_record` needs
@@ -140,7 +163,7 @@ def scaffold(root: Path, kind: str, ident: str) -> Path:
             raise KbError(f"`{ident}` is not a key in references.bib; add the bib entry first "
                           "(CONTRIBUTING.md shows how)")
     title = ident.replace("-", " ").capitalize()
-    text = _MODELINE.format(kind=BY_NAME[kind].schema) + _TEMPLATES.get(kind, _GENERIC).format(id=ident, title=title)
+    text = _MODELINE.format(kind=BY_NAME[kind].schema) + _TEMPLATES.get(kind, _GENERIC).format(id=ident, title=title, **_choices())
     rel = f"content/{KINDS[kind]}/{ident}.yaml"
     doc, problems = parse_yaml(text, rel, KINDS[kind], ident)  # the file as `check` will read it
     found = process_document(doc, problems).diagnostics if doc is not None else tuple(problems)
