@@ -16,14 +16,14 @@ from typing import Any
 
 import jsonschema
 import pytest
+from conftest import REPO, TESTS, VALID
+from test_golden import SITE
 
 from allokb import model as M
 from allokb.grade import matrix_data
 from allokb.project import check_project
 from allokb.render import render_site
 from allokb.render.exports import EXPORTED_FIELDS, to_data
-from conftest import REPO, TESTS, VALID
-from test_golden import SITE
 
 GOLDEN = TESTS / "golden" / "data__kb.json"
 

@@ -16,11 +16,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import REPO, make_site_project
+
 from allokb.kinds import BY_FOLDER, BY_NAME, KINDS
 from allokb.load import KINDS as LOAD_FOLDERS
 from allokb.schema import SCHEMA_NAMES, SCHEMA_OF_KIND
-from allokb.urls import SECTION_OF_KIND, entry_href, entry_link, entry_src, entry_url, section_url
-from conftest import REPO, make_site_project
+from allokb.urls import (
+    SECTION_OF_KIND,
+    entry_href,
+    entry_link,
+    entry_src,
+    entry_url,
+    section_url,
+)
 
 ENTRY = '''
 POPULATION = Kind("population", "populations", "population", "id", "former_ids", GENERIC, "populations",
@@ -92,7 +100,7 @@ def _toy_project(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _run(src: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300,
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300, check=False,
                           env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin", "HOME": str(src.parent)})
 
 

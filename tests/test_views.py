@@ -12,9 +12,9 @@ import dataclasses
 import re
 
 import pytest
+from conftest import REPO
 
 from allokb.render.views import VIEWS
-from conftest import REPO
 
 TEMPLATES = REPO / "site_templates"
 
@@ -22,7 +22,7 @@ TEMPLATES = REPO / "site_templates"
 def header_names(text: str) -> list[str]:
     """The names a template's header lists after `Context:`: the list ends at the first full stop
     outside parentheses; what stands in parentheses describes a name."""
-    header = re.match(r"\{#-?(.*?)-?#\}", text, re.S)
+    header = re.match(r"\{#-?(.*?)-?#\}", text, re.DOTALL)
     assert header is not None, "the template has no header comment"
     body = header.group(1)
     start = body.index("Context:") + len("Context:")

@@ -16,7 +16,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_into_parts, split_multiple_persons_names
+from bibtexparser.middlewares.names import (
+    InvalidNameError,
+    parse_single_name_into_parts,
+    split_multiple_persons_names,
+)
 from pylatexenc.latex2text import LatexNodes2Text
 from pylatexenc.latexwalker import get_default_latex_context_db
 from pylatexenc.macrospec import MacroSpec
@@ -67,7 +71,7 @@ def decode_strict(value: str) -> str:
     # pylatexenc raises IndexError, KeyError, its own parse errors or RecursionError on malformed or
     # hostile LaTeX (`\href`, `\verb`, `\sqrt[\sqrt[...`): any failure of this third-party parser on
     # contributor input is the contributor's to fix, reported with its location.
-    except Exception:
+    except Exception:  # noqa: BLE001 (see above: any failure of the parser is reported, never raised)
         raise UndecodableError("holds LaTeX that cannot be turned into text") from None
     return " ".join(text.split())
 

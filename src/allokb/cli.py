@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from allokb import __version__
-from allokb.diagnostics import CODES, KbError, UsageError
+from allokb.diagnostics import KbError, UsageError
 from allokb.project import check_project
 from allokb.remote import register as register_remote
 from allokb.remote import run_add_reference, run_verify

@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from allokb.model import Document, Record, build_citation, build_intervention, build_mechanism, build_record
+from allokb.model import (
+    Document,
+    Record,
+    build_citation,
+    build_intervention,
+    build_mechanism,
+    build_record,
+)
 
 
 @dataclass(frozen=True)

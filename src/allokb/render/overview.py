@@ -9,7 +9,12 @@ from allokb import labels as L
 from allokb.corrections import collect_corrections
 from allokb.kinds import BY_NAME, CITATION, INTERVENTION, KINDS
 from allokb.render.pages import PageContext, grade_label
-from allokb.render.views import CorrectionsView, EvidenceView, HomeSummaryView, context_of
+from allokb.render.views import (
+    CorrectionsView,
+    EvidenceView,
+    HomeSummaryView,
+    context_of,
+)
 from allokb.schema import load_schema
 from allokb.sources import count_quotes
 from allokb.urls import entry_href, entry_link

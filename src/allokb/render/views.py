@@ -14,7 +14,8 @@ from allokb.model import Cite, Claim, Intervention, Mechanism, Reference
 from allokb import labels as L
 from allokb.kinds import CITATION
 from allokb.sources import CHECKED_SUPPORTS
-from allokb.urls import entry_href, entry_link, md_prefix, url_prefix
+from allokb.urls import entry_href, entry_link
+from allokb.urls import url_prefix as url_prefix  # re-exported: render/evidence_map.py imports it from here
 
 
 

@@ -21,7 +21,12 @@ from allokb.rules.bibliography import (
 )
 from allokb.rules.catalogue import RULES_BY_CODE, catalogue, rule, rule_doc
 from allokb.rules.links import check_resolution
-from allokb.rules.records import RECORD_RULES, check_claim_ids, check_quotes, check_self_links
+from allokb.rules.records import (
+    RECORD_RULES,
+    check_claim_ids,
+    check_quotes,
+    check_self_links,
+)
 
 __all__ = [
     "RULES",
