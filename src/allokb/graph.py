@@ -66,17 +66,18 @@ class KnowledgeBase:
     def records(self, kind: Kind) -> dict[str, Any]:
         """The records of `kind`, by id (for a citation record's kind: by bib key)."""
         if kind.folder in ("interventions", "mechanisms", "citations"):
-            table: dict[str, Any] = {"interventions": self.interventions, "mechanisms": self.mechanisms,
-                                     "citations": self.citations}[kind.folder]
-            return table
+            tables: dict[str, dict[str, Any]] = {"interventions": self.interventions, "mechanisms": self.mechanisms,
+                                                 "citations": self.citations}
+            return tables[kind.folder]
         return self.entries.get(kind.folder, {})
 
     def target(self, link: Link) -> Intervention | Mechanism | Reference:
         """The record a link names: every link of a checked knowledge base resolves (the graph
         stage reports those that do not, and nothing is rendered then)."""
-        table: dict[str, Any] = {"intervention": self.interventions, "mechanism": self.mechanisms,
-                                 "reference": self.references}[link.kind]
-        return table[link.target]  # type: ignore[no-any-return]
+        tables: dict[str, dict[str, Any]] = {"intervention": self.interventions, "mechanism": self.mechanisms,
+                                             "reference": self.references}
+        found: Intervention | Mechanism | Reference = tables[link.kind][link.target]
+        return found
 
 
 def record_cites(record: Intervention | Mechanism) -> Iterator[tuple[str, str, Cite]]:

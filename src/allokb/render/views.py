@@ -14,8 +14,8 @@ from allokb.model import Cite, Claim, Intervention, Mechanism, Reference
 from allokb import labels as L
 from allokb.kinds import CITATION
 from allokb.sources import CHECKED_SUPPORTS
+from allokb import urls
 from allokb.urls import entry_href, entry_link
-from allokb.urls import url_prefix as url_prefix  # re-exported: render/evidence_map.py imports it from here
 
 
 
@@ -83,6 +83,10 @@ class RefEntry:
     formatted: str  # HTML from citeproc (escaped by it)
     href: str  # URL of the reference page, relative to the page's URL (for raw HTML)
     verification: str
+
+
+#: re-exported: render/evidence_map.py takes it from here
+url_prefix = urls.url_prefix
 
 
 @dataclass
