@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from allokb import __version__
-from allokb.diagnostics import CODES, KbError, UsageError
+from allokb.diagnostics import KbError, UsageError
 from allokb.project import check_project
 from allokb.remote import register as register_remote
 from allokb.remote import run_add_reference, run_verify
@@ -220,7 +220,9 @@ def _cmd_rename_key(args: argparse.Namespace) -> int:
 
 
 def _cmd_codes(args: argparse.Namespace) -> int:
-    for info in CODES.values():
+    from allokb.rules import catalogue
+
+    for info in catalogue().values():
         print(f"{info.code} {info.severity.value:7} {info.title}: {info.doc}")
     return EXIT_OK
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from allokb.diagnostics import CODES, KbError
+from allokb.diagnostics import KbError
 from allokb.files import read_project_file
 from allokb.graph import KnowledgeBase
 from allokb.render.citations import format_references
@@ -19,18 +19,9 @@ from allokb.render.environment import Inert, make_environment
 from allokb.render.evidence_map import evidence_map_page
 from allokb.render.exports import exports
 from allokb.render.overview import corrections_page, evidence_page, home_summary
-from allokb.render.pages import (
-    PageContext,
-    render_template,
-    intervention_page,
-    interventions_index,
-    mechanism_page,
-    mechanisms_index,
-    reference_page,
-    references_index,
-)
-from allokb.render.views import SiteInfo
-from allokb.urls import redirect_html
+from allokb.render.pages import PageContext, interventions_index, mechanisms_index, page_of, references_index, render_template
+from allokb.render.views import CodesView, SiteInfo, context_of
+from allokb.urls import entries_with_pages, entry_src, redirect_html
 
 __all__ = ["Page", "RenderedSite", "SiteInfo", "render_codes_page", "render_site"]
 
@@ -72,8 +63,12 @@ def _read_source(root: Path, rel: str) -> str | None:
 
 
 def render_codes_page(root: Path) -> Page:
-    """The page documenting every diagnostic code, generated from `CODES`."""
-    return Page("codes.md", render_template(make_environment(root), "codes.md.j2", {"codes": list(CODES.values())}))
+    """The page documenting every diagnostic code, generated from the catalogue (`CODES`, with the
+    rule functions' docstrings)."""
+    from allokb.rules import catalogue  # the rules stage; render needs only its texts
+
+    view = CodesView(codes=list(catalogue().values()))
+    return Page("codes.md", render_template(make_environment(root), "codes.md.j2", context_of(view)))
 
 
 def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str, Any] | None = None,
@@ -99,9 +94,7 @@ def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str,
         pages.append(Page("contributing.md", "---\ndescription: \"How to add a source, a claim with its quote, an "
                           "intervention and a mechanism, how grades are computed, and the review checklist.\"\n---\n\n"
                           + guide))
-    pages += [Page(f"interventions/{i}.md", intervention_page(ctx, item)) for i, item in kb.interventions.items()]
-    pages += [Page(f"mechanisms/{i}.md", mechanism_page(ctx, mech)) for i, mech in kb.mechanisms.items()]
-    pages += [Page(f"references/{k}.md", reference_page(ctx, ref)) for k, ref in kb.references.items()]
+    pages += [Page(entry_src(kind, ident), page_of(ctx, kind, record)) for kind, ident, record in entries_with_pages(kb)]
     files = exports(root, kb, site.site_url, grades, site)
     for old, new in (redirects or {}).items():
         files[f"{old.lstrip('/')}index.html"] = redirect_html(site.site_url, old, new)
