@@ -11,12 +11,11 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from allokb import __version__
 from allokb.diagnostics import CODES, KbError, UsageError
 from allokb.project import check_project
-from allokb.remote import register as register_remote
-from allokb.remote import run_add_reference, run_verify
 from allokb.diagnostics import printable
 from allokb.report import FORMATS, render
 
@@ -223,6 +222,65 @@ def _cmd_codes(args: argparse.Namespace) -> int:
     for info in CODES.values():
         print(f"{info.code} {info.severity.value:7} {info.title}: {info.doc}")
     return EXIT_OK
+
+
+def register_remote(sub: Any) -> None:
+    """Add `add-reference` and `verify` to the subcommands `sub` of the allokb parser."""
+    add = sub.add_parser("add-reference", help="add a reference from its DOI, PMID or PMCID (fetched online)")
+    ident = add.add_mutually_exclusive_group(required=True)
+    ident.add_argument("--doi", help="a DOI, e.g. 10.5555/example")
+    ident.add_argument("--pmid", help="a PubMed id, e.g. 99999901")
+    ident.add_argument("--pmcid", help="a PubMed Central id, e.g. PMC9999901")
+    add.add_argument("--key", default=None, help="the bib key (default: surname + year + first title word)")
+    add.add_argument("--root", default=".", help="project folder (default: current folder)")
+
+    verify = sub.add_parser("verify", help="compare references.bib with Crossref and PubMed (--online)")
+    verify.add_argument("root", nargs="?", default=".", help="project folder (default: current folder)")
+    verify.add_argument("--online", action="store_true", help="fetch each record online (the only mode)")
+    verify.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    verify.add_argument("--refresh", action="store_true", help="ignore cached answers and ask again")
+    verify.add_argument("--write", action=argparse.BooleanOptionalAction, default=True,
+                        help="rewrite the committed PubMed abstracts (content/sources/) that changed, and add those "
+                        "of quoted references that have none (default); --no-write only reports")
+
+
+def run_add_reference(args: argparse.Namespace) -> int:
+    """`allokb add-reference (--doi D | --pmid N | --pmcid PMCN) [--key K] [--root R]`."""
+    from allokb.remote import Client
+    from allokb.remote_verify import add_reference
+
+    root = _project_root(args.root)
+    key, bib_path, cite_path = add_reference(root, args.doi, args.pmid, args.pmcid, Client(), key=args.key)
+    source = f"content/sources/{key}.md"
+    also = f" and {source} (its PubMed abstract)" if os.path.lexists(root / source) else ""
+    print(f"added `{key}` to {bib_path.relative_to(root).as_posix()} and wrote "
+          f"{cite_path.relative_to(root).as_posix()}{also}; set its design and findings, then run `allokb check`")
+    return EXIT_OK
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """`allokb verify --online [ROOT] [--format F] [--refresh] [--no-write]`: the source texts'
+    lines (stdout in text format, else stderr), then the diagnostics; exit 1 when anything was
+    reported (a warning, a source text that changed or would change, a request that failed)."""
+    from allokb.progress import make_progress
+    from allokb.remote import Client
+    from allokb.remote_verify import verify_project
+
+    if not args.online:
+        raise UsageError("verify needs --online (the only mode): `allokb verify --online ROOT` fetches every "
+                         "DOI and PMID of references.bib from Crossref and PubMed")
+    root = _project_root(args.root)
+    result = check_project(root)
+    try:
+        found = verify_project(root, result, Client(refresh=args.refresh), make_progress(sys.stderr),
+                               write=args.write)
+    except KeyboardInterrupt:
+        sys.stderr.write("\n" if sys.stderr.isatty() else "")  # end the progress bar's line
+        raise
+    lines = "".join(printable(line) + "\n" for line in found.refresh.lines())
+    (sys.stdout if args.format == "text" else sys.stderr).write(lines)
+    sys.stdout.write(render(found.diagnostics, args.format, result.files, True))
+    return EXIT_ERRORS if found.reported else EXIT_OK
 
 
 _COMMANDS = {"check": _cmd_check, "build": _cmd_build, "serve": _cmd_serve, "new": _cmd_new, "urls": _cmd_urls,
