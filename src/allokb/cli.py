@@ -7,6 +7,7 @@ abort a command (`KbError`) are shown as one line without a traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -114,27 +115,73 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_ERRORS if result.failed(args.strict) else EXIT_OK
 
 
+#: what stderr says when a build stopped at a stage, after the report on stdout
+_STOPPED = {"check": "build not started: fix the errors above; the previous site is unchanged",
+            "render": "build failed: fix the errors above; the previous site is unchanged",
+            "audit": "build failed: the post-build audit found unsafe HTML (above); the previous site is unchanged"}
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
+    from allokb.build import build  # MkDocs is imported only by the commands that need it
     from allokb.output import check_site_dir, resolve_site_dir
-    from allokb.site import build_site  # MkDocs is imported only by the commands that need it
+    from allokb.progress import make_progress
 
     root = _project_root(args.root)
     site_dir = resolve_site_dir(args.site_dir if args.site_dir else root / "site")
     check_site_dir(site_dir, root)  # before any work: a folder the build may not replace is a usage error
-    result = check_project(root)
-    if result.failed():
-        sys.stdout.write(render(result.diagnostics, args.format, result.files, False))
-        print("allokb: build not started: fix the errors above; the previous site is unchanged", file=sys.stderr)
+    _log_to_stderr()
+    result = build(root, site_dir, progress=make_progress(sys.stderr, "build", "pages written", None))
+    if result.failed:
+        # Reported as `check` reports its own, in the format asked for.
+        verb = "check" if result.stage == "check" else "build"
+        sys.stdout.write(render(result.diagnostics, args.format, result.files, False, verb=verb))
+        print(f"allokb: {_STOPPED[result.stage]}", file=sys.stderr)
         return EXIT_ERRORS
-    build_site(root, site_dir, result)
     print(f"allokb: site built in {site_dir}", file=sys.stderr)
     return EXIT_OK
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from allokb.site import serve_site
+    from allokb import site, sink
 
-    serve_site(_project_root(args.root), args.dev_addr)
+    root = _project_root(args.root)
+    host, port = site.dev_address(args.dev_addr)
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    site._check_bind(host, port, where)  # before the first build, which takes a while
+    _log_to_stderr()
+    sink.serve(root, where, [str(root / p) for p in site.WATCHED if (root / p).exists()])
+    return EXIT_OK
+
+
+class _StderrHandler(logging.Handler):
+    """MkDocs' log lines on whatever sys.stderr is at the time (progress for the user)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(f"{record.levelname:<7} -  {record.getMessage()}\n")
+
+
+def _log_to_stderr() -> None:
+    """Show MkDocs' log (the "mkdocs" logger) on stderr, once."""
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's banner is not actionable per build
+    logger = logging.getLogger("mkdocs")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def print_hashes(argv: Sequence[str]) -> int:
+    """`python -m allokb.audit --print-hashes SITE`: the inline scripts of a built site, with their
+    hashes and whether `allokb.audit.THEME_INLINE_SCRIPTS` lists them."""
+    from allokb.audit import THEME_INLINE_SCRIPTS, inline_scripts
+
+    args = list(argv)
+    if len(args) != 2 or args[0] != "--print-hashes" or not Path(args[1]).is_dir():
+        print("usage: python -m allokb.audit --print-hashes SITE_DIR", file=sys.stderr)
+        return EXIT_USAGE
+    for digest, (count, start) in sorted(inline_scripts(Path(args[1])).items()):
+        listed = "listed" if digest in THEME_INLINE_SCRIPTS else "NOT LISTED"
+        print(f"{digest}  {count:5} pages  {listed:10}  {start}")
     return EXIT_OK
 
 
