@@ -162,8 +162,8 @@ import allokb.sink
 src = sys.argv[3]
 copies = sorted(name for name, m in list(sys.modules.items())
                 if (getattr(m, "__file__", None) or "").startswith(src) and not name.startswith("allokb"))
-hook = sys.modules["src/allokb/mkdocs_hook.py"]
-print(status, copies, hook.on_config is allokb.sink.on_config)
+hook = sys.modules.get("src/allokb/mkdocs_hook.py")
+print(status, copies, getattr(hook, "on_config", None) is allokb.sink.on_config)
 """
 
 

@@ -33,14 +33,18 @@ def _env(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def sites(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def sites(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The repository's site built by `allokb build` (MkDocs) and by `properdocs build`."""
     tmp = tmp_path_factory.mktemp("engines")
-    assert main(["build", str(REPO), "--site-dir", str(tmp / "mkdocs")]) == 0
+    try:  # the session's shared, read-only build of the repository, where conftest.py has one
+        mkdocs = Path(request.getfixturevalue("repo_site"))
+    except pytest.FixtureLookupError:
+        mkdocs = tmp / "mkdocs"
+        assert main(["build", str(REPO), "--site-dir", str(mkdocs)]) == 0
     proc = subprocess.run([str(PROPERDOCS), "build", "-q", "-f", str(REPO / "mkdocs.yml"), "-d", str(tmp / "properdocs")],
                           capture_output=True, text=True, env=_env(REPO), cwd=REPO, check=False, timeout=900)
     assert proc.returncode == 0, proc.stderr
-    return tmp / "mkdocs", tmp / "properdocs"
+    return mkdocs, tmp / "properdocs"
 
 
 def _files(site: Path) -> set[str]:
@@ -48,8 +52,12 @@ def _files(site: Path) -> set[str]:
 
 
 def _article(page: Path) -> str:
-    article = LexborHTMLParser(page.read_text(encoding="utf-8")).css_first("article")
-    assert article is not None, page
+    """The page's main text: its `<article>`, or the whole of a redirect page (a former URL)."""
+    tree = LexborHTMLParser(page.read_text(encoding="utf-8"))
+    article = tree.css_first("article")
+    if article is None:
+        assert tree.css_first('meta[http-equiv="refresh"]') is not None, page
+        return tree.html or ""
     return " ".join(article.text(separator=" ").split())
 
 
