@@ -236,7 +236,7 @@ def on_config(config: Any) -> Any:
         raise PluginError(str(exc)) from None
     problems = result.diagnostics if result.failed() else rendered.diagnostics if rendered else ()
     if rendered is None or problems:
-        report = render(problems, "text", result.files, False)
+        report = render(problems, "text", result.files, False, verb="check" if result.failed() else "build")
         if not serving:
             raise PluginError("the knowledge base has errors:\n" + report)
         # The preview keeps running and shows the errors; fixing the files rebuilds the site.
