@@ -369,6 +369,17 @@ class UsageError(KbError):
     """The command line is wrong (exit status 2)."""
 
 
+class DiagnosticError(KbError):
+    """A stage stopped on located problems: it carries them as `Diagnostic` values, so that the
+    caller reports them as data (`allokb build --format json`), not as a string. Its text, for
+    a caller that shows it as one error, is one `file:line:col: message` line per problem."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        super().__init__("\n".join(f"{d.location.file}:{d.location.line}:{d.location.col}: {d.message}"
+                                   for d in self.diagnostics))
+
+
 def make(code: str, message: str, location: Location, hint: str | None = None) -> Diagnostic:
     """Build a diagnostic with the severity registered for `code`."""
     return Diagnostic(code, CODES[code].severity, message, location, hint)

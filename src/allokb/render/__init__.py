@@ -1,7 +1,9 @@
 """Render stage: the knowledge base -> Markdown pages and export files, in memory.
 
 Knows nothing of MkDocs: `render_site` returns pages (docs path and Markdown), files (site path
-and text) and blocks (Markdown that hand-written pages embed with `<!-- allokb:NAME -->`).
+and text) and blocks (Markdown that hand-written pages embed with `<!-- allokb:NAME -->`), or,
+when a template or an included file is at fault, no pages and the located diagnostics (KB501 and
+the file checks' codes): errors are data here as in the check.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from allokb.diagnostics import KbError
+from allokb.diagnostics import Diagnostic, DiagnosticError
 from allokb.files import read_project_file
 from allokb.graph import KnowledgeBase
 from allokb.render.citations import format_references
@@ -42,6 +44,7 @@ class RenderedSite:
     files: dict[str, str]
     blocks: dict[str, str]
     abbreviations: str = ""  # Markdown abbreviation definitions appended to every page
+    diagnostics: tuple[Diagnostic, ...] = ()  # why nothing was rendered (then pages and files are empty)
 
 
 #: abbreviation definitions (`*[ALLO]: allopregnanolone`) shown on hover on every page
@@ -57,8 +60,7 @@ def _read_source(root: Path, rel: str) -> str | None:
     with its location (not a traceback)."""
     text, problems = read_project_file(root, rel, MAX_SOURCE_BYTES, refuse_controls=True)
     if problems:
-        where = problems[0].location
-        raise KbError(f"{where.file}:{where.line}:{where.col}: {problems[0].message}")
+        raise DiagnosticError(problems[:1])
     return text
 
 
@@ -73,7 +75,16 @@ def render_codes_page(root: Path) -> Page:
 
 def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str, Any] | None = None,
                 rubric: Any = None, redirects: dict[str, str] | None = None) -> RenderedSite:
-    """Render every generated page, export and embedded block."""
+    """Render every generated page, export and embedded block; or, when a template or an included
+    file stops the render, a `RenderedSite` with nothing but its `diagnostics`."""
+    try:
+        return _render_site(root, kb, site, grades, rubric, redirects)
+    except DiagnosticError as exc:
+        return RenderedSite((), {}, {}, diagnostics=exc.diagnostics)
+
+
+def _render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str, Any] | None = None,
+                 rubric: Any = None, redirects: dict[str, str] | None = None) -> RenderedSite:
     grades = grades or {}
     env = make_environment(root)
     formatted = format_references(list(kb.references.values()))

@@ -7,13 +7,12 @@ from typing import Any
 import jinja2
 
 from allokb.corrections import seed_numbers
-from allokb.diagnostics import KbError, Location, make
+from allokb.diagnostics import DiagnosticError, Location, make
 from allokb.graph import KnowledgeBase, record_cites
 from allokb.kinds import CITATION, INTERVENTION, MECHANISM, Kind
 from allokb.model import Citation, Entry, Intervention, Mechanism, Reference
 from allokb import labels as L
 from allokb.render.environment import TEMPLATES_DIR, Inert
-from allokb.report import format_text
 from allokb.sources import quotes_by_reference
 from allokb.render.views import (
     EntryView,
@@ -46,11 +45,11 @@ def render_template(env: jinja2.Environment, template: str, context: dict[str, A
         return env.get_template(template).render(**context)
     except jinja2.TemplateSyntaxError as exc:
         where = Location(f"{TEMPLATES_DIR}/{exc.name or template}", exc.lineno or 1, 1)
-        raise KbError(format_text(make("KB501", f"template syntax error: {exc.message}", where))) from None
+        raise DiagnosticError([make("KB501", f"template syntax error: {exc.message}", where)]) from None
     except jinja2.TemplateError as exc:
         line = _template_line(exc, template)
         where = Location(f"{TEMPLATES_DIR}/{template}", line, 1)
-        raise KbError(format_text(make("KB501", f"template error: {exc}", where))) from None
+        raise DiagnosticError([make("KB501", f"template error: {exc}", where)]) from None
 
 
 def _template_line(exc: BaseException, template: str) -> int:
