@@ -15,7 +15,7 @@ from typing import Any
 
 from allokb.diagnostics import Diagnostic, Location, Suggester, fast_pickle, make, shown
 from allokb.load import SourceDocument
-from allokb.model import BUILDERS, Citation, Cite, Intervention, Link, Mechanism, Reference
+from allokb.model import BUILDERS, LABEL_SECTIONS, Citation, Cite, Intervention, Link, Mechanism, Reference
 from allokb.numbers import check_numbers
 from allokb.schema import check_document
 from allokb.sources import SourceText
@@ -76,6 +76,13 @@ def record_cites(record: Intervention | Mechanism) -> Iterator[tuple[str, str, C
             yield "regulatory", f"{reg.agency} {reg.status}" + (f" ({reg.year})" if reg.year else ""), cite
     for dose in record.dosing:
         yield "dosing", f"Dose reported: {dose.amount}", dose.reported_by
+        for cite in dose.supported_by:
+            yield "dosing", f"Dose supported: {dose.amount}", cite
+    for summary in record.label_summary:
+        for name in LABEL_SECTIONS:
+            section = getattr(summary, name)
+            for cite in section.citations if section else ():
+                yield "label-summary", f"Label of {summary.medicine}: {name.replace('_', ' ')}", cite
     for caution in record.cautions:
         for cite in caution.citations:
             yield "cautions", caution.text, cite
@@ -95,6 +102,7 @@ def record_links(record: Intervention | Mechanism) -> Iterator[Link]:
         yield from record.mechanisms
         yield from record.related
         yield from (i.intervention for i in record.interactions)
+        yield from (s.label for s in record.label_summary if s.label)
     else:
         yield from record.upstream
         yield from record.related

@@ -14,6 +14,7 @@ from allokb.diagnostics import Diagnostic, make, shown
 from allokb.graph import KnowledgeBase, record_cites
 from allokb.model import Intervention, Mechanism
 from allokb.sources import normalise
+from allokb.safety import check_dose_support, check_label_summaries
 
 
 def check_duplicate_publications(kb: KnowledgeBase) -> Iterator[Diagnostic]:
@@ -153,6 +154,8 @@ RULES: tuple[Callable[[KnowledgeBase], Iterator[Diagnostic]], ...] = (
     check_self_links,
     check_claim_ids,
     check_empty_corrections,
+    check_label_summaries,
+    check_dose_support,
 )
 
 
