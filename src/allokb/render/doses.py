@@ -41,7 +41,7 @@ class DoseRow:
     amount: str
     route: str
     duration: str
-    timing: str
+    timing: str  # how often and when: `once daily, in the evening`
     population: str
     design: str
     n: str
@@ -105,7 +105,7 @@ def dose_rows(kb: KnowledgeBase, item: Intervention) -> list[DoseRow]:
         kind = _kind(kb, key)
         population = L.label(L.POPULATION, dose.population) + (f" ({dose.population_note})" if dose.population_note else "")
         row = DoseRow(kind, dose.amount, L.label(L.ROUTE, dose.route) if dose.route else "—", dose.duration or "—",
-                      dose.timing or "—", population, _design(kb, [key]), _size(kb, [key]), L.label(L.SUPERVISION, dose.supervision),
+                      ", ".join(x for x in (dose.frequency, dose.timing) if x) or "—", population, _design(kb, [key]), _size(kb, [key]), L.label(L.SUPERVISION, dose.supervision),
                       (dose.reported_by,), dose.supported_by, "dosing")
         (other if kind == "other" else checked).append(row)
     return checked + other
@@ -115,10 +115,10 @@ def label_views(item: Intervention, label_href: Any, number: Any) -> list[dict[s
     """Each label summary of an intervention, for its page: the medicine, the label's link
     (`label_href(key)`, None without a label), and the three sections, each with its status words
     and its quotes (`number(cite)` gives a quote's reference number on the page)."""
-    out = []
+    out: list[dict[str, Any]] = []
     for summary in item.label_summary:
         href = label_href(summary.label.target) if summary.label else None
-        sections = []
+        sections: list[dict[str, Any]] = []
         for name in LABEL_SECTIONS:
             section = getattr(summary, name)
             if section is None:

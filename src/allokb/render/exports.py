@@ -130,7 +130,7 @@ def doses_csv(kb: KnowledgeBase, site_url: str) -> str:
     whether a checked source gives it."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    writer.writerow(["intervention", "kind", "amount", "route", "duration", "timing", "population", "design", "n",
+    writer.writerow(["intervention", "kind", "amount", "route", "duration", "when", "population", "design", "n",
                      "supervision", "sources", "supported_by_checked_source", "url"])
     for item in kb.interventions.values():
         for row in dose_rows(kb, item):

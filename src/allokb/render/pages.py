@@ -132,7 +132,7 @@ def intervention_page(ctx: PageContext, item: Intervention) -> str:
     def named(cites: tuple[Cite, ...]) -> list[dict[str, Any]]:
         return [{"c": numbering.cite(c), "name": source_name(kb.references[c.ref.target])} for c in cites]
 
-    doses = [{"r": r, "cites": named(r.cites), "supported_by": named(r.supported_by)} for r in dose_rows(kb, item)]
+    doses: list[dict[str, Any]] = [{"r": r, "cites": named(r.cites), "supported_by": named(r.supported_by)} for r in dose_rows(kb, item)]
     label_summaries = label_views(item, lambda key: ctx.link(src, "reference", key), numbering.cite)
     cautions = [{"kind": L.label(L.CAUTION, c.kind), "text": c.text, "cites": numbering.cites(c.citations)}
                 for c in sorted(item.cautions, key=lambda c: c.kind != "contraindication")]
