@@ -51,7 +51,9 @@ def test_oral_progesterone_studied_doses_come_before_the_posts(repo_site: tuple[
     assert any("Andréen et al. 2006" in r and "| Randomised controlled trial | 43 |" in r
                and "| oral | 30, 60 or 200 mg/day (only 30 mg/day worsened mood) |" in r for r in studied_rows)
     assert any("Schüssler et al. 2008" in r and "| 300 mg daily | — | 21 days |" in r for r in studied_rows)
+    assert not [r for r in studied_rows if "Vergel" in r]  # the post is not a study
     # the post's two doses, each marked: no checked source gives them
+    assert all("Vergel 2026" in r for r in other_rows)
     assert [r.split(" | ")[3] for r in other_rows] == ["50–200 mg", "5–10 mg"]
     assert all(r.endswith("| **Not supported by a checked source** |") for r in other_rows)
     # the filter's route choices are the table's routes
