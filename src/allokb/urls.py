@@ -42,7 +42,7 @@ SECTION_OF_KIND = {"interventions": "interventions", "mechanisms": "mechanisms",
 #: is the summary table, the mechanisms' index, the bibliography. A test renders the fixture and
 #: checks that a section holds no other generated page.
 RESERVED_IDS = frozenset({"index"})
-EXPORTS = ("data/kb.json", "data/interventions.csv", "data/evidence.csv", "data/references.bib",
+EXPORTS = ("data/kb.json", "data/interventions.csv", "data/evidence.csv", "data/doses.csv", "data/references.bib",
            "data/references.csl.json", "feed.xml")
 #: the pages render_site generates besides one per entry (Markdown paths in the docs tree)
 GENERATED_PAGES = ("codes.md", "interventions/index.md", "mechanisms/index.md", "references/index.md",
