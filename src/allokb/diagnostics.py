@@ -320,6 +320,23 @@ CODES: dict[str, CodeInfo] = {
         _code("KB472", E, "approval counts nowhere",
               "An approval's `outcome` is not graded in the evidence matrix, so the approval would count as "
               "evidence in no row. Name the outcome of its indication (e.g. `depressive-symptoms`)."),
+        _code("KB490", E, "label summary not from a label",
+              "A `label_summary` entry's `label` must be the bib key of a regulator's document: its citation "
+              "record (content/citations/<key>.yaml) must exist and have `design: regulatory`. A label summary "
+              "quotes prescribing information (an FDA label or DailyMed), nothing else."),
+        _code("KB491", E, "label summary quotes another source",
+              "Every citation in a label summary's `boxed_warning`, `contraindications` and `interactions` must "
+              "cite the summary's own `label`, and a summary without a `label` can quote nothing: the page "
+              "presents those words as the label's. Cite the label, or move the statement to `cautions`."),
+        _code("KB492", E, "label summary section without a checked quote",
+              "A label summary section whose `status` is `quoted` or `none-in-label` shows the label's words: each "
+              "of its citations needs the verbatim `quote` (one sentence or a short phrase) and `support: "
+              "supported` or `partial`. What nobody found in the label is `status: not-found`, or is left out "
+              "(shown as \"Not reviewed yet\"); a warning is never written from memory."),
+        _code("KB494", E, "dose support that does not state the dose",
+              "A dose entry's `supported_by` citation says that a checked source gives the same dose; it must be "
+              "`supported` or `partial` and its quote must hold every number of the dose's `amount` (numbers as "
+              "KB460 reads them). Otherwise the page would mark as supported a dose that no checked source gives."),
         # KB6xx: published URLs
         _code("KB601", E, "published URL would disappear",
               "A URL listed in urls.txt would no longer be served. Citers rely on it: keep the entry, or list "

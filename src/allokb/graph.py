@@ -86,6 +86,7 @@ def record_links(record: Intervention | Mechanism) -> Iterator[Link]:
         yield from record.mechanisms
         yield from record.related
         yield from (i.intervention for i in record.interactions)
+        yield from (s.label for s in record.label_summary if s.label)
     else:
         yield from record.upstream
         yield from record.related

@@ -136,6 +136,7 @@ class Dosing:
     supervision: str
     context: str | None
     reported_by: Cite
+    supported_by: tuple[Cite, ...] = ()  # checked sources (a study, a label) that give the same dose
 
 
 @fast_pickle
@@ -146,6 +147,35 @@ class Caution:
     kind: str
     text: str
     citations: tuple[Cite, ...]
+
+
+@fast_pickle
+@dataclass(frozen=True, slots=True)
+class LabelSection:
+    """One section of a label summary (boxed warning, contraindications, interactions): `quoted`,
+    `none-in-label` or `not-found`, with the label's words; None on the summary when not reviewed."""
+
+    status: str
+    citations: tuple[Cite, ...]
+    note: str | None
+
+
+@fast_pickle
+@dataclass(frozen=True, slots=True)
+class LabelSummary:
+    """What a medicine's prescribing information says about its main risks, quoted from it."""
+
+    medicine: str
+    label: Link | None
+    note: str | None
+    boxed_warning: LabelSection | None
+    contraindications: LabelSection | None
+    interactions: LabelSection | None
+    location: Location
+
+
+#: the sections of a label summary, in page order
+LABEL_SECTIONS = ("boxed_warning", "contraindications", "interactions")
 
 
 @fast_pickle
@@ -230,6 +260,7 @@ class Intervention:
     former_ids: tuple[str, ...]
     source: str
     location: Location
+    label_summary: tuple[LabelSummary, ...] = ()  # prescription medicines: their labels' main risks, quoted
 
 
 @fast_pickle
@@ -441,6 +472,15 @@ class _Reader:
     def cites(self, data: dict[str, Any], path: tuple[PathPart, ...]) -> tuple[Cite, ...]:
         return tuple(self.cite(c, path + ("citations", i)) for i, c in enumerate(data.get("citations", [])))
 
+    def label_summary(self, data: dict[str, Any], path: tuple[PathPart, ...]) -> LabelSummary:
+        def section(name: str) -> LabelSection | None:
+            x = data.get(name)
+            return LabelSection(x["status"], self.cites(x, path + (name,)), x.get("note")) if x else None
+
+        label = self.link("reference", data["label"], path + ("label",)) if "label" in data else None
+        return LabelSummary(data["medicine"], label, data.get("note"), section("boxed_warning"),
+                            section("contraindications"), section("interactions"), self.loc(path))
+
     def claims(self, data: dict[str, Any]) -> tuple[Claim, ...]:
         out = []
         for i, c in enumerate(data.get("claims", [])):
@@ -475,7 +515,8 @@ def build_intervention(doc: Document) -> Intervention:
         dosing=tuple(
             Dosing(x["population"], x.get("population_note"), x["amount"], x.get("route"), x.get("timing"),
                    x.get("frequency"), x.get("duration"), x["supervision"], x.get("context"),
-                   r.cite(x["reported_by"], ("dosing", i, "reported_by")))
+                   r.cite(x["reported_by"], ("dosing", i, "reported_by")),
+                   tuple(r.cite(c, ("dosing", i, "supported_by", j)) for j, c in enumerate(x.get("supported_by", []))))
             for i, x in enumerate(d.get("dosing", []))),
         cautions=tuple(Caution(x["kind"], x["text"], r.cites(x, ("cautions", i)))
                        for i, x in enumerate(d.get("cautions", []))),
@@ -492,6 +533,7 @@ def build_intervention(doc: Document) -> Intervention:
         related=r.links("intervention", d, "related", ()),
         evidence_grade=d.get("evidence_grade"), former_ids=tuple(d.get("former_ids", [])), source=doc.path,
         location=r.loc(()),
+        label_summary=tuple(r.label_summary(x, ("label_summary", i)) for i, x in enumerate(d.get("label_summary", []))),
     )
 
 
@@ -579,6 +621,13 @@ def record_cites(record: Intervention | Mechanism) -> Iterator[tuple[str, str, C
             yield "regulatory", f"{reg.agency} {reg.status}" + (f" ({reg.year})" if reg.year else ""), cite
     for dose in record.dosing:
         yield "dosing", f"Dose reported: {dose.amount}", dose.reported_by
+        for cite in dose.supported_by:
+            yield "dosing", f"Dose supported: {dose.amount}", cite
+    for summary in record.label_summary:
+        for name in LABEL_SECTIONS:
+            section = getattr(summary, name)
+            for cite in section.citations if section else ():
+                yield "label-summary", f"Label of {summary.medicine}: {name.replace('_', ' ')}", cite
     for caution in record.cautions:
         for cite in caution.citations:
             yield "cautions", caution.text, cite

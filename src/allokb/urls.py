@@ -43,7 +43,7 @@ SECTION_OF_KIND = {kind.folder: kind.section for kind in KINDS}
 #: is the summary table, the mechanisms' index, the bibliography. A test renders the fixture and
 #: checks that a section holds no other generated page.
 RESERVED_IDS = frozenset({"index"})
-EXPORTS = ("data/kb.json", "data/interventions.csv", "data/evidence.csv", "data/references.bib",
+EXPORTS = ("data/kb.json", "data/interventions.csv", "data/evidence.csv", "data/doses.csv", "data/references.bib",
            "data/references.csl.json", "feed.xml")
 
 

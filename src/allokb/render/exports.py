@@ -1,4 +1,4 @@
-"""Data exports: /data/kb.json, /data/interventions.csv, /data/references.bib,
+"""Data exports: /data/kb.json, /data/interventions.csv, /data/doses.csv, /data/references.bib,
 /data/references.csl.json, /schema/<kind>.schema.json and the Atom feed /feed.xml.
 Deterministic: sorted keys and rows, no timestamps. The two bibliographies are generated from the
 checked references (render/bibtex.py for the BibTeX), with the same authors in both.
@@ -25,6 +25,7 @@ from allokb.urls import absolute_url, entries_with_pages, entry_url, former_sour
 from allokb import labels as L
 from allokb.render.bibtex import bibtex
 from allokb.render.citations import csl_item
+from allokb.render.doses import dose_rows
 from allokb.schema import SCHEMA_NAMES, published_schema
 from allokb.sources import SourceText
 
@@ -163,6 +164,23 @@ def interventions_csv(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) 
     return out.getvalue()
 
 
+def doses_csv(kb: KnowledgeBase, site_url: str) -> str:
+    """One row per dose on the intervention pages, in page order (render/doses.py): what studies and
+    labels gave (`kind` study or label), then the post's and other reports' (`other`), each with
+    whether a checked source gives it."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    writer.writerow(["intervention", "kind", "amount", "route", "duration", "when", "population", "design", "n",
+                     "supervision", "sources", "supported_by_checked_source", "url"])
+    for item in kb.interventions.values():
+        for row in dose_rows(kb, item):
+            writer.writerow([csv_cell(cell) for cell in (
+                item.id, row.kind, row.amount, row.route, row.duration, row.timing, row.population, row.design, row.n,
+                row.supervision, " ".join(dict.fromkeys(c.ref.target for c in row.cites)),
+                "yes" if row.supported else "no", f"{site_url}interventions/{item.id}/#{row.anchor}")])
+    return out.getvalue()
+
+
 def evidence_csv(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> str:
     """One row per intervention x outcome x population: the evidence matrix as CSV."""
     out = io.StringIO()
@@ -270,6 +288,7 @@ def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any]
         "data/kb.json": kb_json(kb, site_url, grades),
         "data/interventions.csv": interventions_csv(kb, site_url, grades),
         "data/evidence.csv": evidence_csv(kb, site_url, grades),
+        "data/doses.csv": doses_csv(kb, site_url),
         "data/references.csl.json": csl_json(kb),
         "data/references.bib": bibtex(kb.references.values()),
     }

@@ -10,9 +10,10 @@ from allokb.corrections import seed_numbers
 from allokb.diagnostics import DiagnosticError, Location, make
 from allokb.graph import KnowledgeBase, record_cites
 from allokb.kinds import CITATION, INTERVENTION, MECHANISM, Kind
-from allokb.model import Citation, Entry, Intervention, Mechanism, Reference
+from allokb.model import Citation, Cite, Entry, Intervention, Mechanism, Reference
 from allokb import labels as L
 from allokb.render.environment import TEMPLATES_DIR, Inert
+from allokb.render.doses import NOT_REVIEWED, dose_rows, label_views
 from allokb.sources import quotes_by_reference
 from allokb.render.views import (
     EntryView,
@@ -142,6 +143,11 @@ def intervention_page(ctx: PageContext, item: Intervention) -> str:
     dosing = [{"d": d, "cite": numbering.cite(d.reported_by), "population": L.label(L.POPULATION, d.population),
                "supervision": L.label(L.SUPERVISION, d.supervision), "route": L.route(d.route)}
               for d in item.dosing]
+    def named(cites: tuple[Cite, ...]) -> list[dict[str, Any]]:
+        return [{"c": numbering.cite(c), "name": source_name(kb.references[c.ref.target])} for c in cites]
+
+    doses: list[dict[str, Any]] = [{"r": r, "cites": named(r.cites), "supported_by": named(r.supported_by)} for r in dose_rows(kb, item)]
+    label_summaries = label_views(item, lambda key: entry_link(src, CITATION, key), numbering.cite)
     cautions = [{"kind": L.label(L.CAUTION, c.kind), "text": c.text, "cites": numbering.cites(c.citations)}
                 for c in sorted(item.cautions, key=lambda c: c.kind != "contraindication")]
     interactions = [{**ctx.named_link(src, INTERVENTION, kb.target(i.intervention)),  # type: ignore[arg-type]
@@ -167,8 +173,26 @@ def intervention_page(ctx: PageContext, item: Intervention) -> str:
         mechanisms=[ctx.named_link(src, MECHANISM, kb.target(m)) for m in item.mechanisms],  # type: ignore[arg-type]
         claims=claims, regulatory=regulatory, dosing=dosing, cautions=cautions,
         contraindications=[c.text for c in item.cautions if c.kind == "contraindication"],
+        doses_checked=[d for d in doses if d["r"].kind != "other"], doses_other=[d for d in doses if d["r"].kind == "other"],
+        dose_routes=sorted({d["r"].route for d in doses}), label_summaries=label_summaries,
+        not_reviewed=not_reviewed(item, label_summaries),
         interactions=interactions, alternatives=alternatives, anecdotes=anecdotes, related=related,
         interacting=interacting, refs=refs, entries=refs))
+
+
+def source_name(ref: Reference) -> str:
+    """`Andréen et al. 2006`: a source named for a reader, never by its bib key."""
+    year = ref.get("year")
+    return f"{authors_short(ref)} {year}" if year else authors_short(ref)
+
+
+def not_reviewed(item: Intervention, summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the page says where no caution or contraindication is recorded: "Not reviewed yet",
+    with the first label's link where there is one, or the label summary's anchor when it quotes
+    contraindications."""
+    href = next((s["href"] for s in summaries if s["href"]), None)
+    quoted = any(sec["quotes"] for s in summaries for sec in s["sections"] if sec["title"].startswith("Who"))
+    return {"text": NOT_REVIEWED, "href": href, "label_has_contraindications": quoted}
 
 
 def interventions_index(ctx: PageContext) -> str:

@@ -22,6 +22,7 @@ from allokb.rules.bibliography import (
 )
 from allokb.rules.catalogue import RULES_BY_CODE, rule, rule_doc
 from allokb.rules.links import check_resolution
+from allokb.rules.safety import SAFETY_RULES
 from allokb.rules.records import (
     RECORD_RULES,
     check_claim_ids,
@@ -47,7 +48,8 @@ __all__ = [
 ]
 
 #: the rules on the resolved knowledge base, in the order they run
-RULES: tuple[Callable[[KnowledgeBase], Iterator[Diagnostic]], ...] = (*BIBLIOGRAPHY_RULES, *RECORD_RULES)
+RULES: tuple[Callable[[KnowledgeBase], Iterator[Diagnostic]], ...] = (*BIBLIOGRAPHY_RULES, *RECORD_RULES,
+                                                                    *SAFETY_RULES)
 
 
 def run_rules(kb: KnowledgeBase) -> list[Diagnostic]:
