@@ -11,6 +11,7 @@ from allokb.diagnostics import KbError, Location, make
 from allokb.graph import KnowledgeBase, record_cites
 from allokb.model import Citation, Intervention, Mechanism, Reference
 from allokb import labels as L
+from allokb.render.bottom_line import top_view
 from allokb.render.environment import TEMPLATES_DIR, Inert
 from allokb.report import format_text
 from allokb.sources import quotes_by_reference
@@ -155,7 +156,8 @@ def intervention_page(ctx: PageContext, item: Intervention) -> str:
         claims=claims, regulatory=regulatory, dosing=dosing, cautions=cautions,
         contraindications=[c.text for c in item.cautions if c.kind == "contraindication"],
         interactions=interactions, alternatives=alternatives, anecdotes=anecdotes, related=related,
-        interacting=interacting, refs=refs, entries=refs, **common)
+        interacting=interacting, refs=refs, entries=refs,
+        top=top_view(item, ctx.rubric.population_label if ctx.rubric else None), **common)
 
 
 def interventions_index(ctx: PageContext) -> str:

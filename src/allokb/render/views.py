@@ -59,6 +59,7 @@ class CiteView:
     note: str | None
     link: str  # relative link to the reference page
     check: str = ""  # how its quote was checked: "machine-checked", "checked by hand", or "" (none is)
+    curator_note: str | None = None  # how it was checked, in the maintainers' words ("How this was checked")
 
 
 def quote_check(kb: KnowledgeBase, cite: Cite) -> str:
@@ -106,7 +107,8 @@ class Numbering:
         key = cite.ref.target
         number = self.numbers.setdefault(key, len(self.numbers) + 1)
         return CiteView(number, key, cite.support, L.label(L.SUPPORT, cite.support), cite.locator, cite.quote,
-                        cite.note, f"{md_prefix(self.src_uri)}references/{key}.md", quote_check(self.kb, cite))
+                        cite.note, f"{md_prefix(self.src_uri)}references/{key}.md", quote_check(self.kb, cite),
+                        cite.curator_note)
 
     def cites(self, cites: tuple[Cite, ...]) -> list[CiteView]:
         return [self.cite(c) for c in cites]
