@@ -102,7 +102,7 @@ def reader_texts(record: Intervention | Mechanism | Citation) -> Iterator[tuple[
 # --- the maintainers' vocabulary -------------------------------------------------------------
 
 _SEED = re.compile(r"\bseed\b", re.IGNORECASE)
-_FILE = re.compile(r"(?<![\w/.-])[\w-]+(?:\.[\w-]+)*\.(?:yaml|yml|bib|txt|json)\b", re.IGNORECASE)
+_FILE = re.compile(r"(?<![\w/.-])[\w-]+(?:[/.][\w-]+)*\.(?:yaml|yml|bib|txt|json)\b", re.IGNORECASE)
 # First person, outside quotation marks: `I` (not a Roman numeral: `type I`, `phase I`, `I.V.`),
 # `me`, `my`, `mine`, `we`, `us`, `our`.
 _FIRST_PERSON = re.compile(
