@@ -33,6 +33,9 @@ name: "{title}"            # the page title
 category: supplement         # precursor-hormone | pharmaceutical | supplement | diet | lifestyle | avoidance | trt-specific
 summary: >-
   TODO: two to four sentences on what it is and what is claimed about ALLO.
+bottom_line:                 # the answer first: up to three plain sentences, under 70 words in all
+  - text: "TODO: what it is, what the evidence shows in whom, and the main risk."
+#   claims: [raises-serum-allo]   # ids of the claims below that the sentence rests on
 direction: unclear           # raises | lowers | preserves | mimics | mixed | unclear (the effect on ALLO)
 relation: raises-endogenous  # raises-endogenous | is-allopregnanolone | mimics | lowers | preserves (what it is to ALLO)
 main_outcome: {{outcome: allo-level, population: general-adults}}   # what it is mainly used for, and in whom
