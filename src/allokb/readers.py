@@ -69,6 +69,8 @@ def reader_texts(record: Intervention | Mechanism | Citation) -> Iterator[tuple[
     Not here: quotes (the sources' own words), the post's words (`seed`), and the maintainers'
     `curator_note`s and verification records."""
     if isinstance(record, Citation):
+        if record.population:
+            yield ("population",), record.population
         for i, finding in enumerate(record.findings):
             yield ("findings", i, "text"), finding.text
         return
