@@ -354,7 +354,7 @@ CODES: dict[str, CodeInfo] = {
               "or an opening quote (not after `e.g.`, `i.e.`, `et al.`, `vs.`)."),
         _code("KB483", W, "bottom line hard to read",
               "The Flesch–Kincaid grade of the bottom line (its sentences together, measured by textstat 0.7.4) is "
-              "above 10.5. The aim is grade 10, as for the NIH fact sheets; the half grade leaves room for the one "
+              "above 10.5. The aim is grade 10; the half grade leaves room for the one "
               "long word every entry needs (allopregnanolone counts seven syllables). Use shorter sentences and "
               "common words."),
         _code("KB484", E, "bottom line links a claim that does not exist",
