@@ -8,10 +8,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
+from allokb.bibtext import Person, split_authors
 from allokb.diagnostics import Location, fast_pickle
-from allokb.load import PathPart, SourceDocument
+
+#: one step of a path into a document: a mapping key or a list index
+PathPart = str | int
+
+
+class Document(Protocol):
+    """What the builders read of a loaded document (`allokb.load.SourceDocument`): its data, which
+    passed its schema, and where each value is written."""
+
+    @property
+    def path(self) -> str:
+        """The file, relative to the project root."""
+        ...
+
+    @property
+    def data(self) -> Any:
+        """The document's data."""
+        ...
+
+    def location(self, path: tuple[PathPart, ...] = (), *, key: bool = False) -> Location:
+        """Where the value at `path` is written."""
+        ...
 
 
 @fast_pickle
@@ -367,22 +389,6 @@ class Citation:
 
 @fast_pickle
 @dataclass(frozen=True, slots=True)
-class Person:
-    """One author: family and given names, or a literal (corporate) name."""
-
-    family: str | None
-    given: str | None
-    literal: str | None = None
-
-    def display(self) -> str:
-        """'Surname, G.'-style display form."""
-        if self.literal:
-            return self.literal
-        return f"{self.family}, {self.given}" if self.given else str(self.family)
-
-
-@fast_pickle
-@dataclass(frozen=True, slots=True)
 class Reference:
     """A bibliographic entry of references.bib, with its fields decoded to plain text, and its
     author and editor lists as written (BibTeX with LaTeX). `authors` and `editors` split those
@@ -422,8 +428,6 @@ class Reference:
 
 @lru_cache(maxsize=65536)
 def _people(names: str | None) -> tuple[Person, ...]:
-    from allokb.bib import split_authors  # the .bib reader imports this module
-
     return split_authors(names) if names is not None else ()
 
 
@@ -432,7 +436,7 @@ def _people(names: str | None) -> tuple[Person, ...]:
 class _Reader:
     """Reads validated data of one document into records, with locations."""
 
-    def __init__(self, doc: SourceDocument) -> None:
+    def __init__(self, doc: Document) -> None:
         self.doc = doc
 
     def loc(self, path: tuple[PathPart, ...]) -> Location:
@@ -466,7 +470,7 @@ class _Reader:
         return tuple(out)
 
 
-def build_intervention(doc: SourceDocument) -> Intervention:
+def build_intervention(doc: Document) -> Intervention:
     """Build an `Intervention` from a document that passed the intervention schema."""
     r, d = _Reader(doc), doc.data
     rating = d.get("seed_rating")
@@ -510,7 +514,7 @@ def build_intervention(doc: SourceDocument) -> Intervention:
     )
 
 
-def build_mechanism(doc: SourceDocument) -> Mechanism:
+def build_mechanism(doc: Document) -> Mechanism:
     """Build a `Mechanism` from a document that passed the mechanism schema."""
     r, d = _Reader(doc), doc.data
     step = d.get("step")
@@ -523,7 +527,7 @@ def build_mechanism(doc: SourceDocument) -> Mechanism:
     )
 
 
-def build_citation(doc: SourceDocument) -> Citation:
+def build_citation(doc: Document) -> Citation:
     """Build a `Citation` record from a document that passed the citation schema."""
     d = doc.data
     v, seed = d["verification"], d.get("seed")
@@ -557,4 +561,26 @@ def build_appraisal(data: dict[str, Any] | None) -> Appraisal:
     return Appraisal(**facts, risk_of_bias=RiskOfBias(rob.get("judgement", UNCHECKED), rob.get("reason")))
 
 
-BUILDERS = {"interventions": build_intervention, "mechanisms": build_mechanism, "citations": build_citation}
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A record of a kind that needs no class of its own (`allokb.kinds.GENERIC`): its id, name
+    and summary, and the rest of its validated data as written, for its template."""
+
+    id: str
+    name: str
+    summary: str | None
+    data: dict[str, Any]
+    former_ids: tuple[str, ...]
+    source: str
+    location: Location
+
+
+def build_record(doc: Document) -> Entry:
+    """Build an `Entry` from a document that passed its kind's schema (`id` and `name` required)."""
+    d = doc.data
+    return Entry(d["id"], d["name"], d.get("summary"), dict(d), tuple(d.get("former_ids", [])), doc.path,
+                 doc.location(()))
+
+
+#: what a content file becomes
+Record = Intervention | Mechanism | Citation | Entry
