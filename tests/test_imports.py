@@ -25,15 +25,9 @@ SINK = "allokb.sink"
 ENGINES = ("mkdocs", "material", "properdocs")
 #: the one module that may parse arguments or print
 FACE = "allokb.cli"
-#: Cycles another branch is breaking, as (module, module) edges to leave out, each with why.
-#: The `bib` <-> `model` cycle is the `registry` branch's (issue 14, item 7); remove the entry
-#: when that branch has landed (test_known_exceptions_are_still_needed then says so).
-KNOWN_EDGES: dict[tuple[str, str], str] = {
-    ("allokb.model", "allokb.bib"): "registry branch breaks bib <-> model",
-    # `sources.quote_sites` imports `graph.record_cites` lazily, and the graph imports `sources`:
-    # record_cites walks model records, so it belongs with the typed model (registry branch).
-    ("allokb.sources", "allokb.graph"): "registry branch: record_cites moves out of graph",
-}
+#: Cycles being broken, as (module, module) edges to leave out, each with why; none is left
+#: (`bib` <-> `model` went with allokb.bibtext, `sources` -> `graph` with model.record_cites).
+KNOWN_EDGES: dict[tuple[str, str], str] = {}
 
 
 def module_name(path: Path) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from allokb.diagnostics import Diagnostic, Location, fast_pickle
 from allokb.kinds import BY_FOLDER, CITATION, KINDS, Kind
-from allokb.model import Citation, Cite, Entry, Intervention, Link, Mechanism, Record, Reference
+from allokb.model import Citation, Entry, Intervention, Link, Mechanism, Record, Reference, record_cites
 from allokb.sources import SourceText
 
 
@@ -78,31 +78,6 @@ class KnowledgeBase:
                                              "reference": self.references}
         found: Intervention | Mechanism | Reference = tables[link.kind][link.target]
         return found
-
-
-def record_cites(record: Intervention | Mechanism) -> Iterator[tuple[str, str, Cite]]:
-    """Every citation written in a record, as (anchor, label, cite)."""
-    for claim in record.claims:
-        for cite in claim.citations:
-            yield f"claim-{claim.id}", claim.statement, cite
-    if isinstance(record, Mechanism):
-        return
-    for reg in record.regulatory:
-        for cite in reg.citations:
-            yield "regulatory", f"{reg.agency} {reg.status}" + (f" ({reg.year})" if reg.year else ""), cite
-    for dose in record.dosing:
-        yield "dosing", f"Dose reported: {dose.amount}", dose.reported_by
-    for caution in record.cautions:
-        for cite in caution.citations:
-            yield "cautions", caution.text, cite
-    for inter in record.interactions:
-        for cite in inter.citations:
-            yield "interactions", inter.note, cite
-    for alt in record.alternatives:
-        for cite in alt.citations:
-            yield "alternatives", alt.name, cite
-    for anecdote in record.anecdotes:
-        yield f"anecdote-{anecdote.id}", anecdote.summary, anecdote.citation
 
 
 def record_links(record: Intervention | Mechanism) -> Iterator[Link]:

@@ -6,6 +6,7 @@ by the graph stage; nothing downstream passes bare id strings around.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
@@ -584,3 +585,28 @@ def build_record(doc: Document) -> Entry:
 
 #: what a content file becomes
 Record = Intervention | Mechanism | Citation | Entry
+
+
+def record_cites(record: Intervention | Mechanism) -> Iterator[tuple[str, str, Cite]]:
+    """Every citation written in a record, as (anchor, label, cite)."""
+    for claim in record.claims:
+        for cite in claim.citations:
+            yield f"claim-{claim.id}", claim.statement, cite
+    if isinstance(record, Mechanism):
+        return
+    for reg in record.regulatory:
+        for cite in reg.citations:
+            yield "regulatory", f"{reg.agency} {reg.status}" + (f" ({reg.year})" if reg.year else ""), cite
+    for dose in record.dosing:
+        yield "dosing", f"Dose reported: {dose.amount}", dose.reported_by
+    for caution in record.cautions:
+        for cite in caution.citations:
+            yield "cautions", caution.text, cite
+    for inter in record.interactions:
+        for cite in inter.citations:
+            yield "interactions", inter.note, cite
+    for alt in record.alternatives:
+        for cite in alt.citations:
+            yield "alternatives", alt.name, cite
+    for anecdote in record.anecdotes:
+        yield f"anecdote-{anecdote.id}", anecdote.summary, anecdote.citation

@@ -9,8 +9,9 @@ docstring is that code's documentation: the codes page and `allokb codes` read `
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
-from allokb.diagnostics import Diagnostic
+from allokb.diagnostics import CODES, CodeInfo, Diagnostic
 from allokb.graph import KnowledgeBase
 from allokb.rules.bibliography import (
     BIBLIOGRAPHY_RULES,
@@ -19,7 +20,7 @@ from allokb.rules.bibliography import (
     check_empty_corrections,
     check_required_fields,
 )
-from allokb.rules.catalogue import RULES_BY_CODE, catalogue, rule, rule_doc
+from allokb.rules.catalogue import RULES_BY_CODE, rule, rule_doc
 from allokb.rules.links import check_resolution
 from allokb.rules.records import (
     RECORD_RULES,
@@ -52,3 +53,11 @@ RULES: tuple[Callable[[KnowledgeBase], Iterator[Diagnostic]], ...] = (*BIBLIOGRA
 def run_rules(kb: KnowledgeBase) -> list[Diagnostic]:
     """Run every rule over the knowledge base."""
     return [d for rule in RULES for d in rule(kb)]
+
+
+def catalogue() -> dict[str, CodeInfo]:
+    """Every code with its title, severity and documentation: the documentation of a code with a
+    rule function is that function's docstring. In the order of `CODES`. It lives in the package,
+    which has imported every rule module above, so that no rule module imports the package."""
+    return {code: replace(info, doc=rule_doc(RULES_BY_CODE[code])) if code in RULES_BY_CODE else info
+            for code, info in CODES.items()}

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TypeVar
 
-from allokb.diagnostics import CODES, CodeInfo
+from allokb.diagnostics import CODES
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -35,12 +34,3 @@ def rule(code: str) -> Callable[[F], F]:
 def rule_doc(function: Callable[..., object]) -> str:
     """A rule's documentation: its docstring as one paragraph."""
     return " ".join(inspect.cleandoc(function.__doc__ or "").split())
-
-
-def catalogue() -> dict[str, CodeInfo]:
-    """Every code with its title, severity and documentation: the documentation
-    of a code with a rule function is that function's docstring. In the order of `CODES`."""
-    import allokb.rules  # noqa: F401  (registers every rule)
-
-    return {code: replace(info, doc=rule_doc(RULES_BY_CODE[code])) if code in RULES_BY_CODE else info
-            for code, info in CODES.items()}
