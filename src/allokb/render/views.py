@@ -63,6 +63,7 @@ class CiteView:
     note: str | None
     link: str  # relative link to the reference page
     check: str = ""  # how its quote was checked: "machine-checked", "checked by hand", or "" (none is)
+    curator_note: str | None = None  # how it was checked, in the maintainers' words ("How this was checked")
 
 
 def quote_check(kb: KnowledgeBase, cite: Cite) -> str:
@@ -102,7 +103,8 @@ class Numbering:
         key = cite.ref.target
         number = self.numbers.setdefault(key, len(self.numbers) + 1)
         return CiteView(number, key, cite.support, L.label(L.SUPPORT, cite.support), cite.locator, cite.quote,
-                        cite.note, entry_link(self.src_uri, CITATION, key), quote_check(self.kb, cite))
+                        cite.note, entry_link(self.src_uri, CITATION, key), quote_check(self.kb, cite),
+                        cite.curator_note)
 
     def cites(self, cites: tuple[Cite, ...]) -> list[CiteView]:
         return [self.cite(c) for c in cites]
@@ -256,6 +258,7 @@ class InterventionView(PageView):
     interacting: list[dict[str, str]]
     refs: list[RefEntry]
     entries: list[RefEntry]
+    top: dict[str, Any]  # render.bottom_line.top_view: the bottom line, "Studied in", "Suggested by the post for"
 
 
 @dataclass(frozen=True)
