@@ -20,6 +20,7 @@ from allokb.model import Appraisal, Reference
 from allokb.project import check_project
 from allokb.render import SiteInfo, render_site
 from allokb.render.citations import (
+    format_references,
     post_numbering,
     post_refs,
     short_source,
@@ -92,6 +93,15 @@ def test_best_quote_is_the_first_supported_else_the_first_partial_with_a_quote()
     cites = mark_best_quote([_cite("unchecked", "a"), _cite("partial", " "), _cite("partial", "b")])
     assert [c.open for c in cites] == [False, False, True]
     assert [c.open for c in mark_best_quote([_cite("not-supported", "a")])] == [False]
+
+
+def test_a_work_without_author_prints_its_title_once() -> None:
+    ref = _ref(None, title="A study of nothing", journal="Journal of Tests", year="2020", volume="3", pages="1--2")
+    assert format_references([ref]) == {"k": "A study of nothing. <i>Journal of Tests</i>. 2020;3:1-2."}
+    # With an author, the title stays where it is.
+    ref = _ref("Smith, Jane", title="A study of nothing", journal="Journal of Tests", year="2020")
+    assert format_references([ref]) == {"k": "Smith J. A study of nothing. <i>Journal of Tests</i>. "
+                                              "Published online 2020."}
 
 
 # --- on the page -------------------------------------------------------------------------------

@@ -105,11 +105,24 @@ def format_references(refs: list[Reference]) -> dict[str, Inert]:
             bibliography.register(Citation([CitationItem(item["id"])]))
         formatted = [str(entry) for entry in bibliography.bibliography()]
     keys = [str(k) for k in bibliography.keys]
+    by_key = {item["id"]: item for item in items}
     out = {}
     for key, html_text in zip(keys, formatted, strict=True):
         # AMA numbers its list; each page numbers its own, so drop the style's number.
-        out[key] = Inert(re.sub(r"^\d+\.\s*", "", html_text.strip()))
+        text = re.sub(r"^\d+\.\s*", "", html_text.strip())
+        out[key] = Inert(_without_substituted_title(text, by_key[key]))
     return out
+
+
+def _without_substituted_title(text: str, item: dict[str, Any]) -> str:
+    """A work with no author is listed under its title, which the style puts in the author's place;
+    citeproc-py then prints the title again where the title goes ("Title. Title. Journal. 2023"):
+    keep the one in its own place."""
+    title = item.get("title")
+    if item.get("author") or item.get("editor") or not title or not text.startswith(title):
+        return text
+    rest = text[len(title):].lstrip(".").lstrip()
+    return rest if title in rest else text
 
 
 # --- How a citation prints on a page: "[4] Andréen 2006 · RCT, n = 43 · Supported" ---
