@@ -132,8 +132,7 @@ def corrections_page(ctx: PageContext) -> str:
                                  for c in row.corrections]}
         view.append(entry)
     common = ctx.common("corrections.md", "Corrections to the source post",
-                        "What the source post got wrong, the most serious first: figures and claims its cited "
-                        "papers do not contain, papers that cannot be found, wrong references; each with its evidence.",
+                        "What the source post got wrong, the most serious error first, with the evidence for each.",
                         "content/citations", [])
     ranking = [{"id": k.id, "label": k.label} for k in ERROR_KINDS if k.id != _NOT_CHECKABLE]
     return ctx.render("corrections.md.j2", rows=view, ranking=ranking, totals=found.totals,
