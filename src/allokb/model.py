@@ -6,12 +6,35 @@ by the graph stage; nothing downstream passes bare id strings around.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
+from allokb.bibtext import Person, split_authors
 from allokb.diagnostics import Location, fast_pickle
-from allokb.load import PathPart, SourceDocument
+
+#: one step of a path into a document: a mapping key or a list index
+PathPart = str | int
+
+
+class Document(Protocol):
+    """What the builders read of a loaded document (`allokb.load.SourceDocument`): its data, which
+    passed its schema, and where each value is written."""
+
+    @property
+    def path(self) -> str:
+        """The file, relative to the project root."""
+        ...
+
+    @property
+    def data(self) -> Any:
+        """The document's data."""
+        ...
+
+    def location(self, path: tuple[PathPart, ...] = (), *, key: bool = False) -> Location:
+        """Where the value at `path` is written."""
+        ...
 
 
 @fast_pickle
@@ -352,22 +375,6 @@ class Citation:
 
 @fast_pickle
 @dataclass(frozen=True, slots=True)
-class Person:
-    """One author: family and given names, or a literal (corporate) name."""
-
-    family: str | None
-    given: str | None
-    literal: str | None = None
-
-    def display(self) -> str:
-        """'Surname, G.'-style display form."""
-        if self.literal:
-            return self.literal
-        return f"{self.family}, {self.given}" if self.given else str(self.family)
-
-
-@fast_pickle
-@dataclass(frozen=True, slots=True)
 class Reference:
     """A bibliographic entry of references.bib, with its fields decoded to plain text, and its
     author and editor lists as written (BibTeX with LaTeX). `authors` and `editors` split those
@@ -407,8 +414,6 @@ class Reference:
 
 @lru_cache(maxsize=65536)
 def _people(names: str | None) -> tuple[Person, ...]:
-    from allokb.bib import split_authors  # the .bib reader imports this module
-
     return split_authors(names) if names is not None else ()
 
 
@@ -417,7 +422,7 @@ def _people(names: str | None) -> tuple[Person, ...]:
 class _Reader:
     """Reads validated data of one document into records, with locations."""
 
-    def __init__(self, doc: SourceDocument) -> None:
+    def __init__(self, doc: Document) -> None:
         self.doc = doc
 
     def loc(self, path: tuple[PathPart, ...]) -> Location:
@@ -450,7 +455,7 @@ class _Reader:
         return tuple(out)
 
 
-def build_intervention(doc: SourceDocument) -> Intervention:
+def build_intervention(doc: Document) -> Intervention:
     """Build an `Intervention` from a document that passed the intervention schema."""
     r, d = _Reader(doc), doc.data
     rating = d.get("seed_rating")
@@ -490,7 +495,7 @@ def build_intervention(doc: SourceDocument) -> Intervention:
     )
 
 
-def build_mechanism(doc: SourceDocument) -> Mechanism:
+def build_mechanism(doc: Document) -> Mechanism:
     """Build a `Mechanism` from a document that passed the mechanism schema."""
     r, d = _Reader(doc), doc.data
     step = d.get("step")
@@ -503,7 +508,7 @@ def build_mechanism(doc: SourceDocument) -> Mechanism:
     )
 
 
-def build_citation(doc: SourceDocument) -> Citation:
+def build_citation(doc: Document) -> Citation:
     """Build a `Citation` record from a document that passed the citation schema."""
     d = doc.data
     v, seed = d["verification"], d.get("seed")
@@ -537,4 +542,51 @@ def build_appraisal(data: dict[str, Any] | None) -> Appraisal:
     return Appraisal(**facts, risk_of_bias=RiskOfBias(rob.get("judgement", UNCHECKED), rob.get("reason")))
 
 
-BUILDERS = {"interventions": build_intervention, "mechanisms": build_mechanism, "citations": build_citation}
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A record of a kind that needs no class of its own (`allokb.kinds.GENERIC`): its id, name
+    and summary, and the rest of its validated data as written, for its template."""
+
+    id: str
+    name: str
+    summary: str | None
+    data: dict[str, Any]
+    former_ids: tuple[str, ...]
+    source: str
+    location: Location
+
+
+def build_record(doc: Document) -> Entry:
+    """Build an `Entry` from a document that passed its kind's schema (`id` and `name` required)."""
+    d = doc.data
+    return Entry(d["id"], d["name"], d.get("summary"), dict(d), tuple(d.get("former_ids", [])), doc.path,
+                 doc.location(()))
+
+
+#: what a content file becomes
+Record = Intervention | Mechanism | Citation | Entry
+
+
+def record_cites(record: Intervention | Mechanism) -> Iterator[tuple[str, str, Cite]]:
+    """Every citation written in a record, as (anchor, label, cite)."""
+    for claim in record.claims:
+        for cite in claim.citations:
+            yield f"claim-{claim.id}", claim.statement, cite
+    if isinstance(record, Mechanism):
+        return
+    for reg in record.regulatory:
+        for cite in reg.citations:
+            yield "regulatory", f"{reg.agency} {reg.status}" + (f" ({reg.year})" if reg.year else ""), cite
+    for dose in record.dosing:
+        yield "dosing", f"Dose reported: {dose.amount}", dose.reported_by
+    for caution in record.cautions:
+        for cite in caution.citations:
+            yield "cautions", caution.text, cite
+    for inter in record.interactions:
+        for cite in inter.citations:
+            yield "interactions", inter.note, cite
+    for alt in record.alternatives:
+        for cite in alt.citations:
+            yield "alternatives", alt.name, cite
+    for anecdote in record.anecdotes:
+        yield f"anecdote-{anecdote.id}", anecdote.summary, anecdote.citation

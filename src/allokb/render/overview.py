@@ -12,6 +12,7 @@ from allokb.corrections import (
     collect_corrections,
     ranked_errors,
 )
+from allokb.kinds import BY_NAME, CITATION, INTERVENTION, KINDS
 from allokb.render.citations import (
     SHORT_VERDICT,
     post_numbering,
@@ -19,8 +20,15 @@ from allokb.render.citations import (
     short_source,
 )
 from allokb.render.pages import PageContext, grade_label
+from allokb.render.views import (
+    CorrectionsView,
+    EvidenceView,
+    HomeSummaryView,
+    context_of,
+)
 from allokb.schema import load_schema
 from allokb.sources import count_quotes
+from allokb.urls import entry_href, entry_link
 
 SUPPORT_DOCS = {
     "supported": "The quoted words of the source state the claim.",
@@ -71,13 +79,14 @@ def field_docs(name: str) -> list[dict[str, Any]]:
 def evidence_page(ctx: PageContext, rubric: Any) -> str:
     """How claims are checked and graded, and the field reference."""
     kinds = [{"name": n, "title": load_schema(n)["title"], "description": load_schema(n)["description"],
-              "fields": field_docs(n)} for n in ("intervention", "mechanism", "citation")]
-    common = ctx.common("evidence.md", "Evidence: how claims are checked and graded",
-                        "How every claim is checked against its source, how evidence grades are computed by an "
-                        "open rubric, and the documentation of every field of the knowledge base.",
-                        "src/allokb/schemas", [])
-    return ctx.render("evidence.md.j2", supports=[(k, L.SUPPORT[k], v) for k, v in SUPPORT_DOCS.items()],
-                      designs=list(L.DESIGN.items()), rubric=rubric, kinds=kinds, quotes=count_quotes(ctx.kb), **common)
+              "fields": field_docs(n)} for n in (kind.schema for kind in KINDS)]
+    page = ctx.page("evidence.md", "Evidence: how claims are checked and graded",
+                    "How every claim is checked against its source, how evidence grades are computed by an "
+                    "open rubric, and the documentation of every field of the knowledge base.",
+                    "src/allokb/schemas", [])
+    return ctx.render_view("evidence.md.j2", EvidenceView(
+        **context_of(page), supports=[(k, L.SUPPORT[k], v) for k, v in SUPPORT_DOCS.items()],
+        designs=list(L.DESIGN.items()), rubric=rubric, kinds=kinds, quotes=count_quotes(ctx.kb)))
 
 
 #: the kind of a claim that nothing found wrong yet: listed by page below the table, not as a row
@@ -93,8 +102,13 @@ def corrections_page(ctx: PageContext) -> str:
     found = collect_corrections(kb)
     labels = {k.id: k.label for k in ERROR_KINDS}
 
+    src = "corrections.md"
+
     def source(key: str) -> dict[str, str]:
-        return {"name": short_source(kb.references[key]), "href": f"../references/{key}/"}
+        return {"name": short_source(kb.references[key]), "href": entry_href(src, CITATION, key)}
+
+    def claim_href(row: ClaimErrors, anchor: str) -> str:
+        return entry_href(src, BY_NAME[row.kind], row.record_id, anchor)
 
     view: list[dict[str, Any]] = []
     pending: dict[str, int] = {}  # page -> its claims not yet checkable
@@ -110,7 +124,7 @@ def corrections_page(ctx: PageContext) -> str:
                 cited = kb.citations.get(f.cited_key)
                 if cited and cited.verification.status == "not-found":
                     cited_for.setdefault(f.cited_key, []).append(
-                        {"page": row.record_name, "href": f"../{row.kind}s/{row.record_id}/#claim-{row.claim_id}"})
+                        {"page": row.record_name, "href": claim_href(row, f"claim-{row.claim_id}")})
     for row in rows:
         if isinstance(row, ClaimErrors) and row.errors[0] == _NOT_CHECKABLE:
             pending[row.kind + row.record_id] = pending.get(row.kind + row.record_id, 0) + 1
@@ -121,7 +135,7 @@ def corrections_page(ctx: PageContext) -> str:
         entry: dict[str, Any] = {"kinds": " ".join(errors), "worst": labels[errors[0]]}
         if isinstance(row, ClaimErrors):
             entry |= {"claim": True, "post_text": post_numbering(row.post_text), "post_refs": post_refs(row.post_refs),
-                      "page": row.record_name, "href": f"../{row.kind}s/{row.record_id}/#claim-{row.claim_id}",
+                      "page": row.record_name, "href": claim_href(row, f"claim-{row.claim_id}"),
                       "findings": [source(f.cited_key) | {"support": f.support, "verdict": SHORT_VERDICT[f.support]}
                                    for f in row.findings],
                       "better": [source(k) for k in row.better_sources]}
@@ -131,23 +145,24 @@ def corrections_page(ctx: PageContext) -> str:
                       "fields": [{"field": c.field, "seed": c.seed, "record": c.record, "evidence": c.evidence}
                                  for c in row.corrections]}
         view.append(entry)
-    common = ctx.common("corrections.md", "Corrections to the source post",
-                        "What the source post got wrong, the most serious error first, with the evidence for each.",
-                        "content/citations", [])
+    page = ctx.page(src, "Corrections to the source post",
+                    "What the source post got wrong, the most serious error first, with the evidence for each.",
+                    "content/citations", [])
     ranking = [{"id": k.id, "label": k.label} for k in ERROR_KINDS if k.id != _NOT_CHECKABLE]
-    return ctx.render("corrections.md.j2", rows=view, ranking=ranking, totals=found.totals,
-                      unchecked_count=sum(pending.values()), unchecked_pages=len(pending), **common)
+    return ctx.render_view("corrections.md.j2", CorrectionsView(
+        **context_of(page), totals=found.totals, ranking=ranking, rows=view,
+        unchecked_count=sum(pending.values()), unchecked_pages=len(pending)))
 
 
 def home_summary(ctx: PageContext) -> str:
     """The summary block that replaces `<!-- allokb:summary -->` on the home page."""
     groups = []
     for code, label in L.CATEGORY.items():
-        items = [{"name": i.name, "link": f"interventions/{i.id}.md", "grade": grade_label(ctx, i.id)[0]}
+        items = [{"name": i.name, "link": entry_link("index.md", INTERVENTION, i.id), "grade": grade_label(ctx, i.id)[0]}
                  for i in ctx.kb.interventions.values() if i.category == code]
         if items:
             groups.append({"label": label, "entries": items})
     verified = sum(1 for c in ctx.kb.citations.values() if c.verification.status == "verified")
     counts = {"interventions": len(ctx.kb.interventions), "mechanisms": len(ctx.kb.mechanisms),
               "references": len(ctx.kb.references), "verified": verified}
-    return ctx.render("home_summary.md.j2", groups=groups, counts=counts)
+    return ctx.render_view("home_summary.md.j2", HomeSummaryView(groups=groups, counts=counts))
