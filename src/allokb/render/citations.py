@@ -136,9 +136,6 @@ SHORT_DESIGN = {
     "review": "review", "regulatory": "regulatory document", "web": "web page", "anecdote": "personal report",
 }
 
-#: each verdict's icon: told apart by shape and word, not by colour alone
-VERDICT_ICONS = {"supported": "✓", "partial": "◐", "not-supported": "✗", "unchecked": "?"}
-
 #: each verdict in the fewest words (labels.SUPPORT has the full wording)
 SHORT_VERDICT = {"supported": "Supported", "partial": "Partly supported", "not-supported": "Not supported",
                  "unchecked": "Not yet checked"}
