@@ -28,9 +28,44 @@
       var text = box.querySelector("[data-allokb-filter-text]");
       var selects = box.querySelectorAll("select[data-allokb-filter]");
       var count = box.querySelector("[data-allokb-count]");
+      var none = box.parentElement.querySelector("[data-allokb-none]");
+      var byName = {};
+      selects.forEach(function (sel) { byName[sel.dataset.allokbFilter] = sel; });
+      // Filters live in the URL (?population=men-on-trt&outcome=anxiety&q=...), so a filtered view
+      // can be linked; only values the page offers are taken from it.
+      var params = new URLSearchParams(window.location.search);
+      selects.forEach(function (sel) {
+        var want = params.get(sel.dataset.allokbFilter);
+        if (want && [].some.call(sel.options, function (o) { return o.value === want; })) sel.value = want;
+      });
+      if (params.get("q")) text.value = params.get("q");
+      function label(sel) {  // "Men on TRT" -> "men on TRT": lower case unless it starts an acronym
+        var t = sel && sel.value ? sel.options[sel.selectedIndex].textContent : "";
+        return t.length > 1 && t[1] === t[1].toLowerCase() ? t[0].toLowerCase() + t.slice(1) : t;
+      }
+      function evidence(row, pop, out) {
+        // The evidence cell: the main outcome's row, or, filtered, the rows of that population
+        // and/or outcome; none studied is said in words. Sorting follows what is shown.
+        var cell = row.querySelector("[data-allokb-evidence]");
+        if (!cell) return;
+        var main = cell.querySelector("[data-main]"), empty = cell.querySelector("[data-empty]"), best = 0, any = false;
+        cell.querySelectorAll("[data-ev-population]").forEach(function (span) {
+          var ok = (pop || out) && (!pop || span.dataset.evPopulation === pop) && (!out || span.dataset.evOutcome === out);
+          span.hidden = !ok;
+          if (ok) { any = true; best = Math.max(best, +span.dataset.rank); }
+        });
+        main.hidden = !!(pop || out);
+        empty.hidden = !(pop || out) || any;
+        if ((pop || out) && !any) {
+          empty.textContent = "No graded evidence" + (out ? " for " + label(byName.outcome) : "") +
+            (pop ? " in " + label(byName.population) : "");
+        }
+        cell.setAttribute("data-sort", (pop || out) ? String(best) : cell.dataset.mainRank);
+      }
       function apply() {
         var needle = (text.value || "").trim().toLowerCase();
         var shown = 0, rows = table.tBodies[0].rows;
+        var pop = byName.population ? byName.population.value : "", out = byName.outcome ? byName.outcome.value : "";
         for (var i = 0; i < rows.length; i++) {
           var row = rows[i], ok = !needle || row.textContent.toLowerCase().indexOf(needle) !== -1;
           selects.forEach(function (sel) {
@@ -38,9 +73,21 @@
             if (want && have.indexOf(want) === -1) ok = false;
           });
           row.hidden = !ok;
+          evidence(row, pop, out);
           if (ok) shown++;
         }
         count.textContent = shown + " of " + rows.length + " shown";
+        if (none) {
+          none.hidden = shown > 0;
+          none.textContent = shown ? "" : "No intervention in this knowledge base has graded evidence" +
+            (out ? " for " + label(byName.outcome) : "") + (pop ? " in " + label(byName.population) : "") +
+            (needle ? " matching \u201c" + text.value.trim() + "\u201d" : "") + ".";
+        }
+        var next = new URLSearchParams();
+        selects.forEach(function (sel) { if (sel.value) next.set(sel.dataset.allokbFilter, sel.value); });
+        if (needle) next.set("q", text.value.trim());
+        var query = next.toString();
+        window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : "") + window.location.hash);
       }
       text.addEventListener("input", apply);
       selects.forEach(function (sel) { sel.addEventListener("change", apply); });

@@ -213,6 +213,8 @@ def interventions_index(ctx: PageContext) -> str:
             "mechanisms": [{"name": ctx.kb.target(m).name, "href": entry_href(src, MECHANISM, m.target)}  # type: ignore[union-attr]
                            for m in item.mechanisms],
             "grade_label": label, "grade_rank": rank,
+            "evidence": evidence_cells(ctx, item.id),
+            "outcome_codes": sorted({r["outcome"] for r in (ctx.grades.get(item.id) or {}).get("rows", [])}),
             "seed_rating": item.seed_rating.rating if item.seed_rating else "—", "ref_count": len(refs),
         })
     from allokb.render.exports import population_options
@@ -221,8 +223,23 @@ def interventions_index(ctx: PageContext) -> str:
     page = ctx.page(src, "Interventions", f"Summary table of {len(rows)} ways people try to raise "
                     "allopregnanolone, with computed evidence grades, sources and cautions.", "content/interventions",
                     [])
+    outcomes = sorted({(r["outcome"], r["outcome_label"]) for m in ctx.grades.values() for r in m["rows"]},
+                      key=lambda o: o[1])
     return ctx.render_view("interventions_index.md.j2", InterventionsIndexView(
-        **context_of(page), rows=rows, categories=categories, populations=population_options(ctx.kb)))
+        **context_of(page), rows=rows, categories=categories, populations=population_options(ctx.kb),
+        outcomes=outcomes))
+
+
+def evidence_cells(ctx: PageContext, ident: str) -> list[dict[str, Any]]:
+    """Every graded (outcome, population) row of an intervention, for the summary table: the
+    table shows the row of its main outcome; filtered by a population or an outcome, it shows
+    the rows of that population or outcome instead (allokb.js), or says that none was studied."""
+    matrix = ctx.grades.get(ident)
+    if not matrix:
+        return []
+    return [{"outcome": r["outcome"], "population": r["population"], "rank": int(r["rank"]),
+             "text": f"{r['title']}: {r['level_label']}"}
+            for r in sorted(matrix["rows"], key=lambda r: (-int(r["rank"]), r["title"]))]
 
 
 def mechanism_page(ctx: PageContext, mech: Mechanism) -> str:

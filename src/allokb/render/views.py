@@ -287,6 +287,7 @@ class InterventionsIndexView(PageView):
     rows: list[dict[str, Any]]
     categories: list[tuple[str, str]]
     populations: list[tuple[str, str]]
+    outcomes: list[tuple[str, str]]
 
 
 @dataclass(frozen=True)
