@@ -1,13 +1,44 @@
-"""Shared fixtures: a tiny valid knowledge base and a way to apply a failing case to it."""
+"""Shared fixtures and helpers of the whole suite.
+
+Projects (plain functions, import them: ``from conftest import make_project, make_site_project``):
+
+- ``make_project(dest, case=None)``: a copy of the valid fixture knowledge base (tests/fixtures/valid),
+  with the overlay of ``tests/cases/<case>`` laid over it.
+- ``make_site_project(dest, content_from=VALID)``: a buildable project (the repository's mkdocs.yml,
+  templates and pages with the content of ``content_from``).
+- ``copy_site(site, dest)``: a private copy of a shared built site, for a test that changes it.
+- ``tree_digest(folder)``: the sha256 of every file under ``folder`` (relative path -> hex).
+- ``without_dac()``: a command prefix under which file permissions apply even as root.
+
+Fixtures:
+
+- ``project`` (function): a fresh copy of the valid fixture, yours to change.
+- ``fixture_build`` (session): the valid fixture built once, a ``Built(root, site)``; ``fixture_site``
+  is its site folder and ``fixture_url`` serves it on 127.0.0.1 (``…/atlas/``).
+- ``repo_site`` (session): the repository's own site, built once; ``repo_url`` serves it.
+
+The session builds are shared by every test file (one build per xdist worker): READ-ONLY. A test
+that changes a built site copies it first (``copy_site``); one that needs another project builds
+its own. At the end of the session each shared site is compared with the digest taken when it was
+built, and a test that wrote into one fails the run (``_shared_sites_unchanged``).
+
+Speed, without changing what is built: every MkDocs theme environment of this process shares
+one in-memory Jinja bytecode cache (``_THEME_BYTECODE``), so that Material's templates are
+compiled once per process instead of once per build. Jinja keys the cache by template file and
+checks the source's checksum, so a changed template is compiled again.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
 import pytest
 
 TESTS = Path(__file__).parent
@@ -49,17 +80,126 @@ def make_site_project(dest: Path, content_from: Path = VALID) -> Path:
     return dest
 
 
-@pytest.fixture(scope="session")
-def repo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The repository's own site, built once and served on 127.0.0.1 under /atlas/ (read-only:
-    the browser tests of every file share it)."""
+def tree_digest(folder: Path) -> dict[str, str]:
+    """The sha256 of every file under `folder`, by path relative to it."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def copy_site(site: Path, dest: Path) -> Path:
+    """A private copy of a shared built site (the shared one stays read-only)."""
+    shutil.copytree(site, dest, symlinks=True)
+    return dest
+
+
+# --- one in-memory Jinja bytecode cache for MkDocs' theme environments ---------------------------
+
+class _MemoryBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept in memory, keyed as Jinja keys them (template file and source
+    checksum: a changed template is compiled again)."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._codes.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._codes[bucket.key] = bucket.bytecode_to_string()
+
+    def clear(self) -> None:
+        self._codes.clear()
+
+
+_THEME_BYTECODE = _MemoryBytecodeCache()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import mkdocs.theme
+
+    plain = mkdocs.theme.Theme.get_env
+    if getattr(plain, "_allokb_cached", False):
+        return
+
+    def get_env(self: mkdocs.theme.Theme) -> jinja2.Environment:
+        env = plain(self)
+        env.bytecode_cache = _THEME_BYTECODE
+        return env
+
+    get_env._allokb_cached = True  # type: ignore[attr-defined]
+    mkdocs.theme.Theme.get_env = get_env  # type: ignore[method-assign]
+
+
+# --- session builds shared by read-only tests -----------------------------------------------------
+
+@dataclass(frozen=True)
+class Built:
+    """A project and the site built from it (under ``<tmp>/www/atlas``, ready to be served)."""
+
+    root: Path
+    site: Path
+
+
+_SHARED: dict[Path, dict[str, str]] = {}
+
+
+def _build_shared(root: Path, site: Path) -> None:
     from allokb.cli import main
+
+    assert main(["build", str(root), "--site-dir", str(site)]) == 0
+    _SHARED[site] = tree_digest(site)
+
+
+@pytest.fixture(scope="session")
+def fixture_build(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The valid fixture as a site project, built once for the session (read-only)."""
+    tmp = tmp_path_factory.mktemp("fixture-site")
+    root = make_site_project(tmp / "project")
+    _build_shared(root, tmp / "www" / "atlas")
+    return Built(root, tmp / "www" / "atlas")
+
+
+@pytest.fixture(scope="session")
+def fixture_site(fixture_build: Built) -> Path:
+    """The site of `fixture_build` (read-only: `copy_site` it to change it)."""
+    return fixture_build.site
+
+
+@pytest.fixture(scope="session")
+def fixture_url(fixture_site: Path) -> Iterator[str]:
+    """The fixture's site served on 127.0.0.1 under /atlas/."""
     from browser import serve
 
-    tmp = tmp_path_factory.mktemp("repo-site")
-    assert main(["build", str(REPO), "--site-dir", str(tmp / "www" / "atlas")]) == 0
-    with serve(tmp / "www") as url:
+    with serve(fixture_site.parent) as url:
         yield url + "atlas/"
+
+
+@pytest.fixture(scope="session")
+def repo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's own site, built once for the session (read-only)."""
+    site = tmp_path_factory.mktemp("repo-site") / "www" / "atlas"
+    _build_shared(REPO, site)
+    return site
+
+
+@pytest.fixture(scope="session")
+def repo_url(repo_site: Path) -> Iterator[str]:
+    """The repository's own site served on 127.0.0.1 under /atlas/ (read-only: the browser tests
+    of every file share it)."""
+    from browser import serve
+
+    with serve(repo_site.parent) as url:
+        yield url + "atlas/"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_sites_unchanged() -> Iterator[None]:
+    """Fails the session if a test wrote into a shared site."""
+    yield
+    changed = [str(site) for site, digest in _SHARED.items() if tree_digest(site) != digest]
+    assert changed == [], f"a test changed a shared site (copy it with copy_site): {changed}"
 
 
 def without_dac() -> tuple[str, ...] | None:

@@ -18,13 +18,10 @@ from conftest import make_site_project
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("browser")
-    root = make_site_project(tmp / "project")
-    assert main(["build", str(root), "--site-dir", str(tmp / "www" / "atlas")]) == 0
-    with serve(tmp / "www") as url:
-        yield url + "atlas/"
+@pytest.fixture
+def base_url(fixture_url: str) -> str:
+    """The valid fixture's site, served: the session's shared build (tests/conftest.py)."""
+    return fixture_url
 
 
 @pytest.fixture(scope="module")

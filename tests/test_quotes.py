@@ -180,11 +180,10 @@ def test_closest_passage_is_the_passage_with_most_shared_words() -> None:
     assert closest_passage("zzz", "") == ""
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = make_site_project(tmp_path_factory.mktemp("quotes") / "project")
-    assert main(["build", str(root), "--site-dir", str(root / "site")]) == 0
-    return root / "site"
+@pytest.fixture
+def built(fixture_site: Path) -> Path:
+    """The valid fixture's site: the session's shared build (read-only)."""
+    return fixture_site
 
 
 def test_site_publishes_the_source_text(built: Path) -> None:

@@ -19,19 +19,7 @@ def _build(root: Path, site: Path) -> None:
     assert main(["build", str(root), "--site-dir", str(site)]) == 0
 
 
-@pytest.fixture(scope="module")
-def fixture_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = make_site_project(tmp_path_factory.mktemp("fixture") / "project")
-    site = root / "site"
-    _build(root, site)
-    return site
-
-
-@pytest.fixture(scope="module")
-def repo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("repo") / "site"
-    _build(REPO, site)
-    return site
+# fixture_site and repo_site: the session's shared builds (tests/conftest.py), read-only here.
 
 
 @pytest.mark.parametrize("which", ["fixture_site", "repo_site"])

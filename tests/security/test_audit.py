@@ -32,18 +32,7 @@ SCRIPT_HINT = ("(if the theme was upgraded, compare `python -m allokb.audit --pr
 ALERT = "sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI="  # of `alert(1)`
 
 
-@pytest.fixture(scope="module")
-def fixture_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = make_site_project(tmp_path_factory.mktemp("audit") / "project")
-    assert main(["build", str(root), "--site-dir", str(root / "site")]) == 0
-    return root / "site"
-
-
-@pytest.fixture(scope="module")
-def repo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("audit-repo") / "site"
-    assert main(["build", str(REPO), "--site-dir", str(site)]) == 0
-    return site
+# fixture_site and repo_site: the session's shared builds (tests/conftest.py); copied before a change.
 
 
 def audit_lines(site: Path) -> list[str]:
