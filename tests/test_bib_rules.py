@@ -23,7 +23,7 @@ from allokb.linkhosts import LINK_HOSTS_FILE, LinkClass, LinkHosts, _host, load_
 from allokb.model import CheckedPage, Citation, Reference, Verification
 from allokb.remote import FetchedRecord
 from allokb.rules import check_duplicate_publications
-from conftest import REPO, make_project
+from conftest import REPO
 
 
 def ref(key: str, entry_type: str = "article", author: str | None = None, **fields: str) -> Reference:

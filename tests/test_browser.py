@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
 
-from allokb.cli import main
-from browser import launch, serve
-from conftest import make_site_project
+from browser import launch
 
 pytestmark = pytest.mark.browser
 

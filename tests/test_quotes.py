@@ -13,7 +13,7 @@ from allokb.cli import main
 from allokb.project import check_project
 from allokb import sources
 from allokb.sources import QuoteCount, closest_passage, find_quote, normalise, quote_parts
-from conftest import VALID, make_project, make_site_project
+from conftest import VALID
 from sitecheck import broken_links, scan_site
 
 SOURCE = "content/sources/smith2020example.md"

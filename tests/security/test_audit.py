@@ -21,7 +21,7 @@ import pytest
 from allokb.audit import THEME_INLINE_SCRIPTS, audit_site, content_security_policy, inline_scripts, show
 from allokb.cli import main
 from allokb.report import format_text
-from conftest import REPO, make_site_project
+from conftest import make_site_project
 
 SITE_URL = "https://allo-atlas.github.io/atlas/"
 PAGE = "interventions/example-hormone/index.html"
