@@ -16,6 +16,8 @@ Fixtures:
 - ``fixture_build`` (session): the valid fixture built once, a ``Built(root, site)``; ``fixture_site``
   is its site folder and ``fixture_url`` serves it on 127.0.0.1 (``…/atlas/``).
 - ``repo_site`` (session): the repository's own site, built once; ``repo_url`` serves it.
+- ``repo_check`` (session): ``check_project(REPO)``, run once per process (also as the plain function
+  ``repo_result()``, for module-level helpers). Read-only.
 
 The session builds are shared by every test file (one build per xdist worker): READ-ONLY. A test
 that changes a built site copies it first (``copy_site``); one that needs another project builds
@@ -30,6 +32,7 @@ checks the source's checksum, so a changed template is compiled again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -37,9 +40,13 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 import pytest
+
+if TYPE_CHECKING:
+    from allokb.project import CheckResult
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
@@ -130,6 +137,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
     get_env._allokb_cached = True  # type: ignore[attr-defined]
     mkdocs.theme.Theme.get_env = get_env  # type: ignore[method-assign]
+
+
+@functools.cache
+def repo_result() -> CheckResult:
+    """`check_project(REPO)`, run once per process (read-only: shared by every test)."""
+    from allokb.project import check_project
+
+    return check_project(REPO)
+
+
+@pytest.fixture(scope="session")
+def repo_check() -> CheckResult:
+    """The check of the repository's own knowledge base (read-only)."""
+    return repo_result()
 
 
 # --- session builds shared by read-only tests -----------------------------------------------------
