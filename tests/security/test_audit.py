@@ -21,7 +21,7 @@ import pytest
 from allokb.audit import THEME_INLINE_SCRIPTS, audit_site, content_security_policy, inline_scripts, show
 from allokb.cli import main
 from allokb.report import format_text
-from conftest import make_site_project
+from conftest import copy_site, make_site_project
 
 SITE_URL = "https://allo-atlas.github.io/atlas/"
 PAGE = "interventions/example-hormone/index.html"
@@ -272,10 +272,8 @@ def planted_project(dest: Path) -> Path:
 
 
 def test_a_payload_planted_through_the_build_fails_it_and_keeps_the_old_site(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    root = make_site_project(tmp_path / "clean")
-    site = tmp_path / "www" / "site"
-    assert main(["build", str(root), "--site-dir", str(site)]) == 0
+        fixture_site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = copy_site(fixture_site, tmp_path / "www" / "site")  # the clean fixture's build
     before = _tree(site)
     bad = planted_project(tmp_path / "bad")
     capsys.readouterr()
