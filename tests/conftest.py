@@ -19,10 +19,15 @@ Fixtures:
 - ``repo_check`` (session): ``check_project(REPO)``, run once per process (also as the plain function
   ``repo_result()``, for module-level helpers). Read-only.
 
-The session builds are shared by every test file (one build per xdist worker): READ-ONLY. A test
+The session builds are shared by every test file and by both xdist workers (the first worker to
+need one builds it under a lock in their common temporary folder): READ-ONLY. A test
 that changes a built site copies it first (``copy_site``); one that needs another project builds
 its own. At the end of the session each shared site is compared with the digest taken when it was
 built, and a test that wrote into one fails the run (``_shared_sites_unchanged``).
+
+The suite runs on two xdist workers, each test file on one of them (``addopts`` in pyproject.toml):
+a module-scoped fixture is built once; tests must not depend on what another file ran before
+them. ``pytest -n 0`` runs everything in one process (a debugger, a profile).
 
 Speed, without changing what is built: every MkDocs theme environment of this process shares
 one in-memory Jinja bytecode cache (``_THEME_BYTECODE``), so that Material's templates are
@@ -32,12 +37,13 @@ checks the source's checksum, so a changed template is compiled again.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -166,20 +172,33 @@ class Built:
 _SHARED: dict[Path, dict[str, str]] = {}
 
 
-def _build_shared(root: Path, site: Path) -> None:
+def _built_once(tmp_path_factory: pytest.TempPathFactory, name: str, root: Callable[[Path], Path]) -> Built:
+    """`root(folder)` makes a project, built into `<folder>/www/atlas` once for the whole run: the
+    xdist workers share one temporary folder, and the first to get here builds while the other
+    waits on the lock, then both use the same site."""
     from allokb.cli import main
 
-    assert main(["build", str(root), "--site-dir", str(site)]) == 0
-    _SHARED[site] = tree_digest(site)
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # pytest-of-<user>/pytest-<n>/, above each worker's popen-gw<i>/
+    folder, done = base / f"shared-{name}", base / f"shared-{name}.done"
+    with open(base / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed in another worker
+            folder.mkdir()
+            project = root(folder)
+            assert main(["build", str(project), "--site-dir", str(folder / "www" / "atlas")]) == 0
+            done.write_text(str(project))
+    built = Built(Path(done.read_text()), folder / "www" / "atlas")
+    _SHARED.setdefault(built.site, tree_digest(built.site))
+    return built
 
 
 @pytest.fixture(scope="session")
 def fixture_build(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """The valid fixture as a site project, built once for the session (read-only)."""
-    tmp = tmp_path_factory.mktemp("fixture-site")
-    root = make_site_project(tmp / "project")
-    _build_shared(root, tmp / "www" / "atlas")
-    return Built(root, tmp / "www" / "atlas")
+    """The valid fixture as a site project, built once for the run (read-only)."""
+    return _built_once(tmp_path_factory, "fixture", lambda folder: make_site_project(folder / "project"))
 
 
 @pytest.fixture(scope="session")
@@ -199,10 +218,8 @@ def fixture_url(fixture_site: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def repo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The repository's own site, built once for the session (read-only)."""
-    site = tmp_path_factory.mktemp("repo-site") / "www" / "atlas"
-    _build_shared(REPO, site)
-    return site
+    """The repository's own site, built once for the run (read-only)."""
+    return _built_once(tmp_path_factory, "repo", lambda folder: REPO).site
 
 
 @pytest.fixture(scope="session")
