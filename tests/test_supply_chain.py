@@ -26,6 +26,7 @@ def declared() -> dict[str, str]:
     for spec in specs:
         name, _, version = spec.partition("==")
         assert version, f"{spec} is not pinned with =="
+        name = name.split("[")[0]  # an extra (pagefind[bin]) installs the same distribution
         out[name.strip().lower().replace("_", "-")] = version.strip()
     return out
 

@@ -14,6 +14,7 @@
   }
   function setup() {
     scrollRegions();
+    doseFilter();
     document.querySelectorAll("table[data-allokb-sortable]").forEach(function (table) {
       if (table.dataset.allokbReady) return;
       table.dataset.allokbReady = "1";
@@ -43,6 +44,45 @@
       }
       text.addEventListener("input", apply);
       selects.forEach(function (sel) { sel.addEventListener("change", apply); });
+      box.hidden = false;
+      apply();
+    });
+  }
+  function doseFilter() {
+    // The dose tables of an intervention page: filter their rows by route and by amount.
+    document.querySelectorAll("[data-allokb-dose-filter]").forEach(function (box) {
+      if (box.dataset.allokbReady) return;
+      box.dataset.allokbReady = "1";
+      var tables = [], node = box.nextElementSibling;
+      while (node && node.tagName !== "H2") {  // the tables of this section only
+        node.querySelectorAll && node.querySelectorAll("table").forEach(function (t) { tables.push(t); });
+        if (node.tagName === "TABLE") tables.push(node);
+        node = node.nextElementSibling;
+      }
+      var route = box.querySelector("[data-allokb-dose-route]"), amount = box.querySelector("[data-allokb-dose-amount]");
+      var count = box.querySelector("[data-allokb-count]");
+      function column(table, name) {
+        var heads = table.tHead ? table.tHead.rows[0].cells : [];
+        for (var i = 0; i < heads.length; i++) if (heads[i].textContent.trim() === name) return i;
+        return -1;
+      }
+      function apply() {
+        var want = route.value, needle = (amount.value || "").trim().toLowerCase(), shown = 0, total = 0;
+        tables.forEach(function (table) {
+          var r = column(table, "Route"), a = column(table, "Amount"), rows = table.tBodies[0].rows;
+          for (var i = 0; i < rows.length; i++) {
+            var cells = rows[i].cells, ok = true;
+            if (want && r >= 0 && cells[r].textContent.trim() !== want) ok = false;
+            if (needle && a >= 0 && cells[a].textContent.toLowerCase().indexOf(needle) === -1) ok = false;
+            rows[i].hidden = !ok;
+            total++;
+            if (ok) shown++;
+          }
+        });
+        count.textContent = shown + " of " + total + " doses shown";
+      }
+      route.addEventListener("change", apply);
+      amount.addEventListener("input", apply);
       box.hidden = false;
       apply();
     });
