@@ -121,10 +121,10 @@ def test_label_must_be_a_regulatory_record_and_quotes_must_cite_it(project: Path
     status, lines = _check(project, capsys)
     assert status == 1
     assert lines == [
-        ("content/interventions/example-hormone.yaml:64:12: error[KB490] $.label_summary[0].label: label "
+        ("content/interventions/example-hormone.yaml:69:12: error[KB490] $.label_summary[0].label: label "
         "`smith2020example` of `Example (EXAMPLA)` is not a regulator's document (design `rct`) (cite the medicine's "
         "label (a citation record with `design: regulatory`), not `smith2020example`)"),
-        ("content/interventions/example-hormone.yaml:68:16: error[KB491] $.label_summary[0].boxed_warning.citations[0]"
+        ("content/interventions/example-hormone.yaml:73:16: error[KB491] $.label_summary[0].boxed_warning.citations[0]"
         ".ref: the boxed warning of `Example (EXAMPLA)` cites `examplewiki2024page`; a label summary quotes its label, "
         "here `smith2020example` (cite the label, or move the statement to `cautions`)"),
     ]
@@ -143,7 +143,7 @@ def test_shown_label_words_need_a_checked_quote(project: Path, capsys: pytest.Ca
     status, lines = _check(project, capsys)
     assert status == 1
     assert lines[1:] == [
-        ("content/interventions/example-hormone.yaml:68:11: error[KB492] $.label_summary[0].contraindications"
+        ("content/interventions/example-hormone.yaml:73:11: error[KB492] $.label_summary[0].contraindications"
         ".citations[0]: the contraindications of `Example` is `none-in-label` but its citation is `unchecked` without "
         "a quote (quote the label's words verbatim with `support: supported`, or set `status: not-found`)"),
     ]

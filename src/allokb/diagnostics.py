@@ -309,6 +309,45 @@ CODES: dict[str, CodeInfo] = {
               "of the statement, size or dose worked out from the claim's quoted numbers. Its `how` must write the "
               "arithmetic out with at least one number of the claim's supported or partial quotes, and its `value` "
               "must still be a number of the statement, size or dose; otherwise remove or correct the entry."),
+        _code("KB480", W, "intervention without a bottom line",
+              "Every intervention page opens with its `bottom_line`: at most three plain sentences (what it is; what "
+              "the evidence shows, in whom; the main risk), each a `{text, claims}` item naming the ids of the "
+              "entry's claims it rests on. Write it from the entry's own claims, grades and sources: no new facts. "
+              "A warning, so that a draft entry still previews; `check --strict` (CI) fails on it."),
+        _code("KB481", E, "bottom line too long",
+              "A bottom line has fewer than 70 words in all (words are runs of characters between spaces). The page "
+              "below it holds the detail."),
+        _code("KB482", E, "bottom line with too many sentences",
+              "A bottom line has at most three sentences, one per item, so that each sentence is linked to the "
+              "claims it rests on. A sentence ends at `.`, `!` or `?` before a space and a capital letter, a digit "
+              "or an opening quote (not after `e.g.`, `i.e.`, `et al.`, `vs.`)."),
+        _code("KB483", W, "bottom line hard to read",
+              "The Flesch–Kincaid grade of the bottom line (its sentences together, measured by textstat 0.7.4) is "
+              "above 10.5. The aim is grade 10; the half grade leaves room for the one "
+              "long word every entry needs (allopregnanolone counts seven syllables). Use shorter sentences and "
+              "common words."),
+        _code("KB484", E, "bottom line links a claim that does not exist",
+              "Each id in a bottom-line sentence's `claims` must be the id of one of the same entry's claims (the "
+              "sentence links to it on the page)."),
+        _code("KB485", W, "maintainers' words on a reader's page",
+              "A text that readers' pages show (a summary, a bottom line, a claim's heading, statement or `note`, a "
+              "citation's `note`, a caution, a dose's context, an interaction, an anecdote, a finding) holds the "
+              "maintainers' vocabulary: a bib key (any key of references.bib), the word `seed`, a schema field name "
+              "with an underscore (`alternative_sources`, `population_note`), a file name (`*.yaml`, `*.yml`, "
+              "`*.bib`, `*.txt`, `*.json`), or the first person (`I`, `me`, `my`, `we`, `us`, `our`) outside "
+              "quotation marks (`type I` and `I.V.` are not first person). Write for a reader: \"the source post\", "
+              "a source as \"Andréen 2006\"; move how it was checked (what was read, searched or not seen) into "
+              "`curator_note`, which is shown only under \"How this was checked\" and in the data. Quotes and the "
+              "post's own words (`seed.text`) are not checked: they are other people's words."),
+        _code("KB486", E, "claim heading too long",
+              "A claim's heading (its `heading`, or its `statement` when it has none) has at most 20 words. Give the "
+              "claim a `heading` of at most 20 plain words; the full statement is shown below it as the detail, and "
+              "its numbers stay traced (KB460)."),
+        _code("KB487", E, "number in a bottom line or heading that no quote states",
+              "A number in a bottom-line sentence must be in a `supported` or `partial` quote of one of the claims "
+              "that sentence links; a number in a claim's `heading` in one of that claim's. Numbers are found and "
+              "compared as KB460 does. Prefer words: a bottom line says what, in whom and how sure, and the claims "
+              "below carry the figures."),
         _code("KB470", E, "vocabulary differs from the schema",
               "A vocabulary of content/rubric.yaml (`outcomes`, `populations`, `relations`) must define every value "
               "the record schemas allow for it, each once, and nothing else: the matrix draws its rows, columns and "

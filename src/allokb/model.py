@@ -58,6 +58,7 @@ class Cite:
     quote: str | None
     note: str | None
     location: Location
+    curator_note: str | None = None  # how it was checked, in the maintainers' words: not on the page
 
 
 @fast_pickle
@@ -102,6 +103,8 @@ class Claim:
     upgrade: tuple[str, ...]
     location: Location
     derived: tuple[Derived, ...] = ()  # numbers of the statement, size or dose worked out from quoted ones
+    heading: str | None = None  # at most 20 plain words; the statement is then the detail below it
+    curator_note: str | None = None  # how it was checked, in the maintainers' words: not on the page
 
 
 @fast_pickle
@@ -223,6 +226,16 @@ class SeedRating:
 
 @fast_pickle
 @dataclass(frozen=True, slots=True)
+class BottomLineSentence:
+    """One sentence of an intervention's bottom line, with the claims it rests on."""
+
+    text: str
+    claims: tuple[Link, ...]  # kind `claim`: ids of the same record's claims
+    location: Location
+
+
+@fast_pickle
+@dataclass(frozen=True, slots=True)
 class MainOutcome:
     """The outcome, in a population, that an intervention is mainly used for."""
 
@@ -261,6 +274,8 @@ class Intervention:
     source: str
     location: Location
     label_summary: tuple[LabelSummary, ...] = ()  # prescription medicines: their labels' main risks, quoted
+    bottom_line: tuple[BottomLineSentence, ...] = ()  # the answer first, above everything on the page
+    suggested_for: tuple[str, ...] = ()  # population ids the source post itself suggests it for
 
 
 @fast_pickle
@@ -467,7 +482,7 @@ class _Reader:
 
     def cite(self, data: dict[str, Any], path: tuple[PathPart, ...]) -> Cite:
         return Cite(self.link("reference", data["ref"], path + ("ref",)), data["support"], data.get("locator"),
-                    data.get("quote"), data.get("note"), self.loc(path))
+                    data.get("quote"), data.get("note"), self.loc(path), data.get("curator_note"))
 
     def cites(self, data: dict[str, Any], path: tuple[PathPart, ...]) -> tuple[Cite, ...]:
         return tuple(self.cite(c, path + ("citations", i)) for i, c in enumerate(data.get("citations", [])))
@@ -491,7 +506,8 @@ class _Reader:
                 c.get("population_note"), c.get("subjects"), c.get("dose"), c.get("route"), c.get("duration"), self.cites(c, path),
                 SeedAttribution(seed["text"], tuple(seed.get("refs", [])), seed.get("section")) if seed else None,
                 c.get("note"), tuple(c.get("indirect", [])), tuple(c.get("upgrade", [])), self.loc(path),
-                tuple(Derived(x["value"], x["how"]) for x in c.get("derived", []))))
+                tuple(Derived(x["value"], x["how"]) for x in c.get("derived", [])),
+                c.get("heading"), c.get("curator_note")))
         return tuple(out)
 
 
@@ -534,6 +550,10 @@ def build_intervention(doc: Document) -> Intervention:
         evidence_grade=d.get("evidence_grade"), former_ids=tuple(d.get("former_ids", [])), source=doc.path,
         location=r.loc(()),
         label_summary=tuple(r.label_summary(x, ("label_summary", i)) for i, x in enumerate(d.get("label_summary", []))),
+        bottom_line=tuple(
+            BottomLineSentence(x["text"], r.links("claim", x, "claims", ("bottom_line", i)), r.loc(("bottom_line", i)))
+            for i, x in enumerate(d.get("bottom_line", []))),
+        suggested_for=tuple(d.get("suggested_for", [])),
     )
 
 

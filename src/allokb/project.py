@@ -29,6 +29,7 @@ from allokb.load import SourceDocument, load_document, scan_content
 from allokb.model import Intervention, Mechanism, Reference
 from allokb.numbers import check_numbers
 from allokb.pages_check import check_site_files
+from allokb.readers import check_readers
 from allokb.rules import check_resolution, run_rules
 from allokb.schema import check_document, fast_validator_for
 from allokb.sources import QuoteCount, check_quotes, load_sources
@@ -175,7 +176,7 @@ def _check(root: Path) -> CheckResult:
     urls = plan_urls(root, kb)
     found = [*folder_diagnostics, *(d for o in outcomes for d in o.diagnostics), *bib_diagnostics,
              *graph_diagnostics, *source_diagnostics, *quote_diagnostics, *run_rules(kb), *rubric_diagnostics,
-             *host_diagnostics, *check_bibliography(kb, hosts), *check_hand_grades(kb, grades),
+             *host_diagnostics, *check_bibliography(kb, hosts), *check_hand_grades(kb, grades), *check_readers(kb, root),
              *check_matrix(kb, rubric), *check_urls(root, urls), *check_site_files(root)]
     count = (len(names) + (root / "references.bib").exists() + (root / RUBRIC_FILE).exists()
              + (root / LINK_HOSTS_FILE).exists())

@@ -35,6 +35,9 @@ name: "{title}"            # the page title
 category: supplement         # {category}
 summary: >-
   TODO: two to four sentences on what it is and what is claimed about ALLO.
+bottom_line:                 # the answer first: up to three plain sentences, under 70 words in all
+  - text: "TODO: what it is, what the evidence shows in whom, and the main risk."
+#   claims: [raises-serum-allo]   # ids of the claims below that the sentence rests on
 direction: unclear           # {direction} (the effect on ALLO)
 relation: raises-endogenous  # {relation} (what it is to ALLO)
 main_outcome: {{outcome: allo-level, population: general-adults}}   # what it is mainly used for, and in whom

@@ -90,3 +90,58 @@
   if (window.document$ && window.document$.subscribe) window.document$.subscribe(setup);  // Material instant loading
   else document.addEventListener("DOMContentLoaded", setup);
 })();
+/* The corrections page's filters by kind of error. Without JavaScript every row is shown and the
+   ranking line is plain text; with it, the line's kinds become buttons, and the chosen kind lives
+   in the URL (`?kind=figure-not-in-source`), so that a filtered view can be linked. */
+(function () {
+  "use strict";
+  function kindFilters() {
+    var line = document.querySelector("p[data-allokb-kinds]");
+    var table = document.querySelector("table.allokb-errors");
+    if (!line || !table || line.dataset.allokbReady) return;
+    line.dataset.allokbReady = "1";
+    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+    var box = document.createElement("div");
+    box.className = "allokb-kinds";
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", "Show one kind of error");
+    var status = document.createElement("span");
+    status.setAttribute("role", "status");
+    var buttons = [];
+    function kindsOf(row) { return (row.dataset.kinds || "").split(" "); }
+    function add(kind, label) {
+      var count = kind ? rows.filter(function (r) { return kindsOf(r).indexOf(kind) !== -1; }).length : rows.length;
+      if (!count) return;
+      var b = document.createElement("button");
+      b.type = "button";
+      b.dataset.kind = kind;
+      b.textContent = label + " (" + count + ")";
+      b.addEventListener("click", function () { apply(kind, true); });
+      buttons.push(b);
+      box.appendChild(b);
+    }
+    function apply(kind, remember) {
+      var shown = 0;
+      rows.forEach(function (r) {
+        var ok = !kind || kindsOf(r).indexOf(kind) !== -1;
+        r.hidden = !ok;
+        if (ok) shown++;
+      });
+      buttons.forEach(function (b) { b.setAttribute("aria-pressed", String(b.dataset.kind === kind)); });
+      status.textContent = shown + " of " + rows.length + " shown";
+      if (remember && window.history && window.URL) {
+        var url = new URL(window.location.href);
+        if (kind) url.searchParams.set("kind", kind); else url.searchParams.delete("kind");
+        window.history.replaceState(window.history.state, "", url.toString());
+      }
+    }
+    add("", "All");
+    line.querySelectorAll("[data-kind]").forEach(function (s) { add(s.dataset.kind, s.textContent); });
+    box.appendChild(status);
+    line.parentNode.insertBefore(box, line.nextSibling);
+    var wanted = new URLSearchParams(window.location.search).get("kind") || "";
+    apply(buttons.some(function (b) { return b.dataset.kind === wanted; }) ? wanted : "", false);
+  }
+  if (window.document$ && window.document$.subscribe) window.document$.subscribe(kindFilters);
+  else document.addEventListener("DOMContentLoaded", kindFilters);
+})();

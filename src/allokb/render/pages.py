@@ -12,6 +12,7 @@ from allokb.graph import KnowledgeBase, record_cites
 from allokb.kinds import CITATION, INTERVENTION, MECHANISM, Kind
 from allokb.model import Citation, Cite, Entry, Intervention, Mechanism, Reference
 from allokb import labels as L
+from allokb.render.bottom_line import top_view
 from allokb.render.environment import TEMPLATES_DIR, Inert
 from allokb.render.doses import NOT_REVIEWED, dose_rows, label_views
 from allokb.sources import quotes_by_reference
@@ -177,7 +178,8 @@ def intervention_page(ctx: PageContext, item: Intervention) -> str:
         dose_routes=sorted({d["r"].route for d in doses}), label_summaries=label_summaries,
         not_reviewed=not_reviewed(item, label_summaries),
         interactions=interactions, alternatives=alternatives, anecdotes=anecdotes, related=related,
-        interacting=interacting, refs=refs, entries=refs))
+        interacting=interacting, refs=refs, entries=refs,
+        top=top_view(item, ctx.rubric.population_label if ctx.rubric else None)))
 
 
 def source_name(ref: Reference) -> str:

@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from allokb.graph import KnowledgeBase
-from allokb.model import Cite, Claim, Intervention, Mechanism, Reference
 from allokb import labels as L
-from allokb.kinds import CITATION
-from allokb.sources import CHECKED_SUPPORTS
 from allokb import urls
+from allokb.graph import KnowledgeBase
+from allokb.kinds import CITATION
+from allokb.model import Cite, Claim, Intervention, Mechanism, Reference
+from allokb.render.citations import post_numbering, short_source, study_summary
+from allokb.sources import CHECKED_SUPPORTS
 from allokb.urls import entry_href, entry_link
-
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,10 @@ class CiteView:
     note: str | None
     link: str  # relative link to the reference page
     check: str = ""  # how its quote was checked: "machine-checked", "checked by hand", or "" (none is)
+    curator_note: str | None = None  # how it was checked, in the maintainers' words ("How this was checked")
+    source: str = ""  # the source in a few words: `Andréen 2006` (citations.short_source)
+    study: str = ""  # its design and size as recorded: `RCT, n = 43` (citations.study_summary), or ""
+    open: bool = False  # its quote is shown open: the best supporting quote of its claim
 
 
 def quote_check(kb: KnowledgeBase, cite: Cite) -> str:
@@ -72,6 +76,17 @@ def quote_check(kb: KnowledgeBase, cite: Cite) -> str:
     if cite.support not in CHECKED_SUPPORTS or not (cite.quote or "").strip():
         return ""
     return "machine-checked" if cite.ref.target in kb.sources else "checked by hand"
+
+
+def mark_best_quote(cites: list[CiteView]) -> list[CiteView]:
+    """Mark the best supporting quote of a claim to be shown open: the first `supported` citation
+    with a quote, else the first `partial` one; none when no supporting citation has a quote."""
+    for support in ("supported", "partial"):
+        for c in cites:
+            if c.support == support and (c.quote or "").strip():
+                c.open = True
+                return cites
+    return cites
 
 
 @dataclass
@@ -101,8 +116,11 @@ class Numbering:
     def cite(self, cite: Cite) -> CiteView:
         key = cite.ref.target
         number = self.numbers.setdefault(key, len(self.numbers) + 1)
+        ref = self.kb.references.get(key)
         return CiteView(number, key, cite.support, L.label(L.SUPPORT, cite.support), cite.locator, cite.quote,
-                        cite.note, entry_link(self.src_uri, CITATION, key), quote_check(self.kb, cite))
+                        cite.note, entry_link(self.src_uri, CITATION, key), quote_check(self.kb, cite),
+                        cite.curator_note, short_source(ref) if ref else key,
+                        study_summary(self.kb.citations.get(key)))
 
     def cites(self, cites: tuple[Cite, ...]) -> list[CiteView]:
         return [self.cite(c) for c in cites]
@@ -127,6 +145,7 @@ class ClaimView:
     cites: list[CiteView]
     population: str  # the population's wording
     seed_refs: list[tuple[int, str | None]]  # the post's reference numbers and the bib keys they map to
+    seed_text: str = ""  # the post's words, its own `[3,14]` written `[post refs 3, 14]`
 
 
 def claim_views(claims: tuple[Claim, ...], numbering: Numbering, seed_map: dict[int, str],
@@ -138,8 +157,10 @@ def claim_views(claims: tuple[Claim, ...], numbering: Numbering, seed_map: dict[
     def population(ident: str) -> str:
         return rubric.population_label(ident) if rubric else L.label(L.POPULATION, ident)
 
-    return [ClaimView(c, outcome(c.outcome), L.label(L.EFFECT, c.direction), numbering.cites(c.citations),
-                      population(c.population), [(n, seed_map.get(n)) for n in (c.seed.refs if c.seed else ())])
+    return [ClaimView(c, outcome(c.outcome), L.label(L.EFFECT, c.direction),
+                      mark_best_quote(numbering.cites(c.citations)), population(c.population),
+                      [(n, seed_map.get(n)) for n in (c.seed.refs if c.seed else ())],
+                      post_numbering(c.seed.text) if c.seed else "")
             for c in claims]
 
 
@@ -256,6 +277,7 @@ class InterventionView(PageView):
     interacting: list[dict[str, str]]
     refs: list[RefEntry]
     entries: list[RefEntry]
+    top: dict[str, Any]  # render.bottom_line.top_view: the bottom line, "Studied in", "Suggested by the post for"
 
 
 @dataclass(frozen=True)
@@ -332,11 +354,13 @@ class EvidenceView(PageView):
 
 @dataclass(frozen=True)
 class CorrectionsView(PageView):
-    """Every correction to the source post."""
+    """Every error found in the source post, one row per claim or reference, the worst first."""
 
     totals: dict[str, int]
-    refs: list[dict[str, Any]]
-    claims: list[dict[str, Any]]
+    ranking: list[dict[str, str]]
+    rows: list[dict[str, Any]]
+    unchecked_count: int
+    unchecked_pages: int
 
 
 @dataclass(frozen=True)
