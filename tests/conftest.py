@@ -1,14 +1,58 @@
-"""Shared fixtures: a tiny valid knowledge base and a way to apply a failing case to it."""
+"""Shared fixtures and helpers of the whole suite.
+
+Projects (plain functions, import them: ``from conftest import make_project, make_site_project``):
+
+- ``make_project(dest, case=None)``: a copy of the valid fixture knowledge base (tests/fixtures/valid),
+  with the overlay of ``tests/cases/<case>`` laid over it.
+- ``make_site_project(dest, content_from=VALID)``: a buildable project (the repository's mkdocs.yml,
+  templates and pages with the content of ``content_from``).
+- ``copy_site(site, dest)``: a private copy of a shared built site, for a test that changes it.
+- ``tree_digest(folder)``: the sha256 of every file under ``folder`` (relative path -> hex).
+- ``without_dac()``: a command prefix under which file permissions apply even as root.
+
+Fixtures:
+
+- ``project`` (function): a fresh copy of the valid fixture, yours to change.
+- ``fixture_build`` (session): the valid fixture built once, a ``Built(root, site)``; ``fixture_site``
+  is its site folder and ``fixture_url`` serves it on 127.0.0.1 (``…/atlas/``).
+- ``repo_site`` (session): the repository's own site, built once; ``repo_url`` serves it.
+- ``repo_check`` (session): ``check_project(REPO)``, run once per process (also as the plain function
+  ``repo_result()``, for module-level helpers). Read-only.
+
+The session builds are shared by every test file and by both xdist workers (the first worker to
+need one builds it under a lock in their common temporary folder): READ-ONLY. A test
+that changes a built site copies it first (``copy_site``); one that needs another project builds
+its own. At the end of the session each shared site is compared with the digest taken when it was
+built, and a test that wrote into one fails the run (``_shared_sites_unchanged``).
+
+The suite runs on two xdist workers, each test file on one of them (``addopts`` in pyproject.toml):
+a module-scoped fixture is built once; tests must not depend on what another file ran before
+them. ``pytest -n 0`` runs everything in one process (a debugger, a profile).
+
+Speed, without changing what is built: every MkDocs theme environment of this process shares
+one in-memory Jinja bytecode cache (``_THEME_BYTECODE``), so that Material's templates are
+compiled once per process instead of once per build. Jinja keys the cache by template file and
+checks the source's checksum, so a changed template is compiled again.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import functools
+import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import jinja2
 import pytest
+
+if TYPE_CHECKING:
+    from allokb.project import CheckResult
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
@@ -49,17 +93,151 @@ def make_site_project(dest: Path, content_from: Path = VALID) -> Path:
     return dest
 
 
+def tree_digest(folder: Path) -> dict[str, str]:
+    """The sha256 of every file under `folder`, by path relative to it."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def copy_site(site: Path, dest: Path) -> Path:
+    """A private copy of a shared built site (the shared one stays read-only)."""
+    shutil.copytree(site, dest, symlinks=True)
+    return dest
+
+
+# --- one in-memory Jinja bytecode cache for MkDocs' theme environments ---------------------------
+
+class _MemoryBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept in memory, keyed as Jinja keys them (template file and source
+    checksum: a changed template is compiled again)."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._codes.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._codes[bucket.key] = bucket.bytecode_to_string()
+
+    def clear(self) -> None:
+        self._codes.clear()
+
+
+_THEME_BYTECODE = _MemoryBytecodeCache()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import mkdocs.theme
+
+    plain = mkdocs.theme.Theme.get_env
+    if getattr(plain, "_allokb_cached", False):
+        return
+
+    def get_env(self: mkdocs.theme.Theme) -> jinja2.Environment:
+        env = plain(self)
+        env.bytecode_cache = _THEME_BYTECODE
+        return env
+
+    get_env._allokb_cached = True  # type: ignore[attr-defined]
+    mkdocs.theme.Theme.get_env = get_env  # type: ignore[method-assign]
+
+
+@functools.cache
+def repo_result() -> CheckResult:
+    """`check_project(REPO)`, run once per process (read-only: shared by every test)."""
+    from allokb.project import check_project
+
+    return check_project(REPO)
+
+
 @pytest.fixture(scope="session")
-def repo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The repository's own site, built once and served on 127.0.0.1 under /atlas/ (read-only:
-    the browser tests of every file share it)."""
+def repo_check() -> CheckResult:
+    """The check of the repository's own knowledge base (read-only)."""
+    return repo_result()
+
+
+# --- session builds shared by read-only tests -----------------------------------------------------
+
+@dataclass(frozen=True)
+class Built:
+    """A project and the site built from it (under ``<tmp>/www/atlas``, ready to be served)."""
+
+    root: Path
+    site: Path
+
+
+_SHARED: dict[Path, dict[str, str]] = {}
+
+
+def _built_once(tmp_path_factory: pytest.TempPathFactory, name: str, root: Callable[[Path], Path]) -> Built:
+    """`root(folder)` makes a project, built into `<folder>/www/atlas` once for the whole run: the
+    xdist workers share one temporary folder, and the first to get here builds while the other
+    waits on the lock, then both use the same site."""
     from allokb.cli import main
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # pytest-of-<user>/pytest-<n>/, above each worker's popen-gw<i>/
+    folder, done = base / f"shared-{name}", base / f"shared-{name}.done"
+    with open(base / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed in another worker
+            folder.mkdir()
+            project = root(folder)
+            assert main(["build", str(project), "--site-dir", str(folder / "www" / "atlas")]) == 0
+            done.write_text(str(project))
+    built = Built(Path(done.read_text()), folder / "www" / "atlas")
+    _SHARED.setdefault(built.site, tree_digest(built.site))
+    return built
+
+
+@pytest.fixture(scope="session")
+def fixture_build(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The valid fixture as a site project, built once for the run (read-only)."""
+    return _built_once(tmp_path_factory, "fixture", lambda folder: make_site_project(folder / "project"))
+
+
+@pytest.fixture(scope="session")
+def fixture_site(fixture_build: Built) -> Path:
+    """The site of `fixture_build` (read-only: `copy_site` it to change it)."""
+    return fixture_build.site
+
+
+@pytest.fixture(scope="session")
+def fixture_url(fixture_site: Path) -> Iterator[str]:
+    """The fixture's site served on 127.0.0.1 under /atlas/."""
     from browser import serve
 
-    tmp = tmp_path_factory.mktemp("repo-site")
-    assert main(["build", str(REPO), "--site-dir", str(tmp / "www" / "atlas")]) == 0
-    with serve(tmp / "www") as url:
+    with serve(fixture_site.parent) as url:
         yield url + "atlas/"
+
+
+@pytest.fixture(scope="session")
+def repo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's own site, built once for the run (read-only)."""
+    return _built_once(tmp_path_factory, "repo", lambda folder: REPO).site
+
+
+@pytest.fixture(scope="session")
+def repo_url(repo_site: Path) -> Iterator[str]:
+    """The repository's own site served on 127.0.0.1 under /atlas/ (read-only: the browser tests
+    of every file share it)."""
+    from browser import serve
+
+    with serve(repo_site.parent) as url:
+        yield url + "atlas/"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_sites_unchanged() -> Iterator[None]:
+    """Fails the session if a test wrote into a shared site."""
+    yield
+    changed = [str(site) for site, digest in _SHARED.items() if tree_digest(site) != digest]
+    assert changed == [], f"a test changed a shared site (copy it with copy_site): {changed}"
 
 
 def without_dac() -> tuple[str, ...] | None:

@@ -23,7 +23,6 @@ from allokb.linkhosts import LINK_HOSTS_FILE, LinkClass, LinkHosts, _host, load_
 from allokb.model import CheckedPage, Citation, Reference, Verification
 from allokb.remote import FetchedRecord
 from allokb.rules import check_duplicate_publications
-from conftest import REPO, make_project
 
 
 def ref(key: str, entry_type: str = "article", author: str | None = None, **fields: str) -> Reference:
@@ -187,31 +186,7 @@ def test_the_link_hosts_file_is_read_strictly(project: Path) -> None:
     assert [d.code for d in load_link_hosts(project)[1]] == ["KB112"]
 
 
-# --- the repository's list ----------------------------------------------------------------------
-
-BRIEF = {
-    "records": ["pubmed.ncbi.nlm.nih.gov", "www.ncbi.nlm.nih.gov", "pmc.ncbi.nlm.nih.gov", "doi.org", "dx.doi.org",
-                "www.fda.gov", "accessdata.fda.gov", "dailymed.nlm.nih.gov", "clinicaltrials.gov",
-                "www.frontiersin.org", "www.mdpi.com", "link.springer.com", "www.sciencedirect.com",
-                "onlinelibrary.wiley.com", "www.pnas.org", "www.nejm.org", "jamanetwork.com", "psychiatryonline.org",
-                "www.psychiatrist.com", "academic.oup.com", "journals.sagepub.com", "www.nature.com"],
-    "aggregator": ["europepmc.org", "www.semanticscholar.org", "ouci.dntb.gov.ua", "scite.ai", "www.researchgate.net",
-                   "readkong.com", "curehunter.com", "scholars.uthscsa.edu", "scholars.duke.edu"],
-    "mirror": ["6ix.com", "everything.explained.today", "corsproxy.io", "dev2.psychiatrist.com",
-               "cors-proxy-with-injection.vercel.app", "suppr.wilddata.cn", "cdn.suppr.wilddata.cn", "hacktech.info",
-               "biotech-365.com"],
-    "forum": ["www.excelmale.com", "forum.propeciahelp.com", "www.ironmagazineforums.com", "en.wikipedia.org"],
-}
-
-
-def test_the_repository_lists_the_hosts_links_may_point_at() -> None:
-    hosts, problems = load_link_hosts(REPO)
-    assert problems == []
-    for kind, names in BRIEF.items():
-        for host in names:
-            found = hosts.classify(f"https://{host}/x")
-            assert found is not None and found.kind == kind.removesuffix("s"), host
-            assert found.why.strip()
+# The repository's own list of link hosts: tests/test_content.py.
 
 
 # --- KB450, KB451, KB452 --------------------------------------------------------------------

@@ -5,26 +5,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
 
-from allokb.cli import main
-from browser import launch, serve
-from conftest import make_site_project
+from browser import launch
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("browser")
-    root = make_site_project(tmp / "project")
-    assert main(["build", str(root), "--site-dir", str(tmp / "www" / "atlas")]) == 0
-    with serve(tmp / "www") as url:
-        yield url + "atlas/"
+@pytest.fixture
+def base_url(fixture_url: str) -> str:
+    """The valid fixture's site, served: the session's shared build (tests/conftest.py)."""
+    return fixture_url
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO
 
-from allokb.project import check_project
 from allokb.render.diagram import pathway_dot, pathway_text, render_svg
 
 
 @pytest.fixture(scope="module")
-def kb() -> Any:
-    result = check_project(REPO)
+def kb(repo_check: Any) -> Any:
+    result = repo_check  # check_project(REPO), shared (tests/conftest.py)
     assert result.kb is not None
     return result.kb
 

@@ -18,10 +18,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from allokb.project import check_project
 from allokb.render import SiteInfo, render_site
 from allokb.render.bibtex import bibtex, latex_text, title_text
-from conftest import REPO, TESTS
+from conftest import REPO, TESTS, repo_result
 
 SITE = SiteInfo(site_name="Allopregnanolone Evidence Atlas", site_url="https://allo-atlas.github.io/atlas/",
                 repo_url="https://github.com/allo-atlas/atlas", branch="main", updated={}, build_date="2026-11-27")
@@ -38,7 +37,7 @@ def tool(name: str) -> str:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     """The repository's two bibliography exports, written to a folder; and every key."""
-    result = check_project(REPO)
+    result = repo_result()
     assert not result.failed()
     files = render_site(REPO, result.kb, SITE).files
     folder = tmp_path_factory.mktemp("exports")
@@ -179,7 +178,7 @@ def test_the_export_is_sorted_and_stable(exported: tuple[Path, list[str]]) -> No
     assert re.findall(r"^@\w+\{([a-z0-9]+),$", text, re.M) == keys
     assert set(re.findall(r"^@(\w+)\{", text, re.M)) <= {"article", "book", "incollection", "techreport", "misc"}
     assert text.isascii()
-    result = check_project(REPO)
+    result = repo_result()
     assert bibtex(result.kb.references.values()) == text
 
 

@@ -24,11 +24,10 @@ def _snapshot(site: Path) -> dict[Path, bytes]:
     return {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = make_site_project(tmp_path_factory.mktemp("good") / "project")
-    assert main(["build", str(root), "--site-dir", str(root / "site")]) == 0
-    return root / "site"
+@pytest.fixture
+def built(fixture_site: Path) -> Path:
+    """The valid fixture's site: the session's shared build (copied before the test builds over it)."""
+    return fixture_site
 
 
 @pytest.mark.parametrize("case", CASE_NAMES)

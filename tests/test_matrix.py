@@ -1,5 +1,6 @@
 """The evidence matrix (issue 13): one fixture per rating rule, the done-when checks on the real
-knowledge base, three real matrices pinned, the exports' contract, and the evidence map."""
+knowledge base (in tests/test_content.py, with three real matrices pinned), the exports' contract,
+and the evidence map."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from allokb.grade import HUMAN_STUDIES, NOT_HUMAN, matrix_data
+from allokb.grade import matrix_data
 from allokb.project import check_project
 from allokb.render import SiteInfo, render_site
 from allokb.rubric import fill, load_rubric
@@ -135,89 +136,14 @@ def test_rubric_texts_fill_only_their_placeholders() -> None:
 # --- the real knowledge base ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def repo() -> Any:
-    result = check_project(REPO)
-    assert not result.failed(strict=True)
-    return result
+def repo(repo_check: Any) -> Any:
+    """The repository's check (shared, read-only); its own matrices: tests/test_content.py."""
+    assert not repo_check.failed(strict=True)
+    return repo_check
 
 
 def _rows(repo: Any) -> list[tuple[str, dict[str, Any]]]:
     return [(ident, row) for ident, m in repo.grades.items() for row in matrix_data(repo.rubric, m)["rows"]]
-
-
-def test_no_high_level_rests_on_one_study(repo: Any) -> None:
-    for ident, row in _rows(repo):
-        if row["level"] != "high":
-            continue
-        included = row["included"]
-        approvals = [s for s in included if s["approval"]]
-        primary = {s["id"] for s in included if s["design"] in HUMAN_STUDIES | NOT_HUMAN}
-        meta = [s for s in included if s["design"] == "meta-analysis"]
-        assert approvals or meta or len(primary) >= 2, (ident, row["anchor"])
-
-
-def test_no_analogue_has_an_allo_level_row_above_very_low(repo: Any) -> None:
-    mimics = [i for i, item in repo.kb.interventions.items() if item.relation == "mimics"]
-    assert mimics == ["zuranolone"]
-    for ident, row in _rows(repo):
-        if ident in mimics and row["outcome"] == "allo-level":
-            assert row["level"] in ("very-low", "none"), (ident, row["anchor"])
-
-
-def test_every_row_lists_its_studies_and_participants(repo: Any) -> None:
-    for ident, row in _rows(repo):
-        assert isinstance(row["studies"], int) and row["studies"] == len(row["included"]), (ident, row["anchor"])
-        assert row["participants"] is None or isinstance(row["participants"], int)
-        assert row["sources"] == sorted({k for s in row["included"] for k in s["sources"]})
-        assert (row["level"] == "none") == (row["studies"] == 0)
-
-
-def test_every_claim_names_an_outcome_and_a_population_of_the_vocabularies(repo: Any) -> None:
-    claims = [c for item in [*repo.kb.interventions.values(), *repo.kb.mechanisms.values()] for c in item.claims]
-    assert claims and all(c.outcome in repo.rubric.outcomes and c.population in repo.rubric.populations
-                          for c in claims)
-    assert all(i.relation in repo.rubric.relations for i in repo.kb.interventions.values())
-
-
-def _pin(repo: Any, ident: str) -> list[tuple[Any, ...]]:
-    m = matrix_data(repo.rubric, repo.grades[ident])
-    return [(r["outcome"], r["population"], r["level"], r["studies"], r["participants"],
-             tuple(s["rule"] for s in r["trail"] if s["change"])) for r in m["rows"]]
-
-
-def test_brexanolone_matrix_is_pinned(repo: Any) -> None:
-    assert _pin(repo, "brexanolone") == [
-        ("depressive-symptoms", "postpartum-women", "high", 3, 21, ()),
-        ("adverse-effects", "postpartum-women", "moderate", 2, None, ("single-study",)),
-    ]
-    main = matrix_data(repo.rubric, repo.grades["brexanolone"])["main"]
-    assert (main["title"], main["level_label"]) == ("Depressive symptoms, postpartum women", "High")
-
-
-def test_pregnenolone_matrix_is_pinned(repo: Any) -> None:
-    assert _pin(repo, "pregnenolone") == [
-        ("allo-level", "general-adults", "none", 0, None, ()),
-        ("allo-level", "people-with-bipolar-disorder", "very-low", 1, 73,
-         ("risk-of-bias-some-concerns", "partial-support", "imprecision")),
-        ("neurosteroid-levels", "any", "very-low", 1, 73,
-         ("risk-of-bias-some-concerns", "partial-support", "imprecision")),
-        ("depressive-symptoms", "people-with-bipolar-disorder", "very-low", 2, 104,
-         ("risk-of-bias-some-concerns", "inconsistency", "imprecision")),
-    ]
-
-
-def test_oral_micronized_progesterone_matrix_is_pinned(repo: Any) -> None:
-    assert _pin(repo, "oral-micronized-progesterone") == [
-        ("allo-level", "women", "very-low", 1, 18, ("risk-of-bias-unchecked", "indirect")),
-        ("allo-level", "menopausal-women", "very-low", 3, 62, ("risk-of-bias-unchecked", "indirect", "imprecision")),
-        ("neurosteroid-levels", "menopausal-women", "very-low", 2, 10, ("risk-of-bias-high",)),
-        ("negative-mood", "menopausal-women", "very-low", 1, 43,
-         ("risk-of-bias-some-concerns", "inconsistency", "imprecision")),
-        ("sleep", "men", "very-low", 2, 9, ("risk-of-bias-some-concerns", "partial-support")),
-        ("sleep", "menopausal-women", "very-low", 1, 10,
-         ("risk-of-bias-some-concerns", "imprecision", "small-study")),
-        ("cognition", "women", "very-low", 1, 18, ("risk-of-bias-unchecked", "indirect")),
-    ]
 
 
 # --- pages and exports ----------------------------------------------------------------------

@@ -19,7 +19,7 @@ from allokb.diagnostics import Diagnostic, Location, Severity
 from allokb.project import check_project
 from allokb.render import SiteInfo, render_site
 from allokb.site import source_date_epoch
-from conftest import REPO, make_site_project
+from conftest import REPO, Built, make_site_project
 
 SRC = Path(allokb.sink.__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), *sys.path]), "NO_MKDOCS_2_WARNING": "1"}
@@ -42,13 +42,11 @@ def _break_template(root: Path) -> int:
     return line
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A project and its site, built once by `allokb build` (read-only for the tests below)."""
-    root = make_site_project(tmp_path_factory.mktemp("pipeline") / "project")
-    site = root.parent / "site"
-    assert main(["build", str(root), "--site-dir", str(site)]) == 0
-    return root, site
+@pytest.fixture
+def built(fixture_build: Built) -> tuple[Path, Path]:
+    """A project and its site, built once by `allokb build`: the session's shared build of the
+    fixture (tests/conftest.py; read-only for the tests below)."""
+    return fixture_build.root, fixture_build.site
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from allokb.cli import main
 from allokb.project import check_project
 from allokb import sources
 from allokb.sources import QuoteCount, closest_passage, find_quote, normalise, quote_parts
-from conftest import VALID, make_project, make_site_project
+from conftest import VALID
 from sitecheck import broken_links, scan_site
 
 SOURCE = "content/sources/smith2020example.md"
@@ -180,11 +180,10 @@ def test_closest_passage_is_the_passage_with_most_shared_words() -> None:
     assert closest_passage("zzz", "") == ""
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = make_site_project(tmp_path_factory.mktemp("quotes") / "project")
-    assert main(["build", str(root), "--site-dir", str(root / "site")]) == 0
-    return root / "site"
+@pytest.fixture
+def built(fixture_site: Path) -> Path:
+    """The valid fixture's site: the session's shared build (read-only)."""
+    return fixture_site
 
 
 def test_site_publishes_the_source_text(built: Path) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from allokb import remote, remote_verify
+from allokb import remote_verify
 from allokb.cli import _Parser
 from allokb.diagnostics import Diagnostic, KbError, Location, Severity, UsageError
 from allokb.project import check_project

@@ -17,7 +17,7 @@ from conftest import REPO
 
 from allokb.cli import main
 from allokb.grade import matrix_data
-from allokb.project import check_project
+from allokb.project import CheckResult
 from allokb.render import SiteInfo, render_site
 from allokb.render.exports import doses_csv
 
@@ -26,8 +26,8 @@ SITE = SiteInfo(site_name="Allopregnanolone Evidence Atlas", site_url="https://e
 
 
 @pytest.fixture(scope="module")
-def repo_site() -> tuple[dict[str, str], object]:
-    result = check_project(REPO)
+def repo_site(repo_check: CheckResult) -> tuple[dict[str, str], object]:
+    result = repo_check  # check_project(REPO), shared (tests/conftest.py)
     assert not result.failed()
     site = render_site(REPO, result.kb, SITE, {k: matrix_data(result.rubric, g) for k, g in result.grades.items()},
                        result.rubric)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from allokb.cli import main
-from conftest import REPO, make_site_project
+from conftest import REPO, copy_site, make_site_project
 from sitecheck import broken_links, scan_site
 
 
@@ -19,19 +19,7 @@ def _build(root: Path, site: Path) -> None:
     assert main(["build", str(root), "--site-dir", str(site)]) == 0
 
 
-@pytest.fixture(scope="module")
-def fixture_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = make_site_project(tmp_path_factory.mktemp("fixture") / "project")
-    site = root / "site"
-    _build(root, site)
-    return site
-
-
-@pytest.fixture(scope="module")
-def repo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("repo") / "site"
-    _build(REPO, site)
-    return site
+# fixture_site and repo_site: the session's shared builds (tests/conftest.py), read-only here.
 
 
 @pytest.mark.parametrize("which", ["fixture_site", "repo_site"])
@@ -101,10 +89,10 @@ def _snapshot(site: Path) -> dict[Path, bytes]:
     return {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
 
 
-def test_failed_check_leaves_previous_site_untouched(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_failed_check_leaves_previous_site_untouched(fixture_site: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
     root = make_site_project(tmp_path / "repo")
-    site = tmp_path / "site"
-    _build(root, site)
+    site = copy_site(fixture_site, tmp_path / "site")  # the previous site: this project's build
     before = _snapshot(site)
     (root / "content" / "mechanisms" / "broken.yaml").write_text("id: broken\nname: [\n")
     capsys.readouterr()
@@ -116,10 +104,9 @@ def test_failed_check_leaves_previous_site_untouched(tmp_path: Path, capsys: pyt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo", "site"]  # no staging left behind
 
 
-def test_failed_mkdocs_build_leaves_previous_site_untouched(tmp_path: Path) -> None:
+def test_failed_mkdocs_build_leaves_previous_site_untouched(fixture_site: Path, tmp_path: Path) -> None:
     root = make_site_project(tmp_path / "repo")
-    site = tmp_path / "site"
-    _build(root, site)
+    site = copy_site(fixture_site, tmp_path / "site")  # the previous site: this project's build
     before = _snapshot(site)
     (root / "content" / "pages" / "index.md").write_text("# Home\n\n[dead link](missing.md)\n")
     assert main(["build", str(root), "--site-dir", str(site)]) == 1
@@ -127,10 +114,10 @@ def test_failed_mkdocs_build_leaves_previous_site_untouched(tmp_path: Path) -> N
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo", "site"]
 
 
-def test_template_error_is_located_and_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_template_error_is_located_and_changes_nothing(fixture_site: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
     root = make_site_project(tmp_path / "repo")
-    site = tmp_path / "site"
-    _build(root, site)
+    site = copy_site(fixture_site, tmp_path / "site")  # the previous site: this project's build
     before = _snapshot(site)
     template = root / "site_templates" / "mechanism.md.j2"
     template.write_text(template.read_text().replace("{{ kind }}", "{{ kind.nope() }}"))

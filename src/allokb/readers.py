@@ -123,7 +123,7 @@ def schema_field_names() -> frozenset[str]:
 
     def walk(node: object) -> None:
         if isinstance(node, dict):
-            for key, value in node.get("properties", {}).items():
+            for key in node.get("properties", {}):
                 if "_" in key:
                     names.add(key)
             for value in node.values():

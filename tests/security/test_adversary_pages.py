@@ -34,7 +34,7 @@ import yaml
 
 from allokb.cli import main
 from allokb.render.environment import yaml_string
-from conftest import VALID, make_project, make_site_project
+from conftest import make_project, make_site_project
 
 EVIL = "https://evil.example/guide"
 # Characters PyYAML refuses in a stream that json.dumps(ensure_ascii=False) leaves raw.

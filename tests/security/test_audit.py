@@ -21,7 +21,7 @@ import pytest
 from allokb.audit import THEME_INLINE_SCRIPTS, audit_site, content_security_policy, inline_scripts, show
 from allokb.cli import main
 from allokb.report import format_text
-from conftest import REPO, make_site_project
+from conftest import copy_site, make_site_project
 
 SITE_URL = "https://allo-atlas.github.io/atlas/"
 PAGE = "interventions/example-hormone/index.html"
@@ -32,18 +32,7 @@ SCRIPT_HINT = ("(if the theme was upgraded, compare `python -m allokb.audit --pr
 ALERT = "sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI="  # of `alert(1)`
 
 
-@pytest.fixture(scope="module")
-def fixture_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = make_site_project(tmp_path_factory.mktemp("audit") / "project")
-    assert main(["build", str(root), "--site-dir", str(root / "site")]) == 0
-    return root / "site"
-
-
-@pytest.fixture(scope="module")
-def repo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("audit-repo") / "site"
-    assert main(["build", str(REPO), "--site-dir", str(site)]) == 0
-    return site
+# fixture_site and repo_site: the session's shared builds (tests/conftest.py); copied before a change.
 
 
 def audit_lines(site: Path) -> list[str]:
@@ -283,10 +272,8 @@ def planted_project(dest: Path) -> Path:
 
 
 def test_a_payload_planted_through_the_build_fails_it_and_keeps_the_old_site(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    root = make_site_project(tmp_path / "clean")
-    site = tmp_path / "www" / "site"
-    assert main(["build", str(root), "--site-dir", str(site)]) == 0
+        fixture_site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = copy_site(fixture_site, tmp_path / "www" / "site")  # the clean fixture's build
     before = _tree(site)
     bad = planted_project(tmp_path / "bad")
     capsys.readouterr()

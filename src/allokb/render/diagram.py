@@ -153,7 +153,7 @@ def pathway_dot(mechanisms: list[Mechanism], interventions: list[Intervention] |
             if name not in molecules:
                 molecules.append(name)
     first_step = {}
-    for i, m in enumerate(chain):
+    for m in chain:
         assert m.step is not None
         first_step.setdefault(m.step.substrate, m)
         first_step.setdefault(m.step.product, m)

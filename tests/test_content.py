@@ -1,5 +1,8 @@
-"""Every fact of the source post that the content issue names is in the knowledge base, found by
-record id and field (never by searching the repository's text)."""
+"""The repository's own knowledge base: it checks clean, validates, keeps its URLs and its link
+hosts; every fact of the source post that the content issue names is in it, found by record id
+and field (never by searching the repository's text); the evidence matrices of the real content
+meet the issue's done-when checks and three of them are pinned. The code's own tests use the
+fixtures; these tests change when the content does."""
 
 from __future__ import annotations
 
@@ -9,10 +12,21 @@ from typing import Any
 import pytest
 
 from allokb.model import Claim, Intervention
-from allokb.project import check_project
-from conftest import REPO
+from allokb.grade import HUMAN_STUDIES, NOT_HUMAN, matrix_data
+from allokb.linkhosts import load_link_hosts
+from allokb.load import load_documents
+from allokb.schema import check_document
+from conftest import REPO, repo_result
 
-KB = check_project(REPO).kb
+
+class _RepositoryKB:
+    """The repository's knowledge base, checked on first use (once per process)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(repo_result().kb, name)
+
+
+KB: Any = _RepositoryKB()
 
 
 def intervention(ident: str) -> Intervention:
@@ -168,3 +182,135 @@ def test_every_reference_has_an_identifier_and_a_verification_record() -> None:
         assert citation.verification.status in ("verified", "partly-verified", "not-found", "unchecked"), key
         if citation.verification.status in ("verified", "partly-verified"):
             assert citation.verification.checked_on and citation.verification.checked_against, key
+
+
+# --- the whole knowledge base checks clean -------------------------------------------------------
+
+def test_repository_content_checks_clean() -> None:
+    result = repo_result()
+    assert [d for d in result.diagnostics] == []
+
+
+def test_content_validates_against_the_schemas() -> None:
+    documents, problems = load_documents(REPO)
+    assert problems == []
+    for doc in documents:
+        assert check_document(doc) == [], doc.path
+
+
+def test_manifest_matches_the_repository() -> None:
+    assert [d.code for d in repo_result().diagnostics if d.code in ("KB601", "KB602")] == []
+
+
+# --- the repository's list of link hosts ----------------------------------------------------------------------
+
+BRIEF = {
+    "records": ["pubmed.ncbi.nlm.nih.gov", "www.ncbi.nlm.nih.gov", "pmc.ncbi.nlm.nih.gov", "doi.org", "dx.doi.org",
+                "www.fda.gov", "accessdata.fda.gov", "dailymed.nlm.nih.gov", "clinicaltrials.gov",
+                "www.frontiersin.org", "www.mdpi.com", "link.springer.com", "www.sciencedirect.com",
+                "onlinelibrary.wiley.com", "www.pnas.org", "www.nejm.org", "jamanetwork.com", "psychiatryonline.org",
+                "www.psychiatrist.com", "academic.oup.com", "journals.sagepub.com", "www.nature.com"],
+    "aggregator": ["europepmc.org", "www.semanticscholar.org", "ouci.dntb.gov.ua", "scite.ai", "www.researchgate.net",
+                   "readkong.com", "curehunter.com", "scholars.uthscsa.edu", "scholars.duke.edu"],
+    "mirror": ["6ix.com", "everything.explained.today", "corsproxy.io", "dev2.psychiatrist.com",
+               "cors-proxy-with-injection.vercel.app", "suppr.wilddata.cn", "cdn.suppr.wilddata.cn", "hacktech.info",
+               "biotech-365.com"],
+    "forum": ["www.excelmale.com", "forum.propeciahelp.com", "www.ironmagazineforums.com", "en.wikipedia.org"],
+}
+
+
+def test_the_repository_lists_the_hosts_links_may_point_at() -> None:
+    hosts, problems = load_link_hosts(REPO)
+    assert problems == []
+    for kind, names in BRIEF.items():
+        for host in names:
+            found = hosts.classify(f"https://{host}/x")
+            assert found is not None and found.kind == kind.removesuffix("s"), host
+            assert found.why.strip()
+
+
+# --- the evidence matrices of the real content (issue 13) ---------------------------------------
+
+@pytest.fixture(scope="module")
+def repo(repo_check: Any) -> Any:
+    assert not repo_check.failed(strict=True)
+    return repo_check
+
+
+def _rows(repo: Any) -> list[tuple[str, dict[str, Any]]]:
+    return [(ident, row) for ident, m in repo.grades.items() for row in matrix_data(repo.rubric, m)["rows"]]
+
+
+def test_no_high_level_rests_on_one_study(repo: Any) -> None:
+    for ident, row in _rows(repo):
+        if row["level"] != "high":
+            continue
+        included = row["included"]
+        approvals = [s for s in included if s["approval"]]
+        primary = {s["id"] for s in included if s["design"] in HUMAN_STUDIES | NOT_HUMAN}
+        meta = [s for s in included if s["design"] == "meta-analysis"]
+        assert approvals or meta or len(primary) >= 2, (ident, row["anchor"])
+
+
+def test_no_analogue_has_an_allo_level_row_above_very_low(repo: Any) -> None:
+    mimics = [i for i, item in repo.kb.interventions.items() if item.relation == "mimics"]
+    assert mimics == ["zuranolone"]
+    for ident, row in _rows(repo):
+        if ident in mimics and row["outcome"] == "allo-level":
+            assert row["level"] in ("very-low", "none"), (ident, row["anchor"])
+
+
+def test_every_row_lists_its_studies_and_participants(repo: Any) -> None:
+    for ident, row in _rows(repo):
+        assert isinstance(row["studies"], int) and row["studies"] == len(row["included"]), (ident, row["anchor"])
+        assert row["participants"] is None or isinstance(row["participants"], int)
+        assert row["sources"] == sorted({k for s in row["included"] for k in s["sources"]})
+        assert (row["level"] == "none") == (row["studies"] == 0)
+
+
+def test_every_claim_names_an_outcome_and_a_population_of_the_vocabularies(repo: Any) -> None:
+    claims = [c for item in [*repo.kb.interventions.values(), *repo.kb.mechanisms.values()] for c in item.claims]
+    assert claims and all(c.outcome in repo.rubric.outcomes and c.population in repo.rubric.populations
+                          for c in claims)
+    assert all(i.relation in repo.rubric.relations for i in repo.kb.interventions.values())
+
+
+def _pin(repo: Any, ident: str) -> list[tuple[Any, ...]]:
+    m = matrix_data(repo.rubric, repo.grades[ident])
+    return [(r["outcome"], r["population"], r["level"], r["studies"], r["participants"],
+             tuple(s["rule"] for s in r["trail"] if s["change"])) for r in m["rows"]]
+
+
+def test_brexanolone_matrix_is_pinned(repo: Any) -> None:
+    assert _pin(repo, "brexanolone") == [
+        ("depressive-symptoms", "postpartum-women", "high", 3, 21, ()),
+        ("adverse-effects", "postpartum-women", "moderate", 2, None, ("single-study",)),
+    ]
+    main = matrix_data(repo.rubric, repo.grades["brexanolone"])["main"]
+    assert (main["title"], main["level_label"]) == ("Depressive symptoms, postpartum women", "High")
+
+
+def test_pregnenolone_matrix_is_pinned(repo: Any) -> None:
+    assert _pin(repo, "pregnenolone") == [
+        ("allo-level", "general-adults", "none", 0, None, ()),
+        ("allo-level", "people-with-bipolar-disorder", "very-low", 1, 73,
+         ("risk-of-bias-some-concerns", "partial-support", "imprecision")),
+        ("neurosteroid-levels", "any", "very-low", 1, 73,
+         ("risk-of-bias-some-concerns", "partial-support", "imprecision")),
+        ("depressive-symptoms", "people-with-bipolar-disorder", "very-low", 2, 104,
+         ("risk-of-bias-some-concerns", "inconsistency", "imprecision")),
+    ]
+
+
+def test_oral_micronized_progesterone_matrix_is_pinned(repo: Any) -> None:
+    assert _pin(repo, "oral-micronized-progesterone") == [
+        ("allo-level", "women", "very-low", 1, 18, ("risk-of-bias-unchecked", "indirect")),
+        ("allo-level", "menopausal-women", "very-low", 3, 62, ("risk-of-bias-unchecked", "indirect", "imprecision")),
+        ("neurosteroid-levels", "menopausal-women", "very-low", 2, 10, ("risk-of-bias-high",)),
+        ("negative-mood", "menopausal-women", "very-low", 1, 43,
+         ("risk-of-bias-some-concerns", "inconsistency", "imprecision")),
+        ("sleep", "men", "very-low", 2, 9, ("risk-of-bias-some-concerns", "partial-support")),
+        ("sleep", "menopausal-women", "very-low", 1, 10,
+         ("risk-of-bias-some-concerns", "imprecision", "small-study")),
+        ("cognition", "women", "very-low", 1, 18, ("risk-of-bias-unchecked", "indirect")),
+    ]
