@@ -34,6 +34,8 @@ from allokb.render import Page, RenderedSite, SiteInfo, render_site
 from allokb.render.environment import inert as attr_filter
 from allokb.render.environment import jsonld as jsonld_filter
 from allokb.render.views import Change, jsonld
+from allokb.search import index_site
+from allokb.stylesheet import write_site_stylesheet
 from allokb.report import format_text, render
 
 #: what `serve` watches besides the docs folder and mkdocs.yml
@@ -242,7 +244,9 @@ def on_post_build(config: Any) -> None:
     _BUILDS.pop(id(config), None)
     _PROGRESS.pop(id(config), None)
     try:
+        write_site_stylesheet(Path(config.site_dir))  # the theme's CSS cut to what the pages use (allokb.stylesheet)
         audit_built_site(Path(config.site_dir), str(config.site_url or ""), serving=_SERVING["on"])
+        index_site(Path(config.site_dir))  # search (allokb.search): the audited pages, before the swap
     except KbError as exc:
         if not _SERVING["on"]:
             raise PluginError(str(exc)) from None
