@@ -114,6 +114,7 @@
           meta.textContent = n === 0 ? "No matching documents" : n === 1 ? "1 matching document"
             : n + " matching documents" + (n > MAX ? ", the first " + MAX + " shown" : "");
           list.textContent = "";
+          list.setAttribute("data-query", query + "|" + kind());  // what the list shows (for tests)
           all.forEach(function (data) {
             var li = item(data);
             if (li) list.appendChild(li);
