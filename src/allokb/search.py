@@ -81,7 +81,7 @@ def index_site(staging: Path) -> SearchIndex:
             raise KbError(f"cannot build the search index: {exc}; the previous site is unchanged") from None
     out = proc.stdout + proc.stderr
     if proc.returncode != 0 or not (bundle / "pagefind.js").is_file():
-        last = "\n".join(line for line in out.splitlines() if line.strip())[-2000:]
+        last = "\n".join(line for line in out.splitlines() if line.strip())[-2000:] or "(no output)"
         raise KbError(f"cannot build the search index (Pagefind exit {proc.returncode}):\n{last}\n"
                       "the previous site is unchanged")
     for name in UNUSED:

@@ -44,8 +44,9 @@
   }
 
   function decode(text) {
-    return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, "\"").replace(/&#0?39;/g, "'")
-      .replace(/&amp;/g, "&");
+    // Pagefind writes a page's `<` and `>` as &lt; and &gt; in excerpts and leaves `&` as it is
+    // (so a page's literal "&lt;" reads as "<": harmless, the result is text either way).
+    return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">");
   }
 
   function excerpt(parent, text) {
