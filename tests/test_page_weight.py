@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
-
 from browser import launch
+from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
 
@@ -96,7 +95,7 @@ def test_search_finds_an_intervention_a_mechanism_and_a_reference_by_author(brow
     context.close()
     for name, fetched in costs.items():
         record_property(f"search_bytes_{name}", sum(fetched.values()))
-        print(f"\nsearch ({name}) fetched {sum(fetched.values())} bytes in {len(fetched)} requests")  # noqa: T201
+        print(f"\nsearch ({name}) fetched {sum(fetched.values())} bytes in {len(fetched)} requests")
     assert found["intervention"][0] == repo_url + "interventions/oral-micronized-progesterone/"
     assert found["mechanism"][0] == repo_url + "mechanisms/biphasic-effect/"
     assert repo_url + "references/andreen2006allopregnanolone/" in found["reference"]

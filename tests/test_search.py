@@ -4,17 +4,23 @@ and, in a real browser, that a result's excerpt is text, never HTML."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import make_site_project
 
 from allokb.cli import main
 from allokb.diagnostics import KbError
 from allokb.search import UNUSED, index_site
-from allokb.stylesheet import Used, may_match, parse, purge, used_in_site, write_site_stylesheet
-from conftest import make_site_project
+from allokb.stylesheet import (
+    Used,
+    may_match,
+    parse,
+    purge,
+    used_in_site,
+    write_site_stylesheet,
+)
 
 USED = Used(frozenset({"md-a", "md-b", "no-js"}), frozenset({("data-md-color-primary", "indigo")}))
 

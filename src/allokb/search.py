@@ -51,8 +51,9 @@ def pagefind_binary() -> Path:
     try:
         from pagefind.service import get_executable
     except ImportError:
-        get_executable = None
-    binary = get_executable() if get_executable is not None else None
+        binary = None
+    else:
+        binary = get_executable()
     if binary is None or not Path(binary).is_file():
         raise KbError("cannot build the search index: Pagefind is not installed (pip install 'pagefind[bin]'); "
                       "the previous site is unchanged")
