@@ -193,7 +193,7 @@ def test_what_each_kind_of_page_gives_the_index(built: Path) -> None:
     assert 'data-pagefind-filter="kind:page"' in (built / "interventions" / "index.html").read_text()
     ref = (built / "references" / "smith2020example" / "index.html").read_text()
     assert '<article class="md-content__inner md-typeset" data-pagefind-filter="kind:reference">' in ref
-    assert ref.count("data-pagefind-body") == 1 and '<p class="allokb-formatted" data-pagefind-body>' in ref
+    assert ref.count("data-pagefind-body") == 1 and '<div data-pagefind-body><p class="allokb-formatted">' in ref
     assert (built / "pagefind" / "pagefind.js").read_text() != "alert(document.domain)\n"
 
 
