@@ -64,6 +64,12 @@ def test_purge_keeps_what_the_pages_can_match_and_the_properties_it_reads() -> N
                                 '@keyframes spin{0%{opacity:0}to{opacity:1}}\n')
 
 
+def test_purge_keeps_a_property_that_our_own_css_or_a_page_reads() -> None:
+    css = ":root{--md-warn:orange;--md-unread:red}\n"
+    used = Used(USED.classes, USED.colors, frozenset({"--md-warn"}))
+    assert purge(css, used) == ":root{--md-warn:orange}\n"
+
+
 @pytest.mark.parametrize("css", [".md-a{color:red", ".md-a{color:red}}", ".md-a{}.md-b"])
 def test_a_stylesheet_that_does_not_parse_is_refused(css: str) -> None:
     with pytest.raises(ValueError):
@@ -75,9 +81,14 @@ def test_used_in_site_reads_pages_and_our_scripts(tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text('<html class="no-js"><body data-md-color-scheme="slate">'
                                          "<p class='md-a  md-b'>x</p><div class=md-c></div></body></html>")
     (tmp_path / "assets" / "theme.js").write_text('el.classList.add("md-top--on"); x = "allokb-x";')
+    (tmp_path / "assets" / "allokb.css").write_text(".x{color:var(--md-warning-fg-color)}")
+    (tmp_path / "assets" / "stylesheets").mkdir()
+    (tmp_path / "assets" / "stylesheets" / "main.1.min.css").write_text(".y{color:var(--md-theme-only)}")
+    (tmp_path / "d.html").write_text('<svg><text style="fill: var( --allokb-d-text)">x</text></svg>')
     used = used_in_site(tmp_path)
     assert used.classes == {"no-js", "md-a", "md-b", "md-c", "md-top--on", "allokb-x", "js"}
     assert used.colors == {("data-md-color-scheme", "slate")}
+    assert used.variables == {"--md-warning-fg-color", "--allokb-d-text"}
 
 
 def test_write_site_stylesheet_without_the_theme_sheets_is_a_one_line_error(tmp_path: Path) -> None:

@@ -5,8 +5,9 @@ this site uses a small part of it, and every reader's first visit paid for all o
 build, `write_site_stylesheet` reads the class names the site uses (every `class` attribute of
 every page, and the `md-*` / `allokb-*` names our own scripts add), parses the theme's
 stylesheets into rules, and keeps a selector unless a class it requires, or a
-`[data-md-color-*=value]` it requires, appears nowhere. Custom properties that no kept rule reads
-(the theme's icons are `data:` URLs in custom properties) go too. The result is written to
+`[data-md-color-*=value]` it requires, appears nowhere. Custom properties that nothing reads (no
+kept rule, none of our stylesheets or scripts, no inline SVG or style of a page) go too: the
+theme's icons are `data:` URLs in custom properties. The result is written to
 `assets/stylesheets/site.css`, the one stylesheet the theme override links.
 
 The parser is small and conservative: it splits blocks, selector lists and declarations at the
@@ -40,6 +41,7 @@ _SCRIPT_NAME = re.compile(r"(?<![\w-])((?:md|allokb)-[A-Za-z0-9_-]+)")
 _IDENT = re.compile(r"-?[_a-zA-Z\u0080-\uffff][-_a-zA-Z0-9\u0080-\uffff]*")
 _ATTR = re.compile(r"\[\s*([-\w]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([-\w]+))\s*\]")
 _VAR = re.compile(r"var\(\s*(--[-\w]+)")
+_VAR_BYTES = re.compile(rb"var\(\s*(--[-\w]+)")
 _ANY_OF = (":is(", ":where(", ":matches(", ":-webkit-any(", ":-moz-any(")
 #: At-rules whose block holds rules (filtered); any other block (keyframes, font-face) is kept whole.
 _GROUPING = ("@media", "@supports", "@container", "@layer", "@document", "@-moz-document")
@@ -51,6 +53,8 @@ class Used:
 
     classes: frozenset[str]
     colors: frozenset[tuple[str, str]]
+    #: custom properties read outside the theme's CSS (our stylesheets, inline SVG, scripts)
+    variables: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -274,10 +278,11 @@ def _defined(rules: Iterable[Rule]) -> set[str]:
 
 
 def purge(css: str, used: Used) -> str:
-    """`css` without the selectors the site cannot match and the custom properties nothing reads."""
+    """`css` without the selectors the site cannot match and the custom properties nothing reads
+    (neither a kept rule nor anything in `used.variables`)."""
     rules = _purge_rules(parse(css), used)
     while True:  # a property read only by a dropped property goes in the next round
-        read = {m.group(1) for body in _declarations(rules) for m in _VAR.finditer(body)}
+        read = {m.group(1) for body in _declarations(rules) for m in _VAR.finditer(body)} | used.variables
         unused = _defined(rules) - read
         if not unused:
             return serialize(rules)
@@ -298,16 +303,25 @@ def used_in_site(site_dir: Path) -> Used:
     our scripts mention."""
     classes: set[bytes] = set()
     colors: set[tuple[bytes, bytes]] = set()
+    variables: set[bytes] = set()
     for path in site_dir.rglob("*.html"):
         data = path.read_bytes()
         for match in _CLASS_ATTR.finditer(data):
             classes.update((match.group(1) or match.group(2) or match.group(3) or b"").split())
         for match in _COLOR_ATTR.finditer(data):
             colors.add((match.group(1), next(g for g in match.groups()[1:] if g is not None)))
+        variables.update(_VAR_BYTES.findall(data))  # inline SVG and style attributes
     names = {c.decode("utf-8", "replace") for c in classes} | ALWAYS
+    theme = {p for pattern in THEME_SHEETS for p in site_dir.glob(pattern)} | {site_dir / OUTPUT}
     for script in site_dir.glob(SCRIPTS):
-        names |= set(_SCRIPT_NAME.findall(script.read_text(encoding="utf-8", errors="replace")))
-    return Used(frozenset(names), frozenset((a.decode(), v.decode("utf-8", "replace")) for a, v in colors))
+        text = script.read_text(encoding="utf-8", errors="replace")
+        names |= set(_SCRIPT_NAME.findall(text))
+        variables.update(m.encode() for m in _VAR.findall(text))
+    for sheet in site_dir.rglob("*.css"):  # our own stylesheets read the theme's variables
+        if sheet not in theme:
+            variables.update(m.encode() for m in _VAR.findall(sheet.read_text(encoding="utf-8", errors="replace")))
+    return Used(frozenset(names), frozenset((a.decode(), v.decode("utf-8", "replace")) for a, v in colors),
+                frozenset(v.decode("utf-8", "replace") for v in variables))
 
 
 def write_site_stylesheet(site_dir: Path) -> StylesheetSummary:
