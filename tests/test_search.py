@@ -130,6 +130,28 @@ def test_index_site_writes_the_bundle_without_pagefinds_own_interfaces(tmp_path:
     assert summary.bytes == sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
 
 
+def test_two_indexes_of_the_same_pages_are_byte_identical(tmp_path: Path) -> None:
+    """Pagefind writes a filter's values in hash-map order (a new order each run); allokb.search
+    sorts them and renames the files that name them."""
+    import hashlib
+    import shutil
+
+    site = tmp_path / "one"
+    for i, kind in enumerate(["intervention", "mechanism", "reference", "page", "other", "more"]):
+        (site / kind).mkdir(parents=True)
+        (site / kind / "index.html").write_text(
+            f'<!doctype html><html lang="en"><head><title>{kind}</title></head><body>'
+            f'<article data-pagefind-body data-pagefind-filter="kind:{kind}"><h1>{kind}</h1><p>word{i} shared</p>'
+            "</article></body></html>")
+    shutil.copytree(site, tmp_path / "two")
+    digests = []
+    for root in (site, tmp_path / "two"):
+        index_site(root)
+        digests.append({p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                        for p in sorted((root / "pagefind").rglob("*")) if p.is_file()})
+    assert digests[0] == digests[1]
+
+
 def test_a_failing_pagefind_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site = _tiny_site(tmp_path / "site")
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", "/bin/false")
