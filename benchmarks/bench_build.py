@@ -61,10 +61,10 @@ def build_seconds(root: Path, site: Path, repeat: int) -> float:
 def our_stages(root: Path) -> float:
     """Seconds for check + render (what the hook does before MkDocs takes over), in a fresh process."""
     code = ("import sys,time; from pathlib import Path; from allokb.project import check_project;"
-            "from allokb.render import render_site; from allokb.site import site_info; from allokb.grade import matrix_data;"
+            "from allokb.render import render_site; from allokb.site import site_info; from allokb.sink import settings; from allokb.grade import matrix_data;"
             "from mkdocs.config import load_config; root=Path(sys.argv[1]); t=time.perf_counter();"
             "r=check_project(root); c=load_config(str(root/'mkdocs.yml'));"
-            "render_site(root, r.kb, site_info(c, root), {k: matrix_data(r.rubric, g) for k,g in r.grades.items()}, r.rubric);"
+            "render_site(root, r.kb, site_info(settings(c, root), root), {k: matrix_data(r.rubric, g) for k,g in r.grades.items()}, r.rubric);"
             "print(time.perf_counter()-t)")
     out = subprocess.run([sys.executable, "-c", code, str(root)], check=True, capture_output=True, text=True)
     return float(out.stdout.strip().splitlines()[-1])

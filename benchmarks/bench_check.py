@@ -7,7 +7,11 @@ command's wall time and of the check's own time, the wall time per 1,000 entries
 (main process and largest worker) and the ratio to the baseline measured in the same run (the
 repository's real content). Not a test: it prints figures.
 
-    .venv/bin/python benchmarks/bench_check.py [--sizes 1000 5000 10000] [--repeat 3]
+    .venv/bin/python benchmarks/bench_check.py [--sizes 1000 5000 10000] [--repeat 3] [--real]
+
+`--real` replaces the synthetic entries by the repository's own, replicated with fresh ids until the
+size is reached (`replicate`): real claims, quotes, appraisals, citation records and bibliography, so
+every rule does the work it does on the real content. The synthetic entries are smaller than real ones.
 """
 
 from __future__ import annotations
@@ -80,6 +84,84 @@ def generate(root: Path, entries: int) -> None:
             f'mechanisms: [mech-{i % max(n_mech, 1)}]\nrelated: [int-{(i + 1) % n_int}]\nclaims:\n{claims}')
 
 
+def _suffix(k: int) -> str:
+    """Copy k's suffix in letters (a bib key ends in a word of letters: see allokb.bibkeys)."""
+    out = ""
+    k += 1
+    while k:
+        k, r = divmod(k - 1, 26)
+        out = chr(97 + r) + out
+    return out
+
+
+def replicate(root: Path, entries: int, source: Path = REPO) -> int:
+    """Write the repository's own knowledge base, copied with fresh ids until it holds at least
+    `entries` interventions + mechanisms; returns the number of copies. Ids, bib keys and every
+    field equal to one of them are renamed per copy; identifiers and titles are made unique per copy
+    (they would otherwise be duplicates, KB407); former ids and keys are dropped. Never committed:
+    the copies are a benchmark's temporary files."""
+    import re
+
+    import yaml
+
+    content = source / "content"
+    ints = sorted((content / "interventions").glob("*.yaml"))
+    mechs = sorted((content / "mechanisms").glob("*.yaml"))
+    cites = sorted((content / "citations").glob("*.yaml"))
+    per_copy = len(ints) + len(mechs)
+    copies = -(-entries // per_copy)
+    ids = {yaml.safe_load(f.read_text())["id"] for f in ints + mechs}
+    keys = {yaml.safe_load(f.read_text())["key"] for f in cites}
+    bib = (source / "references.bib").read_text()
+    entries_text = re.split(r"(?m)^(?=@)", bib)
+    for folder in ("interventions", "mechanisms", "citations"):
+        (root / "content" / folder).mkdir(parents=True, exist_ok=True)
+    shutil_copy = (content / "rubric.yaml")
+    (root / "content" / "rubric.yaml").write_text(shutil_copy.read_text())
+    if (content / "link-hosts.yaml").exists():
+        (root / "content" / "link-hosts.yaml").write_text((content / "link-hosts.yaml").read_text())
+
+    # The fields whose values are ids or keys (found by scanning the content: `outcome: sleep` is
+    # an outcome, not the intervention `sleep`, so renaming goes by field, not by value alone).
+    ref_fields = {"id", "key", "ref", "related", "mechanisms", "intervention", "upstream", "reported_by",
+                  "citation"}
+
+    def rename(node: object, mapping: dict[str, str], field: str | None = None) -> object:
+        if isinstance(node, str):
+            return mapping.get(node, node) if field in ref_fields else node
+        if isinstance(node, list):
+            return [rename(x, mapping, field) for x in node]
+        if isinstance(node, dict):
+            return {k: rename(v, mapping, k) for k, v in node.items() if k not in ("former_ids", "former_keys")}
+        return node
+
+    out_bib = []
+    for k in range(copies):
+        suf = _suffix(k)
+        mapping = {i: f"{i}-{suf}" for i in ids} | {key: f"{key}{suf}" for key in keys}
+        for folder, files in (("interventions", ints), ("mechanisms", mechs), ("citations", cites)):
+            for f in files:
+                data = rename(yaml.safe_load(f.read_text()), mapping)
+                assert isinstance(data, dict)
+                name = data.get("id") or data.get("key")
+                (root / "content" / folder / f"{name}.yaml").write_text(
+                    yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100))
+        for entry in entries_text:
+            head = re.match(r"@(\w+)\{([^,\s]+),", entry)
+            if not head or head.group(2) not in keys:
+                out_bib.append(entry if k == 0 and not head else "")
+                continue
+            text = entry.replace(f"{{{head.group(2)},", f"{{{mapping[head.group(2)]},", 1)
+            text = re.sub(r"(?im)^(\s*doi\s*=\s*\{)", rf"\g<1>10.99999/copy{k}.", text)
+            serial = 40_000_000 + len(out_bib)  # unique per entry and copy, of a PMID's length
+            text = re.sub(r"(?im)^(\s*pmid\s*=\s*\{)(\d+)", lambda m: f"{m.group(1)}{serial}", text)
+            text = re.sub(r"(?im)^(\s*pmcid\s*=\s*\{PMC)(\d+)", lambda m: f"{m.group(1)}{serial}", text)
+            text = re.sub(r"(?im)^(\s*title\s*=\s*\{)", rf"\g<1>Copy {suf}: ", text)
+            out_bib.append(text)
+    (root / "references.bib").write_text("".join(out_bib))
+    return copies
+
+
 def measure(root: Path, repeat: int) -> dict[str, float]:
     """Medians over `repeat` fresh processes of `allokb check root`: the whole process's wall
     time (start-up, imports, check, exit, as a user waits for it), the check's own time, and
@@ -106,19 +188,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--real", action="store_true",
+                        help="the repository's own entries replicated with fresh ids (real size) instead of synthetic ones")
+    parser.add_argument("--no-strict-status", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     base = measure(REPO, args.repeat)
     files = sum(1 for _ in (REPO / "content").rglob("*.yaml"))
     print(f"allokb check, median of {args.repeat} fresh processes; wall = the whole command, "
-          f"check = in-process time of the check")
+          f"check = in-process time of the check; entries: {'real, replicated' if args.real else 'synthetic'}")
     print(f"{'knowledge base':>22} {'files':>7} {'wall s':>7} {'check s':>10} {'wall s/1k':>12} "
           f"{'main MiB':>9} {'worker MiB':>10} {'x baseline':>10}")
     print(_row("real content (base)", files, base, "", base["wall"]))
     for size in args.sizes:
         with tempfile.TemporaryDirectory(prefix=f"allokb-bench-{size}-") as tmp:
             root = Path(tmp)
-            print(f"generating {size:,} entries…", file=sys.stderr, flush=True)
-            generate(root, size)
+            print(f"generating {size:,} entries{' (real size)' if args.real else ''}…", file=sys.stderr, flush=True)
+            if args.real:
+                replicate(root, size)
+            else:
+                generate(root, size)
             (root / "mkdocs.yml").write_text("site_name: bench\n")
             # A project with a mkdocs.yml keeps a URL manifest (KB603); write it once, untimed.
             subprocess.run([sys.executable, "-m", "allokb", "urls", str(root), "--write"], check=True,

@@ -39,7 +39,7 @@ def make_site_project(dest: Path, content_from: Path = VALID) -> Path:
     shutil.copytree(REPO / "site_templates", dest / "site_templates")
     shutil.copytree(REPO / "content" / "pages", dest / "content" / "pages")
     (dest / "src" / "allokb").mkdir(parents=True)
-    shutil.copy(REPO / "src" / "allokb" / "site.py", dest / "src" / "allokb" / "site.py")
+    shutil.copy(REPO / "src" / "allokb" / "mkdocs_hook.py", dest / "src" / "allokb" / "mkdocs_hook.py")
     for kind in ("interventions", "mechanisms", "citations", "sources"):
         if (content_from / "content" / kind).is_dir():
             shutil.copytree(content_from / "content" / kind, dest / "content" / kind)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from allokb.diagnostics import CODES
+from allokb.rules import RULES_BY_CODE, catalogue, rule_doc
 from conftest import REPO
 
 # Codes are a public contract (CI scripts and editors match on them): never renumber one.
@@ -22,7 +23,7 @@ def test_no_pinned_code_disappears() -> None:
 
 
 def test_every_code_has_a_title_and_documentation() -> None:
-    for code, info in CODES.items():
+    for code, info in catalogue().items():
         assert re.fullmatch(r"KB[1-6][0-9]{2}", code)
         assert info.title and len(info.doc) > 20, code
 
@@ -42,5 +43,15 @@ def test_every_code_is_on_the_codes_page() -> None:
     from allokb.render.environment import doc
 
     page = render_codes_page(REPO).markdown
-    for code, info in CODES.items():  # as the `doc` filter writes the project's own texts (`&` as `&#38;`)
+    for code, info in catalogue().items():  # as the `doc` filter writes the project's own texts (`&` as `&#38;`)
         assert f"## {code}: {doc(info.title)} {{ #{code.lower()} }}\n\n{doc(info.doc)}\n" in page
+
+
+def test_a_rule_is_documented_by_its_docstring_alone() -> None:
+    """A code reported by a rule function has one text, the function's docstring: its `CODES`
+    entry holds the title and severity only, and the catalogue (codes page, `allokb codes`)
+    shows the docstring."""
+    assert len(RULES_BY_CODE) >= 16
+    for code, function in RULES_BY_CODE.items():
+        assert CODES[code].doc == "", code
+        assert catalogue()[code].doc == rule_doc(function) and len(rule_doc(function)) > 20, code

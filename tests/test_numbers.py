@@ -33,7 +33,8 @@ claims:
   - id: numbers
 """
 #: the fields the evidence matrix requires, after the claim so that its line numbers stay put
-TAIL = "relation: lowers\nmain_outcome: {outcome: allo-level, population: men}\n"
+TAIL = ("relation: lowers\nmain_outcome: {outcome: allo-level, population: men}\n"
+        "bottom_line:\n  - text: \"A fictional entry.\"\n")
 PASSED = "check passed: 0 errors, 0 warnings in 8 files\n"
 
 
@@ -295,12 +296,12 @@ def test_dose_entry_amount_in_its_quote_passes(root: Path, capsys: pytest.Captur
 def test_dose_entry_amount_missing_from_its_quote_fails(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_dose(root, "50–300 mg", "doses of 50 to 200 mg")
     assert check(root, capsys) == (1, failed(
-        f"{FILE}:25:13: error[KB460] $.dosing[0].amount: number `300` in `amount` is not in the quote of "
+        f"{FILE}:27:13: error[KB460] $.dosing[0].amount: number `300` in `amount` is not in the quote of "
         "`reported_by` (it has `50`, `200`; quote the words that state it, or leave it out)"))
 
 
 def test_dose_entry_with_unchecked_report_fails(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_dose(root, "50 mg", "doses of 50 mg", support="unchecked")
     assert check(root, capsys) == (1, failed(
-        f"{FILE}:25:13: error[KB460] $.dosing[0].amount: number `50` in `amount` is in no quote that supports it "
+        f"{FILE}:27:13: error[KB460] $.dosing[0].amount: number `50` in `amount` is in no quote that supports it "
         "(`reported_by` is `unchecked`) (check the source; quote the words that state it, or leave it out)"))

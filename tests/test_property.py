@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from allokb.bib import load_references
 from allokb.diagnostics import Diagnostic
-from allokb.graph import build_graph, process_document
+from allokb.graph import build_graph
 from allokb.load import parse_yaml
+from allokb.project import process_document
 from allokb.schema import check_document
 
 yaml_chars = st.sampled_from(list(string.printable) + ["é", "α", "\u2028", "\ufeff", "&", "*", "!", "|", ">"])

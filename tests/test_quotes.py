@@ -207,7 +207,8 @@ def test_reference_pages_say_how_quotes_were_checked(built: Path) -> None:
     assert "<p>No source text is committed for this source: its quotes were checked by hand.</p>" in other
     assert "checks these quotes by machine" not in other
     hormone = (built / "interventions/example-hormone/index.html").read_text(encoding="utf-8")
-    assert "[1] Supported · machine-checked (abstract)" in hormone
+    assert ('<span class="allokb-verdict allokb-v-supported">Supported</span> · machine-checked</p>\n'
+            '<details class="quote" open="open">\n<summary>Quote (abstract)</summary>') in hormone
     evidence = (built / "evidence/index.html").read_text(encoding="utf-8")
     assert "Quotes\nmachine-checked against a committed source text: 3 of 4; checked\nby hand" in evidence
 

@@ -316,7 +316,7 @@ def _check_policy(tree: LexborHTMLParser) -> Iterator[_Problem]:
     if found != expected:
         differs = next((d for d in found if d not in expected), None) or next(d for d in expected if d not in found)
         yield ("KB511", f"the Content-Security-Policy differs from the site's, at `{show(differs, 400)}`",
-               "the policy comes from allokb.audit.content_security_policy() through the hook (allokb.site)")
+               "the policy comes from allokb.audit.content_security_policy() through the sink (allokb.sink)")
 
 
 def pages_of(site_dir: Path) -> list[Path]:
@@ -350,17 +350,7 @@ def inline_scripts(site_dir: Path) -> dict[str, tuple[int, str]]:
     return found
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m allokb.audit --print-hashes SITE`: the inline scripts of a built site."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2 or args[0] != "--print-hashes" or not Path(args[1]).is_dir():
-        print("usage: python -m allokb.audit --print-hashes SITE_DIR", file=sys.stderr)
-        return 2
-    for digest, (count, start) in sorted(inline_scripts(Path(args[1])).items()):
-        listed = "listed" if digest in THEME_INLINE_SCRIPTS else "NOT LISTED"
-        print(f"{digest}  {count:5} pages  {listed:10}  {start}")
-    return 0
+if __name__ == "__main__":  # `python -m allokb.audit --print-hashes SITE`; the command line is allokb.cli's
+    from allokb.cli import print_hashes
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(print_hashes(sys.argv[1:]))

@@ -18,19 +18,15 @@ from __future__ import annotations
 import bisect
 import logging
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import bibtexparser
 from bibtexparser import model as bibmodel
-from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_into_parts, split_multiple_persons_names
-from pylatexenc.latex2text import LatexNodes2Text
-from pylatexenc.latexwalker import get_default_latex_context_db
-from pylatexenc.macrospec import MacroSpec
 
+from allokb.bibtext import UndecodableError, decode, decode_strict, split_authors
 from allokb.diagnostics import Diagnostic, Location, make, printable
 from allokb.files import control_problem, find_control, read_project_file
-from allokb.model import Person, Reference
+from allokb.model import Reference
 
 BIB_FILE = "references.bib"
 MAX_BIB_BYTES = 5 * 1024 * 1024
@@ -55,86 +51,8 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 #: the fields of an @article that KB451 reports, in one diagnostic, instead of KB403
 RECORD_FIELDS = ("author", "journal", "year")
 
-_LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
-# pylatexenc 2.10 knows how to print `\href{url}{text}` but its parser does not know that \href
-# takes two arguments (every \href was an IndexError): tell it.
-_CONTEXT = get_default_latex_context_db()
-_CONTEXT.add_context_category("allokb", prepend=True, macros=[MacroSpec("href", "{{")])
-#: deeper groups are refused before pylatexenc sees them (it recurses once per level or more)
-MAX_BRACE_DEPTH = 32
-_MARKUP = re.compile(r"\\[A-Za-z@]+\*?|\\.|[{}$]")
-
 _UNDECODABLE_HINT = ("write it in plain Unicode, such as `ü`, `–` or `α`; a macro such as `\\href` or `\\verb` "
                      "needs its arguments")
-
-
-class UndecodableError(ValueError):
-    """A field value whose LaTeX cannot be decoded; the message says why."""
-
-
-def decode_strict(value: str) -> str:
-    """Decode a LaTeX field value to Unicode text (braces removed, accents resolved), or raise
-    `UndecodableError`."""
-    if "\\" not in value and "{" not in value and "$" not in value and "~" not in value and "--" not in value:
-        return value
-    if value.count("{") > MAX_BRACE_DEPTH and _depth(value) > MAX_BRACE_DEPTH:
-        raise UndecodableError(f"nests braces more than {MAX_BRACE_DEPTH} deep")
-    try:
-        text = _LATEX.latex_to_text(value, latex_context=_CONTEXT)
-    # pylatexenc raises IndexError, KeyError, its own parse errors or RecursionError on malformed or
-    # hostile LaTeX (`\href`, `\verb`, `\sqrt[\sqrt[...`): any failure of this third-party parser on
-    # contributor input is the contributor's to fix, reported with its location.
-    except Exception:
-        raise UndecodableError("holds LaTeX that cannot be turned into text") from None
-    return " ".join(text.split())
-
-
-def decode(value: str) -> str:
-    """`decode_strict`, or, for a value it cannot decode (already reported by the check), the
-    value without its LaTeX markup: never raises."""
-    try:
-        return decode_strict(value)
-    except UndecodableError:
-        return " ".join(_MARKUP.sub(" ", value).split())
-
-
-def _depth(text: str) -> int:
-    depth = deepest = 0
-    for char in text:
-        if char == "{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char == "}":
-            depth = max(depth - 1, 0)
-    return deepest
-
-
-def split_authors(raw: str, decode: Callable[[str], str] = decode) -> tuple[Person, ...]:
-    """Split a BibTeX author list into people; a fully braced name is kept whole as a literal."""
-    people = []
-    for name in split_multiple_persons_names(raw):
-        name = name.strip()
-        if name.startswith("{") and name.endswith("}") and _balanced(name[1:-1]):
-            people.append(Person(None, None, decode(name[1:-1])))
-            continue
-        try:
-            parts = parse_single_name_into_parts(name, strict=False)
-        except InvalidNameError:
-            people.append(Person(None, None, decode(name)))
-            continue
-        family = " ".join(parts.von + parts.last + ([", ".join(parts.jr)] if parts.jr else []))
-        given = " ".join(parts.first)
-        people.append(Person(decode(family), decode(given) or None))
-    return tuple(people)
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for char in text:
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        if depth < 0:
-            return False
-    return depth == 0
 
 
 def load_references(root: Path) -> tuple[list[Reference] | None, list[Diagnostic]]:

@@ -7,16 +7,16 @@ abort a command (`KbError`) are shown as one line without a traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from allokb import __version__
-from allokb.diagnostics import CODES, KbError, UsageError
+from allokb.diagnostics import KbError, UsageError
 from allokb.project import check_project
-from allokb.remote import register as register_remote
-from allokb.remote import run_add_reference, run_verify
 from allokb.diagnostics import printable
 from allokb.report import FORMATS, render
 
@@ -115,27 +115,73 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_ERRORS if result.failed(args.strict) else EXIT_OK
 
 
+#: what stderr says when a build stopped at a stage, after the report on stdout
+_STOPPED = {"check": "build not started: fix the errors above; the previous site is unchanged",
+            "render": "build failed: fix the errors above; the previous site is unchanged",
+            "audit": "build failed: the post-build audit found unsafe HTML (above); the previous site is unchanged"}
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
+    from allokb.build import build  # MkDocs is imported only by the commands that need it
     from allokb.output import check_site_dir, resolve_site_dir
-    from allokb.site import build_site  # MkDocs is imported only by the commands that need it
+    from allokb.progress import make_progress
 
     root = _project_root(args.root)
     site_dir = resolve_site_dir(args.site_dir if args.site_dir else root / "site")
     check_site_dir(site_dir, root)  # before any work: a folder the build may not replace is a usage error
-    result = check_project(root)
-    if result.failed():
-        sys.stdout.write(render(result.diagnostics, args.format, result.files, False))
-        print("allokb: build not started: fix the errors above; the previous site is unchanged", file=sys.stderr)
+    _log_to_stderr()
+    result = build(root, site_dir, progress=make_progress(sys.stderr, "build", "pages written", None))
+    if result.failed:
+        # Reported as `check` reports its own, in the format asked for.
+        verb = "check" if result.stage == "check" else "build"
+        sys.stdout.write(render(result.diagnostics, args.format, result.files, False, verb=verb))
+        print(f"allokb: {_STOPPED[result.stage]}", file=sys.stderr)
         return EXIT_ERRORS
-    build_site(root, site_dir, result)
     print(f"allokb: site built in {site_dir}", file=sys.stderr)
     return EXIT_OK
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from allokb.site import serve_site
+    from allokb import site, sink
 
-    serve_site(_project_root(args.root), args.dev_addr)
+    root = _project_root(args.root)
+    host, port = site.dev_address(args.dev_addr)
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    site._check_bind(host, port, where)  # before the first build, which takes a while
+    _log_to_stderr()
+    sink.serve(root, where, [str(root / p) for p in site.WATCHED if (root / p).exists()])
+    return EXIT_OK
+
+
+class _StderrHandler(logging.Handler):
+    """MkDocs' log lines on whatever sys.stderr is at the time (progress for the user)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(f"{record.levelname:<7} -  {record.getMessage()}\n")
+
+
+def _log_to_stderr() -> None:
+    """Show MkDocs' log (the "mkdocs" logger) on stderr, once."""
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's banner is not actionable per build
+    logger = logging.getLogger("mkdocs")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def print_hashes(argv: Sequence[str]) -> int:
+    """`python -m allokb.audit --print-hashes SITE`: the inline scripts of a built site, with their
+    hashes and whether `allokb.audit.THEME_INLINE_SCRIPTS` lists them."""
+    from allokb.audit import THEME_INLINE_SCRIPTS, inline_scripts
+
+    args = list(argv)
+    if len(args) != 2 or args[0] != "--print-hashes" or not Path(args[1]).is_dir():
+        print("usage: python -m allokb.audit --print-hashes SITE_DIR", file=sys.stderr)
+        return EXIT_USAGE
+    for digest, (count, start) in sorted(inline_scripts(Path(args[1])).items()):
+        listed = "listed" if digest in THEME_INLINE_SCRIPTS else "NOT LISTED"
+        print(f"{digest}  {count:5} pages  {listed:10}  {start}")
     return EXIT_OK
 
 
@@ -220,9 +266,70 @@ def _cmd_rename_key(args: argparse.Namespace) -> int:
 
 
 def _cmd_codes(args: argparse.Namespace) -> int:
-    for info in CODES.values():
+    from allokb.rules import catalogue
+
+    for info in catalogue().values():
         print(f"{info.code} {info.severity.value:7} {info.title}: {info.doc}")
     return EXIT_OK
+
+
+def register_remote(sub: Any) -> None:
+    """Add `add-reference` and `verify` to the subcommands `sub` of the allokb parser."""
+    add = sub.add_parser("add-reference", help="add a reference from its DOI, PMID or PMCID (fetched online)")
+    ident = add.add_mutually_exclusive_group(required=True)
+    ident.add_argument("--doi", help="a DOI, e.g. 10.5555/example")
+    ident.add_argument("--pmid", help="a PubMed id, e.g. 99999901")
+    ident.add_argument("--pmcid", help="a PubMed Central id, e.g. PMC9999901")
+    add.add_argument("--key", default=None, help="the bib key (default: surname + year + first title word)")
+    add.add_argument("--root", default=".", help="project folder (default: current folder)")
+
+    verify = sub.add_parser("verify", help="compare references.bib with Crossref and PubMed (--online)")
+    verify.add_argument("root", nargs="?", default=".", help="project folder (default: current folder)")
+    verify.add_argument("--online", action="store_true", help="fetch each record online (the only mode)")
+    verify.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    verify.add_argument("--refresh", action="store_true", help="ignore cached answers and ask again")
+    verify.add_argument("--write", action=argparse.BooleanOptionalAction, default=True,
+                        help="rewrite the committed PubMed abstracts (content/sources/) that changed, and add those "
+                        "of quoted references that have none (default); --no-write only reports")
+
+
+def run_add_reference(args: argparse.Namespace) -> int:
+    """`allokb add-reference (--doi D | --pmid N | --pmcid PMCN) [--key K] [--root R]`."""
+    from allokb.remote import Client
+    from allokb.remote_verify import add_reference
+
+    root = _project_root(args.root)
+    key, bib_path, cite_path = add_reference(root, args.doi, args.pmid, args.pmcid, Client(), key=args.key)
+    source = f"content/sources/{key}.md"
+    also = f" and {source} (its PubMed abstract)" if os.path.lexists(root / source) else ""
+    print(f"added `{key}` to {bib_path.relative_to(root).as_posix()} and wrote "
+          f"{cite_path.relative_to(root).as_posix()}{also}; set its design and findings, then run `allokb check`")
+    return EXIT_OK
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """`allokb verify --online [ROOT] [--format F] [--refresh] [--no-write]`: the source texts'
+    lines (stdout in text format, else stderr), then the diagnostics; exit 1 when anything was
+    reported (a warning, a source text that changed or would change, a request that failed)."""
+    from allokb.progress import make_progress
+    from allokb.remote import Client
+    from allokb.remote_verify import verify_project
+
+    if not args.online:
+        raise UsageError("verify needs --online (the only mode): `allokb verify --online ROOT` fetches every "
+                         "DOI and PMID of references.bib from Crossref and PubMed")
+    root = _project_root(args.root)
+    result = check_project(root)
+    try:
+        found = verify_project(root, result, Client(refresh=args.refresh), make_progress(sys.stderr),
+                               write=args.write)
+    except KeyboardInterrupt:
+        sys.stderr.write("\n" if sys.stderr.isatty() else "")  # end the progress bar's line
+        raise
+    lines = "".join(printable(line) + "\n" for line in found.refresh.lines())
+    (sys.stdout if args.format == "text" else sys.stderr).write(lines)
+    sys.stdout.write(render(found.diagnostics, args.format, result.files, True))
+    return EXIT_ERRORS if found.reported else EXIT_OK
 
 
 _COMMANDS = {"check": _cmd_check, "build": _cmd_build, "serve": _cmd_serve, "new": _cmd_new, "urls": _cmd_urls,

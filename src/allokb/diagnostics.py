@@ -1,8 +1,10 @@
 """Diagnostics: located, coded findings about the knowledge base, and the error tree.
 
 Every stage reports problems as `Diagnostic` values; only `report` formats them.
-The catalogue of codes lives in `CODES`: each code has a title and a paragraph of
-documentation, which the docs pages and the `allokb codes` command are generated from.
+The catalogue of codes lives in `CODES`: each code has its severity, a title and a paragraph of
+documentation, except that a code reported by a rule function of `allokb.rules` is documented by
+that function's docstring alone (its entry here names the function). `allokb.rules.catalogue()`
+joins the two; the codes page and `allokb codes` are generated from it.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ class CodeInfo:
     doc: str
 
 
-def _code(code: str, severity: Severity, title: str, doc: str) -> CodeInfo:
+def _code(code: str, severity: Severity, title: str, doc: str = "") -> CodeInfo:
     return CodeInfo(code, severity, title, " ".join(doc.split()))
 
 
@@ -156,73 +158,40 @@ CODES: dict[str, CodeInfo] = {
               "kebab-case or a date that is not YYYY-MM-DD."),
         _code("KB206", E, "value out of bounds",
               "A text is empty or too long, a list is empty or repeats an item, or a number is out of range."),
-        _code("KB207", E, "id does not match the file name",
-              "A record's `id` (or `key`) must equal its file name without `.yaml`, so that the "
-              "file, the id and the page URL agree."),
+        _code("KB207", E, "id does not match the file name"),  # doc: allokb.rules.links.check_file_names
         _code("KB208", E, "schema violation",
               "The record breaks a schema constraint not covered by a more specific code."),
         _code("KB209", E, "rubric inconsistent",
               "content/rubric.yaml names a level, a study design or a rate-down rule that does not exist, or "
               "leaves a design without a starting level."),
         # KB3xx: cross-references
-        _code("KB301", E, "unknown mechanism",
-              "A reference to a mechanism id that has no file in content/mechanisms/."),
-        _code("KB302", E, "unknown intervention",
-              "A reference to an intervention id that has no file in content/interventions/."),
-        _code("KB303", E, "unknown reference key",
-              "A citation names a bib key that references.bib does not define."),
-        _code("KB304", E, "duplicate id", "Two files of the same kind declare the same id."),
-        _code("KB305", E, "citation record without a reference",
-              "A file in content/citations/ whose key is not an entry in references.bib."),
-        _code("KB306", W, "reference without a citation record",
-              "Every entry in references.bib should have content/citations/<key>.yaml recording "
-              "its design, population and verification."),
-        _code("KB307", E, "record refers to itself",
-              "An intervention or mechanism lists itself as related, upstream or interacting."),
-        _code("KB308", E, "duplicate claim id",
-              "Claim ids must be unique within their record: they are the anchors of the page."),
-        _code("KB310", E, "reserved id",
-              "The id of an intervention or mechanism, or a bib key, would name a page its section generates "
-              "itself: `index` would replace `/interventions/`, `/mechanisms/` or `/references/`. Choose another "
-              "id; `allokb new` refuses reserved ids as well."),
-        _code("KB311", E, "former id conflict",
-              "A former id (`former_ids`, or `former_keys` for a reference) must redirect to exactly one entry: "
-              "two entries list the same former id, or a former id is still the id of an entry of the same "
-              "section (its own, or another's after a chain of renames: list every old id on the entry at the "
-              "end of the chain)."),
+        _code("KB301", E, "unknown mechanism"),  # doc: allokb.rules.links.check_mechanism_links
+        _code("KB302", E, "unknown intervention"),  # doc: allokb.rules.links.check_intervention_links
+        _code("KB303", E, "unknown reference key"),  # doc: allokb.rules.links.check_reference_links
+        _code("KB304", E, "duplicate id"),  # doc: allokb.rules.links.check_duplicate_ids
+        _code("KB305", E, "citation record without a reference"),  # doc: allokb.rules.links.check_citations_have_references
+        _code("KB306", W, "reference without a citation record"),  # doc: allokb.rules.links.check_references_have_citations
+        _code("KB307", E, "record refers to itself"),  # doc: allokb.rules.records.check_self_links
+        _code("KB308", E, "duplicate claim id"),  # doc: allokb.rules.records.check_claim_ids
+        _code("KB310", E, "reserved id"),  # doc: allokb.rules.links.check_reserved_ids
+        _code("KB311", E, "former id conflict"),  # doc: allokb.rules.links.check_former_ids
         # KB4xx: references and citations
         _code("KB401", E, "references.bib cannot be parsed",
               "bibtexparser could not parse this block of references.bib."),
         _code("KB402", E, "duplicate bib key", "Two entries in references.bib have the same key."),
-        _code("KB403", E, "missing bibliographic field",
-              "An entry lacks a field that its type requires (article: title; book: title, publisher, year, and "
-              "author or editor; incollection: author, title, booktitle, year; online: title, url, and author or "
-              "organization; misc: title, year; report: title, year, and author, organization or institution; an "
-              "article's author, journal and year are KB451). A field that exists but that no record showed is not "
-              "filled in: list it under `verification.missing` of the citation, with what was `searched`, and the "
-              "entry may go without it."),
+        _code("KB403", E, "missing bibliographic field"),  # doc: allokb.rules.bibliography.check_required_fields
         _code("KB404", E, "malformed DOI",
               "A DOI must look like `10.NNNN/suffix`, without a `https://doi.org/` prefix."),
         _code("KB405", E, "malformed PMID", "A PubMed id is a positive whole number of at most 9 digits."),
         _code("KB406", E, "malformed PMCID", "A PubMed Central id looks like `PMC1234567`."),
-        _code("KB407", E, "one publication under two keys",
-              "Two bib entries share a DOI, PMID or PMCID (compared without regard to case), or the same title in "
-              "the same year: they are the same publication. Titles are compared after Unicode NFKC, case folding "
-              "and dropping accents, with Greek letters written out (`α` = `alpha`) and only letters and digits "
-              "kept, so punctuation, dashes and spaces never differ. Keep one key."),
-        _code("KB408", W, "reference cited nowhere",
-              "A bib entry that no claim, dosing report, regulatory record or anecdote cites."),
+        _code("KB407", E, "one publication under two keys"),  # doc: allokb.rules.bibliography.check_duplicate_publications
+        _code("KB408", W, "reference cited nowhere"),  # doc: allokb.rules.bibliography.check_cited_nowhere
         _code("KB409", E, "malformed bib key",
               "Bib keys are lower-case ASCII: first author's surname, year and first significant "
               "title word, e.g. `griffin1999selective`."),
-        _code("KB410", E, "supporting citation without a quote",
-              "A citation marked `supported` or `partial` must carry the exact quote from the "
-              "source that supports the claim. Use `unchecked` when no quote has been checked."),
+        _code("KB410", E, "supporting citation without a quote"),  # doc: allokb.rules.records.check_quotes
         _code("KB411", E, "year is not a year", "The `year` of a bib entry must be four digits."),
-        _code("KB415", E, "a correction that corrects nothing",
-              "A correction to the source post (`seed.corrections` of a citation) whose post value equals "
-              "the record's value, or equals the bib entry's own field, says the post was wrong where it was "
-              "right. The corrections report would publish it; remove it."),
+        _code("KB415", E, "a correction that corrects nothing"),  # doc: allokb.rules.bibliography.check_empty_corrections
         _code("KB420", W, "hand-written grade differs from the computed one",
               "An intervention's `evidence_grade` disagrees with the level the rubric computes for its main outcome. "
               "The rubric decides: remove the field, or change the claims or the rubric."),
@@ -340,6 +309,45 @@ CODES: dict[str, CodeInfo] = {
               "of the statement, size or dose worked out from the claim's quoted numbers. Its `how` must write the "
               "arithmetic out with at least one number of the claim's supported or partial quotes, and its `value` "
               "must still be a number of the statement, size or dose; otherwise remove or correct the entry."),
+        _code("KB480", W, "intervention without a bottom line",
+              "Every intervention page opens with its `bottom_line`: at most three plain sentences (what it is; what "
+              "the evidence shows, in whom; the main risk), each a `{text, claims}` item naming the ids of the "
+              "entry's claims it rests on. Write it from the entry's own claims, grades and sources: no new facts. "
+              "A warning, so that a draft entry still previews; `check --strict` (CI) fails on it."),
+        _code("KB481", E, "bottom line too long",
+              "A bottom line has fewer than 70 words in all (words are runs of characters between spaces). The page "
+              "below it holds the detail."),
+        _code("KB482", E, "bottom line with too many sentences",
+              "A bottom line has at most three sentences, one per item, so that each sentence is linked to the "
+              "claims it rests on. A sentence ends at `.`, `!` or `?` before a space and a capital letter, a digit "
+              "or an opening quote (not after `e.g.`, `i.e.`, `et al.`, `vs.`)."),
+        _code("KB483", W, "bottom line hard to read",
+              "The Flesch–Kincaid grade of the bottom line (its sentences together, measured by textstat 0.7.4) is "
+              "above 10.5. The aim is grade 10; the half grade leaves room for the one "
+              "long word every entry needs (allopregnanolone counts seven syllables). Use shorter sentences and "
+              "common words."),
+        _code("KB484", E, "bottom line links a claim that does not exist",
+              "Each id in a bottom-line sentence's `claims` must be the id of one of the same entry's claims (the "
+              "sentence links to it on the page)."),
+        _code("KB485", W, "maintainers' words on a reader's page",
+              "A text that readers' pages show (a summary, a bottom line, a claim's heading, statement or `note`, a "
+              "citation's `note`, a caution, a dose's context, an interaction, an anecdote, a finding) holds the "
+              "maintainers' vocabulary: a bib key (any key of references.bib), the word `seed`, a schema field name "
+              "with an underscore (`alternative_sources`, `population_note`), a file name (`*.yaml`, `*.yml`, "
+              "`*.bib`, `*.txt`, `*.json`), or the first person (`I`, `me`, `my`, `we`, `us`, `our`) outside "
+              "quotation marks (`type I` and `I.V.` are not first person). Write for a reader: \"the source post\", "
+              "a source as \"Andréen 2006\"; move how it was checked (what was read, searched or not seen) into "
+              "`curator_note`, which is shown only under \"How this was checked\" and in the data. Quotes and the "
+              "post's own words (`seed.text`) are not checked: they are other people's words."),
+        _code("KB486", E, "claim heading too long",
+              "A claim's heading (its `heading`, or its `statement` when it has none) has at most 20 words. Give the "
+              "claim a `heading` of at most 20 plain words; the full statement is shown below it as the detail, and "
+              "its numbers stay traced (KB460)."),
+        _code("KB487", E, "number in a bottom line or heading that no quote states",
+              "A number in a bottom-line sentence must be in a `supported` or `partial` quote of one of the claims "
+              "that sentence links; a number in a claim's `heading` in one of that claim's. Numbers are found and "
+              "compared as KB460 does. Prefer words: a bottom line says what, in whom and how sure, and the claims "
+              "below carry the figures."),
         _code("KB470", E, "vocabulary differs from the schema",
               "A vocabulary of content/rubric.yaml (`outcomes`, `populations`, `relations`) must define every value "
               "the record schemas allow for it, each once, and nothing else: the matrix draws its rows, columns and "
@@ -351,6 +359,23 @@ CODES: dict[str, CodeInfo] = {
         _code("KB472", E, "approval counts nowhere",
               "An approval's `outcome` is not graded in the evidence matrix, so the approval would count as "
               "evidence in no row. Name the outcome of its indication (e.g. `depressive-symptoms`)."),
+        _code("KB490", E, "label summary not from a label",
+              "A `label_summary` entry's `label` must be the bib key of a regulator's document: its citation "
+              "record (content/citations/<key>.yaml) must exist and have `design: regulatory`. A label summary "
+              "quotes prescribing information (an FDA label or DailyMed), nothing else."),
+        _code("KB491", E, "label summary quotes another source",
+              "Every citation in a label summary's `boxed_warning`, `contraindications` and `interactions` must "
+              "cite the summary's own `label`, and a summary without a `label` can quote nothing: the page "
+              "presents those words as the label's. Cite the label, or move the statement to `cautions`."),
+        _code("KB492", E, "label summary section without a checked quote",
+              "A label summary section whose `status` is `quoted` or `none-in-label` shows the label's words: each "
+              "of its citations needs the verbatim `quote` (one sentence or a short phrase) and `support: "
+              "supported` or `partial`. What nobody found in the label is `status: not-found`, or is left out "
+              "(shown as \"Not reviewed yet\"); a warning is never written from memory."),
+        _code("KB494", E, "dose support that does not state the dose",
+              "A dose entry's `supported_by` citation says that a checked source gives the same dose; it must be "
+              "`supported` or `partial` and its quote must hold every number of the dose's `amount` (numbers as "
+              "KB460 reads them). Otherwise the page would mark as supported a dose that no checked source gives."),
         # KB6xx: published URLs
         _code("KB601", E, "published URL would disappear",
               "A URL listed in urls.txt would no longer be served. Citers rely on it: keep the entry, or list "
@@ -398,6 +423,17 @@ class KbError(Exception):
 
 class UsageError(KbError):
     """The command line is wrong (exit status 2)."""
+
+
+class DiagnosticError(KbError):
+    """A stage stopped on located problems: it carries them as `Diagnostic` values, so that the
+    caller reports them as data (`allokb build --format json`), not as a string. Its text, for
+    a caller that shows it as one error, is one `file:line:col: message` line per problem."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        super().__init__("\n".join(f"{d.location.file}:{d.location.line}:{d.location.col}: {d.message}"
+                                   for d in self.diagnostics))
 
 
 def make(code: str, message: str, location: Location, hint: str | None = None) -> Diagnostic:

@@ -1,31 +1,24 @@
-"""Graph stage: build records, resolve every cross-reference once, and compute backlinks.
+"""Graph stage: collect records, resolve every cross-reference once, and compute backlinks.
 
-Each `Link` written in a record is checked here, in one place, and a dangling one is reported
-where it was written, with the nearest valid id as a hint. The result is a `KnowledgeBase`
-whose backlinks ("cited by", "interventions acting through this mechanism") the pages use.
+The graph does not judge: what does not resolve (a dangling link, an id two files claim, a
+former id) is recorded in a `Resolution`, which the rules stage (allokb.rules.links) reports
+where it was written. The result is a `KnowledgeBase` whose backlinks are records ("cited by",
+"interventions acting through this mechanism"); `KnowledgeBase.target` gives the record a link
+names, so that no later stage looks an id up on its own.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from allokb.diagnostics import Diagnostic, Location, Suggester, fast_pickle, make, shown
-from allokb.load import SourceDocument
-from allokb.model import BUILDERS, Citation, Cite, Intervention, Link, Mechanism, Reference
-from allokb.numbers import check_numbers
-from allokb.schema import check_document
+from allokb.diagnostics import Diagnostic, Location, fast_pickle
+from allokb.kinds import BY_FOLDER, CITATION, KINDS, Kind
+from allokb.model import Citation, Entry, Intervention, Link, Mechanism, Record, Reference, record_cites
 from allokb.sources import SourceText
-from allokb.urls import RESERVED_IDS, SECTION_OF_KIND
 
-#: link kind -> (diagnostic code, content folder or source of valid ids)
-_LINK_CODES = {"mechanism": "KB301", "intervention": "KB302", "reference": "KB303"}
-_ID_FIELD = {"interventions": "id", "mechanisms": "id", "citations": "key"}
-_FORMER_FIELD = {"interventions": "former_ids", "mechanisms": "former_ids", "citations": "former_keys"}
-_ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # used with fullmatch: no `$` before a final newline
 
 
 @fast_pickle
@@ -33,12 +26,14 @@ _ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # used with fullmatch: no
 class CitingSite:
     """A place that cites a reference: which record, which anchor on its page, what it says."""
 
-    kind: str  # "intervention" or "mechanism"
+    kind: str  # the citing record's kind: "intervention" or "mechanism"
     record_id: str
     record_name: str
     anchor: str
     label: str
     support: str
+    #: the citing record itself (not compared: the fields above identify the site)
+    record: Intervention | Mechanism | None = field(default=None, compare=False, hash=False)
 
     def sort_key(self) -> tuple[str, str, str, str, str, str]:
         """A total order: every field takes part, so two sites that differ in any field (one claim
@@ -57,36 +52,32 @@ class KnowledgeBase:
     citations: dict[str, Citation]
     references: dict[str, Reference]
     cited_by: dict[str, tuple[CitingSite, ...]] = field(default_factory=dict)
-    acting_through: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    downstream: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    interacting: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: mechanism id -> the interventions acting through it
+    acting_through: dict[str, tuple[Intervention, ...]] = field(default_factory=dict)
+    #: mechanism id -> the mechanisms that list it as upstream
+    downstream: dict[str, tuple[Mechanism, ...]] = field(default_factory=dict)
+    #: intervention id -> the interventions that list an interaction with it
+    interacting: dict[str, tuple[Intervention, ...]] = field(default_factory=dict)
     #: bib key -> the committed source text its quotes are checked against (allokb.sources)
     sources: dict[str, SourceText] = field(default_factory=dict)
+    #: content folder -> id -> record, for kinds built by the generic builder (`model.Entry`)
+    entries: dict[str, dict[str, Entry]] = field(default_factory=dict)
 
+    def records(self, kind: Kind) -> dict[str, Any]:
+        """The records of `kind`, by id (for a citation record's kind: by bib key)."""
+        if kind.folder in ("interventions", "mechanisms", "citations"):
+            tables: dict[str, dict[str, Any]] = {"interventions": self.interventions, "mechanisms": self.mechanisms,
+                                                 "citations": self.citations}
+            return tables[kind.folder]
+        return self.entries.get(kind.folder, {})
 
-def record_cites(record: Intervention | Mechanism) -> Iterator[tuple[str, str, Cite]]:
-    """Every citation written in a record, as (anchor, label, cite)."""
-    for claim in record.claims:
-        for cite in claim.citations:
-            yield f"claim-{claim.id}", claim.statement, cite
-    if isinstance(record, Mechanism):
-        return
-    for reg in record.regulatory:
-        for cite in reg.citations:
-            yield "regulatory", f"{reg.agency} {reg.status}" + (f" ({reg.year})" if reg.year else ""), cite
-    for dose in record.dosing:
-        yield "dosing", f"Dose reported: {dose.amount}", dose.reported_by
-    for caution in record.cautions:
-        for cite in caution.citations:
-            yield "cautions", caution.text, cite
-    for inter in record.interactions:
-        for cite in inter.citations:
-            yield "interactions", inter.note, cite
-    for alt in record.alternatives:
-        for cite in alt.citations:
-            yield "alternatives", alt.name, cite
-    for anecdote in record.anecdotes:
-        yield f"anecdote-{anecdote.id}", anecdote.summary, anecdote.citation
+    def target(self, link: Link) -> Intervention | Mechanism | Reference:
+        """The record a link names: every link of a checked knowledge base resolves (the graph
+        stage reports those that do not, and nothing is rendered then)."""
+        tables: dict[str, dict[str, Any]] = {"intervention": self.interventions, "mechanism": self.mechanisms,
+                                             "reference": self.references}
+        found: Intervention | Mechanism | Reference = tables[link.kind][link.target]
+        return found
 
 
 def record_links(record: Intervention | Mechanism) -> Iterator[Link]:
@@ -95,6 +86,7 @@ def record_links(record: Intervention | Mechanism) -> Iterator[Link]:
         yield from record.mechanisms
         yield from record.related
         yield from (i.intervention for i in record.interactions)
+        yield from (s.label for s in record.label_summary if s.label)
     else:
         yield from record.upstream
         yield from record.related
@@ -111,136 +103,80 @@ class FileOutcome:
     stem: str
     ident: str | None  # the id (or key) written in the file, if any
     id_location: Location | None
-    record: Intervention | Mechanism | Citation | None  # None when the file had errors
+    record: Record | None  # None when the file had errors
     diagnostics: tuple[Diagnostic, ...]
     former: tuple[tuple[str, Location], ...] = ()  # former ids (or keys) with where each is written
 
 
-def process_document(doc: SourceDocument, load_diagnostics: list[Diagnostic]) -> FileOutcome:
-    """Validate one loaded document against its schema and build its record (schema + model
-    stages for one file; independent of every other file, so it can run in a worker)."""
-    field_name = _ID_FIELD[doc.kind]
-    value = doc.data.get(field_name) if isinstance(doc.data, dict) else None
-    ident = value if isinstance(value, str) else None
-    diagnostics = list(load_diagnostics)
-    id_location = doc.location((field_name,)) if ident is not None else None
-    if ident is not None and ident != doc.stem:
-        fix = f"rename the file to `{ident}.yaml` or set" if _ID_PATTERN.fullmatch(ident) else "set"
-        diagnostics.append(make("KB207", f"{field_name} `{shown(ident)}` differs from the file name `{doc.stem}.yaml`",
-                                id_location, f"{fix} the id to `{doc.stem}`"))
-    if ident in RESERVED_IDS and doc.kind != "citations":  # a bib key is checked where references.bib defines it
-        assert id_location is not None
-        diagnostics.append(_reserved(ident, doc.kind, id_location))
-    problems = check_document(doc)
-    diagnostics.extend(problems)
-    record = BUILDERS[doc.kind](doc) if not problems and not load_diagnostics else None
-    former: tuple[tuple[str, Location], ...] = ()
-    if isinstance(record, (Intervention, Mechanism)):
-        # Numbers traced (KB460, KB461) here, where the document can place each one at its field.
-        diagnostics.extend(check_numbers(record, doc.location))
-    if record is not None:
-        former_name = _FORMER_FIELD[doc.kind]
-        former = tuple((old, doc.location((former_name, i))) for i, old in enumerate(doc.data.get(former_name, [])))
-    return FileOutcome(doc.kind, doc.path, doc.stem, ident, id_location, record, tuple(diagnostics), former)
+@dataclass(frozen=True)
+class Resolution:
+    """What resolving the records found, for the rules stage to judge (allokb.rules.links).
 
+    `known` maps a link name (`intervention`, `mechanism`, `reference`) to every id that exists,
+    including those of files that failed to load (a link to one is not dangling: the file's own
+    error says enough); `dangling` lists the links whose target is not known; `clashes` pairs each
+    file whose id another file took first with that file; `owners` maps (content folder, id) to
+    the file that defines it (references.bib for a bib key); `references` is None when
+    references.bib could not be read, `present` the stems of every content file."""
 
-def _reserved(ident: str, kind: str, where: Location) -> Diagnostic:
-    """KB310: an id that would be the file name of a page the section generates itself."""
-    section = SECTION_OF_KIND[kind]
-    return make("KB310", f"`{ident}` is reserved: its page would replace `/{section}/`, the page of the section "
-                "itself", where, "choose another bib key" if kind == "citations" else "choose another id")
+    known: dict[str, frozenset[str]]
+    dangling: tuple[Link, ...]
+    clashes: tuple[tuple[FileOutcome, str], ...]
+    owners: dict[tuple[str, str], str]
+    outcomes: tuple[FileOutcome, ...]
+    references: dict[str, Reference] | None
+    present: dict[str, set[str]]
 
 
 def build_graph(outcomes: list[FileOutcome], references: list[Reference] | None,
-                present: dict[str, set[str]] | None = None) -> tuple[KnowledgeBase, list[Diagnostic]]:
-    """Collect records, resolve links and compute backlinks.
+                present: dict[str, set[str]] | None = None) -> tuple[KnowledgeBase, Resolution]:
+    """Collect records, resolve links and compute backlinks; what does not resolve is recorded in
+    the `Resolution` (the rules stage reports it).
 
     `present` maps a content folder to the stems of all its files, including those that failed
-    to load: a link to such a file is not reported again as dangling. `references` is None when
-    references.bib could not be read (already reported): bib keys are then not checked.
+    to load. `references` is None when references.bib could not be read (already reported).
     """
-    diagnostics: list[Diagnostic] = []
-    known: dict[str, set[str]] = {"intervention": set(), "mechanism": set(), "reference": set()}
-    for folder, stems in (present or {}).items():
-        if folder != "citations":
-            known[folder[:-1]].update(stems)
-    built: dict[str, dict[str, Any]] = {"interventions": {}, "mechanisms": {}, "citations": {}}
+    present = present or {}
+    known: dict[str, set[str]] = {kind.link_name: set() for kind in KINDS}
+    for folder, stems in present.items():
+        if folder in BY_FOLDER and BY_FOLDER[folder] is not CITATION:
+            known[BY_FOLDER[folder].link_name].update(stems)
+    built: dict[str, dict[str, Any]] = {kind.folder: {} for kind in KINDS}
     first_file: dict[tuple[str, str], str] = {}
+    clashes: list[tuple[FileOutcome, str]] = []
     # Files whose id matches their name claim their id first, so a clash is reported on the other.
     for outcome in sorted(outcomes, key=lambda o: (o.ident != o.stem, o.path)):
         ident = outcome.ident
         if ident is not None:
-            if outcome.kind != "citations":
-                known[outcome.kind[:-1]].add(ident)
+            kind = BY_FOLDER[outcome.kind]
+            if kind is not CITATION:
+                known[kind.link_name].add(ident)
             seen = first_file.setdefault((outcome.kind, ident), outcome.path)
             if seen != outcome.path:
-                assert outcome.id_location is not None
-                diagnostics.append(make("KB304", f"{_ID_FIELD[outcome.kind]} `{ident}` is already used by {seen}",
-                                        outcome.id_location))
+                clashes.append((outcome, seen))
                 continue
         if outcome.record is not None:
             built[outcome.kind][ident] = outcome.record
     refs = {r.key: r for r in references or []}
-    known["reference"] = set(refs)
-    diagnostics += [_reserved(key, "citations", ref.location) for key, ref in sorted(refs.items())
-                    if key in RESERVED_IDS]
-    owners = {(kind, stem): f"content/{kind}/{stem}.yaml" for kind, stems in (present or {}).items()
-              if kind != "citations" for stem in stems}
-    owners.update({key: path for key, path in first_file.items() if key[0] != "citations"})
-    owners.update({("citations", key): "references.bib" for key in refs})
-    diagnostics += check_former_ids(outcomes, owners)
-
-    suggest = {kind: Suggester(ids) for kind, ids in known.items()}  # indexed once, not once per link
-    for record in [*built["interventions"].values(), *built["mechanisms"].values()]:
-        for link in record_links(record):
-            if link.target not in known[link.kind] and not (link.kind == "reference" and references is None):
-                diagnostics.append(make(_LINK_CODES[link.kind], f"no {link.kind} `{link.target}`",
-                                        link.location, suggest[link.kind].hint(link.target)))
-    for key, citation in built["citations"].items():
-        if key not in refs and references is not None:
-            diagnostics.append(make("KB305", f"citation record `{key}` has no entry in references.bib",
-                                    citation.location, suggest["reference"].hint(key)))
-    present_citations = (present or {}).get("citations", set())
-    for key, ref in refs.items():
-        if key not in built["citations"] and key not in present_citations:
-            diagnostics.append(make("KB306", f"reference `{key}` has no citation record",
-                                    ref.location, f"run `allokb new citation {key}`"))
+    known[CITATION.link_name] = set(refs)
+    owners = {(kind, stem): f"content/{kind}/{stem}.yaml" for kind, stems in present.items()
+              if kind != CITATION.folder for stem in stems}
+    owners.update({key: path for key, path in first_file.items() if key[0] != CITATION.folder})
+    owners.update({(CITATION.folder, key): "references.bib" for key in refs})
+    dangling = tuple(link for folder in ("interventions", "mechanisms") for record in built[folder].values()
+                     for link in record_links(record)
+                     if link.target not in known[link.kind] and not (link.kind == "reference" and references is None))
+    interventions = dict(sorted(built.pop("interventions").items()))
+    mechanisms = dict(sorted(built.pop("mechanisms").items()))
     kb = KnowledgeBase(
-        interventions=dict(sorted(built["interventions"].items())),
-        mechanisms=dict(sorted(built["mechanisms"].items())),
-        citations=dict(sorted(built["citations"].items())),
-        references=dict(sorted(refs.items())),
-        **_backlinks(built["interventions"], built["mechanisms"], known),
+        interventions=interventions, mechanisms=mechanisms,
+        citations=dict(sorted(built.pop("citations").items())), references=dict(sorted(refs.items())),
+        entries={folder: dict(sorted(records.items())) for folder, records in built.items()},
+        **_backlinks(interventions, mechanisms, known),
     )
-    return kb, diagnostics
-
-
-def check_former_ids(outcomes: list[FileOutcome], owners: dict[tuple[str, str], str]) -> list[Diagnostic]:
-    """KB311: every former id (or key) redirects to exactly one entry, and only from a URL that no
-    live entry serves. Two entries listing one former id, or a former id that is still the id of
-    an entry of the same section (`owners`: (content folder, id) -> the file that defines it) are
-    errors, each placed where the former id is written. A chain of renames (A was B, B was C)
-    always shows as the second: the old ids belong on the entry at the end of the chain."""
-    out: list[Diagnostic] = []
-    listed: dict[tuple[str, str], list[FileOutcome]] = defaultdict(list)
-    for outcome in sorted(outcomes, key=lambda o: o.path):
-        for old, _ in outcome.former:
-            listed[(outcome.kind, old)].append(outcome)
-    for outcome in sorted(outcomes, key=lambda o: o.path):
-        for old, where in outcome.former:
-            url = f"/{SECTION_OF_KIND[outcome.kind]}/{old}/"
-            owner = owners.get((outcome.kind, old))
-            if old == outcome.ident:
-                out.append(make("KB311", f"former id `{old}` is this entry's own id", where, "remove it"))
-            elif owner is not None:
-                out.append(make("KB311", f"former id `{old}` is the id of {owner}, which serves `{url}`: it cannot "
-                                "redirect", where, "remove it; after a chain of renames, every old id belongs on the "
-                                "entry with the newest one"))
-            elif len(listed[(outcome.kind, old)]) > 1:
-                others = ", ".join(o.path for o in listed[(outcome.kind, old)] if o is not outcome)
-                out.append(make("KB311", f"former id `{old}` is also listed by {others}: `{url}` can redirect to "
-                                "one entry only", where, "keep it on the entry that replaced it"))
-    return out
+    resolution = Resolution({k: frozenset(v) for k, v in known.items()}, dangling, tuple(clashes), owners,
+                            tuple(outcomes), refs if references is not None else None, present)
+    return kb, resolution
 
 
 def _backlinks(interventions: dict[str, Intervention], mechanisms: dict[str, Mechanism],
@@ -253,7 +189,8 @@ def _backlinks(interventions: dict[str, Intervention], mechanisms: dict[str, Mec
     for record in records:
         kind = "intervention" if isinstance(record, Intervention) else "mechanism"
         for anchor, label, cite in record_cites(record):
-            cited_by[cite.ref.target].add(CitingSite(kind, record.id, record.name, anchor, label, cite.support))
+            cited_by[cite.ref.target].add(CitingSite(kind, record.id, record.name, anchor, label, cite.support,
+                                                     record))
     for item in interventions.values():
         for link in item.mechanisms:
             acting[link.target].add(item.id)
@@ -263,11 +200,13 @@ def _backlinks(interventions: dict[str, Intervention], mechanisms: dict[str, Mec
         for link in mech.upstream:
             downstream[link.target].add(mech.id)
 
-    def frozen(table: dict[str, set[Any]], valid: set[str]) -> dict[str, tuple[Any, ...]]:
-        return {k: tuple(sorted(v, key=lambda s: s.sort_key() if isinstance(s, CitingSite) else s))
-                for k, v in sorted(table.items()) if k in valid}
+    def frozen(table: dict[str, set[Any]], valid: set[str], by_id: dict[str, Any] | None = None
+               ) -> dict[str, tuple[Any, ...]]:
+        # ids are sorted, then turned into the records they name (backlinks are records)
+        return {k: tuple(by_id[i] for i in sorted(v)) if by_id is not None else
+                tuple(sorted(v, key=lambda s: s.sort_key())) for k, v in sorted(table.items()) if k in valid}
 
     return {"cited_by": frozen(cited_by, known["reference"]),
-            "acting_through": frozen(acting, known["mechanism"]),
-            "downstream": frozen(downstream, known["mechanism"]),
-            "interacting": frozen(interacting, known["intervention"])}
+            "acting_through": frozen(acting, known["mechanism"], interventions),
+            "downstream": frozen(downstream, known["mechanism"], mechanisms),
+            "interacting": frozen(interacting, known["intervention"], interventions)}

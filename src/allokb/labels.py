@@ -1,4 +1,8 @@
-"""Human wording for the vocabularies of the schemas, in one place (pages, tables and exports)."""
+"""Human wording for the vocabularies of the schemas, in one place (pages, tables and exports).
+
+Each table words exactly the values of one enum of the schemas (`ENUMS` names it; a test checks
+that the two agree), so `label` has no fallback: a value the schema allows has its words here.
+"""
 
 from __future__ import annotations
 
@@ -57,11 +61,38 @@ MECHANISM_KIND = {"enzymatic-step": "Enzymatic step", "receptor-action": "Recept
 INTERACTION = {"avoid-with": "Avoid with", "counteracts": "Counteracts", "complements": "Used with",
                "alternative-to": "Alternative to"}
 CAUTION = {"contraindication": "Who should not use it", "side-effect": "Side effect", "caution": "Caution"}
-ROUTE = {"not-applicable": "—"}
+
+#: table name -> (schema, JSON pointer of the enum it words): tests/test_views.py checks each
+ENUMS = {
+    "CATEGORY": ("intervention", "/properties/category"),
+    "DIRECTION": ("intervention", "/properties/direction"),
+    "PRESCRIPTION": ("intervention", "/properties/prescription_status"),
+    "POPULATION": ("common", "/$defs/population"),
+    "SUPPORT": ("common", "/$defs/support"),
+    "SUPERVISION": ("intervention", "/properties/dosing/items/properties/supervision"),
+    "OUTCOME": ("common", "/$defs/outcome"),
+    "EFFECT": ("common", "/$defs/effect_direction"),
+    "DESIGN": ("citation", "/properties/design"),
+    "RETRACTION": ("citation", "/properties/retraction"),
+    "VERIFICATION": ("citation", "/properties/verification/properties/status"),
+    "MECHANISM_KIND": ("mechanism", "/properties/kind"),
+    "INTERACTION": ("intervention", "/properties/interactions/items/properties/kind"),
+    "CAUTION": ("intervention", "/properties/cautions/items/properties/kind"),
+}
 
 
 def label(table: dict[str, str], value: str | None) -> str:
-    """The wording of `value` in `table` (the value itself when the table has no entry)."""
+    """The wording of `value`, a value of the enum that `table` words ("—" for none)."""
     if value is None:
         return "—"
-    return table.get(value, value.replace("-", " "))
+    return table[value]
+
+
+def route(value: str | None) -> str:
+    """A dose's route as written (free text; `not-applicable` and none as "—")."""
+    return "—" if value in (None, "not-applicable") else str(value)
+
+
+def plain(value: str) -> str:
+    """An id without a table of words (a relation when there is no rubric): its words."""
+    return value.replace("-", " ")

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from allokb.diagnostics import Diagnostic, Location, make
+from allokb.kinds import BY_FOLDER, folders
 from allokb.files import (
     control_problem,
     find_control,
@@ -40,7 +41,8 @@ __all__ = ["KINDS", "MAX_DEPTH", "MAX_SAFE_INTEGER", "MAX_YAML_BYTES", "PathPart
            "read_text", "scan_content"]
 
 MAX_YAML_BYTES = 1024 * 1024
-KINDS = ("interventions", "mechanisms", "citations")
+#: the content folders, from the registry of kinds
+KINDS = folders()
 
 PathPart = str | int
 Position = tuple[int, int]
@@ -316,7 +318,8 @@ def parse_yaml(text: str, rel: str, kind: str, stem: str) -> tuple[SourceDocumen
         parser.get_event()  # stream start
         if parser.check_event(yaml.StreamEndEvent):
             return None, [make("KB107", "the file holds no YAML document", Location(rel),
-                               f"run `allokb new {kind[:-1]} {stem}` for a template")]
+                               f"run `allokb new {BY_FOLDER[kind].name} {stem}` for a template"
+                               if kind in BY_FOLDER else "write the document, or remove the file")]
         parser.get_event()  # document start
         try:
             data = builder.build()

@@ -6,12 +6,35 @@ by the graph stage; nothing downstream passes bare id strings around.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
+from allokb.bibtext import Person, split_authors
 from allokb.diagnostics import Location, fast_pickle
-from allokb.load import PathPart, SourceDocument
+
+#: one step of a path into a document: a mapping key or a list index
+PathPart = str | int
+
+
+class Document(Protocol):
+    """What the builders read of a loaded document (`allokb.load.SourceDocument`): its data, which
+    passed its schema, and where each value is written."""
+
+    @property
+    def path(self) -> str:
+        """The file, relative to the project root."""
+        ...
+
+    @property
+    def data(self) -> Any:
+        """The document's data."""
+        ...
+
+    def location(self, path: tuple[PathPart, ...] = (), *, key: bool = False) -> Location:
+        """Where the value at `path` is written."""
+        ...
 
 
 @fast_pickle
@@ -35,6 +58,7 @@ class Cite:
     quote: str | None
     note: str | None
     location: Location
+    curator_note: str | None = None  # how it was checked, in the maintainers' words: not on the page
 
 
 @fast_pickle
@@ -79,6 +103,8 @@ class Claim:
     upgrade: tuple[str, ...]
     location: Location
     derived: tuple[Derived, ...] = ()  # numbers of the statement, size or dose worked out from quoted ones
+    heading: str | None = None  # at most 20 plain words; the statement is then the detail below it
+    curator_note: str | None = None  # how it was checked, in the maintainers' words: not on the page
 
 
 @fast_pickle
@@ -113,6 +139,7 @@ class Dosing:
     supervision: str
     context: str | None
     reported_by: Cite
+    supported_by: tuple[Cite, ...] = ()  # checked sources (a study, a label) that give the same dose
 
 
 @fast_pickle
@@ -123,6 +150,35 @@ class Caution:
     kind: str
     text: str
     citations: tuple[Cite, ...]
+
+
+@fast_pickle
+@dataclass(frozen=True, slots=True)
+class LabelSection:
+    """One section of a label summary (boxed warning, contraindications, interactions): `quoted`,
+    `none-in-label` or `not-found`, with the label's words; None on the summary when not reviewed."""
+
+    status: str
+    citations: tuple[Cite, ...]
+    note: str | None
+
+
+@fast_pickle
+@dataclass(frozen=True, slots=True)
+class LabelSummary:
+    """What a medicine's prescribing information says about its main risks, quoted from it."""
+
+    medicine: str
+    label: Link | None
+    note: str | None
+    boxed_warning: LabelSection | None
+    contraindications: LabelSection | None
+    interactions: LabelSection | None
+    location: Location
+
+
+#: the sections of a label summary, in page order
+LABEL_SECTIONS = ("boxed_warning", "contraindications", "interactions")
 
 
 @fast_pickle
@@ -170,6 +226,16 @@ class SeedRating:
 
 @fast_pickle
 @dataclass(frozen=True, slots=True)
+class BottomLineSentence:
+    """One sentence of an intervention's bottom line, with the claims it rests on."""
+
+    text: str
+    claims: tuple[Link, ...]  # kind `claim`: ids of the same record's claims
+    location: Location
+
+
+@fast_pickle
+@dataclass(frozen=True, slots=True)
 class MainOutcome:
     """The outcome, in a population, that an intervention is mainly used for."""
 
@@ -207,6 +273,9 @@ class Intervention:
     former_ids: tuple[str, ...]
     source: str
     location: Location
+    label_summary: tuple[LabelSummary, ...] = ()  # prescription medicines: their labels' main risks, quoted
+    bottom_line: tuple[BottomLineSentence, ...] = ()  # the answer first, above everything on the page
+    suggested_for: tuple[str, ...] = ()  # population ids the source post itself suggests it for
 
 
 @fast_pickle
@@ -352,22 +421,6 @@ class Citation:
 
 @fast_pickle
 @dataclass(frozen=True, slots=True)
-class Person:
-    """One author: family and given names, or a literal (corporate) name."""
-
-    family: str | None
-    given: str | None
-    literal: str | None = None
-
-    def display(self) -> str:
-        """'Surname, G.'-style display form."""
-        if self.literal:
-            return self.literal
-        return f"{self.family}, {self.given}" if self.given else str(self.family)
-
-
-@fast_pickle
-@dataclass(frozen=True, slots=True)
 class Reference:
     """A bibliographic entry of references.bib, with its fields decoded to plain text, and its
     author and editor lists as written (BibTeX with LaTeX). `authors` and `editors` split those
@@ -407,8 +460,6 @@ class Reference:
 
 @lru_cache(maxsize=65536)
 def _people(names: str | None) -> tuple[Person, ...]:
-    from allokb.bib import split_authors  # the .bib reader imports this module
-
     return split_authors(names) if names is not None else ()
 
 
@@ -417,7 +468,7 @@ def _people(names: str | None) -> tuple[Person, ...]:
 class _Reader:
     """Reads validated data of one document into records, with locations."""
 
-    def __init__(self, doc: SourceDocument) -> None:
+    def __init__(self, doc: Document) -> None:
         self.doc = doc
 
     def loc(self, path: tuple[PathPart, ...]) -> Location:
@@ -431,10 +482,19 @@ class _Reader:
 
     def cite(self, data: dict[str, Any], path: tuple[PathPart, ...]) -> Cite:
         return Cite(self.link("reference", data["ref"], path + ("ref",)), data["support"], data.get("locator"),
-                    data.get("quote"), data.get("note"), self.loc(path))
+                    data.get("quote"), data.get("note"), self.loc(path), data.get("curator_note"))
 
     def cites(self, data: dict[str, Any], path: tuple[PathPart, ...]) -> tuple[Cite, ...]:
         return tuple(self.cite(c, path + ("citations", i)) for i, c in enumerate(data.get("citations", [])))
+
+    def label_summary(self, data: dict[str, Any], path: tuple[PathPart, ...]) -> LabelSummary:
+        def section(name: str) -> LabelSection | None:
+            x = data.get(name)
+            return LabelSection(x["status"], self.cites(x, path + (name,)), x.get("note")) if x else None
+
+        label = self.link("reference", data["label"], path + ("label",)) if "label" in data else None
+        return LabelSummary(data["medicine"], label, data.get("note"), section("boxed_warning"),
+                            section("contraindications"), section("interactions"), self.loc(path))
 
     def claims(self, data: dict[str, Any]) -> tuple[Claim, ...]:
         out = []
@@ -446,11 +506,12 @@ class _Reader:
                 c.get("population_note"), c.get("subjects"), c.get("dose"), c.get("route"), c.get("duration"), self.cites(c, path),
                 SeedAttribution(seed["text"], tuple(seed.get("refs", [])), seed.get("section")) if seed else None,
                 c.get("note"), tuple(c.get("indirect", [])), tuple(c.get("upgrade", [])), self.loc(path),
-                tuple(Derived(x["value"], x["how"]) for x in c.get("derived", []))))
+                tuple(Derived(x["value"], x["how"]) for x in c.get("derived", [])),
+                c.get("heading"), c.get("curator_note")))
         return tuple(out)
 
 
-def build_intervention(doc: SourceDocument) -> Intervention:
+def build_intervention(doc: Document) -> Intervention:
     """Build an `Intervention` from a document that passed the intervention schema."""
     r, d = _Reader(doc), doc.data
     rating = d.get("seed_rating")
@@ -470,7 +531,8 @@ def build_intervention(doc: SourceDocument) -> Intervention:
         dosing=tuple(
             Dosing(x["population"], x.get("population_note"), x["amount"], x.get("route"), x.get("timing"),
                    x.get("frequency"), x.get("duration"), x["supervision"], x.get("context"),
-                   r.cite(x["reported_by"], ("dosing", i, "reported_by")))
+                   r.cite(x["reported_by"], ("dosing", i, "reported_by")),
+                   tuple(r.cite(c, ("dosing", i, "supported_by", j)) for j, c in enumerate(x.get("supported_by", []))))
             for i, x in enumerate(d.get("dosing", []))),
         cautions=tuple(Caution(x["kind"], x["text"], r.cites(x, ("cautions", i)))
                        for i, x in enumerate(d.get("cautions", []))),
@@ -487,10 +549,15 @@ def build_intervention(doc: SourceDocument) -> Intervention:
         related=r.links("intervention", d, "related", ()),
         evidence_grade=d.get("evidence_grade"), former_ids=tuple(d.get("former_ids", [])), source=doc.path,
         location=r.loc(()),
+        label_summary=tuple(r.label_summary(x, ("label_summary", i)) for i, x in enumerate(d.get("label_summary", []))),
+        bottom_line=tuple(
+            BottomLineSentence(x["text"], r.links("claim", x, "claims", ("bottom_line", i)), r.loc(("bottom_line", i)))
+            for i, x in enumerate(d.get("bottom_line", []))),
+        suggested_for=tuple(d.get("suggested_for", [])),
     )
 
 
-def build_mechanism(doc: SourceDocument) -> Mechanism:
+def build_mechanism(doc: Document) -> Mechanism:
     """Build a `Mechanism` from a document that passed the mechanism schema."""
     r, d = _Reader(doc), doc.data
     step = d.get("step")
@@ -503,7 +570,7 @@ def build_mechanism(doc: SourceDocument) -> Mechanism:
     )
 
 
-def build_citation(doc: SourceDocument) -> Citation:
+def build_citation(doc: Document) -> Citation:
     """Build a `Citation` record from a document that passed the citation schema."""
     d = doc.data
     v, seed = d["verification"], d.get("seed")
@@ -537,4 +604,58 @@ def build_appraisal(data: dict[str, Any] | None) -> Appraisal:
     return Appraisal(**facts, risk_of_bias=RiskOfBias(rob.get("judgement", UNCHECKED), rob.get("reason")))
 
 
-BUILDERS = {"interventions": build_intervention, "mechanisms": build_mechanism, "citations": build_citation}
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A record of a kind that needs no class of its own (`allokb.kinds.GENERIC`): its id, name
+    and summary, and the rest of its validated data as written, for its template."""
+
+    id: str
+    name: str
+    summary: str | None
+    data: dict[str, Any]
+    former_ids: tuple[str, ...]
+    source: str
+    location: Location
+
+
+def build_record(doc: Document) -> Entry:
+    """Build an `Entry` from a document that passed its kind's schema (`id` and `name` required)."""
+    d = doc.data
+    return Entry(d["id"], d["name"], d.get("summary"), dict(d), tuple(d.get("former_ids", [])), doc.path,
+                 doc.location(()))
+
+
+#: what a content file becomes
+Record = Intervention | Mechanism | Citation | Entry
+
+
+def record_cites(record: Intervention | Mechanism) -> Iterator[tuple[str, str, Cite]]:
+    """Every citation written in a record, as (anchor, label, cite)."""
+    for claim in record.claims:
+        for cite in claim.citations:
+            yield f"claim-{claim.id}", claim.statement, cite
+    if isinstance(record, Mechanism):
+        return
+    for reg in record.regulatory:
+        for cite in reg.citations:
+            yield "regulatory", f"{reg.agency} {reg.status}" + (f" ({reg.year})" if reg.year else ""), cite
+    for dose in record.dosing:
+        yield "dosing", f"Dose reported: {dose.amount}", dose.reported_by
+        for cite in dose.supported_by:
+            yield "dosing", f"Dose supported: {dose.amount}", cite
+    for summary in record.label_summary:
+        for name in LABEL_SECTIONS:
+            section = getattr(summary, name)
+            for cite in section.citations if section else ():
+                yield "label-summary", f"Label of {summary.medicine}: {name.replace('_', ' ')}", cite
+    for caution in record.cautions:
+        for cite in caution.citations:
+            yield "cautions", caution.text, cite
+    for inter in record.interactions:
+        for cite in inter.citations:
+            yield "interactions", inter.note, cite
+    for alt in record.alternatives:
+        for cite in alt.citations:
+            yield "alternatives", alt.name, cite
+    for anecdote in record.anecdotes:
+        yield f"anecdote-{anecdote.id}", anecdote.summary, anecdote.citation

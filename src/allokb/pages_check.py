@@ -26,7 +26,7 @@ TEMPLATES_DIR = "site_templates"
 #: hand-written files the render stage includes (render.GUIDE and render.ABBREVIATIONS)
 INCLUDED = ("CONTRIBUTING.md", "site_templates/abbreviations.md")
 #: what MkDocs itself reads: a FIFO there would hang the build, a link would move the project
-BUILD_FILES = ("mkdocs.yml", "src/allokb/site.py")
+BUILD_FILES = ("mkdocs.yml", "src/allokb/mkdocs_hook.py")
 MAX_PAGE_BYTES = 1024 * 1024
 
 # How MkDocs 1.6 finds a page's metadata (mkdocs/utils/meta.py; tests/security/test_inputs.py

@@ -20,15 +20,18 @@ from pathlib import Path
 
 from allokb.bib import load_references
 from allokb.bibrules import check_bibliography
-from allokb.diagnostics import Diagnostic, Severity, sorted_diagnostics
+from allokb.diagnostics import Diagnostic, Location, Severity, sorted_diagnostics
 from allokb.grade import RUBRIC_FILE, InterventionMatrix, Rubric, check_hand_grades, check_matrix, grade_all, load_rubric
-from allokb.graph import FileOutcome, KnowledgeBase, build_graph, process_document
+from allokb.graph import FileOutcome, KnowledgeBase, build_graph
+from allokb.kinds import BY_FOLDER, KINDS
 from allokb.linkhosts import LINK_HOSTS_FILE, load_link_hosts
-from allokb.load import KINDS, load_document, scan_content
-from allokb.model import Reference
+from allokb.load import SourceDocument, load_document, scan_content
+from allokb.model import Intervention, Mechanism, Reference
+from allokb.numbers import check_numbers
 from allokb.pages_check import check_site_files
-from allokb.rules import run_rules
-from allokb.schema import SCHEMA_OF_KIND, fast_validator_for
+from allokb.readers import check_readers
+from allokb.rules import check_resolution, run_rules
+from allokb.schema import check_document, fast_validator_for
 from allokb.sources import QuoteCount, check_quotes, load_sources
 from allokb.urls import UrlPlan, check_urls, plan_urls
 
@@ -55,6 +58,26 @@ class CheckResult:
     def failed(self, strict: bool = False) -> bool:
         """Whether the check fails: any error, or under `strict` any warning."""
         return self.count(Severity.ERROR) > 0 or (strict and self.count(Severity.WARNING) > 0)
+
+
+def process_document(doc: SourceDocument, load_diagnostics: list[Diagnostic]) -> FileOutcome:
+    """Validate one loaded document against its kind's schema and build its record (schema and
+    model stages for one file; independent of every other file, so it can run in a worker)."""
+    kind = BY_FOLDER[doc.kind]
+    value = doc.data.get(kind.id_field) if isinstance(doc.data, dict) else None
+    ident = value if isinstance(value, str) else None
+    id_location = doc.location((kind.id_field,)) if ident is not None else None
+    problems = check_document(doc)
+    diagnostics = [*load_diagnostics, *problems]
+    record = kind.build(doc) if not problems and not load_diagnostics else None
+    former: tuple[tuple[str, Location], ...] = ()
+    if isinstance(record, (Intervention, Mechanism)):
+        # Numbers traced (KB460, KB461) here, where the document can place each one at its field.
+        diagnostics.extend(check_numbers(record, doc.location))
+    if record is not None:
+        names = doc.data.get(kind.former_field, [])
+        former = tuple((old, doc.location((kind.former_field, i))) for i, old in enumerate(names))
+    return FileOutcome(doc.kind, doc.path, doc.stem, ident, id_location, record, tuple(diagnostics), former)
 
 
 def process_file(root: Path | str, kind: str, name: str) -> FileOutcome:
@@ -110,7 +133,7 @@ def _load_all(root: Path, names: list[tuple[str, str]]) -> tuple[list[FileOutcom
     # from the back that no worker has started (cancelling them in the pool), so no core idles
     # and what this process loads is never pickled.
     for kind in KINDS:  # compile the validators once, here: forked workers inherit them
-        fast_validator_for(SCHEMA_OF_KIND[kind])
+        fast_validator_for(kind.schema)
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     size = 256  # small, so that the batches a worker has already queued are a short wait at the end
     batches = [names[i:i + size] for i in range(0, len(names), size)]
@@ -142,7 +165,8 @@ def _check(root: Path) -> CheckResult:
     for kind, name in names:
         if name.endswith(".yaml"):
             present.setdefault(kind, set()).add(name[: -len(".yaml")])
-    kb, graph_diagnostics = build_graph(outcomes, references, present)
+    kb, resolution = build_graph(outcomes, references, present)
+    graph_diagnostics = check_resolution(resolution)
     sources, source_diagnostics = load_sources(root, set(kb.references) if references is not None else None)
     kb = replace(kb, sources=sources)
     quote_diagnostics, quotes = check_quotes(kb)
@@ -152,7 +176,7 @@ def _check(root: Path) -> CheckResult:
     urls = plan_urls(root, kb)
     found = [*folder_diagnostics, *(d for o in outcomes for d in o.diagnostics), *bib_diagnostics,
              *graph_diagnostics, *source_diagnostics, *quote_diagnostics, *run_rules(kb), *rubric_diagnostics,
-             *host_diagnostics, *check_bibliography(kb, hosts), *check_hand_grades(kb, grades),
+             *host_diagnostics, *check_bibliography(kb, hosts), *check_hand_grades(kb, grades), *check_readers(kb, root),
              *check_matrix(kb, rubric), *check_urls(root, urls), *check_site_files(root)]
     count = (len(names) + (root / "references.bib").exists() + (root / RUBRIC_FILE).exists()
              + (root / LINK_HOSTS_FILE).exists())

@@ -1,6 +1,7 @@
 """Online metadata: a small HTTP client for Crossref and NCBI E-utilities, fetchers that turn their
-records into `FetchedRecord`, the KB43x codes, and the command-line glue of `allokb add-reference`
-and `allokb verify --online` (whose work is done in `allokb.remote_verify`).
+records into `FetchedRecord` (defined in `allokb.remote_answers`, re-exported here), and the KB43x
+codes. The work of `allokb add-reference` and `allokb verify --online` is in `allokb.remote_verify`;
+their command-line glue is in `allokb.cli`, the only module that parses arguments or prints.
 
 Only the standard library speaks HTTP (GET only). Base URLs come from ALLOKB_CROSSREF_URL and
 ALLOKB_EUTILS_URL, the cache folder from ALLOKB_CACHE_DIR (default ~/.cache/allokb/http). Every
@@ -12,7 +13,6 @@ here, its parsing and the check of every record are in `allokb.remote_answers`.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import html
 import http.client
@@ -20,7 +20,6 @@ import json
 import os
 import re
 import stat
-import sys
 import tempfile
 import threading
 import time
@@ -29,35 +28,22 @@ import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from allokb import __version__
-from allokb.bib import BIB_FILE, DOI, PMID
-from allokb.diagnostics import CODES, CodeInfo, KbError, UsageError
-from allokb.remote_answers import (Refused, Unparsable, check_identifier, check_record, parse_json, parse_xml,
+from allokb.bib import DOI, PMID
+from allokb.diagnostics import CODES, CodeInfo, KbError
+from allokb.remote_answers import (FetchedRecord, Refused, Unparsable, check_identifier, check_record, parse_json, parse_xml,
                                    shown)
-from allokb.diagnostics import printable
-from allokb.report import FORMATS
 
 CROSSREF_URL = "https://api.crossref.org"
 EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
 USER_AGENT = f"allokb/{__version__} (Allopregnanolone Evidence Atlas; reference checker)"
 MAX_BODY = 5 * 1024 * 1024  # bytes of one answer; a work with a long reference list is about 1 MiB
 _CHUNK = 64 * 1024
-EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
 REMOTE_CODES: dict[str, CodeInfo] = {code: CODES[code] for code in ("KB430", "KB431", "KB432", "KB433")}
-
-
-def __getattr__(name: str) -> Any:
-    """`add_reference`, `verify_online` and `make_progress` live in `allokb.remote_verify`."""
-    if name in ("add_reference", "verify_online", "make_progress"):
-        from allokb import remote_verify
-
-        return getattr(remote_verify, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RemoteError(KbError):
@@ -66,37 +52,6 @@ class RemoteError(KbError):
 
 class RecordNotFound(RemoteError):
     """The service answered that it has no such record."""
-
-
-@dataclass
-class FetchedRecord:
-    """A publication's metadata as an online service gave it."""
-
-    source: str  # "Crossref", "PubMed" or "PMC"
-    kind: str = "article"  # article | book | incollection | misc
-    authors: list[tuple[str, str]] = field(default_factory=list)  # (family, given); given "" for a group
-    title: str | None = None
-    journal: str | None = None
-    year: str | None = None
-    volume: str | None = None
-    issue: str | None = None
-    pages: str | None = None
-    doi: str | None = None
-    pmid: str | None = None
-    pmcid: str | None = None
-    url: str | None = None
-    publisher: str | None = None
-    retracted: bool = False
-    updates: list[str] = field(default_factory=list)  # "correction: 10.5555/x", "Erratum in: PMID 99999902"
-    publication_types: list[str] = field(default_factory=list)
-    checked: list[tuple[str, list[str]]] = field(default_factory=list)  # (API URL, fields it gave)
-
-    def fields_given(self) -> list[str]:
-        """The citation-schema field names this record has values for."""
-        have = {"author": self.authors, "title": self.title, "journal": self.journal, "year": self.year,
-                "volume": self.volume, "number": self.issue, "pages": self.pages, "doi": self.doi,
-                "pmid": self.pmid, "pmcid": self.pmcid, "publisher": self.kind == "book" and self.publisher}
-        return [k for k, v in have.items() if v] + ["retraction"]
 
 
 class Client:
@@ -473,73 +428,3 @@ def parse_esummary(doc: dict[str, Any], source: str) -> FetchedRecord:
             r.updates.append(f"{reftype}: PMID {pmid}")
             r.retracted |= reftype.startswith("Retraction in")
     return r
-
-
-# --- command line -----------------------------------------------------------------------------
-
-def register(sub: Any) -> None:
-    """Add `add-reference` and `verify` to the subcommands `sub` of the allokb parser."""
-    add = sub.add_parser("add-reference", help="add a reference from its DOI, PMID or PMCID (fetched online)")
-    ident = add.add_mutually_exclusive_group(required=True)
-    ident.add_argument("--doi", help="a DOI, e.g. 10.5555/example")
-    ident.add_argument("--pmid", help="a PubMed id, e.g. 99999901")
-    ident.add_argument("--pmcid", help="a PubMed Central id, e.g. PMC9999901")
-    add.add_argument("--key", default=None, help="the bib key (default: surname + year + first title word)")
-    add.add_argument("--root", default=".", help="project folder (default: current folder)")
-
-    verify = sub.add_parser("verify", help="compare references.bib with Crossref and PubMed (--online)")
-    verify.add_argument("root", nargs="?", default=".", help="project folder (default: current folder)")
-    verify.add_argument("--online", action="store_true", help="fetch each record online (the only mode)")
-    verify.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
-    verify.add_argument("--refresh", action="store_true", help="ignore cached answers and ask again")
-    verify.add_argument("--write", action=argparse.BooleanOptionalAction, default=True,
-                        help="rewrite the committed PubMed abstracts (content/sources/) that changed, and add those "
-                        "of quoted references that have none (default); --no-write only reports")
-
-
-def project_root(value: str) -> Path:
-    """The project folder named on the command line; `UsageError` when it is not one."""
-    root = Path(value).resolve()
-    if not root.is_dir():
-        raise UsageError(f"{printable(value)}: no such folder")
-    if not ((root / "content").is_dir() or (root / BIB_FILE).exists() or (root / "mkdocs.yml").exists()):
-        raise UsageError(f"{printable(value)}: not an allokb project (no content/, references.bib or mkdocs.yml)")
-    return root
-
-
-def run_add_reference(args: argparse.Namespace) -> int:
-    """`allokb add-reference (--doi D | --pmid N | --pmcid PMCN) [--key K] [--root R]`."""
-    root = project_root(args.root)
-    from allokb.remote_verify import add_reference
-
-    key, bib_path, cite_path = add_reference(root, args.doi, args.pmid, args.pmcid, Client(), key=args.key)
-    source = f"content/sources/{key}.md"
-    also = f" and {source} (its PubMed abstract)" if os.path.lexists(root / source) else ""
-    print(f"added `{key}` to {bib_path.relative_to(root).as_posix()} and wrote "
-          f"{cite_path.relative_to(root).as_posix()}{also}; set its design and findings, then run `allokb check`")
-    return EXIT_OK
-
-
-def run_verify(args: argparse.Namespace) -> int:
-    """`allokb verify --online [ROOT] [--format F] [--refresh] [--no-write]`: the source texts'
-    lines (stdout in text format, else stderr), then the diagnostics; exit 1 when anything was
-    reported (a warning, a source text that changed or would change, a request that failed)."""
-    from allokb.project import check_project
-    from allokb.remote_verify import make_progress, verify_project
-    from allokb.report import render
-
-    if not args.online:
-        raise UsageError("verify needs --online (the only mode): `allokb verify --online ROOT` fetches every "
-                         "DOI and PMID of references.bib from Crossref and PubMed")
-    root = project_root(args.root)
-    result = check_project(root)
-    try:
-        found = verify_project(root, result, Client(refresh=args.refresh), make_progress(sys.stderr),
-                               write=args.write)
-    except KeyboardInterrupt:
-        sys.stderr.write("\n" if sys.stderr.isatty() else "")  # end the progress bar's line
-        raise
-    lines = "".join(printable(line) + "\n" for line in found.refresh.lines())
-    (sys.stdout if args.format == "text" else sys.stderr).write(lines)
-    sys.stdout.write(render(found.diagnostics, args.format, result.files, True))
-    return EXIT_ERRORS if found.reported else EXIT_OK

@@ -13,17 +13,46 @@ import itertools
 import json
 import re
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from allokb.bib import DOI, PMCID, PMID, URL, YEAR
 from allokb.diagnostics import printable
 from allokb.files import find_control
 
-if TYPE_CHECKING:
-    from allokb.remote import FetchedRecord
-
 MAX_DEPTH = 64  # nesting of a JSON answer; Crossref's and NCBI's are 6 deep
 MAX_FIELD = 2000  # characters of one text field of a record
+
+
+@dataclass
+class FetchedRecord:
+    """A publication's metadata as an online service gave it."""
+
+    source: str  # "Crossref", "PubMed" or "PMC"
+    kind: str = "article"  # article | book | incollection | misc
+    authors: list[tuple[str, str]] = field(default_factory=list)  # (family, given); given "" for a group
+    title: str | None = None
+    journal: str | None = None
+    year: str | None = None
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
+    doi: str | None = None
+    pmid: str | None = None
+    pmcid: str | None = None
+    url: str | None = None
+    publisher: str | None = None
+    retracted: bool = False
+    updates: list[str] = field(default_factory=list)  # "correction: 10.5555/x", "Erratum in: PMID 99999902"
+    publication_types: list[str] = field(default_factory=list)
+    checked: list[tuple[str, list[str]]] = field(default_factory=list)  # (API URL, fields it gave)
+
+    def fields_given(self) -> list[str]:
+        """The citation-schema field names this record has values for."""
+        have = {"author": self.authors, "title": self.title, "journal": self.journal, "year": self.year,
+                "volume": self.volume, "number": self.issue, "pages": self.pages, "doi": self.doi,
+                "pmid": self.pmid, "pmcid": self.pmcid, "publisher": self.kind == "book" and self.publisher}
+        return [k for k, v in have.items() if v] + ["retraction"]
 
 
 class Unparsable(ValueError):

@@ -38,20 +38,22 @@ def format_github(d: Diagnostic) -> str:
     return f"::{d.severity.value} {props}::{_escape_data(printable(f'{loc.yaml_path}: {d.message}{hint}'))}"
 
 
-def summary_line(diagnostics: Iterable[Diagnostic], files: int, strict: bool) -> str:
-    """One closing line: counts of errors and warnings, and the verdict."""
+def summary_line(diagnostics: Iterable[Diagnostic], files: int, strict: bool, verb: str = "check") -> str:
+    """One closing line: counts of errors and warnings, and the verdict of the `verb` ("check",
+    or "build" for the problems a build's render or audit found)."""
     items = list(diagnostics)
     errors = sum(1 for d in items if d.severity is Severity.ERROR)
     warnings = len(items) - errors
     failed = errors > 0 or (strict and warnings > 0)
     verdict = "failed" if failed else "passed"
     mode = " (strict)" if strict else ""
-    return (f"check {verdict}{mode}: {errors} error{'s' * (errors != 1)}, "
+    return (f"{verb} {verdict}{mode}: {errors} error{'s' * (errors != 1)}, "
             f"{warnings} warning{'s' * (warnings != 1)} in {files} file{'s' * (files != 1)}")
 
 
-def render(diagnostics: Iterable[Diagnostic], fmt: str, files: int, strict: bool) -> str:
-    """The whole report in format `fmt`, ending with a newline."""
+def render(diagnostics: Iterable[Diagnostic], fmt: str, files: int, strict: bool, *, verb: str = "check") -> str:
+    """The whole report in format `fmt`, ending with a newline; `verb` names what found the
+    problems in the closing line ("check", or "build")."""
     items = list(diagnostics)
     if fmt == "json":
         payload = {
@@ -64,8 +66,8 @@ def render(diagnostics: Iterable[Diagnostic], fmt: str, files: int, strict: bool
             "summary": {"errors": sum(1 for d in items if d.severity is Severity.ERROR),
                         "warnings": sum(1 for d in items if d.severity is Severity.WARNING),
                         "files": files, "strict": strict,
-                        "text": summary_line(items, files, strict)},
+                        "text": summary_line(items, files, strict, verb)},
         }
         return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
     line = format_github if fmt == "github" else format_text
-    return "".join(line(d) + "\n" for d in items) + summary_line(items, files, strict) + "\n"
+    return "".join(line(d) + "\n" for d in items) + summary_line(items, files, strict, verb) + "\n"

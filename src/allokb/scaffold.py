@@ -14,12 +14,14 @@ from pathlib import Path
 from allokb.bib import load_references
 from allokb.diagnostics import KbError, UsageError, shown
 from allokb.files import folder_problem
-from allokb.graph import process_document
+from allokb.kinds import BY_NAME
 from allokb.load import parse_yaml
+from allokb.project import process_document
 from allokb.schema import load_schema
-from allokb.urls import RESERVED_IDS, SECTION_OF_KIND
+from allokb.urls import RESERVED_IDS, section_url
 
-KINDS = {"intervention": "interventions", "mechanism": "mechanisms", "citation": "citations"}
+#: `allokb new KIND`: kind name -> content folder
+KINDS = {name: kind.folder for name, kind in BY_NAME.items()}
 
 _MODELINE = "# yaml-language-server: $schema=../../src/allokb/schemas/{kind}.schema.json\n"
 
@@ -30,13 +32,16 @@ _TEMPLATES = {
 # Every claim needs at least one citation of a key in references.bib.
 id: "{id}"
 name: "{title}"            # the page title
-category: supplement         # precursor-hormone | pharmaceutical | supplement | diet | lifestyle | avoidance | trt-specific
+category: supplement         # {category}
 summary: >-
   TODO: two to four sentences on what it is and what is claimed about ALLO.
-direction: unclear           # raises | lowers | preserves | mimics | mixed | unclear (the effect on ALLO)
-relation: raises-endogenous  # raises-endogenous | is-allopregnanolone | mimics | lowers | preserves (what it is to ALLO)
+bottom_line:                 # the answer first: up to three plain sentences, under 70 words in all
+  - text: "TODO: what it is, what the evidence shows in whom, and the main risk."
+#   claims: [raises-serum-allo]   # ids of the claims below that the sentence rests on
+direction: unclear           # {direction} (the effect on ALLO)
+relation: raises-endogenous  # {relation} (what it is to ALLO)
 main_outcome: {{outcome: allo-level, population: general-adults}}   # what it is mainly used for, and in whom
-prescription_status: over-the-counter   # prescription | over-the-counter | compounded | investigational | varies | not-applicable
+prescription_status: over-the-counter   # {prescription_status}
 populations: [general-adults]            # who the evidence concerns, from the controlled list
 mechanisms: []               # ids of files in content/mechanisms/
 claims: []
@@ -53,14 +58,14 @@ claims: []
 #      - ref: surname2020word   # a key in references.bib
 #        locator: abstract
 #        quote: "The exact words of the source."
-#        support: supported     # supported | partial | not-supported | unchecked
+#        support: supported     # {support}
 """,
     "mechanism": """\
 # A mechanism: how ALLO is made, acts, or is lowered.
 # Field documentation: /evidence/#fields, or the schema named on the first line.
 id: "{id}"
 name: "{title}"
-kind: concept                # enzymatic-step | receptor-action | pharmacokinetics | regulation | concept
+kind: concept                # {mechanism_kind}
 summary: >-
   TODO: two to four sentences.
 # For an enzymatic step, uncomment:
@@ -75,13 +80,13 @@ claims: []                   # checkable statements, as in an intervention
 # A citation record: what the source `{id}` of references.bib is and shows, and how its
 # bibliographic record was checked. Bibliographic facts stay in references.bib.
 key: "{id}"
-design: review               # meta-analysis | rct | controlled-trial | uncontrolled-trial | cohort | case-control | cross-sectional | case-series | case-report | pharmacovigilance | animal | in-vitro | review | regulatory | web | anecdote
+design: review               # {design}
 peer_reviewed: true
 # population: "who or what was studied"
 # sample_size: 40
 findings: []                 # - text: "what it shows"  quote: "its exact words"  locator: abstract
 verification:
-  status: unchecked          # verified | partly-verified | unchecked | not-found
+  status: unchecked          # {status}
   # checked_on: "YYYY-MM-DD"
   # checked_against:
   #   - url: "https://pubmed.ncbi.nlm.nih.gov/NNNNNNNN/"
@@ -90,20 +95,52 @@ verification:
 }
 
 
+#: placeholder of a template -> (schema, JSON pointer) of the enum its comment lists: the values
+#: are written once, in the schema
+_CHOICES = {
+    "category": ("intervention", "/properties/category"), "direction": ("intervention", "/properties/direction"),
+    "relation": ("intervention", "/properties/relation"),
+    "prescription_status": ("intervention", "/properties/prescription_status"),
+    "support": ("common", "/$defs/support"), "mechanism_kind": ("mechanism", "/properties/kind"),
+    "design": ("citation", "/properties/design"),
+    "status": ("citation", "/properties/verification/properties/status"),
+}
+
+
+def _choices() -> dict[str, str]:
+    """Each placeholder of `_CHOICES` as the comment lists it: `a | b | c`."""
+    out = {}
+    for name, (schema, pointer) in _CHOICES.items():
+        node = load_schema(schema)
+        for part in pointer.strip("/").split("/"):
+            node = node[part]
+        out[name] = " | ".join(node["enum"])
+    return out
+
+
+#: the entry of a kind without a template of its own: what `model.build_record` needs
+_GENERIC = """\
+id: "{id}"
+name: "{title}"
+summary: >-
+  TODO: two to four sentences.
+"""
+
+
 def check_ident(kind: str, ident: str) -> None:
     """Raise `UsageError` unless `ident` is an id (for a citation, a bib key) that the check
     accepts: the schema's pattern and length, and not a reserved id."""
     import jsonschema
 
-    definition = load_schema("common")["$defs"]["bibkey" if kind == "citation" else "id"]
+    definition = load_schema("common")["$defs"]["bibkey" if BY_NAME[kind].id_field == "key" else "id"]
     for error in jsonschema.Draft202012Validator(definition).iter_errors(ident):
         if error.validator == "maxLength":
             raise UsageError(f"`{shown(ident)}` is {len(ident)} characters; the limit is {error.validator_value}")
-        form = "a bib key such as `griffin1999selective`" if kind == "citation" else \
+        form = "a bib key such as `griffin1999selective`" if BY_NAME[kind].id_field == "key" else \
             "a lower-case kebab-case id such as `oral-progesterone`"
         raise UsageError(f"`{shown(ident)}` is not {form}")
     if ident in RESERVED_IDS:
-        raise UsageError(f"`{ident}` is reserved: its page would replace `/{SECTION_OF_KIND[KINDS[kind]]}/`, "
+        raise UsageError(f"`{ident}` is reserved: its page would replace `{section_url(BY_NAME[kind])}`, "
                          "the page of the section itself")
 
 
@@ -129,7 +166,7 @@ def scaffold(root: Path, kind: str, ident: str) -> Path:
             raise KbError(f"`{ident}` is not a key in references.bib; add the bib entry first "
                           "(CONTRIBUTING.md shows how)")
     title = ident.replace("-", " ").capitalize()
-    text = _MODELINE.format(kind=kind) + _TEMPLATES[kind].format(id=ident, title=title)
+    text = _MODELINE.format(kind=BY_NAME[kind].schema) + _TEMPLATES.get(kind, _GENERIC).format(id=ident, title=title, **_choices())
     rel = f"content/{KINDS[kind]}/{ident}.yaml"
     doc, problems = parse_yaml(text, rel, KINDS[kind], ident)  # the file as `check` will read it
     found = process_document(doc, problems).diagnostics if doc is not None else tuple(problems)

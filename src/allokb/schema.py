@@ -22,13 +22,14 @@ if TYPE_CHECKING:  # jsonschema is imported when a document fails (its import co
     from jsonschema.exceptions import ValidationError
 
 from allokb.diagnostics import Diagnostic, did_you_mean, make
+from allokb.kinds import KINDS
 from allokb.load import SourceDocument
 
 SCHEMA_BASE = "file:///allokb/schema/"
 #: record kind (content folder) -> schema name
-SCHEMA_OF_KIND = {"interventions": "intervention", "mechanisms": "mechanism", "citations": "citation",
-                  "rubric": "rubric", "link-hosts": "link-hosts"}
-SCHEMA_NAMES = ("common", "intervention", "mechanism", "citation", "rubric", "kb", "link-hosts")
+SCHEMA_OF_KIND = {**{k.folder: k.schema for k in KINDS}, "rubric": "rubric", "link-hosts": "link-hosts"}
+#: every schema published at /schema/<name>.schema.json
+SCHEMA_NAMES = ("common", *(k.schema for k in KINDS), "rubric", "kb", "link-hosts")
 
 _TYPE_NAMES = {
     "string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",

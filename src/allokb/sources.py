@@ -293,7 +293,7 @@ class QuoteCount:
 def quote_sites(kb: KnowledgeBase) -> Iterator[QuoteSite]:
     """Every quote the check looks for: the quote of each `supported` or `partial` citation of
     an intervention or mechanism, and of each finding of a citation record (its own reference)."""
-    from allokb.graph import record_cites
+    from allokb.model import record_cites
 
     for record in [*kb.interventions.values(), *kb.mechanisms.values()]:
         for _, _, cite in record_cites(record):

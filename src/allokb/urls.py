@@ -23,10 +23,11 @@ import os
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from allokb.diagnostics import Diagnostic, KbError, Location, make
 from allokb.files import read_project_file
+from allokb.kinds import KINDS, Kind
 from allokb.schema import SCHEMA_NAMES
 
 if TYPE_CHECKING:  # the graph stage imports this module for RESERVED_IDS
@@ -37,15 +38,87 @@ MANIFEST = "urls.txt"  # one path a line, starting with "/" (relative to site_ur
 MAX_MANIFEST_BYTES = 5 * 1024 * 1024
 PAGES_DIR = "content/pages"
 #: content folder -> the section of the site (URL folder) its entries' pages are in
-SECTION_OF_KIND = {"interventions": "interventions", "mechanisms": "mechanisms", "citations": "references"}
+SECTION_OF_KIND = {kind.folder: kind.section for kind in KINDS}
 #: entry ids (and bib keys) that name a page the section generates itself: `<section>/index.md`
 #: is the summary table, the mechanisms' index, the bibliography. A test renders the fixture and
 #: checks that a section holds no other generated page.
 RESERVED_IDS = frozenset({"index"})
-EXPORTS = ("data/kb.json", "data/interventions.csv", "data/evidence.csv", "data/references.bib",
+EXPORTS = ("data/kb.json", "data/interventions.csv", "data/evidence.csv", "data/doses.csv", "data/references.bib",
            "data/references.csl.json", "feed.xml")
+
+
+# --- the URL map: every page, link, redirect and export URL of an entry is derived here ------
+
+def section_src(kind: Kind) -> str:
+    """The docs path of a section's own page: `interventions/index.md`."""
+    return f"{kind.section}/index.md"
+
+
+def section_url(kind: Kind) -> str:
+    """The URL path of a section's own page: `/interventions/`."""
+    return f"/{kind.section}/"
+
+
+def entry_src(kind: Kind, ident: str) -> str:
+    """The docs path of an entry's page: `interventions/<id>.md`."""
+    return f"{kind.section}/{ident}.md"
+
+
+def entry_url(kind: Kind, ident: str) -> str:
+    """The URL path of an entry's page: `/interventions/<id>/` (what citers link to)."""
+    return f"/{kind.section}/{ident}/"
+
+
+def absolute_url(site_url: str, path: str) -> str:
+    """A URL path made absolute under `site_url` (which ends in `/`)."""
+    return site_url + path.lstrip("/")
+
+
+def md_prefix(src_uri: str) -> str:
+    """From a page's Markdown source to the docs root, for Markdown links (`../`)."""
+    return "../" * src_uri.count("/")
+
+
+def url_prefix(src_uri: str) -> str:
+    """From a page's URL (directory style: a/b.md -> /a/b/) to the site root, for raw HTML."""
+    parts = src_uri.removesuffix(".md").split("/")
+    depth = len(parts) - 1 if parts[-1] == "index" else len(parts)
+    return "../" * depth
+
+
+def entry_link(from_src: str, kind: Kind, ident: str, anchor: str | None = None) -> str:
+    """A Markdown link from the page `from_src` to an entry's page (MkDocs turns it into a URL)."""
+    return md_prefix(from_src) + entry_src(kind, ident) + (f"#{anchor}" if anchor else "")
+
+
+def entry_href(from_src: str, kind: Kind, ident: str, anchor: str | None = None) -> str:
+    """A relative URL from the page `from_src` to an entry's page, for raw HTML."""
+    return url_prefix(from_src) + entry_url(kind, ident).lstrip("/") + (f"#{anchor}" if anchor else "")
+
+
+def entries_with_pages(kb: KnowledgeBase) -> list[tuple[Kind, str, Any]]:
+    """(kind, id, record) for every entry with a page of its own, by kind and id: one per record,
+    or for the citation kind one per bib entry (its citation record, if any, adds to it)."""
+    out: list[tuple[Kind, str, Any]] = []
+    for kind in KINDS:
+        records = kb.references if kind.pages == "references" else kb.records(kind)
+        out += [(kind, ident, record) for ident, record in records.items()]
+    return out
+
+
+def entry_redirects(kb: KnowledgeBase) -> dict[str, str]:
+    """Old URL path -> new, for every former id (or key) of an entry; the first entry wins when
+    two list one former id (KB311 reports it)."""
+    redirects: dict[str, str] = {}
+    for kind in KINDS:
+        for ident, record in kb.records(kind).items():
+            for old in getattr(record, kind.former_field, ()):
+                redirects.setdefault(entry_url(kind, old), entry_url(kind, ident))
+    return redirects
+
+
 #: the pages render_site generates besides one per entry (Markdown paths in the docs tree)
-GENERATED_PAGES = ("codes.md", "interventions/index.md", "mechanisms/index.md", "references/index.md",
+GENERATED_PAGES = ("codes.md", *(section_src(k) for k in KINDS if k.index_template),
                    "evidence.md", "evidence-map.md", "corrections.md")
 GUIDE = ("CONTRIBUTING.md", "contributing.md")  # the repository's guide, published when it exists
 #: files MkDocs, its theme and the search plugin write themselves
@@ -127,9 +200,7 @@ def plan_urls(root: Path, kb: KnowledgeBase) -> UrlPlan:
     pages = {src: f"the generated page `{src}`" for src in GENERATED_PAGES}
     if (root / GUIDE[0]).exists():
         pages[GUIDE[1]] = f"the page generated from {GUIDE[0]}"
-    for section, ids in (("interventions", kb.interventions), ("mechanisms", kb.mechanisms),
-                         ("references", kb.references)):
-        pages.update({f"{section}/{ident}.md": f"the page of `{ident}`" for ident in ids})
+    pages.update({entry_src(kind, ident): f"the page of `{ident}`" for kind, ident, _ in entries_with_pages(kb)})
     files = [*EXPORTS, *(f"schema/{n}.schema.json" for n in SCHEMA_NAMES),
              *(source.site_path for source in kb.sources.values())]
     files += [path for path in former_source_paths(kb) if path not in files]
@@ -137,15 +208,7 @@ def plan_urls(root: Path, kb: KnowledgeBase) -> UrlPlan:
     hand_written = {rel: site_path(rel) for rel in hand_written_files(root)} if (root / PAGES_DIR).is_dir() else {}
     urls |= {page_url(rel) for rel in hand_written if rel.endswith(MARKDOWN_SUFFIXES)}
 
-    redirects: dict[str, str] = {}  # the first entry wins when two list one former id (KB311)
-    for section, records in (("interventions", kb.interventions), ("mechanisms", kb.mechanisms)):
-        for ident, record in records.items():
-            for old in record.former_ids:
-                redirects.setdefault(f"/{section}/{old}/", f"/{section}/{ident}/")
-    for key, citation in kb.citations.items():
-        for old in citation.former_keys:
-            redirects.setdefault(f"/references/{old}/", f"/references/{key}/")
-    redirects = {old: new for old, new in sorted(redirects.items()) if old not in urls}
+    redirects = {old: new for old, new in sorted(entry_redirects(kb).items()) if old not in urls}
 
     generated = {site_path(src): what for src, what in pages.items()}
     generated.update({path: f"the generated file `{path}`" for path in files})

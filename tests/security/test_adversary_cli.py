@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+import allokb.sink
 import allokb.site
 from allokb.cli import main
 from allokb.output import MARKER, MARKER_TEXT
@@ -80,13 +81,13 @@ def test_a_marked_folder_holding_a_git_repository_is_not_replaced(tmp_path: Path
 # --- 2. The swap: what is at the target when the build ends is checked again --------------------
 
 def _replace_target_during_build(monkeypatch: pytest.MonkeyPatch, out: Path, replace) -> None:  # type: ignore[no-untyped-def]
-    real = allokb.site._mkdocs_build
+    real = allokb.sink.write
 
-    def build_then_replace(root, staging, checked):  # type: ignore[no-untyped-def]
-        real(root, staging, checked)
+    def build_then_replace(*args, **kwargs):  # type: ignore[no-untyped-def]
+        real(*args, **kwargs)
         replace()
 
-    monkeypatch.setattr(allokb.site, "_mkdocs_build", build_then_replace)
+    monkeypatch.setattr(allokb.sink, "write", build_then_replace)
 
 
 def test_a_folder_put_at_the_target_during_the_build_is_not_deleted(root: Path, tmp_path: Path,

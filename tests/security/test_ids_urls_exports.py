@@ -259,7 +259,7 @@ def test_a_deleted_manifest_is_an_error(tmp_path: Path, capsys: pytest.CaptureFi
                                              "check failed: 1 error, 0 warnings in 7 files")
     assert run(capsys, "build", str(root), "--site-dir", str(tmp_path / "site"))[0] == 1
     assert not (tmp_path / "site").exists()
-    assert run(capsys, "urls", str(root), "--write") == (0, "urls.txt: 30 URLs added\n", "")
+    assert run(capsys, "urls", str(root), "--write") == (0, "urls.txt: 32 URLs added\n", "")
     assert run(capsys, "check", str(root), "--strict")[0] == 0
 
 
@@ -276,8 +276,8 @@ def _written_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str], manife
     return out + "---\n" + (root / "urls.txt").read_text()
 
 
-ADDED = sorted({"/codes/", "/contributing/", "/corrections/", "/data/evidence.csv", "/data/interventions.csv",
-                "/data/references.bib", "/evidence-map/",
+ADDED = sorted({"/codes/", "/contributing/", "/corrections/", "/data/doses.csv", "/data/evidence.csv", "/data/interventions.csv",
+                "/data/references.bib", "/disclaimer/", "/evidence-map/",
                 "/data/references.csl.json", "/feed.xml", "/interventions/", "/interventions/example-avoid/",
                 "/interventions/example-hormone/", "/mechanisms/", "/mechanisms/step-one/", "/mechanisms/step-two/",
                 "/references/", "/references/examplewiki2024page/", "/references/smith2020example/",
@@ -293,13 +293,13 @@ def test_urls_write_keeps_comments_blank_lines_and_order(tmp_path: Path, capsys:
     unsorted = ("# Our manifest. Do not remove lines.\n/\n\n# the about page, cited in a 2026 paper\n/about/\n"
                 "/evidence/\n# data exports\n/data/kb.json")  # no final newline either
     assert _written_manifest(tmp_path / "a", capsys, unsorted) == (
-        "urls.txt: 26 URLs added\n---\n" + unsorted + "\n" + _lines(ADDED))
+        "urls.txt: 28 URLs added\n---\n" + unsorted + "\n" + _lines(ADDED))
     # In a sorted manifest each new URL goes right after the URL it follows, so that a comment
     # written above a URL stays above it.
     ordered = ("# Our manifest. Do not remove lines.\n/\n\n# the about page, cited in a 2026 paper\n/about/\n"
                "# data exports\n/data/kb.json\n/evidence/\n")
     assert _written_manifest(tmp_path / "b", capsys, ordered) == (
-        "urls.txt: 26 URLs added\n---\n# Our manifest. Do not remove lines.\n/\n\n"
+        "urls.txt: 28 URLs added\n---\n# Our manifest. Do not remove lines.\n/\n\n"
         "# the about page, cited in a 2026 paper\n/about/\n" + _lines([u for u in ADDED if u < "/data/kb.json"])
         + "# data exports\n/data/kb.json\n" + _lines([u for u in ADDED if "/data/kb.json" < u < "/evidence/"])
         + "/evidence/\n" + _lines([u for u in ADDED if u > "/evidence/"]))

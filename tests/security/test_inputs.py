@@ -182,7 +182,7 @@ def test_a_linked_bibliography_is_refused_and_never_published(tmp_path: Path) ->
     assert done.returncode == 1
     assert [line for line in done.stdout.splitlines() if "[KB602]" not in line] == [
         f"references.bib:1:1: error[KB112] $: is a symbolic link; links are never followed {HINT_LINK}",
-        summary(1, 28, 7)]  # KB602 for each URL, /sources/smith2020example.txt included
+        summary(1, 30, 7)]  # KB602 for each URL, /sources/smith2020example.txt, /data/doses.csv and /disclaimer/ included
     assert done.stderr == "allokb: build not started: fix the errors above; the previous site is unchanged\n"
     assert sorted(p.name for p in site.iterdir()) == [MARKER, "index.html"]
     assert "secret" not in done.stdout + done.stderr

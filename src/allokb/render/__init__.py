@@ -1,7 +1,9 @@
 """Render stage: the knowledge base -> Markdown pages and export files, in memory.
 
 Knows nothing of MkDocs: `render_site` returns pages (docs path and Markdown), files (site path
-and text) and blocks (Markdown that hand-written pages embed with `<!-- allokb:NAME -->`).
+and text) and blocks (Markdown that hand-written pages embed with `<!-- allokb:NAME -->`), or,
+when a template or an included file is at fault, no pages and the located diagnostics (KB501 and
+the file checks' codes): errors are data here as in the check.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from allokb.diagnostics import CODES, KbError
+from allokb.diagnostics import Diagnostic, DiagnosticError
 from allokb.files import read_project_file
 from allokb.graph import KnowledgeBase
 from allokb.render.citations import format_references
@@ -19,18 +21,9 @@ from allokb.render.environment import Inert, make_environment
 from allokb.render.evidence_map import evidence_map_page
 from allokb.render.exports import exports
 from allokb.render.overview import corrections_page, evidence_page, home_summary
-from allokb.render.pages import (
-    PageContext,
-    render_template,
-    intervention_page,
-    interventions_index,
-    mechanism_page,
-    mechanisms_index,
-    reference_page,
-    references_index,
-)
-from allokb.render.views import SiteInfo
-from allokb.urls import redirect_html
+from allokb.render.pages import PageContext, interventions_index, mechanisms_index, page_of, references_index, render_template
+from allokb.render.views import CodesView, SiteInfo, context_of
+from allokb.urls import entries_with_pages, entry_src, redirect_html
 
 __all__ = ["Page", "RenderedSite", "SiteInfo", "render_codes_page", "render_site"]
 
@@ -51,6 +44,7 @@ class RenderedSite:
     files: dict[str, str]
     blocks: dict[str, str]
     abbreviations: str = ""  # Markdown abbreviation definitions appended to every page
+    diagnostics: tuple[Diagnostic, ...] = ()  # why nothing was rendered (then pages and files are empty)
 
 
 #: abbreviation definitions (`*[ALLO]: allopregnanolone`) shown on hover on every page
@@ -66,19 +60,31 @@ def _read_source(root: Path, rel: str) -> str | None:
     with its location (not a traceback)."""
     text, problems = read_project_file(root, rel, MAX_SOURCE_BYTES, refuse_controls=True)
     if problems:
-        where = problems[0].location
-        raise KbError(f"{where.file}:{where.line}:{where.col}: {problems[0].message}")
+        raise DiagnosticError(problems[:1])
     return text
 
 
 def render_codes_page(root: Path) -> Page:
-    """The page documenting every diagnostic code, generated from `CODES`."""
-    return Page("codes.md", render_template(make_environment(root), "codes.md.j2", {"codes": list(CODES.values())}))
+    """The page documenting every diagnostic code, generated from the catalogue (`CODES`, with the
+    rule functions' docstrings)."""
+    from allokb.rules import catalogue  # the rules stage; render needs only its texts
+
+    view = CodesView(codes=list(catalogue().values()))
+    return Page("codes.md", render_template(make_environment(root), "codes.md.j2", context_of(view)))
 
 
 def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str, Any] | None = None,
                 rubric: Any = None, redirects: dict[str, str] | None = None) -> RenderedSite:
-    """Render every generated page, export and embedded block."""
+    """Render every generated page, export and embedded block; or, when a template or an included
+    file stops the render, a `RenderedSite` with nothing but its `diagnostics`."""
+    try:
+        return _render_site(root, kb, site, grades, rubric, redirects)
+    except DiagnosticError as exc:
+        return RenderedSite((), {}, {}, diagnostics=exc.diagnostics)
+
+
+def _render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str, Any] | None = None,
+                 rubric: Any = None, redirects: dict[str, str] | None = None) -> RenderedSite:
     grades = grades or {}
     env = make_environment(root)
     formatted = format_references(list(kb.references.values()))
@@ -99,9 +105,7 @@ def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str,
         pages.append(Page("contributing.md", "---\ndescription: \"How to add a source, a claim with its quote, an "
                           "intervention and a mechanism, how grades are computed, and the review checklist.\"\n---\n\n"
                           + guide))
-    pages += [Page(f"interventions/{i}.md", intervention_page(ctx, item)) for i, item in kb.interventions.items()]
-    pages += [Page(f"mechanisms/{i}.md", mechanism_page(ctx, mech)) for i, mech in kb.mechanisms.items()]
-    pages += [Page(f"references/{k}.md", reference_page(ctx, ref)) for k, ref in kb.references.items()]
+    pages += [Page(entry_src(kind, ident), page_of(ctx, kind, record)) for kind, ident, record in entries_with_pages(kb)]
     files = exports(root, kb, site.site_url, grades, site)
     for old, new in (redirects or {}).items():
         files[f"{old.lstrip('/')}index.html"] = redirect_html(site.site_url, old, new)

@@ -105,8 +105,91 @@ def format_references(refs: list[Reference]) -> dict[str, Inert]:
             bibliography.register(Citation([CitationItem(item["id"])]))
         formatted = [str(entry) for entry in bibliography.bibliography()]
     keys = [str(k) for k in bibliography.keys]
+    by_key = {item["id"]: item for item in items}
     out = {}
     for key, html_text in zip(keys, formatted, strict=True):
         # AMA numbers its list; each page numbers its own, so drop the style's number.
-        out[key] = Inert(re.sub(r"^\d+\.\s*", "", html_text.strip()))
+        text = re.sub(r"^\d+\.\s*", "", html_text.strip())
+        out[key] = Inert(_without_substituted_title(text, by_key[key]))
     return out
+
+
+def _without_substituted_title(text: str, item: dict[str, Any]) -> str:
+    """A work with no author is listed under its title, which the style puts in the author's place;
+    citeproc-py then prints the title again where the title goes ("Title. Title. Journal. 2023"):
+    keep the one in its own place."""
+    title = item.get("title")
+    if item.get("author") or item.get("editor") or not title or not text.startswith(title):
+        return text
+    rest = text[len(title):].lstrip(".").lstrip()
+    return rest if title in rest else text
+
+
+# --- How a citation prints on a page: "[4] Andréen 2006 · RCT, n = 43 · Supported" ---
+
+#: designs in the fewest words a reader knows (labels.DESIGN has the full wording)
+SHORT_DESIGN = {
+    "meta-analysis": "meta-analysis", "rct": "RCT", "controlled-trial": "controlled trial",
+    "uncontrolled-trial": "uncontrolled trial", "cohort": "cohort study", "case-control": "case-control study",
+    "cross-sectional": "cross-sectional study", "case-series": "case series", "case-report": "case report",
+    "pharmacovigilance": "adverse-event reports", "animal": "animal study", "in-vitro": "lab study (cells)",
+    "review": "review", "regulatory": "regulatory document", "web": "web page", "anecdote": "personal report",
+}
+
+#: each verdict in the fewest words (labels.SUPPORT has the full wording)
+SHORT_VERDICT = {"supported": "Supported", "partial": "Partly supported", "not-supported": "Not supported",
+                 "unchecked": "Not yet checked"}
+
+_TITLE_WORDS = 5
+
+
+def short_source(ref: Reference) -> str:
+    """A source in a few words, as a reader names it: the first author's family name (or the
+    organisation) and the year, `Andréen 2006`; with no author recorded, the title's first words.
+    Nothing that is not recorded is added (no year when none is recorded)."""
+    people = [p for p in ref.authors if p.family != "others"]
+    name = (people[0].family or people[0].literal) if people else ref.get("organization")
+    if not name:
+        words = (ref.get("title") or ref.key).split()
+        name = " ".join(words[:_TITLE_WORDS]).rstrip(":,;.") + ("…" if len(words) > _TITLE_WORDS else "")
+    year = ref.get("year")
+    return f"{name} {year}" if year else name
+
+
+def study_summary(citation: Any) -> str:
+    """A study's design and size as recorded, `RCT, n = 43`: the design from the citation record,
+    n from its sample size or else the appraisal's randomised (or analysed) count; what is not
+    recorded is left out, never guessed. `citation` is a model.Citation or None."""
+    if citation is None:
+        return ""
+    parts = [SHORT_DESIGN.get(citation.design, citation.design.replace("-", " "))] if citation.design else []
+    appraisal = citation.appraisal
+    if citation.sample_size is not None:
+        parts.append(f"n = {citation.sample_size}")
+    elif isinstance(appraisal.randomised, int) and not isinstance(appraisal.randomised, bool):
+        parts.append(f"n = {appraisal.randomised}")
+    elif isinstance(appraisal.analysed, int) and not isinstance(appraisal.analysed, bool):
+        parts.append(f"n = {appraisal.analysed} analysed")
+    return ", ".join(parts)
+
+
+_POST_NUMBERS = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
+
+
+def post_numbering(text: str) -> str:
+    """The post's own reference numbers in its words, `[3,14]`, written `[post refs 3, 14]`: on a
+    page with its own numbered references, a bare `[3]` would read as the page's."""
+    def one(match: re.Match[str]) -> str:
+        numbers = re.sub(r"\s*,\s*", ", ", match.group(1))
+        plural = "," in numbers or "-" in numbers or "–" in numbers
+        return f"[post ref{'s' * plural} {numbers}]"
+
+    return _POST_NUMBERS.sub(one, text)
+
+
+def post_refs(numbers: Any) -> str:
+    """The post's reference numbers as a reader reads them: `post ref 12`, `post refs 17, 21`."""
+    numbers = list(numbers)
+    if not numbers:
+        return ""
+    return f"post ref{'s' * (len(numbers) > 1)} " + ", ".join(str(n) for n in numbers)

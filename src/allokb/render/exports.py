@@ -1,4 +1,4 @@
-"""Data exports: /data/kb.json, /data/interventions.csv, /data/references.bib,
+"""Data exports: /data/kb.json, /data/interventions.csv, /data/doses.csv, /data/references.bib,
 /data/references.csl.json, /schema/<kind>.schema.json and the Atom feed /feed.xml.
 Deterministic: sorted keys and rows, no timestamps. The two bibliographies are generated from the
 checked references (render/bibtex.py for the BibTeX), with the same authors in both.
@@ -10,7 +10,6 @@ neutralised (OWASP's rule), and the feed holds only characters XML 1.0 allows, w
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import re
@@ -18,32 +17,76 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from allokb import model as M
 from allokb.graph import KnowledgeBase
-from allokb.urls import former_source_paths
+from allokb.kinds import CITATION, INTERVENTION, KINDS, MECHANISM
 from allokb.model import Link, Reference
+from allokb.urls import absolute_url, entries_with_pages, entry_url, former_source_paths
 from allokb import labels as L
 from allokb.render.bibtex import bibtex
 from allokb.render.citations import csl_item
+from allokb.render.doses import dose_rows
 from allokb.schema import SCHEMA_NAMES, published_schema
 from allokb.sources import SourceText
 
 #: bump on any incompatible change of kb.json (consumers check it). 2: `computed_grade` (two pooled
 #: outcomes) gave way to `evidence` (the matrix: one object per outcome and population) and `main_outcome`.
 KB_SCHEMA_VERSION = 2
-_DROP = {"location", "source"}
+#: the kb.json serializer: each record class and the fields it publishes, in this order. Only what
+#: is listed here is exported, so a field added to the model stays out of kb.json until it is
+#: listed (and described in kb.schema.json), and a field renamed in the model fails the export's
+#: test instead of silently renaming a key that consumers read. A `Link` is published as its id.
+EXPORTED_FIELDS: dict[type, tuple[str, ...]] = {
+    M.Intervention: ("id", "name", "aliases", "category", "summary", "direction", "relation", "main_outcome",
+                     "prescription_status", "populations", "mechanisms", "regulatory", "claims", "dosing",
+                     "cautions", "interactions", "alternatives", "anecdotes", "seed_rating", "related",
+                     "evidence_grade", "former_ids", "bottom_line", "suggested_for"),
+    M.BottomLineSentence: ("text", "claims"),
+    M.MainOutcome: ("outcome", "population"),
+    M.Regulatory: ("agency", "status", "year", "date", "indication", "brand", "citations", "outcome", "population"),
+    M.Claim: ("id", "statement", "outcome", "direction", "size", "population", "population_note", "subjects", "dose",
+              "route", "duration", "citations", "seed", "note", "indirect", "upgrade", "derived", "heading",
+              "curator_note"),
+    M.Cite: ("ref", "support", "locator", "quote", "note", "curator_note"),
+    M.SeedAttribution: ("text", "refs", "section"),
+    M.Derived: ("value", "how"),
+    M.Dosing: ("population", "population_note", "amount", "route", "timing", "frequency", "duration", "supervision",
+               "context", "reported_by"),
+    M.Caution: ("kind", "text", "citations"),
+    M.Interaction: ("intervention", "kind", "note", "citations"),
+    M.Alternative: ("name", "note", "citations"),
+    M.Anecdote: ("id", "summary", "population", "citation"),
+    M.SeedRating: ("rating", "mechanism", "refs"),
+    M.Mechanism: ("id", "name", "kind", "summary", "step", "upstream", "related", "claims", "former_ids"),
+    M.Step: ("substrate", "product", "enzyme", "rate_limiting"),
+    M.Citation: ("key", "design", "peer_reviewed", "population", "subjects", "sample_size", "findings", "retraction",
+                 "verification", "seed", "also_cited_as", "former_keys", "appraisal"),
+    M.Finding: ("text", "quote", "locator"),
+    M.Verification: ("status", "checked_on", "checked_against", "notes", "searched", "missing"),
+    M.CheckedPage: ("url", "fields"),
+    M.SeedCitation: ("number", "cited_as", "corrections"),
+    M.Correction: ("field", "seed", "record", "evidence", "note"),
+    M.Appraisal: ("basis", "randomised", "analysed", "blinding", "allocation", "primary_endpoint_met", "follow_up",
+                  "funding", "conflicts", "participants", "registration", "risk_of_bias"),
+    M.RiskOfBias: ("judgement", "reason"),
+}
 
 
 def to_data(value: Any) -> Any:
-    """Plain JSON data from records: links become ids, locations are dropped."""
+    """kb.json data of a record, by `EXPORTED_FIELDS`: links become ids; a record class the
+    serializer does not list is a bug (TypeError), never exported as it happens to be."""
     if isinstance(value, Link):
         return value.target
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name not in _DROP}
     if isinstance(value, (list, tuple)):
         return [to_data(v) for v in value]
     if isinstance(value, dict):
         return {str(k): to_data(v) for k, v in sorted(value.items())}
-    return value
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    names = EXPORTED_FIELDS.get(type(value))
+    if names is None:
+        raise TypeError(f"kb.json has no serializer for {type(value).__name__}")
+    return {name: to_data(getattr(value, name)) for name in names}
 
 
 def _dumps(data: Any) -> str:
@@ -55,7 +98,7 @@ def kb_json(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> str:
     interventions = []
     for item in kb.interventions.values():
         data = to_data(item)
-        data["url"] = f"{site_url}interventions/{item.id}/"
+        data["url"] = absolute_url(site_url, entry_url(INTERVENTION, item.id))
         matrix = grades.get(item.id)
         data["evidence"] = [_row_export(row, data["url"]) for row in matrix["rows"]] if matrix else []
         data["main_outcome"] = {**data["main_outcome"], **(_main_export(matrix, data["url"]) if matrix else {})}
@@ -65,14 +108,14 @@ def kb_json(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> str:
     mechanisms = []
     for mech in kb.mechanisms.values():
         data = to_data(mech)
-        data["url"] = f"{site_url}mechanisms/{mech.id}/"
-        data["interventions"] = list(kb.acting_through.get(mech.id, ()))
+        data["url"] = absolute_url(site_url, entry_url(MECHANISM, mech.id))
+        data["interventions"] = [item.id for item in kb.acting_through.get(mech.id, ())]
         mechanisms.append(data)
     references = []
     for key, ref in kb.references.items():
         citation = kb.citations.get(key)
         references.append({
-            "key": key, "url": f"{site_url}references/{key}/", "csl": csl_export_item(ref),
+            "key": key, "url": absolute_url(site_url, entry_url(CITATION, key)), "csl": csl_export_item(ref),
             "record": to_data(citation) if citation else None,
             "cited_by": [{"kind": s.kind, "id": s.record_id, "anchor": s.anchor, "support": s.support}
                          for s in kb.cited_by.get(key, ())],
@@ -119,7 +162,24 @@ def interventions_csv(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) 
             " ".join(item.populations), " ".join(m.target for m in item.mechanisms),
             item.main_outcome.outcome, item.main_outcome.population, main.get("level", ""),
             item.seed_rating.rating if item.seed_rating else "",
-            len(item.claims), " ".join(refs), f"{site_url}interventions/{item.id}/")])
+            len(item.claims), " ".join(refs), absolute_url(site_url, entry_url(INTERVENTION, item.id)))])
+    return out.getvalue()
+
+
+def doses_csv(kb: KnowledgeBase, site_url: str) -> str:
+    """One row per dose on the intervention pages, in page order (render/doses.py): what studies and
+    labels gave (`kind` study or label), then the post's and other reports' (`other`), each with
+    whether a checked source gives it."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    writer.writerow(["intervention", "kind", "amount", "route", "duration", "when", "population", "design", "n",
+                     "supervision", "sources", "supported_by_checked_source", "url"])
+    for item in kb.interventions.values():
+        for row in dose_rows(kb, item):
+            writer.writerow([csv_cell(cell) for cell in (
+                item.id, row.kind, row.amount, row.route, row.duration, row.timing, row.population, row.design, row.n,
+                row.supervision, " ".join(dict.fromkeys(c.ref.target for c in row.cites)),
+                "yes" if row.supported else "no", f"{site_url}interventions/{item.id}/#{row.anchor}")])
     return out.getvalue()
 
 
@@ -139,7 +199,7 @@ def evidence_csv(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> st
                 item.id, row["outcome"], row["population"], row["level"], row["studies"],
                 "" if row["participants"] is None else row["participants"], row["direction"], row["consistency"],
                 "yes" if row["anchor"] == matrix["main"]["anchor"] else "no", " ".join(row["sources"]), rules,
-                f"{site_url}interventions/{item.id}/#{row['anchor']}")])
+                absolute_url(site_url, entry_url(INTERVENTION, item.id)) + f"#{row['anchor']}")])
     return out.getvalue()
 
 
@@ -182,8 +242,8 @@ def _feed_date(value: str, fallback: str) -> str:
     except (ValueError, OverflowError):
         return fallback
     return value if parsed.tzinfo is not None else fallback
-_FEED_FOLDERS = {"content/interventions/": "interventions", "content/mechanisms/": "mechanisms",
-                 "content/citations/": "references"}
+#: content folder -> the kind whose entries its files are (the feed links to their pages)
+_FEED_FOLDERS = {f"content/{kind.folder}/": kind for kind in KINDS}
 
 
 def atom_feed(kb: KnowledgeBase, site: Any) -> str:
@@ -192,9 +252,8 @@ def atom_feed(kb: KnowledgeBase, site: Any) -> str:
     from feedgen.feed import FeedGenerator
 
     host = site.site_url.split("//", 1)[-1].split("/", 1)[0]
-    names = {**{("interventions", i): x.name for i, x in kb.interventions.items()},
-             **{("mechanisms", i): x.name for i, x in kb.mechanisms.items()},
-             **{("references", k): r.get("title") or k for k, r in kb.references.items()}}
+    names = {(kind.name, ident): (record.get("title") or ident) if isinstance(record, Reference) else record.name
+             for kind, ident, record in entries_with_pages(kb)}
     fg = FeedGenerator()
     fg.id(xml_text(site.site_url + "feed.xml"))
     fg.title(xml_text(f"{site.site_name}: changes"))
@@ -218,8 +277,8 @@ def atom_feed(kb: KnowledgeBase, site: Any) -> str:
         entry = fg.add_entry()
         when = _feed_date(change.when, built)
         entry.id(xml_text(f"tag:{host},{when[:10]}:{change.sha}/{quote(path)}"))
-        entry.title(xml_text(f"{names.get((kind, ident), ident)}: {change.subject}"))
-        entry.link(href=xml_text(f"{site.site_url}{kind}/{quote(ident)}/"))
+        entry.title(xml_text(f"{names.get((kind.name, ident), ident)}: {change.subject}"))
+        entry.link(href=xml_text(absolute_url(site.site_url, entry_url(kind, quote(ident)))))
         entry.updated(when)
         entry.summary(xml_text(f"{path} changed in commit {change.sha[:12]}: {change.subject}"))
     return str(fg.atom_str(pretty=True).decode("utf-8"))
@@ -231,6 +290,7 @@ def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any]
         "data/kb.json": kb_json(kb, site_url, grades),
         "data/interventions.csv": interventions_csv(kb, site_url, grades),
         "data/evidence.csv": evidence_csv(kb, site_url, grades),
+        "data/doses.csv": doses_csv(kb, site_url),
         "data/references.csl.json": csl_json(kb),
         "data/references.bib": bibtex(kb.references.values()),
     }

@@ -6,10 +6,29 @@ from __future__ import annotations
 from typing import Any
 
 from allokb import labels as L
-from allokb.corrections import collect_corrections
+from allokb.corrections import (
+    ERROR_KINDS,
+    ClaimErrors,
+    collect_corrections,
+    ranked_errors,
+)
+from allokb.kinds import BY_NAME, CITATION, INTERVENTION, KINDS
+from allokb.render.citations import (
+    SHORT_VERDICT,
+    post_numbering,
+    post_refs,
+    short_source,
+)
 from allokb.render.pages import PageContext, grade_label
+from allokb.render.views import (
+    CorrectionsView,
+    EvidenceView,
+    HomeSummaryView,
+    context_of,
+)
 from allokb.schema import load_schema
 from allokb.sources import count_quotes
+from allokb.urls import entry_href, entry_link
 
 SUPPORT_DOCS = {
     "supported": "The quoted words of the source state the claim.",
@@ -60,43 +79,90 @@ def field_docs(name: str) -> list[dict[str, Any]]:
 def evidence_page(ctx: PageContext, rubric: Any) -> str:
     """How claims are checked and graded, and the field reference."""
     kinds = [{"name": n, "title": load_schema(n)["title"], "description": load_schema(n)["description"],
-              "fields": field_docs(n)} for n in ("intervention", "mechanism", "citation")]
-    common = ctx.common("evidence.md", "Evidence: how claims are checked and graded",
-                        "How every claim is checked against its source, how evidence grades are computed by an "
-                        "open rubric, and the documentation of every field of the knowledge base.",
-                        "src/allokb/schemas", [])
-    return ctx.render("evidence.md.j2", supports=[(k, L.SUPPORT[k], v) for k, v in SUPPORT_DOCS.items()],
-                      designs=list(L.DESIGN.items()), rubric=rubric, kinds=kinds, quotes=count_quotes(ctx.kb), **common)
+              "fields": field_docs(n)} for n in (kind.schema for kind in KINDS)]
+    page = ctx.page("evidence.md", "Evidence: how claims are checked and graded",
+                    "How every claim is checked against its source, how evidence grades are computed by an "
+                    "open rubric, and the documentation of every field of the knowledge base.",
+                    "src/allokb/schemas", [])
+    return ctx.render_view("evidence.md.j2", EvidenceView(
+        **context_of(page), supports=[(k, L.SUPPORT[k], v) for k, v in SUPPORT_DOCS.items()],
+        designs=list(L.DESIGN.items()), rubric=rubric, kinds=kinds, quotes=count_quotes(ctx.kb)))
+
+
+#: the kind of a claim that nothing found wrong yet: listed by page below the table, not as a row
+_NOT_CHECKABLE = "not-checkable"
+_NOT_FOUND = "source-not-found"
 
 
 def corrections_page(ctx: PageContext) -> str:
-    """Every correction to the source post's references and claims."""
-    found = collect_corrections(ctx.kb)
-    refs = [{"number": r.number, "key": r.key, "href": f"../references/{r.key}/", "title": r.title,
-             "corrections": r.corrections} for r in found.references]
-    claims = [{"page": c.record_name, "statement": c.statement,
-               "anchor_href": f"../{c.kind}s/{c.record_id}/#claim-{c.claim_id}", "post_text": c.post_text,
-               "refs_cited": ", ".join(f"[{n}]" for n in c.post_refs), "support": L.label(L.SUPPORT, c.support),
-               "note": c.note, "evidence": c.evidence,
-               "better": [{"key": k, "href": f"../references/{k}/"} for k in c.better_sources]}
-              for c in found.claims]
-    totals = found.totals
-    common = ctx.common("corrections.md", "Corrections to the source post",
-                        f"{totals['corrected']} references with corrected metadata and {len(claims)} citations of "
-                        "claims that the cited source does not fully support, each with its evidence.",
-                        "content/citations", [])
-    return ctx.render("corrections.md.j2", totals=totals, refs=refs, claims=claims, **common)
+    """Every error found in the source post, one row per claim or reference, the most consequential
+    first (`corrections.ERROR_KINDS`), with filters by kind of error; below them, how many claims
+    could not be checked yet (no error is known in them: a count, to keep the page small)."""
+    kb = ctx.kb
+    found = collect_corrections(kb)
+    labels = {k.id: k.label for k in ERROR_KINDS}
+
+    src = "corrections.md"
+
+    def source(key: str) -> dict[str, str]:
+        return {"name": short_source(kb.references[key]), "href": entry_href(src, CITATION, key)}
+
+    def claim_href(row: ClaimErrors, anchor: str) -> str:
+        return entry_href(src, BY_NAME[row.kind], row.record_id, anchor)
+
+    view: list[dict[str, Any]] = []
+    pending: dict[str, int] = {}  # page -> its claims not yet checkable
+    # A claim whose one error is that the paper it cites cannot be found is listed in that paper's
+    # row (the row says what is wrong; each claim would repeat it, and the page must stay small).
+    cited_for: dict[str, list[dict[str, str]]] = {}
+    rows = ranked_errors(kb, found)
+    for row in rows:
+        if not isinstance(row, ClaimErrors):
+            continue
+        if set(row.errors) - {_NOT_CHECKABLE} == {_NOT_FOUND}:
+            for f in row.findings:
+                cited = kb.citations.get(f.cited_key)
+                if cited and cited.verification.status == "not-found":
+                    cited_for.setdefault(f.cited_key, []).append(
+                        {"page": row.record_name, "href": claim_href(row, f"claim-{row.claim_id}")})
+    for row in rows:
+        if isinstance(row, ClaimErrors) and row.errors[0] == _NOT_CHECKABLE:
+            pending[row.kind + row.record_id] = pending.get(row.kind + row.record_id, 0) + 1
+            continue
+        if isinstance(row, ClaimErrors) and set(row.errors) - {_NOT_CHECKABLE} == {_NOT_FOUND}:
+            continue
+        errors = [k for k in row.errors if k != _NOT_CHECKABLE]
+        entry: dict[str, Any] = {"kinds": " ".join(errors), "worst": labels[errors[0]]}
+        if isinstance(row, ClaimErrors):
+            entry |= {"claim": True, "post_text": post_numbering(row.post_text), "post_refs": post_refs(row.post_refs),
+                      "page": row.record_name, "href": claim_href(row, f"claim-{row.claim_id}"),
+                      "findings": [source(f.cited_key) | {"support": f.support, "verdict": SHORT_VERDICT[f.support]}
+                                   for f in row.findings],
+                      "better": [source(k) for k in row.better_sources]}
+        else:
+            entry |= {"claim": False, "post_refs": post_refs([row.number]), "source": source(row.key),
+                      "not_found": row.status == "not-found", "cited_for": cited_for.get(row.key, []),
+                      "fields": [{"field": c.field, "seed": c.seed, "record": c.record, "evidence": c.evidence}
+                                 for c in row.corrections]}
+        view.append(entry)
+    page = ctx.page(src, "Corrections to the source post",
+                    "What the source post got wrong, the most serious error first, with the evidence for each.",
+                    "content/citations", [])
+    ranking = [{"id": k.id, "label": k.label} for k in ERROR_KINDS if k.id != _NOT_CHECKABLE]
+    return ctx.render_view("corrections.md.j2", CorrectionsView(
+        **context_of(page), totals=found.totals, ranking=ranking, rows=view,
+        unchecked_count=sum(pending.values()), unchecked_pages=len(pending)))
 
 
 def home_summary(ctx: PageContext) -> str:
     """The summary block that replaces `<!-- allokb:summary -->` on the home page."""
     groups = []
     for code, label in L.CATEGORY.items():
-        items = [{"name": i.name, "link": f"interventions/{i.id}.md", "grade": grade_label(ctx, i.id)[0]}
+        items = [{"name": i.name, "link": entry_link("index.md", INTERVENTION, i.id), "grade": grade_label(ctx, i.id)[0]}
                  for i in ctx.kb.interventions.values() if i.category == code]
         if items:
             groups.append({"label": label, "entries": items})
     verified = sum(1 for c in ctx.kb.citations.values() if c.verification.status == "verified")
     counts = {"interventions": len(ctx.kb.interventions), "mechanisms": len(ctx.kb.mechanisms),
               "references": len(ctx.kb.references), "verified": verified}
-    return ctx.render("home_summary.md.j2", groups=groups, counts=counts)
+    return ctx.render_view("home_summary.md.j2", HomeSummaryView(groups=groups, counts=counts))

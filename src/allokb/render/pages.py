@@ -7,27 +7,37 @@ from typing import Any
 import jinja2
 
 from allokb.corrections import seed_numbers
-from allokb.diagnostics import KbError, Location, make
+from allokb.diagnostics import DiagnosticError, Location, make
 from allokb.graph import KnowledgeBase, record_cites
-from allokb.model import Citation, Intervention, Mechanism, Reference
+from allokb.kinds import CITATION, INTERVENTION, MECHANISM, Kind
+from allokb.model import Citation, Cite, Entry, Intervention, Mechanism, Reference
 from allokb import labels as L
+from allokb.render.bottom_line import top_view
 from allokb.render.environment import TEMPLATES_DIR, Inert
-from allokb.report import format_text
+from allokb.render.doses import NOT_REVIEWED, dose_rows, label_views
 from allokb.sources import quotes_by_reference
 from allokb.render.views import (
+    EntryView,
+    InterventionsIndexView,
+    InterventionView,
+    MechanismsIndexView,
+    MechanismView,
     Numbering,
+    PageView,
+    ReferencesIndexView,
+    ReferenceView,
     SiteInfo,
     authors_short,
     claim_views,
+    context_of,
     describe_intervention,
     describe_mechanism,
     describe_reference,
     jsonld,
-    md_prefix,
     page_citation,
     quote_check,
-    url_prefix,
 )
+from allokb.urls import entry_href, entry_link, entry_src, md_prefix, section_src, url_prefix
 
 
 def render_template(env: jinja2.Environment, template: str, context: dict[str, Any]) -> str:
@@ -37,11 +47,11 @@ def render_template(env: jinja2.Environment, template: str, context: dict[str, A
         return env.get_template(template).render(**context)
     except jinja2.TemplateSyntaxError as exc:
         where = Location(f"{TEMPLATES_DIR}/{exc.name or template}", exc.lineno or 1, 1)
-        raise KbError(format_text(make("KB501", f"template syntax error: {exc.message}", where))) from None
+        raise DiagnosticError([make("KB501", f"template syntax error: {exc.message}", where)]) from None
     except jinja2.TemplateError as exc:
         line = _template_line(exc, template)
         where = Location(f"{TEMPLATES_DIR}/{template}", line, 1)
-        raise KbError(format_text(make("KB501", f"template error: {exc}", where))) from None
+        raise DiagnosticError([make("KB501", f"template error: {exc}", where)]) from None
 
 
 def _template_line(exc: BaseException, template: str) -> int:
@@ -80,14 +90,20 @@ class PageContext:
             "root_url": url_prefix(src_uri), "prefix": md_prefix(src_uri),
         }
 
+    def page(self, src_uri: str, title: str, description: str, source: str, refs: list[Reference]) -> PageView:
+        """The common part of a page's view (`PageView`)."""
+        return PageView(**self.common(src_uri, title, description, source, refs))
+
     def render(self, template: str, **context: Any) -> str:
         return render_template(self.env, template, context)
 
-    def link(self, src_uri: str, kind: str, ident: str) -> str:
-        return f"{md_prefix(src_uri)}{kind}s/{ident}.md"
+    def render_view(self, template: str, view: Any) -> str:
+        """Render a template with its view as the whole context."""
+        return render_template(self.env, template, context_of(view))
 
-    def href(self, src_uri: str, kind: str, ident: str) -> str:
-        return f"{url_prefix(src_uri)}{kind}s/{ident}/"
+    def named_link(self, src_uri: str, kind: Kind, record: Intervention | Mechanism) -> dict[str, str]:
+        """{name, link} of a record, linked from the page `src_uri`."""
+        return {"name": record.name, "link": entry_link(src_uri, kind, record.id)}
 
 
 def grade_label(ctx: PageContext, ident: str) -> tuple[str, int]:
@@ -111,7 +127,7 @@ def matrix_view(ctx: PageContext, src: str, item: Intervention) -> dict[str, Any
         studies = [{"id": s["id"], "approval": s["approval"], "design": L.label(L.DESIGN, s["design"]),
                     "participants": s["participants"], "support": L.label(L.SUPPORT, s["support"]),
                     "claims": s["claims"], "human": s["human"],
-                    "sources": [{"key": k, "link": f"{md_prefix(src)}references/{k}.md"} for k in s["sources"]]}
+                    "sources": [{"key": k, "link": entry_link(src, CITATION, k)} for k in s["sources"]]}
                    for s in r["included"]]
         view.append({**r, "studies_view": studies, "direction_label": L.label(L.EFFECT, r["direction"]),
                      "main": r["anchor"] == matrix["main"]["anchor"]})
@@ -120,47 +136,70 @@ def matrix_view(ctx: PageContext, src: str, item: Intervention) -> dict[str, Any
 
 def intervention_page(ctx: PageContext, item: Intervention) -> str:
     """The page of one intervention."""
-    src = f"interventions/{item.id}.md"
+    src = entry_src(INTERVENTION, item.id)
     numbering = Numbering(src, ctx.kb, ctx.formatted)
     kb = ctx.kb
     claims = claim_views(item.claims, numbering, ctx.seed_map, ctx.rubric)
     regulatory = [{"r": r, "cites": numbering.cites(r.citations)} for r in item.regulatory]
     dosing = [{"d": d, "cite": numbering.cite(d.reported_by), "population": L.label(L.POPULATION, d.population),
-               "supervision": L.label(L.SUPERVISION, d.supervision), "route": L.label(L.ROUTE, d.route)}
+               "supervision": L.label(L.SUPERVISION, d.supervision), "route": L.route(d.route)}
               for d in item.dosing]
+    def named(cites: tuple[Cite, ...]) -> list[dict[str, Any]]:
+        return [{"c": numbering.cite(c), "name": source_name(kb.references[c.ref.target])} for c in cites]
+
+    doses: list[dict[str, Any]] = [{"r": r, "cites": named(r.cites), "supported_by": named(r.supported_by)} for r in dose_rows(kb, item)]
+    label_summaries = label_views(item, lambda key: entry_link(src, CITATION, key), numbering.cite)
     cautions = [{"kind": L.label(L.CAUTION, c.kind), "text": c.text, "cites": numbering.cites(c.citations)}
                 for c in sorted(item.cautions, key=lambda c: c.kind != "contraindication")]
-    interactions = [{"name": kb.interventions[i.intervention.target].name, "kind": L.label(L.INTERACTION, i.kind),
-                     "link": ctx.link(src, "intervention", i.intervention.target), "note": i.note,
-                     "cites": numbering.cites(i.citations)} for i in item.interactions]
+    interactions = [{**ctx.named_link(src, INTERVENTION, kb.target(i.intervention)),  # type: ignore[arg-type]
+                     "kind": L.label(L.INTERACTION, i.kind), "note": i.note, "cites": numbering.cites(i.citations)}
+                    for i in item.interactions]
     alternatives = [{"name": a.name, "note": a.note, "cites": numbering.cites(a.citations)} for a in item.alternatives]
     anecdotes = [{"a": a, "cite": numbering.cite(a.citation),
                   "population": L.label(L.POPULATION, a.population) if a.population else None} for a in item.anecdotes]
-    related = [{"name": kb.interventions[r.target].name, "link": ctx.link(src, "intervention", r.target)}
-               for r in item.related]
-    interacting = [{"name": kb.interventions[i].name, "link": ctx.link(src, "intervention", i)}
-                   for i in kb.interacting.get(item.id, ()) if i not in {r.target for r in item.related}]
+    related_ids = {r.target for r in item.related}
+    related = [ctx.named_link(src, INTERVENTION, kb.target(r)) for r in item.related]  # type: ignore[arg-type]
+    interacting = [ctx.named_link(src, INTERVENTION, other) for other in kb.interacting.get(item.id, ())
+                   if other.id not in related_ids]
     refs = numbering.entries()
-    common = ctx.common(src, item.name, describe_intervention(item), item.source, [kb.references[e.key] for e in refs])
-    return ctx.render(
-        "intervention.md.j2", item=item, matrix=matrix_view(ctx, src, item),
+    page = ctx.page(src, item.name, describe_intervention(item), item.source, [kb.references[e.key] for e in refs])
+    return ctx.render_view("intervention.md.j2", InterventionView(
+        **context_of(page), item=item, matrix=matrix_view(ctx, src, item),
         v={"direction": L.label(L.DIRECTION, item.direction), "category": L.label(L.CATEGORY, item.category),
            "relation": ctx.rubric.relations[item.relation].label if ctx.rubric and item.relation in
-           ctx.rubric.relations else L.label({}, item.relation),
+           ctx.rubric.relations else L.plain(item.relation),
            "main": grade_label(ctx, item.id)[0],
            "prescription": L.label(L.PRESCRIPTION, item.prescription_status),
            "populations": ", ".join(L.label(L.POPULATION, p) for p in item.populations)},
-        mechanisms=[{"name": kb.mechanisms[m.target].name, "link": ctx.link(src, "mechanism", m.target)}
-                    for m in item.mechanisms],
+        mechanisms=[ctx.named_link(src, MECHANISM, kb.target(m)) for m in item.mechanisms],  # type: ignore[arg-type]
         claims=claims, regulatory=regulatory, dosing=dosing, cautions=cautions,
         contraindications=[c.text for c in item.cautions if c.kind == "contraindication"],
+        doses_checked=[d for d in doses if d["r"].kind != "other"], doses_other=[d for d in doses if d["r"].kind == "other"],
+        dose_routes=sorted({d["r"].route for d in doses}), label_summaries=label_summaries,
+        not_reviewed=not_reviewed(item, label_summaries),
         interactions=interactions, alternatives=alternatives, anecdotes=anecdotes, related=related,
-        interacting=interacting, refs=refs, entries=refs, **common)
+        interacting=interacting, refs=refs, entries=refs,
+        top=top_view(item, ctx.rubric.population_label if ctx.rubric else None)))
+
+
+def source_name(ref: Reference) -> str:
+    """`Andréen et al. 2006`: a source named for a reader, never by its bib key."""
+    year = ref.get("year")
+    return f"{authors_short(ref)} {year}" if year else authors_short(ref)
+
+
+def not_reviewed(item: Intervention, summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the page says where no caution or contraindication is recorded: "Not reviewed yet",
+    with the first label's link where there is one, or the label summary's anchor when it quotes
+    contraindications."""
+    href = next((s["href"] for s in summaries if s["href"]), None)
+    quoted = any(sec["quotes"] for s in summaries for sec in s["sections"] if sec["title"].startswith("Who"))
+    return {"text": NOT_REVIEWED, "href": href, "label_has_contraindications": quoted}
 
 
 def interventions_index(ctx: PageContext) -> str:
     """The summary table of all interventions."""
-    src = "interventions/index.md"
+    src = section_src(INTERVENTION)
     rows = []
     for item in ctx.kb.interventions.values():
         label, rank = grade_label(ctx, item.id)
@@ -171,7 +210,7 @@ def interventions_index(ctx: PageContext) -> str:
             "prescription": L.label(L.PRESCRIPTION, item.prescription_status),
             "populations": ", ".join(L.label(L.POPULATION, p) for p in item.populations),
             "population_codes": list(item.populations),
-            "mechanisms": [{"name": ctx.kb.mechanisms[m.target].name, "href": f"../mechanisms/{m.target}/"}
+            "mechanisms": [{"name": ctx.kb.target(m).name, "href": entry_href(src, MECHANISM, m.target)}  # type: ignore[union-attr]
                            for m in item.mechanisms],
             "grade_label": label, "grade_rank": rank,
             "seed_rating": item.seed_rating.rating if item.seed_rating else "—", "ref_count": len(refs),
@@ -179,37 +218,36 @@ def interventions_index(ctx: PageContext) -> str:
     from allokb.render.exports import population_options
 
     categories = sorted({(i.category, L.label(L.CATEGORY, i.category)) for i in ctx.kb.interventions.values()})
-    common = ctx.common(src, "Interventions", f"Summary table of {len(rows)} ways people try to raise "
-                        "allopregnanolone, with computed evidence grades, sources and cautions.", "content/interventions",
-                        [])
-    return ctx.render("interventions_index.md.j2", rows=rows, categories=categories,
-                      populations=population_options(ctx.kb), **common)
+    page = ctx.page(src, "Interventions", f"Summary table of {len(rows)} ways people try to raise "
+                    "allopregnanolone, with computed evidence grades, sources and cautions.", "content/interventions",
+                    [])
+    return ctx.render_view("interventions_index.md.j2", InterventionsIndexView(
+        **context_of(page), rows=rows, categories=categories, populations=population_options(ctx.kb)))
 
 
 def mechanism_page(ctx: PageContext, mech: Mechanism) -> str:
     """The page of one mechanism, with every intervention acting through it."""
-    src = f"mechanisms/{mech.id}.md"
+    src = entry_src(MECHANISM, mech.id)
     kb = ctx.kb
     numbering = Numbering(src, kb, ctx.formatted)
     claims = claim_views(mech.claims, numbering, ctx.seed_map, ctx.rubric)
     refs = numbering.entries()
 
-    def links(ids: Any) -> list[dict[str, str]]:
-        return [{"name": kb.mechanisms[i].name, "link": ctx.link(src, "mechanism", i)} for i in ids]
+    def links(records: Any) -> list[dict[str, str]]:
+        return [ctx.named_link(src, MECHANISM, record) for record in records]
 
-    acting = [{"name": kb.interventions[i].name, "link": ctx.link(src, "intervention", i),
-               "direction": L.label(L.DIRECTION, kb.interventions[i].direction).lower()}
-              for i in kb.acting_through.get(mech.id, ())]
-    common = ctx.common(src, mech.name, describe_mechanism(mech), mech.source, [kb.references[e.key] for e in refs])
-    return ctx.render("mechanism.md.j2", mech=mech, kind=L.label(L.MECHANISM_KIND, mech.kind), step=mech.step,
-                      upstream=links(u.target for u in mech.upstream), downstream=links(kb.downstream.get(mech.id, ())),
-                      related=links(r.target for r in mech.related), acting=acting, claims=claims, refs=refs,
-                      entries=refs, **common)
+    acting = [{**ctx.named_link(src, INTERVENTION, item), "direction": L.label(L.DIRECTION, item.direction).lower()}
+              for item in kb.acting_through.get(mech.id, ())]
+    page = ctx.page(src, mech.name, describe_mechanism(mech), mech.source, [kb.references[e.key] for e in refs])
+    return ctx.render_view("mechanism.md.j2", MechanismView(
+        **context_of(page), mech=mech, kind=L.label(L.MECHANISM_KIND, mech.kind), step=mech.step,
+        upstream=links(kb.target(u) for u in mech.upstream), downstream=links(kb.downstream.get(mech.id, ())),
+        related=links(kb.target(r) for r in mech.related), acting=acting, claims=claims, refs=refs, entries=refs))
 
 
 def mechanisms_index(ctx: PageContext, diagram: str) -> str:
     """The mechanisms index with the pathway diagram."""
-    src = "mechanisms/index.md"
+    src = section_src(MECHANISM)
     groups = []
     for kind, label in L.MECHANISM_KIND.items():
         items = [{"name": m.name, "link": f"{m.id}.md", "summary": m.summary,
@@ -217,9 +255,17 @@ def mechanisms_index(ctx: PageContext, diagram: str) -> str:
                  for m in ctx.kb.mechanisms.values() if m.kind == kind]
         if items:
             groups.append({"label": label + ("s" if not label.endswith("s") else ""), "entries": items})
-    common = ctx.common(src, "Mechanisms", "How allopregnanolone is made, acts and is lowered: the biosynthesis "
-                        "pathway and every mechanism in the knowledge base.", "content/mechanisms", [])
-    return ctx.render("mechanisms_index.md.j2", diagram=diagram, groups=groups, **common)
+    page = ctx.page(src, "Mechanisms", "How allopregnanolone is made, acts and is lowered: the biosynthesis "
+                    "pathway and every mechanism in the knowledge base.", "content/mechanisms", [])
+    return ctx.render_view("mechanisms_index.md.j2", MechanismsIndexView(**context_of(page), diagram=diagram,
+                                                                         groups=groups))
+
+
+def entry_page(ctx: PageContext, kind: Kind, entry: Entry) -> str:
+    """The page of an entry of a kind without a page builder of its own (`kinds.GENERIC`)."""
+    src = entry_src(kind, entry.id)
+    page = ctx.page(src, entry.name, entry.summary or entry.name, entry.source, [])
+    return ctx.render_view(kind.template, EntryView(**context_of(page), entry=entry, kind=kind))
 
 
 def reference_links(ref: Reference) -> list[dict[str, str]]:
@@ -240,19 +286,21 @@ def reference_links(ref: Reference) -> list[dict[str, str]]:
 
 def reference_page(ctx: PageContext, ref: Reference) -> str:
     """The page of one reference: record, verification, corrections and cited-by."""
-    src = f"references/{ref.key}.md"
+    src = entry_src(CITATION, ref.key)
     citation = ctx.kb.citations.get(ref.key)
     cited_by = [{"name": s.record_name, "label": s.label, "support": L.label(L.SUPPORT, s.support),
-                 "link": f"../{s.kind}s/{s.record_id}.md#{s.anchor}"} for s in ctx.kb.cited_by.get(ref.key, ())]
+                 "link": entry_link(src, INTERVENTION if s.kind == INTERVENTION.name else MECHANISM, s.record_id,
+                                    s.anchor)}
+                for s in ctx.kb.cited_by.get(ref.key, ())]
     title = ref.get("title") or ref.key
     design = citation.design if citation else None
-    common = ctx.common(src, title, describe_reference(ref, design), citation.source if citation else "references.bib",
-                        [ref])
+    page = ctx.page(src, title, describe_reference(ref, design), citation.source if citation else "references.bib",
+                    [ref])
     # One page per source would dominate the search index (and every reader's first download);
     # the bibliography page, which lists every source, is searchable instead.
-    common["meta"]["search_exclude"] = True
-    return ctx.render(
-        "reference.md.j2", ref=ref, formatted=ctx.formatted.get(ref.key, ""), citation=citation,
+    page.meta["search_exclude"] = True
+    return ctx.render_view("reference.md.j2", ReferenceView(
+        **context_of(page), ref=ref, formatted=ctx.formatted.get(ref.key, ""), citation=citation,
         design=L.label(L.DESIGN, design) if design else "not recorded",
         subjects=citation.subjects if citation and citation.subjects else "not recorded",
         retraction=L.label(L.RETRACTION, citation.retraction if citation and citation.retraction else "unchecked"),
@@ -260,7 +308,7 @@ def reference_page(ctx: PageContext, ref: Reference) -> str:
         verification=L.label(L.VERIFICATION, citation.verification.status) if citation else "No citation record",
         record=verification_record(citation),
         seed=citation.seed if citation else None, corrections=citation.seed.corrections if citation and citation.seed
-        else (), cited_by=cited_by, quotes=source_view(ctx, ref.key), **common)
+        else (), cited_by=cited_by, quotes=source_view(ctx, ref.key)))
 
 
 def source_view(ctx: PageContext, key: str) -> dict[str, Any] | None:
@@ -275,7 +323,7 @@ def source_view(ctx: PageContext, key: str) -> dict[str, Any] | None:
     if source is None:
         return {"source": None, "count": count, "uses": items}
     return {"source": source, "count": count, "href": f"../{source.site_path}", "uses": items,
-            "html_href": f"{url_prefix(f'references/{key}.md')}{source.site_path}",
+            "html_href": f"{url_prefix(entry_src(CITATION, key))}{source.site_path}",
             "words": f"{count} quote{'s' * (count != 1)}"}
 
 
@@ -292,14 +340,14 @@ def quote_uses(ctx: PageContext, key: str) -> list[dict[str, str]]:
         if finding.quote and finding.quote.strip():
             out.append({"quote": finding.quote, "name": "What it shows", "link": Inert("#findings"),
                         "label": finding.text, "check": "machine" if have_text else "hand", "support": ""})
-    for kind, records in (("intervention", kb.interventions), ("mechanism", kb.mechanisms)):
+    for kind, records in ((INTERVENTION, kb.interventions), (MECHANISM, kb.mechanisms)):
         for record in records.values():
             for anchor, label, cite in record_cites(record):
                 if cite.ref.target != key or not (cite.quote and cite.quote.strip()):
                     continue
                 check = {"machine-checked": "machine", "checked by hand": "hand"}.get(quote_check(kb, cite), "none")
                 out.append({"quote": cite.quote, "name": record.name, "label": label,
-                            "link": f"../{kind}s/{record.id}.md#{anchor}", "check": check,
+                            "link": entry_link(entry_src(CITATION, key), kind, record.id, anchor), "check": check,
                             "support": L.label(L.SUPPORT, cite.support)})
     return out
 
@@ -322,7 +370,7 @@ def verification_record(citation: Citation | None) -> dict[str, Any] | None:
 
 def references_index(ctx: PageContext) -> str:
     """The bibliography."""
-    src = "references/index.md"
+    src = section_src(CITATION)
     entries = []
     counts = {"total": 0, "verified": 0, "partly": 0, "not_found": 0, "unchecked": 0}
     names = {"verified": "verified", "partly-verified": "partly", "not-found": "not_found", "unchecked": "unchecked"}
@@ -337,6 +385,18 @@ def references_index(ctx: PageContext) -> str:
                         "links": [{"label": x["label"], "url": x["url"]} for x in reference_links(ref)],
                         "cited_by_count": len(ctx.kb.cited_by.get(key, ()))})
     entries.sort(key=lambda e: (authors_short(ctx.kb.references[e["key"]]).lower(), e["key"]))
-    common = ctx.common(src, "References", f"All {counts['total']} sources cited by the Allopregnanolone Evidence "
-                        "Atlas, with verification status and links to PubMed, PMC and DOI.", "references.bib", [])
-    return ctx.render("references_index.md.j2", style="AMA (11th edition)", entries=entries, counts=counts, **common)
+    page = ctx.page(src, "References", f"All {counts['total']} sources cited by the Allopregnanolone Evidence "
+                    "Atlas, with verification status and links to PubMed, PMC and DOI.", "references.bib", [])
+    return ctx.render_view("references_index.md.j2", ReferencesIndexView(
+        **context_of(page), style="AMA (11th edition)", entries=entries, counts=counts))
+
+
+#: kind name -> the page builder of its entries; a kind not listed gets `entry_page`
+ENTRY_PAGES: dict[str, Any] = {INTERVENTION.name: intervention_page, MECHANISM.name: mechanism_page,
+                               CITATION.name: reference_page}
+
+
+def page_of(ctx: PageContext, kind: Kind, record: Any) -> str:
+    """The page of one entry of `kind` (for the citation kind, `record` is its bib entry)."""
+    builder = ENTRY_PAGES.get(kind.name)
+    return builder(ctx, record) if builder is not None else entry_page(ctx, kind, record)

@@ -6,13 +6,17 @@ links between pages, labels and the "cite this page" texts are computed here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from allokb.graph import KnowledgeBase
-from allokb.model import Cite, Claim, Intervention, Mechanism, Reference
 from allokb import labels as L
+from allokb import urls
+from allokb.graph import KnowledgeBase
+from allokb.kinds import CITATION
+from allokb.model import Cite, Claim, Intervention, Mechanism, Reference
+from allokb.render.citations import post_numbering, short_source, study_summary
 from allokb.sources import CHECKED_SUPPORTS
+from allokb.urls import entry_href, entry_link
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,10 @@ class CiteView:
     note: str | None
     link: str  # relative link to the reference page
     check: str = ""  # how its quote was checked: "machine-checked", "checked by hand", or "" (none is)
+    curator_note: str | None = None  # how it was checked, in the maintainers' words ("How this was checked")
+    source: str = ""  # the source in a few words: `Andréen 2006` (citations.short_source)
+    study: str = ""  # its design and size as recorded: `RCT, n = 43` (citations.study_summary), or ""
+    open: bool = False  # its quote is shown open: the best supporting quote of its claim
 
 
 def quote_check(kb: KnowledgeBase, cite: Cite) -> str:
@@ -68,6 +76,17 @@ def quote_check(kb: KnowledgeBase, cite: Cite) -> str:
     if cite.support not in CHECKED_SUPPORTS or not (cite.quote or "").strip():
         return ""
     return "machine-checked" if cite.ref.target in kb.sources else "checked by hand"
+
+
+def mark_best_quote(cites: list[CiteView]) -> list[CiteView]:
+    """Mark the best supporting quote of a claim to be shown open: the first `supported` citation
+    with a quote, else the first `partial` one; none when no supporting citation has a quote."""
+    for support in ("supported", "partial"):
+        for c in cites:
+            if c.support == support and (c.quote or "").strip():
+                c.open = True
+                return cites
+    return cites
 
 
 @dataclass
@@ -81,16 +100,8 @@ class RefEntry:
     verification: str
 
 
-def md_prefix(src_uri: str) -> str:
-    """From a page's Markdown source to the docs root, for Markdown links (`../`)."""
-    return "../" * src_uri.count("/")
-
-
-def url_prefix(src_uri: str) -> str:
-    """From a page's URL (directory style: a/b.md -> /a/b/) to the site root, for raw HTML."""
-    parts = src_uri.removesuffix(".md").split("/")
-    depth = len(parts) - 1 if parts[-1] == "index" else len(parts)
-    return "../" * depth
+#: re-exported: render/evidence_map.py takes it from here
+url_prefix = urls.url_prefix
 
 
 @dataclass
@@ -105,8 +116,11 @@ class Numbering:
     def cite(self, cite: Cite) -> CiteView:
         key = cite.ref.target
         number = self.numbers.setdefault(key, len(self.numbers) + 1)
+        ref = self.kb.references.get(key)
         return CiteView(number, key, cite.support, L.label(L.SUPPORT, cite.support), cite.locator, cite.quote,
-                        cite.note, f"{md_prefix(self.src_uri)}references/{key}.md", quote_check(self.kb, cite))
+                        cite.note, entry_link(self.src_uri, CITATION, key), quote_check(self.kb, cite),
+                        cite.curator_note, short_source(ref) if ref else key,
+                        study_summary(self.kb.citations.get(key)))
 
     def cites(self, cites: tuple[Cite, ...]) -> list[CiteView]:
         return [self.cite(c) for c in cites]
@@ -117,7 +131,7 @@ class Numbering:
             citation = self.kb.citations.get(key)
             status = L.label(L.VERIFICATION, citation.verification.status) if citation else "No citation record"
             out.append(RefEntry(number, key, self.formatted.get(key, key),
-                                f"{url_prefix(self.src_uri)}references/{key}/", status))
+                                entry_href(self.src_uri, CITATION, key), status))
         return out
 
 
@@ -131,6 +145,7 @@ class ClaimView:
     cites: list[CiteView]
     population: str  # the population's wording
     seed_refs: list[tuple[int, str | None]]  # the post's reference numbers and the bib keys they map to
+    seed_text: str = ""  # the post's words, its own `[3,14]` written `[post refs 3, 14]`
 
 
 def claim_views(claims: tuple[Claim, ...], numbering: Numbering, seed_map: dict[int, str],
@@ -142,8 +157,10 @@ def claim_views(claims: tuple[Claim, ...], numbering: Numbering, seed_map: dict[
     def population(ident: str) -> str:
         return rubric.population_label(ident) if rubric else L.label(L.POPULATION, ident)
 
-    return [ClaimView(c, outcome(c.outcome), L.label(L.EFFECT, c.direction), numbering.cites(c.citations),
-                      population(c.population), [(n, seed_map.get(n)) for n in (c.seed.refs if c.seed else ())])
+    return [ClaimView(c, outcome(c.outcome), L.label(L.EFFECT, c.direction),
+                      mark_best_quote(numbering.cites(c.citations)), population(c.population),
+                      [(n, seed_map.get(n)) for n in (c.seed.refs if c.seed else ())],
+                      post_numbering(c.seed.text) if c.seed else "")
             for c in claims]
 
 
@@ -216,3 +233,169 @@ def describe_reference(ref: Reference, design: str | None) -> str:
     year = ref.get("year") or "n.d."
     what = L.label(L.DESIGN, design).lower() if design else "source"
     return f"{authors_short(ref)} ({year}), {what}: {ref.get('title') or ref.key}. Verification record and cited-by list."
+
+
+# --- page views: one per page kind, the whole context of its template -----------------------
+# Each template's header comment lists exactly the fields of its view (tests/test_views.py).
+
+@dataclass(frozen=True)
+class PageView:
+    """What every page template gets: front matter, the cite box and its history, the edit link,
+    and the paths from the page to the site root."""
+
+    meta: dict[str, Any]
+    cite: dict[str, str]
+    edit_url: str | None
+    source: str
+    root_url: str
+    prefix: str
+    history: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class InterventionView(PageView):
+    """One intervention's page."""
+
+    item: Intervention
+    v: dict[str, str]
+    matrix: dict[str, Any] | None
+    mechanisms: list[dict[str, str]]
+    claims: list[ClaimView]
+    regulatory: list[dict[str, Any]]
+    dosing: list[dict[str, Any]]
+    cautions: list[dict[str, Any]]
+    contraindications: list[str]
+    doses_checked: list[dict[str, Any]]
+    doses_other: list[dict[str, Any]]
+    dose_routes: list[str]
+    label_summaries: list[dict[str, Any]]
+    not_reviewed: dict[str, Any]
+    interactions: list[dict[str, Any]]
+    alternatives: list[dict[str, Any]]
+    anecdotes: list[dict[str, Any]]
+    related: list[dict[str, str]]
+    interacting: list[dict[str, str]]
+    refs: list[RefEntry]
+    entries: list[RefEntry]
+    top: dict[str, Any]  # render.bottom_line.top_view: the bottom line, "Studied in", "Suggested by the post for"
+
+
+@dataclass(frozen=True)
+class InterventionsIndexView(PageView):
+    """The summary table of interventions."""
+
+    rows: list[dict[str, Any]]
+    categories: list[tuple[str, str]]
+    populations: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class MechanismView(PageView):
+    """One mechanism's page."""
+
+    mech: Mechanism
+    kind: str
+    step: Any
+    upstream: list[dict[str, str]]
+    downstream: list[dict[str, str]]
+    related: list[dict[str, str]]
+    acting: list[dict[str, str]]
+    claims: list[ClaimView]
+    refs: list[RefEntry]
+    entries: list[RefEntry]
+
+
+@dataclass(frozen=True)
+class MechanismsIndexView(PageView):
+    """The mechanisms index with the pathway diagram."""
+
+    diagram: Any
+    groups: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ReferenceView(PageView):
+    """One reference's page."""
+
+    ref: Reference
+    formatted: str
+    citation: Any
+    design: str
+    subjects: str
+    retraction: str
+    identifiers: list[dict[str, str]]
+    verification: str
+    record: dict[str, Any] | None
+    seed: Any
+    corrections: Any
+    cited_by: list[dict[str, str]]
+    quotes: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ReferencesIndexView(PageView):
+    """The bibliography."""
+
+    style: str
+    entries: list[dict[str, Any]]
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class EvidenceView(PageView):
+    """How evidence is graded and claims are checked, with the field reference."""
+
+    supports: list[tuple[str, str, str]]
+    designs: list[tuple[str, str]]
+    rubric: Any
+    kinds: list[dict[str, Any]]
+    quotes: Any
+
+
+@dataclass(frozen=True)
+class CorrectionsView(PageView):
+    """Every error found in the source post, one row per claim or reference, the worst first."""
+
+    totals: dict[str, int]
+    ranking: list[dict[str, str]]
+    rows: list[dict[str, Any]]
+    unchecked_count: int
+    unchecked_pages: int
+
+
+@dataclass(frozen=True)
+class EntryView(PageView):
+    """The page of an entry of a kind built by the generic builder (`model.Entry`)."""
+
+    entry: Any
+    kind: Any
+
+
+@dataclass(frozen=True)
+class HomeSummaryView:
+    """The summary block of the home page."""
+
+    groups: list[dict[str, Any]]
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class CodesView:
+    """The diagnostic codes page."""
+
+    codes: list[Any]
+
+
+#: template -> its view: what tests/test_views.py checks each header against
+VIEWS: dict[str, type] = {
+    "intervention.md.j2": InterventionView, "interventions_index.md.j2": InterventionsIndexView,
+    "mechanism.md.j2": MechanismView, "mechanisms_index.md.j2": MechanismsIndexView,
+    "reference.md.j2": ReferenceView, "references_index.md.j2": ReferencesIndexView,
+    "evidence.md.j2": EvidenceView, "corrections.md.j2": CorrectionsView,
+    "home_summary.md.j2": HomeSummaryView, "codes.md.j2": CodesView,
+}
+
+
+def context_of(view: Any) -> dict[str, Any]:
+    """A view as a template's context: its fields, by name (shallow: records stay records)."""
+    return {f.name: getattr(view, f.name) for f in fields(view)}

@@ -1,26 +1,23 @@
-"""Rules stage: cross-record checks on the resolved knowledge base.
-
-Each rule is one small function `check_*` that yields diagnostics; its docstring is the rule's
-documentation. `RULES` lists them in the order they run.
-"""
+"""Rules on the bibliography: required fields, one publication under two keys, references cited
+nowhere, and corrections to the source post that correct nothing."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from allokb.bib import RECORD_FIELDS, REQUIRED_FIELDS
 from allokb.diagnostics import Diagnostic, make, shown
-from allokb.graph import KnowledgeBase, record_cites
-from allokb.model import Intervention, Mechanism
+from allokb.graph import KnowledgeBase
+from allokb.rules.catalogue import rule
 from allokb.sources import normalise
 
 
+@rule("KB407")
 def check_duplicate_publications(kb: KnowledgeBase) -> Iterator[Diagnostic]:
-    """KB407: two bib entries with the same DOI, PMID or PMCID, or the same title in the same year,
-    are one publication under two keys. Titles are compared normalised: Unicode NFKC, case, and
-    letters and digits only, with Greek letters written out or not (`5α` = `5alpha`); identifiers
-    without regard to case."""
+    """Two bib entries share a DOI, PMID or PMCID (compared without regard to case), or the same title in
+    the same year: they are the same publication. Titles are compared after Unicode NFKC, case
+    folding and dropping accents, with Greek letters written out (`α` = `alpha`) and only letters
+    and digits kept, so punctuation, dashes and spaces never differ. Keep one key."""
     for name in ("doi", "pmid", "pmcid"):
         seen: dict[str, str] = {}
         for key, ref in kb.references.items():
@@ -55,11 +52,14 @@ def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+@rule("KB403")
 def check_required_fields(kb: KnowledgeBase) -> Iterator[Diagnostic]:
-    """KB403: a bib entry lacks a field its type requires (bib.REQUIRED_FIELDS; an @article's
-    author, journal and year are KB451) — unless its
-    citation's verification record lists the field under `missing` and says what was `searched`:
-    a field that exists but was found on no record is recorded as such, never filled in."""
+    """An entry lacks a field that its type requires (article: title; book: title, publisher, year, and
+    author or editor; incollection: author, title, booktitle, year; online: title, url, and author
+    or organization; misc: title, year; report: title, year, and author, organization or
+    institution; an article's author, journal and year are KB451). A field that exists but that no
+    record showed is not filled in: list it under `verification.missing` of the citation, with what
+    was `searched`, and the entry may go without it."""
     for key, ref in kb.references.items():
         citation = kb.citations.get(key)
         excused = set(citation.verification.missing) if citation and citation.verification.searched else set()
@@ -74,44 +74,13 @@ def check_required_fields(kb: KnowledgeBase) -> Iterator[Diagnostic]:
                        f"content/citations/{key}.yaml with what was `searched`")
 
 
+@rule("KB408")
 def check_cited_nowhere(kb: KnowledgeBase) -> Iterator[Diagnostic]:
-    """KB408 (warning): a bib entry that nothing cites is dead weight or a forgotten citation."""
+    """A bib entry that no claim, dosing report, regulatory record or anecdote cites."""
     for key, ref in kb.references.items():
         if key not in kb.cited_by:
             yield make("KB408", f"reference `{key}` is cited nowhere", ref.location,
                        "cite it from a claim, a dose, a caution or an anecdote, or remove it")
-
-
-def check_quotes(kb: KnowledgeBase) -> Iterator[Diagnostic]:
-    """KB410: a citation marked `supported` or `partial` must carry the exact supporting quote."""
-    for record in _records(kb):
-        for _, _, cite in record_cites(record):
-            if cite.support in ("supported", "partial") and not (cite.quote or "").strip():
-                yield make("KB410", f"citation of `{cite.ref.target}` is `{cite.support}` but has no quote",
-                           cite.location, "add `quote:` with the source's exact words, or set `support: unchecked`")
-
-
-def check_self_links(kb: KnowledgeBase) -> Iterator[Diagnostic]:
-    """KB307: a record must not list itself as related, upstream or interacting."""
-    for item in kb.interventions.values():
-        for link in [*item.related, *(i.intervention for i in item.interactions)]:
-            if link.target == item.id:
-                yield make("KB307", f"`{item.id}` refers to itself", link.location)
-    for mech in kb.mechanisms.values():
-        for link in [*mech.upstream, *mech.related]:
-            if link.target == mech.id:
-                yield make("KB307", f"`{mech.id}` refers to itself", link.location)
-
-
-def check_claim_ids(kb: KnowledgeBase) -> Iterator[Diagnostic]:
-    """KB308: claim and anecdote ids are unique within their record (they are page anchors)."""
-    for record in _records(kb):
-        seen: dict[str, int] = defaultdict(int)
-        anecdotes = record.anecdotes if isinstance(record, Intervention) else ()
-        for item in [*record.claims, *anecdotes]:
-            seen[item.id] += 1
-            if seen[item.id] == 2:
-                yield make("KB308", f"id `{item.id}` is used twice in `{record.id}`", item.location)
 
 
 #: correction fields whose value is also a field of the bib entry
@@ -122,11 +91,11 @@ def _same(a: str, b: str) -> bool:
     return normalise(a) == normalise(b)
 
 
+@rule("KB415")
 def check_empty_corrections(kb: KnowledgeBase) -> Iterator[Diagnostic]:
-    """KB415: a correction to the source post must correct something. A correction whose post
-    value equals the record's value, or whose post value equals the bib entry's own field (the
-    post was right), is an error: the corrections report would publish a mistake that is not
-    one. Values are compared after the quote normalisation (case, whitespace, dashes, Greek)."""
+    """A correction to the source post (`seed.corrections` of a citation) whose post value equals the
+    record's value, or equals the bib entry's own field, says the post was wrong where it was right.
+    The corrections report would publish it; remove it."""
     for key, citation in kb.citations.items():
         if not citation.seed:
             continue
@@ -141,21 +110,5 @@ def check_empty_corrections(kb: KnowledgeBase) -> Iterator[Diagnostic]:
                            "remove the correction, or fix references.bib if the record says otherwise")
 
 
-def _records(kb: KnowledgeBase) -> list[Intervention | Mechanism]:
-    return [*kb.interventions.values(), *kb.mechanisms.values()]
-
-
-RULES: tuple[Callable[[KnowledgeBase], Iterator[Diagnostic]], ...] = (
-    check_required_fields,
-    check_duplicate_publications,
-    check_cited_nowhere,
-    check_quotes,
-    check_self_links,
-    check_claim_ids,
-    check_empty_corrections,
-)
-
-
-def run_rules(kb: KnowledgeBase) -> list[Diagnostic]:
-    """Run every rule over the knowledge base."""
-    return [d for rule in RULES for d in rule(kb)]
+#: the bibliography's rules, in the order they run
+BIBLIOGRAPHY_RULES = (check_required_fields, check_duplicate_publications, check_cited_nowhere, check_empty_corrections)

@@ -1,0 +1,41 @@
+"""The stages a build is made of, besides the check (`allokb.project.check_project`) and the
+swap (`allokb.output`): rendering the checked knowledge base in memory, and the post-build
+audit of the written HTML. `allokb.build.build` runs them in order; the MkDocs hook
+(`allokb.sink.on_config`) runs the same functions when MkDocs is started by itself.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from allokb.audit import audit_site
+from allokb.diagnostics import Diagnostic
+from allokb.grade import matrix_data
+from allokb.project import CheckResult
+from allokb.render import RenderedSite, render_site
+from allokb.site import Settings, site_info
+from allokb.render.views import SiteInfo
+
+
+def render(root: Path, result: CheckResult, settings: Settings) -> tuple[RenderedSite, SiteInfo]:
+    """Every page, export and block of a checked project, in memory, with the site metadata they
+    were rendered for. A template or included file at fault gives a `RenderedSite` holding only
+    its `diagnostics`."""
+    site = site_info(settings, root)
+    rubric = result.rubric
+    matrices = {k: matrix_data(rubric, g) for k, g in result.grades.items()} if rubric is not None else {}
+    rendered = render_site(root, result.kb, site, matrices, result.rubric,
+                           result.urls.redirects if result.urls else {})
+    return rendered, site
+
+
+def audit(site_dir: Path, site_url: str, *, serving: bool = False) -> list[Diagnostic]:
+    """The post-build audit (allokb.audit) of a written site: every KB510 and KB511, paths inside
+    the site. `ALLOKB_TEST_SKIP_AUDIT=1` switches it off FOR TESTS ONLY (the browser test plants a
+    script past it to see the CSP block it); a site built that way must never be published."""
+    if os.environ.get("ALLOKB_TEST_SKIP_AUDIT") == "1":
+        return []
+    # The preview carries no policy on purpose (live reload is an inline script): KB511 there
+    # says nothing about the published build.
+    return [d for d in audit_site(site_dir, site_url) if not (serving and d.code == "KB511")]
