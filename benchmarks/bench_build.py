@@ -79,11 +79,19 @@ def first_load_bytes(site: Path, page: Path) -> tuple[int, list[str]]:
         if target.exists():
             total += target.stat().st_size
             loaded.append(str(target.relative_to(site.resolve())))
-    for extra in ("search/search_index.json", *[str(p.relative_to(site)) for p in site.glob("assets/javascripts/workers/*.js")]):
-        if (site / extra).exists():  # Material loads its search worker and index on first load
+    if (site / "search" / "search_index.json").exists():  # Material's search loads its worker and index on first load
+        for extra in ("search/search_index.json", *[str(p.relative_to(site)) for p in site.glob("assets/javascripts/workers/*.js")]):
             total += (site / extra).stat().st_size
             loaded.append(extra)
+    # Pagefind (allokb.search) is fetched only when the reader searches: not part of a first load.
     return total, loaded
+
+
+def search_index_bytes(site: Path) -> int:
+    """The search index the build wrote: Pagefind's bundle (allokb.search), or Material's one file."""
+    if (site / "pagefind").is_dir():
+        return sum(p.stat().st_size for p in (site / "pagefind").rglob("*") if p.is_file())
+    return (site / "search" / "search_index.json").stat().st_size
 
 
 def report(label: str, root: Path, repeat: int, real: bool = False) -> None:
@@ -94,15 +102,17 @@ def report(label: str, root: Path, repeat: int, real: bool = False) -> None:
         pages = sum(1 for _ in site.rglob("index.html"))
         sizes = sorted(p.stat().st_size for p in (site / "interventions").glob("*/index.html"))
         median_kb = statistics.median(sizes) / 1024 if sizes else 0
-        index_kb = (site / "search" / "search_index.json").stat().st_size / 1024
+        index_kb = search_index_bytes(site) / 1024
         print(f"{label:>24} {pages:>7} {seconds:>9.1f} {pages / seconds:>8.0f} {ours:>9.1f} {ours / seconds:>7.0%} "
               f"{median_kb:>10.1f} {index_kb:>11.0f}", flush=True)
-        if real:
-            page = site / "interventions" / "oral-micronized-progesterone" / "index.html"
+        entry = site / "interventions" / "oral-micronized-progesterone" / "index.html"
+        if not entry.exists():
+            entry = next(iter(sorted((site / "interventions").glob("*/index.html"))))
+        for page in (entry, site / "interventions" / "index.html", site / "references" / "index.html", site / "index.html"):
             total, loaded = first_load_bytes(site, page)
-            print(f"{'':>24} first load of interventions/oral-micronized-progesterone/: HTML "
-                  f"{page.stat().st_size / 1024:.1f} KB; with CSS, JS, search worker and index {total / 1024:.0f} KB "
-                  f"({len(loaded)} files)", flush=True)
+            print(f"{'':>24} first load of {page.parent.relative_to(site).as_posix()}/: HTML "
+                  f"{page.stat().st_size / 1024:.1f} KB; with CSS, JS (and Material's search index if any) "
+                  f"{total / 1024:.0f} KB ({len(loaded)} files)", flush=True)
 
 
 def main() -> None:

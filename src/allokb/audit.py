@@ -78,9 +78,11 @@ def content_security_policy() -> str:
     `data:`: Material's stylesheet draws its icons from `data:` SVG. Styles need no
     'unsafe-inline': with `theme.font: false` the theme writes no `<style>` and no `style`
     attribute, and its JavaScript sets styles through the CSSOM, which a policy does not govern
-    (the browser test finds no violation while searching, toggling, sorting and copying)."""
+    (the browser test finds no violation while searching, toggling, sorting and copying).
+    'wasm-unsafe-eval' lets the search (Pagefind, pagefind/ on this site) compile its WebAssembly;
+    it allows no `eval` of JavaScript."""
     hashes = " ".join(f"'{h}'" for h in sorted(THEME_INLINE_SCRIPTS))
-    return (f"default-src 'self'; script-src 'self' {hashes}; style-src 'self'; "
+    return (f"default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {hashes}; style-src 'self'; "
             "img-src 'self' data:; connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'self'; "
             "form-action 'self'")
 

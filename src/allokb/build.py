@@ -33,7 +33,9 @@ from allokb.output import (check_site_dir, check_unchanged, identity, recover, r
                            staging_folder, swap_in)
 from allokb.progress import Progress
 from allokb.project import CheckResult, check_project
+from allokb.search import index_site
 from allokb.site import source_date_epoch
+from allokb.stylesheet import write_site_stylesheet
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,8 @@ def build(root: Path, out: Path, *, checked: CheckResult | None = None,
                     return BuildResult("audit", tuple(problems), result.files, out)
                 # 5. Further steps on the staged HTML go here, after the audit and before the
                 # swap, so that what they write is published with the site or not at all.
-                # The search index (issue 16): allokb.search.index_site(staging)
+                write_site_stylesheet(staging)  # the theme's CSS cut to what the pages use (allokb.stylesheet)
+                index_site(staging)  # the search index (allokb.search)
                 seal(staging)  # 6. swap
                 check_unchanged(out, root, seen)
                 swap_in(staging, out)

@@ -42,6 +42,8 @@ from allokb.render import Page, RenderedSite
 from allokb import stages
 from allokb.project import check_project
 from allokb.report import format_text, render
+from allokb.search import index_site
+from allokb.stylesheet import write_site_stylesheet
 from allokb.render.views import SiteInfo
 from allokb.site import Settings, error_page, page_meta, site_info
 
@@ -196,6 +198,13 @@ class SitePlugin:
             # The preview has no policy (live reload is an inline script): say loudly what the
             # published build would refuse, and keep serving so that the fix can be previewed.
             logging.getLogger("mkdocs").error("%s\nthe published build would refuse this site", report)
+        try:  # as allokb.build.build does after its audit
+            write_site_stylesheet(Path(config.site_dir))  # the theme's CSS cut to what the pages use
+            index_site(Path(config.site_dir))  # the search index (allokb.search)
+        except KbError as exc:
+            if not self.serving:
+                raise PluginError(str(exc)) from None
+            logging.getLogger("mkdocs").error("%s", exc)
         if not self.serving:
             write_marker(Path(config.site_dir))
 

@@ -81,7 +81,7 @@ def test_every_page_opens_its_head_with_charset_then_the_policy(repo_site: Path)
                                f'content="{policy}">\n'), path
     assert redirects > 0
     assert content_security_policy() == (
-        "default-src 'self'; script-src 'self' 'sha256-/8wPdzX9q0NNJXyA5lzsLojXFpkeaXVxhbfkUOQaWy8=' "
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'sha256-/8wPdzX9q0NNJXyA5lzsLojXFpkeaXVxhbfkUOQaWy8=' "
         "'sha256-DrEMJJ29sL7vIloQzly+VUGMxKcBTMII+OfW7Y8AkG4=' 'sha256-vYoLT0oFWz0ZEuCBjovQfxleAEzlOUF+cmXk0C5RN3Q='; "
         "style-src 'self'; img-src 'self' data:; connect-src 'self'; worker-src 'self'; object-src 'none'; "
         "base-uri 'self'; form-action 'self'")
@@ -220,7 +220,7 @@ def test_a_weakened_policy_is_kb511(fixture_site: Path, tmp_path: Path) -> None:
     page.write_text(page.read_text().replace("script-src &#39;self&#39;", "script-src &#39;unsafe-inline&#39;", 1))
     assert audit_lines(site) == [
         "index.html:1:1: error[KB511] $: the Content-Security-Policy differs from the site's, at `script-src "
-        "'unsafe-inline' 'sha256-/8wPdzX9q0NNJXyA5lzsLojXFpkeaXVxhbfkUOQaWy8=' "
+        "'unsafe-inline' 'wasm-unsafe-eval' 'sha256-/8wPdzX9q0NNJXyA5lzsLojXFpkeaXVxhbfkUOQaWy8=' "
         "'sha256-DrEMJJ29sL7vIloQzly+VUGMxKcBTMII+OfW7Y8AkG4=' 'sha256-vYoLT0oFWz0ZEuCBjovQfxleAEzlOUF+cmXk0C5RN3Q='` "
         "(the policy comes from allokb.audit.content_security_policy() through the sink (allokb.sink))"]
 
