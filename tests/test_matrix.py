@@ -156,8 +156,12 @@ def rendered(repo: Any) -> Any:
 
 def test_the_summary_names_the_main_outcome_and_sorts_by_it(rendered: Any) -> None:
     index = next(p.markdown for p in rendered.pages if p.src_uri == "interventions/index.md")
-    assert '<td data-sort="4">Depressive symptoms, postpartum women: High</td>' in index
-    assert '<td data-sort="0">ALLO level, adults in general: No checked evidence</td>' in index
+    # The cell shows the main outcome's row; the other rows wait, hidden, for a population or
+    # outcome filter (allokb.js).
+    assert ('<td data-sort="4" data-main-rank="4" data-allokb-evidence><span data-main>Depressive symptoms, postpartum '
+            'women: High</span>') in index
+    assert ('<td data-sort="0" data-main-rank="0" data-allokb-evidence><span data-main>ALLO level, adults in general: '
+            'No checked evidence</span>') in index
     for pooled in ("Raises ALLO:", "Improves mood"):
         assert pooled not in index and pooled not in rendered.blocks["summary"]
     assert "Zuranolone (Zurzuvae)](interventions/zuranolone.md) (Depressive symptoms, postpartum women: High)" \
