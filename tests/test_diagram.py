@@ -126,8 +126,11 @@ def test_legible_in_both_schemes(repo_url: str, scheme: str) -> None:
           });
         }""")
         scheme_attr = page.evaluate("document.body.getAttribute('data-md-color-scheme')")
+        body_bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
         context.close()
     assert scheme_attr == ("slate" if scheme == "dark" else "default")
+    # The scheme's own background is painted (a stylesheet cut once left the dark page transparent).
+    assert body_bg == ("rgb(30, 33, 41)" if scheme == "dark" else "rgb(255, 255, 255)")
     assert len(pairs) > 20
     low = [(label, round(_contrast(_rgb(fg), _rgb(bg)), 2)) for label, fg, bg, _ in pairs
            if _contrast(_rgb(fg), _rgb(bg)) < 4.5]

@@ -192,5 +192,8 @@ def test_plain_mkdocs_build_stops_on_a_broken_template(tmp_path: Path) -> None:
 def test_build_has_one_marked_place_between_the_audit_and_the_swap() -> None:
     source = (SRC / "allokb" / "build.py").read_text()
     body = source[source.index("def build("):source.index("def _reproducible(")]
-    audit, slot, seal = (body.index(s) for s in ("stages.audit(", "allokb.search.index_site(staging)", "seal("))
-    assert audit < slot < seal
+    # The steps on the staged HTML (the cut stylesheet, the search index) run after the audit and
+    # before the swap, so that what they write is published with the site or not at all.
+    audit, sheet, index, seal = (body.index(s) for s in ("stages.audit(", "write_site_stylesheet(staging)",
+                                                         "index_site(staging)", "seal("))
+    assert audit < sheet < index < seal

@@ -17,8 +17,7 @@ from sitecheck import broken_links, scan_site
 def project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     root = make_site_project(tmp_path / "kb")
     assert main(["urls", str(root), "--write"]) == 0
-    assert capsys.readouterr().out == "urls.txt: 32 URLs added
-"  # /sources/smith2020example.txt, /disclaimer/ and /data/doses.csv among them
+    assert capsys.readouterr().out == "urls.txt: 32 URLs added\n"  # /sources/smith2020example.txt, /disclaimer/, /data/doses.csv
     return root
 
 

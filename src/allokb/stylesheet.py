@@ -311,6 +311,9 @@ def used_in_site(site_dir: Path) -> Used:
         for match in _COLOR_ATTR.finditer(data):
             colors.add((match.group(1), next(g for g in match.groups()[1:] if g is not None)))
         variables.update(_VAR_BYTES.findall(data))  # inline SVG and style attributes
+    # The palette's colours are hsla(var(--md-hue), ...) in both schemes: a build once dropped the
+    # hue and left the dark scheme without a background (tests/test_diagram.py measures it).
+    variables.add(b"--md-hue")
     names = {c.decode("utf-8", "replace") for c in classes} | ALWAYS
     theme = {p for pattern in THEME_SHEETS for p in site_dir.glob(pattern)} | {site_dir / OUTPUT}
     for script in site_dir.glob(SCRIPTS):
