@@ -88,7 +88,8 @@ def test_used_in_site_reads_pages_and_our_scripts(tmp_path: Path) -> None:
     used = used_in_site(tmp_path)
     assert used.classes == {"no-js", "md-a", "md-b", "md-c", "md-top--on", "allokb-x", "js"}
     assert used.colors == {("data-md-color-scheme", "slate")}
-    assert used.variables == {"--md-warning-fg-color", "--allokb-d-text"}
+    # --md-hue is always kept: the palette reads it through hsla() (allokb.stylesheet.used_in_site).
+    assert used.variables == {"--md-warning-fg-color", "--allokb-d-text", "--md-hue"}
 
 
 def test_write_site_stylesheet_without_the_theme_sheets_is_a_one_line_error(tmp_path: Path) -> None:
