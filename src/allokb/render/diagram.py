@@ -135,13 +135,20 @@ def _placements(chain: list[Mechanism], receptor: Mechanism | None, others: dict
     return placed
 
 
-def pathway_dot(mechanisms: list[Mechanism], interventions: list[Intervention] | None = None,
-                mechanism_href: str = "", intervention_href: str = "../interventions/") -> str:
-    """The DOT source of the pathway. Every node carries a link (URL) to its page."""
-    interventions = interventions or []
+def _layout(mechanisms: list[Mechanism], interventions: list[Intervention]
+            ) -> tuple[list[Mechanism], Mechanism | None, dict[str, Mechanism], list[Placement]]:
+    """What both the drawing and its text version show: the steps in order, the receptor, the
+    mechanisms beside the chain, and where each intervention is placed."""
     chain = _chain(mechanisms)
     receptor = next((m for m in sorted(mechanisms, key=lambda m: m.id) if m.kind == "receptor-action"), None)
     others = {m.id: m for m in mechanisms if m.kind in ("regulation", "pharmacokinetics", "concept")}
+    return chain, receptor, others, _placements(chain, receptor, others, interventions)
+
+
+def pathway_dot(mechanisms: list[Mechanism], interventions: list[Intervention] | None = None,
+                mechanism_href: str = "", intervention_href: str = "../interventions/") -> str:
+    """The DOT source of the pathway. Every node carries a link (URL) to its page."""
+    chain, receptor, others, placed = _layout(mechanisms, interventions or [])
     lines = ["digraph pathway {",
              '  graph [rankdir=TB, bgcolor="transparent", fontname="sans-serif", nodesep=0.3, ranksep=0.3];',
              '  node [fontname="sans-serif", fontsize=12, style="filled"];',
@@ -177,7 +184,6 @@ def pathway_dot(mechanisms: list[Mechanism], interventions: list[Intervention] |
         allo = next((i for name, i in index.items() if name.lower() == "allopregnanolone"), None)
         if allo is not None:
             lines.append(f"  mol_{allo} -> receptor [class=\"chain\", label=\"acts on\"];")
-    placed = _placements(chain, receptor, others, interventions)
     used_others = sorted({p.node for p in placed if p.node.startswith("other_")})
     for key in used_others:
         m = others[sorted(others)[int(key.split("_")[1])]]
@@ -204,10 +210,7 @@ def pathway_text(mechanisms: list[Mechanism], interventions: list[Intervention] 
                  mechanism_href: str = "", intervention_href: str = "../interventions/") -> str:
     """The diagram's text alternative: the same content as an HTML list, every name escaped."""
     interventions = interventions or []
-    chain = _chain(mechanisms)
-    receptor = next((m for m in sorted(mechanisms, key=lambda m: m.id) if m.kind == "receptor-action"), None)
-    others = {m.id: m for m in mechanisms if m.kind in ("regulation", "pharmacokinetics", "concept")}
-    placed = _placements(chain, receptor, others, interventions)
+    chain, receptor, others, placed = _layout(mechanisms, interventions)
 
     def link(href: str, text: str) -> str:
         return f'<a href="{html.escape(href, quote=True)}">{html.escape(text)}</a>'
