@@ -16,6 +16,7 @@ Fixtures:
 - ``fixture_build`` (session): the valid fixture built once, a ``Built(root, site)``; ``fixture_site``
   is its site folder and ``fixture_url`` serves it on 127.0.0.1 (``…/atlas/``).
 - ``repo_site`` (session): the repository's own site, built once; ``repo_url`` serves it.
+- ``browser`` (session): one Chromium per worker process (Playwright); open and close your own pages.
 - ``repo_check`` (session): ``check_project(REPO)``, run once per process (also as the plain function
   ``repo_result()``, for module-level helpers). Read-only.
 
@@ -50,7 +51,7 @@ import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import pytest
@@ -284,6 +285,16 @@ def repo_url(repo_site: Path) -> Iterator[str]:
 
     with serve(repo_site.parent) as url:
         yield url + "atlas/"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, driven by Playwright, launched once per worker process and shared by
+    every browser test: open your own page (`browser.new_page()`) or context, and close it."""
+    from browser import launch
+
+    with launch() as chromium:
+        yield chromium
 
 
 @pytest.fixture(scope="session", autouse=True)

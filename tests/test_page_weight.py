@@ -7,11 +7,9 @@ fetched are recorded (`record_property`, and printed with `-s`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser import launch
 from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
@@ -22,12 +20,6 @@ PAGES = ["", "interventions/", "interventions/oral-micronized-progesterone/",
          "interventions/avoid-5a-reductase-inhibitors/", "mechanisms/", "mechanisms/biphasic-effect/",
          "references/", "references/andreen2006allopregnanolone/", "evidence/", "evidence-map/", "corrections/",
          "codes/", "404.html"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch() as b:
-        yield b
 
 
 class Traffic:

@@ -47,7 +47,8 @@ def test_copies_of_a_template_are_compiled_once_and_name_their_own_file(tmp_path
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "page.html").write_text("{% macro m() %}{{ caller() }}{% endmacro %}{{ 1 // 0 }}")
-    first, second = load(tmp_path / "a"), load(tmp_path / "b")
+    load(tmp_path / "a")
+    second = load(tmp_path / "b")
     assert compiled == [str(tmp_path / "a" / "page.html")]
     assert second.filename == str(tmp_path / "b" / "page.html")
     try:
