@@ -30,6 +30,19 @@ The suite runs on two xdist workers, each test file on one of them (``addopts`` 
 a module-scoped fixture is built once; tests must not depend on what another file ran before
 them. ``pytest -n 0`` runs everything in one process (a debugger, a profile).
 
+Keeping the suite fast (the whole suite must stay under 100 s on two cores; a real build of the
+fixture costs 2-3 s, of the repository 10-15 s, a Chromium launch 1-2 s, a full check 10-30 ms):
+
+- Read a built site from ``fixture_site`` / ``repo_site`` instead of building an unchanged project
+  again; change a copy (``copy_site``). Build your own project only when the test changes it.
+- Many cases of one kind in one project or one build where they test the same thing (several
+  payloads, several broken records), each still asserted with its own id in the failure message.
+- Call ``allokb.cli.main([...])`` in-process; start a process (``sys.executable -m allokb``) only
+  when the process is what is tested (signals, exit, environment, hash seeds).
+- Use the session ``browser``; never launch Chromium in a test or a module fixture.
+- Kill or interrupt at chosen points (a stage's window) rather than at random times in loops.
+- A file that takes more than about 10 s goes into ``LONGEST_FIRST`` at its place.
+
 Speed, without changing what is built: every Jinja environment of this process that compiles
 templates the same way (MkDocs' theme environments, and allokb's own, `make_environment`) shares
 one in-memory bytecode cache (``_THEME_BYTECODE``), so that Material's and allokb's templates are
@@ -108,6 +121,33 @@ def copy_site(site: Path, dest: Path) -> Path:
     """A private copy of a shared built site (the shared one stays read-only)."""
     shutil.copytree(site, dest, symlinks=True)
     return dest
+
+
+# --- the longest files first, so that the two xdist workers finish together ------------------------
+
+#: Test files by measured cost, longest first (`pytest --durations=0`, summed per file): xdist hands
+#: out whole files in collection order (`--no-loadscope-reorder` in pyproject.toml), so a long file
+#: must not be the last one a worker starts. Other files follow in their usual order.
+LONGEST_FIRST = (
+    "test_injection.py", "security/test_audit.py", "test_reproducible.py", "test_browser.py",
+    "security/test_output_dir.py", "security/test_swap_kill.py", "security/test_cli_property.py",
+    "test_properdocs.py", "test_property.py", "security/test_adversary_cli.py", "test_hostile_entry_points.py",
+    "test_exports_tools.py", "security/test_ids_urls_exports.py", "security/test_commands_no_traceback.py",
+    "security/test_inputs.py", "test_site_build.py", "test_lint.py", "security/test_csp_browser.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+
+    def place(item: pytest.Item) -> int:
+        try:
+            name = Path(str(item.path)).relative_to(TESTS).as_posix()
+        except ValueError:
+            return len(rank)
+        return rank.get(name, len(rank))
+
+    items.sort(key=place)  # stable: the order inside a file, and of the other files, is kept
 
 
 # --- one in-memory Jinja bytecode cache for the theme's and allokb's environments -----------------
