@@ -17,6 +17,7 @@ Fixtures:
   is its site folder and ``fixture_url`` serves it on 127.0.0.1 (``…/atlas/``).
 - ``repo_site`` (session): the repository's own site, built once; ``repo_url`` serves it.
 - ``browser`` (session): one Chromium per worker process (Playwright); open and close your own pages.
+  ``playwright`` (session) is the one Playwright of the process, for a test that needs its own Chromium.
 - ``repo_check`` (session): ``check_project(REPO)``, run once per process (also as the plain function
   ``repo_result()``, for module-level helpers). Read-only.
 
@@ -39,7 +40,8 @@ fixture costs 2-3 s, of the repository 10-15 s, a Chromium launch 1-2 s, a full 
   payloads, several broken records), each still asserted with its own id in the failure message.
 - Call ``allokb.cli.main([...])`` in-process; start a process (``sys.executable -m allokb``) only
   when the process is what is tested (signals, exit, environment, hash seeds).
-- Use the session ``browser``; never launch Chromium in a test or a module fixture.
+- Use the session ``browser``; a file that needs a Chromium of its own launches it from the
+  session's ``playwright`` (a second ``sync_playwright()`` in one process fails).
 - Kill or interrupt at chosen points (a stage's window) rather than at random times in loops.
 - A file that takes more than about 10 s goes into ``LONGEST_FIRST`` at its place.
 
@@ -328,13 +330,24 @@ def repo_url(repo_site: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium, driven by Playwright, launched once per worker process and shared by
-    every browser test: open your own page (`browser.new_page()`) or context, and close it."""
-    from browser import launch
+def playwright() -> Iterator[Any]:
+    """Playwright, started once per worker process (a process can run only one): a test that needs
+    a Chromium of its own launches it from here (`browser.start_chromium(playwright)`)."""
+    from playwright.sync_api import sync_playwright
 
-    with launch() as chromium:
-        yield chromium
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    """Debian's Chromium, launched once per worker process and shared by every browser test: open
+    your own page (`browser.new_page()`) or context, and close it."""
+    from browser import start_chromium
+
+    chromium = start_chromium(playwright)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture(scope="session", autouse=True)
