@@ -23,14 +23,20 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+def start_chromium(playwright: Any) -> Any:
+    """Debian's Chromium (never Playwright's own browser download), from a running Playwright.
+    One process can run one Playwright: tests get the session's (tests/conftest.py)."""
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: ./tasks.sh installs it"
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
 @contextmanager
 def launch() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (never Playwright's own browser download)."""
+    """Debian's Chromium driven by its own Playwright, outside the test session (a script)."""
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: ./tasks.sh installs it"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = start_chromium(p)
         yield browser
         browser.close()
 

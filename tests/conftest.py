@@ -16,6 +16,8 @@ Fixtures:
 - ``fixture_build`` (session): the valid fixture built once, a ``Built(root, site)``; ``fixture_site``
   is its site folder and ``fixture_url`` serves it on 127.0.0.1 (``…/atlas/``).
 - ``repo_site`` (session): the repository's own site, built once; ``repo_url`` serves it.
+- ``browser`` (session): one Chromium per worker process (Playwright); open and close your own pages.
+  ``playwright`` (session) is the one Playwright of the process, for a test that needs its own Chromium.
 - ``repo_check`` (session): ``check_project(REPO)``, run once per process (also as the plain function
   ``repo_result()``, for module-level helpers). Read-only.
 
@@ -29,10 +31,27 @@ The suite runs on two xdist workers, each test file on one of them (``addopts`` 
 a module-scoped fixture is built once; tests must not depend on what another file ran before
 them. ``pytest -n 0`` runs everything in one process (a debugger, a profile).
 
-Speed, without changing what is built: every MkDocs theme environment of this process shares
-one in-memory Jinja bytecode cache (``_THEME_BYTECODE``), so that Material's templates are
-compiled once per process instead of once per build. Jinja keys the cache by template file and
-checks the source's checksum, so a changed template is compiled again.
+Keeping the suite fast (the whole suite must stay under 100 s on two cores; a real build of the
+fixture costs 2-3 s, of the repository 10-15 s, a Chromium launch 1-2 s, a full check 10-30 ms):
+
+- Read a built site from ``fixture_site`` / ``repo_site`` instead of building an unchanged project
+  again; change a copy (``copy_site``). Build your own project only when the test changes it.
+- Many cases of one kind in one project or one build where they test the same thing (several
+  payloads, several broken records), each still asserted with its own id in the failure message.
+- Call ``allokb.cli.main([...])`` in-process; start a process (``sys.executable -m allokb``) only
+  when the process is what is tested (signals, exit, environment, hash seeds).
+- Use the session ``browser``; a file that needs a Chromium of its own launches it from the
+  session's ``playwright`` (a second ``sync_playwright()`` in one process fails).
+- Kill or interrupt at chosen points (a stage's window) rather than at random times in loops.
+- A file that takes more than about 10 s goes into ``LONGEST_FIRST`` at its place.
+
+Speed, without changing what is built: every Jinja environment of this process that compiles
+templates the same way (MkDocs' theme environments, and allokb's own, `make_environment`) shares
+one in-memory bytecode cache (``_THEME_BYTECODE``), so that Material's and allokb's templates are
+compiled once per process instead of once per build and per copy of the project. The cache is
+keyed by template name, the source's checksum and how the environment compiles, so a changed
+template is compiled again; code from the cache names the file it was loaded from, as a fresh
+compile does (tracebacks and template errors point into the right project).
 """
 
 from __future__ import annotations
@@ -43,10 +62,11 @@ import hashlib
 import os
 import shutil
 import subprocess
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import pytest
@@ -105,22 +125,86 @@ def copy_site(site: Path, dest: Path) -> Path:
     return dest
 
 
-# --- one in-memory Jinja bytecode cache for MkDocs' theme environments ---------------------------
+# --- the longest files first, so that the two xdist workers finish together ------------------------
+
+#: Test files by measured cost, longest first (`pytest --durations=0`, summed per file): xdist hands
+#: out whole files in collection order (`--no-loadscope-reorder` in pyproject.toml), so a long file
+#: must not be the last one a worker starts. Other files follow in their usual order.
+LONGEST_FIRST = (
+    "test_injection.py", "security/test_audit.py", "test_reproducible.py", "test_browser.py",
+    "security/test_output_dir.py", "security/test_swap_kill.py", "security/test_cli_property.py",
+    "test_properdocs.py", "test_property.py", "security/test_adversary_cli.py", "test_hostile_entry_points.py",
+    "test_exports_tools.py", "security/test_ids_urls_exports.py", "security/test_commands_no_traceback.py",
+    "security/test_inputs.py", "test_site_build.py", "test_lint.py", "security/test_csp_browser.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+
+    def place(item: pytest.Item) -> int:
+        try:
+            name = Path(str(item.path)).relative_to(TESTS).as_posix()
+        except ValueError:
+            return len(rank)
+        return rank.get(name, len(rank))
+
+    items.sort(key=place)  # stable: the order inside a file, and of the other files, is kept
+
+
+# --- one in-memory Jinja bytecode cache for the theme's and allokb's environments -----------------
+
+def _compiles_as(env: jinja2.Environment) -> tuple[object, ...]:
+    """What, besides the source, decides the code Jinja compiles for a template in `env`: its
+    syntax and whitespace options, autoescape, finalize, extensions, and the filters and tests
+    by name and by what they are passed (checked at compile time)."""
+    def named(value: object) -> object:
+        return (getattr(value, "__module__", None), getattr(value, "__qualname__", repr(value)),
+                getattr(value, "jinja_pass_arg", None)) if callable(value) else value
+
+    return (type(env), env.block_start_string, env.block_end_string, env.variable_start_string,
+            env.variable_end_string, env.comment_start_string, env.comment_end_string, env.line_statement_prefix,
+            env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks, env.newline_sequence,
+            env.keep_trailing_newline, env.optimized, env.is_async, named(env.autoescape), named(env.finalize),
+            tuple(sorted(env.extensions)),
+            tuple(sorted((name, getattr(f, "jinja_pass_arg", None)) for name, f in env.filters.items())),
+            tuple(sorted((name, getattr(f, "jinja_pass_arg", None)) for name, f in env.tests.items())))
+
+
+def _renamed(code: types.CodeType, filename: str) -> types.CodeType:
+    """`code` with every nested code object naming `filename`, as if compiled from it."""
+    consts = tuple(_renamed(c, filename) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
+
 
 class _MemoryBytecodeCache(jinja2.BytecodeCache):
-    """Compiled templates kept in memory, keyed as Jinja keys them (template file and source
-    checksum: a changed template is compiled again)."""
+    """Compiled templates kept in memory, keyed by template name, source checksum and how the
+    environment compiles (`_compiles_as`): a changed template is compiled again, and the same
+    template in another copy of the project is not."""
 
     def __init__(self) -> None:
-        self._codes: dict[str, bytes] = {}
+        self._codes: dict[tuple[object, ...], bytes] = {}
+
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        return name  # the file's path is not part of the key: copies of one template share it
+
+    def get_bucket(self, environment: jinja2.Environment, name: str, filename: str | None,
+                   source: str) -> jinja2.bccache.Bucket:
+        bucket = super().get_bucket(environment, name, filename, source)
+        if bucket.code is not None and filename is not None and bucket.code.co_filename != filename:
+            bucket.code = _renamed(bucket.code, filename)
+        return bucket
+
+    def _key(self, bucket: jinja2.bccache.Bucket) -> tuple[object, ...]:
+        return (_compiles_as(bucket.environment), bucket.key, bucket.checksum)
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        code = self._codes.get(bucket.key)
+        code = self._codes.get(self._key(bucket))
         if code is not None:
             bucket.bytecode_from_string(code)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self._codes[bucket.key] = bucket.bytecode_to_string()
+        self._codes[self._key(bucket)] = bucket.bytecode_to_string()
 
     def clear(self) -> None:
         self._codes.clear()
@@ -131,6 +215,9 @@ _THEME_BYTECODE = _MemoryBytecodeCache()
 
 def pytest_configure(config: pytest.Config) -> None:
     import mkdocs.theme
+
+    import allokb.render
+    import allokb.render.environment
 
     plain = mkdocs.theme.Theme.get_env
     if getattr(plain, "_allokb_cached", False):
@@ -143,6 +230,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
     get_env._allokb_cached = True  # type: ignore[attr-defined]
     mkdocs.theme.Theme.get_env = get_env  # type: ignore[method-assign]
+
+    ours = allokb.render.environment.make_environment
+
+    def make_environment(root: Path) -> jinja2.Environment:
+        env = ours(root)
+        env.bytecode_cache = _THEME_BYTECODE
+        return env
+
+    allokb.render.environment.make_environment = make_environment
+    allokb.render.make_environment = make_environment
 
 
 @functools.cache
@@ -230,6 +327,27 @@ def repo_url(repo_site: Path) -> Iterator[str]:
 
     with serve(repo_site.parent) as url:
         yield url + "atlas/"
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Any]:
+    """Playwright, started once per worker process (a process can run only one): a test that needs
+    a Chromium of its own launches it from here (`browser.start_chromium(playwright)`)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    """Debian's Chromium, launched once per worker process and shared by every browser test: open
+    your own page (`browser.new_page()`) or context, and close it."""
+    from browser import start_chromium
+
+    chromium = start_chromium(playwright)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

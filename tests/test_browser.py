@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from browser import launch
 
 pytestmark = pytest.mark.browser
 
@@ -19,12 +18,6 @@ pytestmark = pytest.mark.browser
 def base_url(fixture_url: str) -> str:
     """The valid fixture's site, served: the session's shared build (tests/conftest.py)."""
     return fixture_url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch() as b:
-        yield b
 
 
 @pytest.fixture

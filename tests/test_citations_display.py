@@ -6,7 +6,6 @@ phone (no word split mid-word at 375 px, wide tables scrolling with a sticky fir
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -156,14 +155,6 @@ def test_contributor_text_in_a_citation_is_inert(tmp_path: Path) -> None:
 
 
 # --- in a browser ------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from browser import launch
-
-    with launch() as b:
-        yield b
-
 
 PAGE = "interventions/oral-micronized-progesterone/"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -240,14 +239,6 @@ def test_real_corrections_page_is_under_60_kb_ranked_and_one_row_per_claim(repo_
 
 
 # --- in a browser ------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from browser import launch
-
-    with launch() as b:
-        yield b
-
 
 def _visible_kinds(pg: object) -> list[str]:
     return pg.eval_on_selector_all(  # type: ignore[attr-defined]

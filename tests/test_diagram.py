@@ -105,29 +105,26 @@ def _rgb(css: str) -> tuple[float, float, float]:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_legible_in_both_schemes(repo_url: str, scheme: str) -> None:
+def test_legible_in_both_schemes(repo_url: str, scheme: str, browser: Any) -> None:
     """Every label of the drawing against the fill of its own node (or the page where it has
     none): at least 4.5:1 in the light and the dark scheme."""
-    from browser import launch
-
-    with launch() as browser:
-        context = browser.new_context(viewport={"width": 1366, "height": 900}, color_scheme=scheme)
-        page = context.new_page()
-        page.goto(repo_url + "mechanisms/")
-        pairs = page.evaluate("""() => {
-          const bg = getComputedStyle(document.querySelector('.md-main')).backgroundColor;
-          const page = getComputedStyle(document.body).backgroundColor;
-          return [...document.querySelectorAll('.allokb-diagram svg text')].map(t => {
-            const node = t.closest('g.node');
-            const shape = node && node.querySelector(':scope > polygon, :scope > path, :scope > ellipse');
-            let fill = shape ? getComputedStyle(shape).fill : 'none';
-            if (!fill || fill === 'none' || fill.startsWith('rgba(0, 0, 0, 0)')) fill = page;
-            return [t.textContent, getComputedStyle(t).fill, fill, bg];
-          });
-        }""")
-        scheme_attr = page.evaluate("document.body.getAttribute('data-md-color-scheme')")
-        body_bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
-        context.close()
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    page.goto(repo_url + "mechanisms/")
+    pairs = page.evaluate("""() => {
+      const bg = getComputedStyle(document.querySelector('.md-main')).backgroundColor;
+      const page = getComputedStyle(document.body).backgroundColor;
+      return [...document.querySelectorAll('.allokb-diagram svg text')].map(t => {
+        const node = t.closest('g.node');
+        const shape = node && node.querySelector(':scope > polygon, :scope > path, :scope > ellipse');
+        let fill = shape ? getComputedStyle(shape).fill : 'none';
+        if (!fill || fill === 'none' || fill.startsWith('rgba(0, 0, 0, 0)')) fill = page;
+        return [t.textContent, getComputedStyle(t).fill, fill, bg];
+      });
+    }""")
+    scheme_attr = page.evaluate("document.body.getAttribute('data-md-color-scheme')")
+    body_bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    context.close()
     assert scheme_attr == ("slate" if scheme == "dark" else "default")
     # The scheme's own background is painted (a stylesheet cut once left the dark page transparent).
     assert body_bg == ("rgb(30, 33, 41)" if scheme == "dark" else "rgb(255, 255, 255)")
@@ -138,18 +135,16 @@ def test_legible_in_both_schemes(repo_url: str, scheme: str) -> None:
 
 
 @pytest.mark.browser
-def test_a_node_opens_its_page(repo_url: str) -> None:
-    from browser import launch
-
-    with launch() as browser:
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
-        page.goto(repo_url + "mechanisms/")
-        page.locator('.allokb-diagram svg a[*|href="../interventions/zuranolone/"]').first.click()
-        page.wait_for_load_state()
-        url = page.url
-        page.goto(repo_url + "mechanisms/")
-        page.locator('.allokb-diagram svg a[*|href="progesterone-to-5a-dhp/"]').first.click()
-        page.wait_for_load_state()
-        url2 = page.url
+def test_a_node_opens_its_page(repo_url: str, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(repo_url + "mechanisms/")
+    page.locator('.allokb-diagram svg a[*|href="../interventions/zuranolone/"]').first.click()
+    page.wait_for_load_state()
+    url = page.url
+    page.goto(repo_url + "mechanisms/")
+    page.locator('.allokb-diagram svg a[*|href="progesterone-to-5a-dhp/"]').first.click()
+    page.wait_for_load_state()
+    url2 = page.url
+    page.close()
     assert url.endswith("/atlas/interventions/zuranolone/")
     assert url2.endswith("/atlas/mechanisms/progesterone-to-5a-dhp/")

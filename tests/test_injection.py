@@ -200,12 +200,10 @@ def test_every_try_is_rejected_or_accepted(classified: dict[str, Any], targets: 
               f"{rejected} rejected by check with a located error, {accepted} built and checked inert")
 
 
-def test_payloads_in_the_browser(classified: dict[str, Any], targets: list[Any], tmp_path: Path) -> None:
+def test_payloads_in_the_browser(classified: dict[str, Any], targets: list[Any], tmp_path: Path, browser: Any) -> None:
     """Every payload at once (spread over the fields that accept them), every page opened in
     Chromium: no dialog opens, no console error, the summary table keeps its columns."""
-    from playwright.sync_api import sync_playwright
-
-    from browser import CHROMIUM, CHROMIUM_ARGS, serve
+    from browser import serve
 
     root = make_site_project(tmp_path / "project")
     clean_yaml_roundtrip(root)
@@ -224,8 +222,7 @@ def test_payloads_in_the_browser(classified: dict[str, Any], targets: list[Any],
     pages = sorted(p.relative_to(www / "atlas").parent.as_posix() for p in (www / "atlas").rglob("index.html"))
     dialogs: list[str] = []
     errors: list[str] = []
-    with serve(www) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with serve(www) as url:
         page = browser.new_page()
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
@@ -236,6 +233,6 @@ def test_payloads_in_the_browser(classified: dict[str, Any], targets: list[Any],
         page.goto(f"{url}atlas/interventions/")
         cells = page.eval_on_selector_all("table.allokb-summary tbody tr", "rows => rows.map(r => r.cells.length)")
         headers = page.eval_on_selector_all("table.allokb-summary thead th", "cells => cells.length")
-        browser.close()
+        page.close()
     assert dialogs == [] and errors == []
     assert headers == 9 and cells == [9, 9]

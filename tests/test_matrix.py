@@ -234,35 +234,33 @@ def test_valid_fixture_matrix(tmp_path: Path) -> None:
 # --- in a browser ---------------------------------------------------------------------------
 
 @pytest.mark.browser
-def test_the_map_renders_and_each_cell_lands_on_its_row(repo_url: str, repo: Any) -> None:
-    from browser import launch
-
-    with launch() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(repo_url + "evidence-map/")
-        svg = page.locator("figure.allokb-map svg")
-        box = svg.bounding_box()
-        assert box is not None and box["width"] > 700 and box["height"] > 500
-        cells = page.locator("figure.allokb-map svg a.allokb-map-cell")
-        hrefs = [cells.nth(i).get_attribute("href") or "" for i in range(cells.count())]
-        assert len(hrefs) == sum(len(m.rows) for m in repo.grades.values())
-        # every mark is drawn with a shape and a text label, and is named for assistive technology
-        assert page.locator("a.allokb-map-cell .allokb-map-mark").count() == len(hrefs)
-        labels = page.eval_on_selector_all("a.allokb-map-cell text", "ts => ts.map(t => t.textContent)")
-        assert all(re.fullmatch(r"(High|Mod|Low|VLow|—) \d+", t) for t in labels), labels
-        assert all(cells.nth(i).get_attribute("aria-label") for i in range(len(hrefs)))
-        # a click on a cell opens its row
-        cells.nth(0).click()
-        page.wait_for_load_state()
-        anchor = hrefs[0].split("#")[1]
-        assert page.url.endswith(hrefs[0].removeprefix("../"))
-        assert page.locator(f"[id='{anchor}']").is_visible()
-        # and every other cell's row exists on its page
-        by_page: dict[str, list[str]] = {}
-        for href in hrefs:
-            path, anchor = href.removeprefix("../").split("#")
-            by_page.setdefault(path, []).append(anchor)
-        for path, anchors in by_page.items():
-            page.goto(repo_url + path)
-            for anchor in anchors:
-                assert page.locator(f"h3[id='{anchor}']").count() == 1, (path, anchor)
+def test_the_map_renders_and_each_cell_lands_on_its_row(repo_url: str, repo: Any, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(repo_url + "evidence-map/")
+    svg = page.locator("figure.allokb-map svg")
+    box = svg.bounding_box()
+    assert box is not None and box["width"] > 700 and box["height"] > 500
+    cells = page.locator("figure.allokb-map svg a.allokb-map-cell")
+    hrefs = [cells.nth(i).get_attribute("href") or "" for i in range(cells.count())]
+    assert len(hrefs) == sum(len(m.rows) for m in repo.grades.values())
+    # every mark is drawn with a shape and a text label, and is named for assistive technology
+    assert page.locator("a.allokb-map-cell .allokb-map-mark").count() == len(hrefs)
+    labels = page.eval_on_selector_all("a.allokb-map-cell text", "ts => ts.map(t => t.textContent)")
+    assert all(re.fullmatch(r"(High|Mod|Low|VLow|—) \d+", t) for t in labels), labels
+    assert all(cells.nth(i).get_attribute("aria-label") for i in range(len(hrefs)))
+    # a click on a cell opens its row
+    cells.nth(0).click()
+    page.wait_for_load_state()
+    anchor = hrefs[0].split("#")[1]
+    assert page.url.endswith(hrefs[0].removeprefix("../"))
+    assert page.locator(f"[id='{anchor}']").is_visible()
+    # and every other cell's row exists on its page
+    by_page: dict[str, list[str]] = {}
+    for href in hrefs:
+        path, anchor = href.removeprefix("../").split("#")
+        by_page.setdefault(path, []).append(anchor)
+    for path, anchors in by_page.items():
+        page.goto(repo_url + path)
+        for anchor in anchors:
+            assert page.locator(f"h3[id='{anchor}']").count() == 1, (path, anchor)
+    page.close()

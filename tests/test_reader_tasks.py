@@ -12,20 +12,11 @@ no graded evidence in a population is said in words.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from browser import launch
-
-    with launch() as b:
-        yield b
 
 
 def _visible_rows(page: Any) -> list[list[str]]:

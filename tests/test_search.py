@@ -4,7 +4,6 @@ and, in a real browser, that a result's excerpt is text, never HTML."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -232,14 +231,6 @@ def test_what_each_kind_of_page_gives_the_index(built: Path) -> None:
 
 
 # --- in a browser ----------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from browser import launch
-
-    with launch() as b:
-        yield b
-
 
 @pytest.mark.browser
 def test_an_excerpt_is_text_and_the_search_loads_only_when_used(browser: object, built: Path) -> None:

@@ -173,6 +173,8 @@ class _TwoLinks(HTMLParser):
 
 
 def _two_links(text: str) -> Iterator[_Problem]:
+    if ":href" not in text.lower():  # no prefixed href anywhere (names are the text's own characters)
+        return
     parser = _TwoLinks()
     parser.feed(text)
     parser.close()

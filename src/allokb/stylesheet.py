@@ -18,6 +18,7 @@ alternatives could match. What it does not understand, it keeps.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -145,6 +146,19 @@ def parse(css: str) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+@functools.lru_cache(maxsize=4)
+def _parsed(css: str) -> tuple[Rule, ...]:
+    """`parse(css)`, once per text: every build reads the same theme stylesheets (rules are
+    immutable, so the tree is shared)."""
+    return parse(css)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parts(text: str, sep: str) -> tuple[str, ...]:
+    """`split_top(text, sep)`, once per text (a theme's selector lists and declaration blocks)."""
+    return tuple(split_top(text, sep))
+
+
 def split_top(text: str, sep: str) -> list[str]:
     """`text` split at `sep` outside strings, brackets and parentheses."""
     parts, depth, i, start = [], 0, 0, 0
@@ -232,7 +246,7 @@ def _purge_rules(rules: Iterable[Rule], used: Used) -> list[Rule]:
             if children:
                 out.append(Rule(rule.prelude, None, tuple(children)))
         elif rule.body is not None and not rule.prelude.startswith("@"):
-            kept = [s.strip() for s in split_top(rule.prelude, ",") if may_match(s.strip(), used)]
+            kept = [s.strip() for s in _parts(rule.prelude, ",") if may_match(s.strip(), used)]
             if kept:
                 out.append(Rule(",".join(kept), rule.body))
         else:
@@ -258,7 +272,7 @@ def _drop_properties(rules: Iterable[Rule], unused: set[str]) -> list[Rule]:
             if children:
                 out.append(Rule(rule.prelude, None, tuple(children)))
         elif rule.body is not None and not rule.prelude.startswith("@"):
-            kept = [d for d in split_top(rule.body, ";")
+            kept = [d for d in _parts(rule.body, ";")
                     if d.strip() and d.split(":", 1)[0].strip() not in unused]
             if kept:
                 out.append(Rule(rule.prelude, ";".join(kept)))
@@ -273,14 +287,14 @@ def _defined(rules: Iterable[Rule]) -> set[str]:
         if rule.children is not None:
             names |= _defined(rule.children)
         elif rule.body is not None and not rule.prelude.startswith("@"):
-            names |= {d.split(":", 1)[0].strip() for d in split_top(rule.body, ";") if d.strip().startswith("--")}
+            names |= {d.split(":", 1)[0].strip() for d in _parts(rule.body, ";") if d.strip().startswith("--")}
     return names
 
 
 def purge(css: str, used: Used) -> str:
     """`css` without the selectors the site cannot match and the custom properties nothing reads
     (neither a kept rule nor anything in `used.variables`)."""
-    rules = _purge_rules(parse(css), used)
+    rules = _purge_rules(_parsed(css), used)
     while True:  # a property read only by a dropped property goes in the next round
         read = {m.group(1) for body in _declarations(rules) for m in _VAR.finditer(body)} | used.variables
         unused = _defined(rules) - read

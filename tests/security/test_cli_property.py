@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 import allokb
 from allokb.cli import main
-from conftest import REPO, VALID, make_site_project
+from conftest import REPO, VALID, Built
 
 FOLDERS = ("content/interventions", "content/mechanisms", "content/citations", "content/pages",
            "content/interventions/sub", "content/pages/assets", "site_templates/partials")
@@ -264,13 +264,10 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A buildable project and a site built from it: the 'previous site' of every example."""
-    base = tmp_path_factory.mktemp("property-build")
-    project = make_site_project(base / "project")
-    status, printed = run(["build", str(project), "--site-dir", str(base / "site")])
-    assert status == 0, printed
-    return project, base / "site"
+def built_site(fixture_build: Built) -> tuple[Path, Path]:
+    """A buildable project and a site built from it: the 'previous site' of every example (the
+    session's shared build of the fixture, read-only: every example copies both)."""
+    return fixture_build.root, fixture_build.site
 
 
 @settings(max_examples=10, deadline=None, database=None,

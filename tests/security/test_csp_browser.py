@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from allokb.cli import main
-from browser import launch, serve
+from browser import serve
 from conftest import make_site_project
 
 pytestmark = pytest.mark.browser
@@ -27,12 +27,6 @@ WATCH = ("window.__violations = [];"
 PLANTED = ('---\ntitle: Planted\n---\n\n# Planted\n\n<img src=x onerror="alert(\'onerror\')">\n\n'
            "<script>alert('inline')</script>\n\n"
            '<p><a id="planted-link" href="javascript:alert(\'link\')">a javascript: link</a></p>\n')
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

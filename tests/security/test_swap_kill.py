@@ -1,5 +1,5 @@
-"""Builds killed (SIGKILL) at random moments always leave the complete old site or the complete
-new one, checked against a manifest of checksums; the next build clears what they left."""
+"""Builds killed (SIGKILL) in every stage of a build always leave the complete old site or the
+complete new one, checked against a manifest of checksums; the next build clears what they left."""
 
 from __future__ import annotations
 
@@ -84,9 +84,10 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Builds, dict[str, 
     return b, sites, took
 
 
-def _marked_staging(parent: Path) -> bool:
-    """A staging folder whose site MkDocs has finished (its marker written): the swap is next."""
-    return any(name.startswith(".site.building-") and os.path.exists(parent / name / ".allokb-site")
+def _staging(parent: Path, marked: bool) -> bool:
+    """A staging folder beside the site; `marked`: one whose site is complete (its marker written:
+    the swap is next), else one MkDocs is still writing."""
+    return any(name.startswith(".site.building-") and os.path.exists(parent / name / ".allokb-site") == marked
                for name in os.listdir(parent))
 
 
@@ -97,16 +98,24 @@ def _inode(path: Path) -> int | None:
         return None
 
 
+#: The windows a kill is aimed at, in the order a build reaches them: "starting" (the process
+#: imports and checks: no staging folder yet), "writing" (MkDocs writes the staging folder),
+#: "sealing" (the staged site is complete and being sealed for the swap), "swapped" (the new
+#: site took the old one's place; the old one is being removed), and "between" (the two renames
+#: of the fallback swap: no site folder).
+WINDOWS = ("starting", "writing", "sealing", "swapped")
+
+
 def _kill_at(proc: subprocess.Popen[bytes], site: Path, when: str, delay: float) -> bool:
-    """SIGKILL the build `delay` seconds after its start ("any time"), after its site is complete
-    and being sealed for the swap ("sealing"), after the new site took the old one's place, while
-    the old one is removed ("swapped"), or while there is no site folder ("between" the renames
-    of the fallback). False if the build had finished before."""
+    """SIGKILL the build `delay` seconds after it entered the window `when` (`WINDOWS`, or
+    "between"). False if the build had finished before."""
     old = _inode(site)
     deadline = time.monotonic() + 60
-    while proc.poll() is None and time.monotonic() < deadline and when != "any time":
-        if {"sealing": _marked_staging(site.parent), "swapped": _inode(site) != old,
-                "between": _inode(site) is None}[when]:
+    while proc.poll() is None and time.monotonic() < deadline and when != "starting":
+        if {"writing": lambda: _staging(site.parent, marked=False),
+                "sealing": lambda: _staging(site.parent, marked=True),
+                "swapped": lambda: _inode(site) != old,
+                "between": lambda: _inode(site) is None}[when]():
             break
         time.sleep(0.0002)
     time.sleep(delay)
@@ -121,34 +130,39 @@ def _leftovers(parent: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_twenty_killed_builds_leave_the_old_or_the_new_site_complete(
+def test_builds_killed_in_every_window_leave_the_old_or_the_new_site_complete(
         builds: tuple[Builds, dict[str, dict[str, str]], float], tmp_path: Path) -> None:
+    """Two kills aimed at each window of a build (`WINDOWS`), at a random moment inside it: a kill
+    at a random time of the whole build mostly lands while MkDocs writes, so aiming reaches every
+    window with eight builds instead of twenty."""
     b, sites, took = builds
     rng = random.Random(11)
     site = tmp_path / "site"
     b.variant("a")
     shutil.copytree(b.references["a"], site)
     seen: list[tuple[str, str, bool]] = []
-    for attempt in range(40):  # until twenty builds were killed before they finished
+    for attempt in range(16):  # until two builds were killed in each window before they finished
         have = "a" if manifest(site) == sites["a"] else "b"
         new = "b" if have == "a" else "a"
         b.variant(new)
-        when = ("any time", "sealing", "any time", "swapped")[len(seen) % 4]
-        delay = rng.uniform(0, took) if when == "any time" else rng.uniform(0, 0.003)
+        when = WINDOWS[len(seen) % len(WINDOWS)]
+        delay = {"starting": rng.uniform(0, 0.1 * took), "writing": rng.uniform(0, 0.1 * took)}.get(
+            when, rng.uniform(0, 0.003))
         killed = _kill_at(b.start(site), site, when, delay)
         now = manifest(site)
-        assert now in (sites[have], sites[new]), f"attempt {attempt}: the site is neither the old nor the new one"
+        assert now in (sites[have], sites[new]), f"attempt {attempt} ({when}): the site is neither the old nor the new one"
         assert all(allokb.output._leftover_pattern(site).fullmatch(n) for n in _leftovers(tmp_path)
                    if n != ".site.lock")
         if killed:
             seen.append((when, "old" if now == sites[have] else "new",
                          bool(_leftovers(tmp_path))))
-        if len(seen) == 20:
+        if len(seen) == 2 * len(WINDOWS):
             break
-    print("kills (when, site left, leftovers beside it):", seen)
-    assert len(seen) == 20
-    assert {s for _, s, _ in seen} == {"old", "new"}  # kills landed before and after the swap
+    print("kills (window, site left, leftovers beside it):", seen)
+    assert sorted(w for w, _, _ in seen) == sorted(WINDOWS * 2)
+    assert all(s == "old" for w, s, _ in seen if w in ("starting", "writing"))
     assert all(s == "new" for w, s, _ in seen if w == "swapped")
+    assert any(left for w, _, left in seen if w == "writing")  # a staging folder was left to clear
     b.build(site)  # the next build clears what the killed ones left
     assert manifest(site) == sites[new] and _leftovers(tmp_path) == []
 
