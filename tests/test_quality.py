@@ -67,16 +67,25 @@ def located(site: Path, message: dict[str, object]) -> str:
     return f"{page}:{message.get('lastLine', '?')}:{message.get('firstColumn', '?')}: {kind}: {message['message']}"
 
 
+def redirect_stub(site: Path) -> str:
+    """A page left where a renamed entry used to be (urls.redirect_html), the first one found."""
+    for page in sorted((site / "references").glob("*/index.html")):
+        if '<meta http-equiv="refresh"' in page.read_text(encoding="utf-8"):
+            return page.relative_to(site).as_posix()
+    pytest.fail("the repository site has no redirect page any more: drop it from this test")
+
+
 def test_vnu_finds_no_error_on_a_page_of_each_kind(repo_site: Path) -> None:
-    for page in VNU_PAGES:
+    pages = (*VNU_PAGES, redirect_stub(repo_site))
+    for page in pages:
         assert (repo_site / page).is_file(), page
-    messages = vnu_messages(repo_site, VNU_PAGES)
+    messages = vnu_messages(repo_site, pages)
     errors = [located(repo_site, m) for m in messages if m["type"] != "info"]
     # the warnings by kind (the resource each names left out): on file: pages, vnu reads every
     # stylesheet and script of the site as blocked by the policy's 'self', and the JSON-LD block
     # as an inline script; a browser runs neither check so
     kinds = Counter(re.sub(r"“[^”]*”", "“…”", str(m["message"])) for m in messages if m["type"] == "info")
-    print(f"vnu: {len(errors)} errors, {sum(kinds.values())} warnings on {len(VNU_PAGES)} pages",
+    print(f"vnu: {len(errors)} errors, {sum(kinds.values())} warnings on {len(pages)} pages",
           *errors, *(f"{n} × {kind}" for kind, n in sorted(kinds.items())), sep="\n  ")
     assert errors == []
 
