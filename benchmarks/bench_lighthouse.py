@@ -1,14 +1,15 @@
 """Lighthouse (mobile preset; performance, accessibility, best practices and SEO) on the home page,
 the summary table, an intervention page and a reference page of the real site, and, in the same
 run, on a default Material page (a one-page `mkdocs new` site with `theme: material`) for
-comparison. Each page is served from 127.0.0.1 by a plain static server and measured --repeat
-times (median of each category); Chromium is Debian's, with the flags of tests/browser.py.
+comparison. Each page is served from 127.0.0.1 by a static server that compresses text as GitHub
+Pages does (--no-gzip: uncompressed) and measured --repeat times (median of each category);
+Chromium is Debian's, with the flags of tests/browser.py.
 Targets (issue 15, item 11): performance >= 95, accessibility 100, best practices >= 95, SEO 100
 on the four pages of the site. Not a test: it prints figures, then the audits that cost points
 (of any run) and the performance metrics (median), and exits 1 when a page misses a target.
 
-    (cd tools && npm ci)   # Lighthouse, pinned in tools/package.json and its lock
-    .venv/bin/python benchmarks/bench_lighthouse.py [--site SITE_DIR] [--repeat 3]
+    (cd tools && npm ci --ignore-scripts)   # Lighthouse, pinned in tools/package.json and its lock
+    .venv/bin/python benchmarks/bench_lighthouse.py [--site SITE_DIR] [--repeat 3] [--no-gzip]
 
 --site: an already built site (its folder is served under /atlas/); by default the repository's
 site is built into a temporary folder first.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gzip
 import json
 import shutil
 import statistics
@@ -43,13 +45,39 @@ METRICS = ("first-contentful-paint", "largest-contentful-paint", "total-blocking
            "speed-index")
 
 
+#: what GitHub Pages sends compressed (gzip) to a browser that accepts it
+COMPRESSED = frozenset({".html", ".css", ".js", ".json", ".svg", ".xml", ".txt"})
+
+
 class _Quiet(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
-def serve(www: Path) -> tuple[ThreadingHTTPServer, str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(www)))
+class _Pages(_Quiet):
+    """Serves as GitHub Pages does: text gzip-compressed when the browser accepts it (a plain
+    static server sends it uncompressed, and the simulated slow 4G then times bytes no reader gets)."""
+
+    def do_GET(self) -> None:
+        path = Path(self.translate_path(self.path))
+        if path.is_dir() and self.path.split("?")[0].endswith("/"):
+            path = path / "index.html"
+        if path.is_file() and path.suffix in COMPRESSED and "gzip" in self.headers.get("Accept-Encoding", ""):
+            body = gzip.compress(path.read_bytes(), 6)
+            self.send_response(200)
+            self.send_header("Content-Type", self.guess_type(str(path)))
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Vary", "Accept-Encoding")
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
+
+def serve(www: Path, compress: bool = True) -> tuple[ThreadingHTTPServer, str]:
+    handler = _Pages if compress else _Quiet
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(www)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
@@ -86,6 +114,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--site", type=Path, help="a built site (served under /atlas/)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-gzip", action="store_true", help="serve text uncompressed (GitHub Pages gzips it)")
     args = parser.parse_args()
     if not LIGHTHOUSE.exists():
         print("Lighthouse is not installed: (cd tools && npm ci)", file=sys.stderr)
@@ -103,13 +132,14 @@ def main() -> int:
         targets = [(label, www, path) for label, path in PAGES.items()]
         targets.append(("default Material page", material_site(tmp), "atlas/"))
         version = subprocess.run([str(LIGHTHOUSE), "--version"], capture_output=True, text=True, check=True)
-        print(f"Lighthouse {version.stdout.strip()}, mobile preset, median of {args.repeat} "
+        print(f"Lighthouse {version.stdout.strip()}, mobile preset, text {'un' if args.no_gzip else 'gzip-'}compressed, "
+              f"median of {args.repeat} "
               f"(runs in brackets); targets: {', '.join(f'{c} {t}' for c, t in TARGETS.items())}")
         print(f"{'page':<24} " + " ".join(f"{c:>20}" for c in CATEGORIES))
         results: dict[str, list[dict[str, Any]]] = {}
         missed = False
         for label, root, path in targets:
-            server, base = serve(root)
+            server, base = serve(root, compress=not args.no_gzip)
             try:
                 runs = [lighthouse(base + path, tmp / f"report-{i}.json") for i in range(args.repeat)]
             finally:
