@@ -31,7 +31,7 @@ class NamedSource:
 
 def named_sources(kb: KnowledgeBase, src: str, keys: Iterable[str]) -> dict[str, NamedSource]:
     """The sources `keys`, named and linked from the page `src` (a key with no bib entry keeps
-    its key as its name: the check reports it, KB301)."""
+    its key as its name: the check reports it, KB303)."""
     out = {}
     for key in keys:
         ref = kb.references.get(key)
