@@ -115,6 +115,8 @@ def main() -> int:
     parser.add_argument("--site", type=Path, help="a built site (served under /atlas/)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-gzip", action="store_true", help="serve text uncompressed (GitHub Pages gzips it)")
+    parser.add_argument("--page", action="append", choices=sorted(PAGES),
+                        help="measure only this page (repeatable; the default Material page is then left out)")
     args = parser.parse_args()
     if not LIGHTHOUSE.exists():
         print("Lighthouse is not installed: (cd tools && npm ci)", file=sys.stderr)
@@ -129,8 +131,9 @@ def main() -> int:
             www = tmp / "www"
             subprocess.run([sys.executable, "-m", "allokb", "build", str(REPO), "--site-dir", str(www / "atlas")],
                            check=True, capture_output=True)
-        targets = [(label, www, path) for label, path in PAGES.items()]
-        targets.append(("default Material page", material_site(tmp), "atlas/"))
+        targets = [(label, www, path) for label, path in PAGES.items() if not args.page or label in args.page]
+        if not args.page:
+            targets.append(("default Material page", material_site(tmp), "atlas/"))
         version = subprocess.run([str(LIGHTHOUSE), "--version"], capture_output=True, text=True, check=True)
         print(f"Lighthouse {version.stdout.strip()}, mobile preset, text {'un' if args.no_gzip else 'gzip-'}compressed, "
               f"median of {args.repeat} "
