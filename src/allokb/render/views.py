@@ -232,7 +232,7 @@ def describe_reference(ref: Reference, design: str | None) -> str:
     """The meta description of a reference page."""
     year = ref.get("year") or "n.d."
     what = L.label(L.DESIGN, design).lower() if design else "source"
-    return f"{authors_short(ref)} ({year}), {what}: {ref.get('title') or ref.key}. Verification record and cited-by list."
+    return f"{authors_short(ref)} ({year}), {what}: {ref.get('title') or short_source(ref)}. Verification record and cited-by list."
 
 
 # --- page views: one per page kind, the whole context of its template -----------------------
