@@ -110,8 +110,13 @@ def replicate(root: Path, entries: int, source: Path = REPO) -> int:
     cites = sorted((content / "citations").glob("*.yaml"))
     per_copy = len(ints) + len(mechs)
     copies = -(-entries // per_copy)
-    ids = {yaml.safe_load(f.read_text())["id"] for f in ints + mechs}
-    keys = {yaml.safe_load(f.read_text())["key"] for f in cites}
+    # Each source file is parsed once (libyaml when PyYAML has it), not once per copy: the copies
+    # of a 10,000-entry knowledge base are otherwise minutes of pure-Python YAML.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    parsed = {f: yaml.load(f.read_text(), Loader=loader) for f in ints + mechs + cites}
+    ids = {parsed[f]["id"] for f in ints + mechs}
+    keys = {parsed[f]["key"] for f in cites}
     bib = (source / "references.bib").read_text()
     entries_text = re.split(r"(?m)^(?=@)", bib)
     for folder in ("interventions", "mechanisms", "citations"):
@@ -124,7 +129,7 @@ def replicate(root: Path, entries: int, source: Path = REPO) -> int:
     # The fields whose values are ids or keys (found by scanning the content: `outcome: sleep` is
     # an outcome, not the intervention `sleep`, so renaming goes by field, not by value alone).
     ref_fields = {"id", "key", "ref", "related", "mechanisms", "intervention", "upstream", "reported_by",
-                  "citation"}
+                  "citation", "label"}
 
     def rename(node: object, mapping: dict[str, str], field: str | None = None) -> object:
         if isinstance(node, str):
@@ -141,11 +146,11 @@ def replicate(root: Path, entries: int, source: Path = REPO) -> int:
         mapping = {i: f"{i}-{suf}" for i in ids} | {key: f"{key}{suf}" for key in keys}
         for folder, files in (("interventions", ints), ("mechanisms", mechs), ("citations", cites)):
             for f in files:
-                data = rename(yaml.safe_load(f.read_text()), mapping)
+                data = rename(parsed[f], mapping)
                 assert isinstance(data, dict)
                 name = data.get("id") or data.get("key")
                 (root / "content" / folder / f"{name}.yaml").write_text(
-                    yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100))
+                    yaml.dump(data, Dumper=dumper, allow_unicode=True, sort_keys=False, width=100))
         for entry in entries_text:
             head = re.match(r"@(\w+)\{([^,\s]+),", entry)
             if not head or head.group(2) not in keys:
