@@ -247,8 +247,9 @@ class _Builder:
             if key == "<<" and key_event.style in _PLAIN_STYLES:
                 self._fail("KB105", "merge keys (`<<`) are not allowed", key_event, path, "write the fields out")
             child = (*path, key)
-            if child not in key_positions:
-                key_positions[child] = key_event.start_mark
+            mark = key_event.start_mark
+            first = key_positions.setdefault(child, mark)  # one look-up of the path, not two
+            if first is mark:
                 value = get()
                 # The common case of `_node`, in line (a call per value costs more than the test).
                 if type(value) is _ScalarEvent and value.tag is None and not value.anchor and not controls:
@@ -259,8 +260,7 @@ class _Builder:
                         continue
                 out[key] = self._node(value, child)
                 continue
-            first = key_positions[child]  # a duplicate key
-            self.diagnostics.append(make(
+            self.diagnostics.append(make(  # a duplicate key
                 "KB104", f"duplicate key `{key}` (first defined at line {first.line + 1}, column "
                 f"{first.column + 1})", self._loc(key_event, child),
                 "remove one of the two entries; YAML would silently keep the last"))
