@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from allokb.diagnostics import Diagnostic, Location, make, shown
@@ -245,7 +245,7 @@ def check_bottom_line(item: Intervention, place: Placer) -> Iterator[Diagnostic]
                 yield make("KB484", f"no claim `{link.target}` in `{item.id}`",
                            place(item.source, ("bottom_line", i, "claims", j)), _did_you_mean(link.target, claims))
         linked = [claims[link.target] for link in sentence.claims if link.target in claims]
-        yield from _untraced(sentence.text, linked, lambda i=i: place(item.source, ("bottom_line", i, "text")),
+        yield from _untraced(sentence.text, linked, partial(place, item.source, ("bottom_line", i, "text")),
                              "the bottom line")
 
 
@@ -262,7 +262,7 @@ def check_headings(record: Intervention | Mechanism, place: Placer) -> Iterator[
             yield make("KB486", f"the heading of claim `{claim.id}` has {words} words, expected at most {HEADING_WORDS}",
                        place(record.source, ("claims", i, name)), hint)
         if claim.heading:
-            yield from _untraced(claim.heading, [claim], lambda i=i: place(record.source, ("claims", i, "heading")),
+            yield from _untraced(claim.heading, [claim], partial(place, record.source, ("claims", i, "heading")),
                                  "the heading")
 
 
