@@ -74,3 +74,31 @@ def test_the_benchmarks_real_size_copies_check_clean(tmp_path: Path) -> None:
     result = check_project(tmp_path)
     assert [(d.code, d.message) for d in result.diagnostics] == []
     assert not result.failed(strict=True)
+
+
+def _maintainer_words_before(text: str, bib_keys: frozenset[str]) -> list[str]:
+    """maintainer_words as it was before its searches were skipped on texts that cannot match."""
+    found: list[str] = []
+    for word in allokb.readers._WORD.findall(text):
+        what = (f"bib key `{word}`" if word in bib_keys else
+                f"field name `{word}`" if word in allokb.readers.schema_field_names() else None)
+        if what and what not in found:
+            found.append(what)
+    if re.search(r"\bseed\b", text, re.IGNORECASE):
+        found.append("`seed`")
+    for m in allokb.readers._FILE.finditer(text):
+        what = f"file name `{allokb.readers.shown(m.group())}`"
+        if what not in found:
+            found.append(what)
+    person = _FIRST_PERSON_BEFORE.search(re.sub(r"“[^”]*”|\"[^\"]*\"", " ", text))
+    if person:
+        found.append(f"first person `{person.group()}`")
+    return found
+
+
+@pytest.mark.parametrize("text", [*TEXTS, "the seed post", "SEED", "ſeed", "seeds", "a\u017fEED b", "éseed",
+                                  "see population_note and smith2020x", "“we said” it", "“we said” we",
+                                  "in notes.yaml I", "our smith2020x, smith2020x", "ÉI", "I\u0301"])
+def test_maintainer_words_find_what_they_found_before(text: str) -> None:
+    keys = frozenset({"smith2020x"})
+    assert allokb.readers.maintainer_words(text, keys) == _maintainer_words_before(text, keys)

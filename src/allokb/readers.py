@@ -111,6 +111,7 @@ _FILE = re.compile(r"(?<![\w/.-])[\w-]+(?:[/.][\w-]+)*\.(?:yaml|yml|bib|txt|json
 _FIRST_PERSON = re.compile(
     r"\b(?:I\b(?<![Tt]ype I)(?<![Pp]hase I)(?<![Cc]lass I)(?<![Gg]rade I)(?<![Ss]tage I)(?![.\-–]\w)(?!\.[A-Z])"
     r"|(?:[Mm]e|[Mm]y|[Mm]ine|[Ww]e|us|[Oo]ur|[Oo]urs)\b)")
+_FIRST_PERSON_WORDS = frozenset("I me Me my My mine Mine we We us our Our ours Ours".split())
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 
@@ -155,13 +156,17 @@ def maintainer_words(text: str, bib_keys: frozenset[str]) -> list[str]:
             add(f"bib key `{word}`")
         elif word in fields:
             add(f"field name `{word}`")
-    if _SEED.search(text):
+    # Each search runs only on a text that can match it: `seed` in any case is `seed` once
+    # case-folded (the long s included), and a first-person word stands between non-word
+    # characters, so it is also one of the text's ASCII words.
+    if "seed" in text.casefold() and _SEED.search(text):
         add("`seed`")
     for m in _FILE.finditer(text):
         add(f"file name `{shown(m.group())}`")
-    person = _FIRST_PERSON.search(_QUOTED.sub(" ", text))
-    if person:
-        add(f"first person `{person.group()}`")
+    if not _FIRST_PERSON_WORDS.isdisjoint(words):
+        person = _FIRST_PERSON.search(_QUOTED.sub(" ", text))
+        if person:
+            add(f"first person `{person.group()}`")
     return found
 
 
