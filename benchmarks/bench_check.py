@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -110,8 +113,13 @@ def replicate(root: Path, entries: int, source: Path = REPO) -> int:
     cites = sorted((content / "citations").glob("*.yaml"))
     per_copy = len(ints) + len(mechs)
     copies = -(-entries // per_copy)
-    ids = {yaml.safe_load(f.read_text())["id"] for f in ints + mechs}
-    keys = {yaml.safe_load(f.read_text())["key"] for f in cites}
+    # Each source file is parsed once (libyaml when PyYAML has it), not once per copy: the copies
+    # of a 10,000-entry knowledge base are otherwise minutes of pure-Python YAML.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    parsed = {f: yaml.load(f.read_text(), Loader=loader) for f in ints + mechs + cites}
+    ids = {parsed[f]["id"] for f in ints + mechs}
+    keys = {parsed[f]["key"] for f in cites}
     bib = (source / "references.bib").read_text()
     entries_text = re.split(r"(?m)^(?=@)", bib)
     for folder in ("interventions", "mechanisms", "citations"):
@@ -124,7 +132,7 @@ def replicate(root: Path, entries: int, source: Path = REPO) -> int:
     # The fields whose values are ids or keys (found by scanning the content: `outcome: sleep` is
     # an outcome, not the intervention `sleep`, so renaming goes by field, not by value alone).
     ref_fields = {"id", "key", "ref", "related", "mechanisms", "intervention", "upstream", "reported_by",
-                  "citation"}
+                  "citation", "label"}
 
     def rename(node: object, mapping: dict[str, str], field: str | None = None) -> object:
         if isinstance(node, str):
@@ -141,11 +149,11 @@ def replicate(root: Path, entries: int, source: Path = REPO) -> int:
         mapping = {i: f"{i}-{suf}" for i in ids} | {key: f"{key}{suf}" for key in keys}
         for folder, files in (("interventions", ints), ("mechanisms", mechs), ("citations", cites)):
             for f in files:
-                data = rename(yaml.safe_load(f.read_text()), mapping)
+                data = rename(parsed[f], mapping)
                 assert isinstance(data, dict)
                 name = data.get("id") or data.get("key")
                 (root / "content" / folder / f"{name}.yaml").write_text(
-                    yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100))
+                    yaml.dump(data, Dumper=dumper, allow_unicode=True, sort_keys=False, width=100))
         for entry in entries_text:
             head = re.match(r"@(\w+)\{([^,\s]+),", entry)
             if not head or head.group(2) not in keys:
@@ -165,23 +173,31 @@ def replicate(root: Path, entries: int, source: Path = REPO) -> int:
 def measure(root: Path, repeat: int) -> dict[str, float]:
     """Medians over `repeat` fresh processes of `allokb check root`: the whole process's wall
     time (start-up, imports, check, exit, as a user waits for it), the check's own time, and
-    the peak memory of the main process and of the largest pool worker."""
+    the peak memory of the main process and of the largest pool worker; beside them, the CPU
+    time of the whole command (user + system, pool workers included) and the one-minute load
+    average when it started (the machine may be shared: wall time alone would mislead)."""
     runs = []
     for _ in range(repeat):
+        load = os.getloadavg()[0]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", _RUNNER, str(root)], capture_output=True, text=True, check=True)
         run = json.loads(out.stdout)
         run["wall"] = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        run["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        run["load"] = load
         runs.append(run)
         if run["status"] != 0:
             raise SystemExit(f"check --strict failed on {root}: it should be clean, without warnings")
-    return {key: statistics.median(r[key] for r in runs) for key in ("wall", "seconds", "peak_mib", "worker_mib")}
+    keys = ("wall", "seconds", "cpu", "load", "peak_mib", "worker_mib")
+    return {key: statistics.median(r[key] for r in runs) for key in keys}
 
 
 def _row(label: str, files: int, m: dict[str, float], per_1k: str, base: float) -> str:
     worker = f"{m['worker_mib']:.1f}" if m["worker_mib"] else "-"
-    return (f"{label:>22} {files:>7} {m['wall']:>7.3f} {m['seconds']:>10.3f} {per_1k:>12} "
-            f"{m['peak_mib']:>9.1f} {worker:>10} {m['wall'] / base:>10.1f}")
+    return (f"{label:>22} {files:>7} {m['wall']:>7.3f} {m['seconds']:>10.3f} {m['cpu']:>7.2f} {m['load']:>5.1f} "
+            f"{per_1k:>12} {m['peak_mib']:>9.1f} {worker:>10} {m['wall'] / base:>10.1f}")
 
 
 def main() -> None:
@@ -190,30 +206,41 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--real", action="store_true",
                         help="the repository's own entries replicated with fresh ids (real size) instead of synthetic ones")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="generate each knowledge base once into DIR/<size> and reuse it in later runs "
+                             "(generating 10,000 real-size entries takes minutes; the check is timed cold either way)")
     parser.add_argument("--no-strict-status", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     base = measure(REPO, args.repeat)
     files = sum(1 for _ in (REPO / "content").rglob("*.yaml"))
     print(f"allokb check, median of {args.repeat} fresh processes; wall = the whole command, "
           f"check = in-process time of the check; entries: {'real, replicated' if args.real else 'synthetic'}")
-    print(f"{'knowledge base':>22} {'files':>7} {'wall s':>7} {'check s':>10} {'wall s/1k':>12} "
+    print(f"{'knowledge base':>22} {'files':>7} {'wall s':>7} {'check s':>10} {'cpu s':>7} {'load':>5} {'wall s/1k':>12} "
           f"{'main MiB':>9} {'worker MiB':>10} {'x baseline':>10}")
     print(_row("real content (base)", files, base, "", base["wall"]))
     for size in args.sizes:
         with tempfile.TemporaryDirectory(prefix=f"allokb-bench-{size}-") as tmp:
             root = Path(tmp)
-            print(f"generating {size:,} entries{' (real size)' if args.real else ''}…", file=sys.stderr, flush=True)
-            if args.real:
-                replicate(root, size)
-            else:
-                generate(root, size)
-            (root / "mkdocs.yml").write_text("site_name: bench\n")
-            # A project with a mkdocs.yml keeps a URL manifest (KB603); write it once, untimed.
-            subprocess.run([sys.executable, "-m", "allokb", "urls", str(root), "--write"], check=True,
-                           capture_output=True)
+            if args.keep is not None:
+                root = args.keep / f"{'real' if args.real else 'synthetic'}-{size}"
+            if not (root / "urls.txt").exists():  # written last: a half-generated folder is redone
+                shutil.rmtree(root, ignore_errors=True)
+                root.mkdir(parents=True)
+                _generate(root, size, args.real)
             m = measure(root, args.repeat)
             nfiles = sum(1 for _ in (root / "content").rglob("*.yaml"))
             print(_row(f"{size:,} entries", nfiles, m, f"{m['wall'] / size * 1000:.3f}", base["wall"]), flush=True)
+
+
+def _generate(root: Path, size: int, real: bool) -> None:
+    print(f"generating {size:,} entries{' (real size)' if real else ''}…", file=sys.stderr, flush=True)
+    if real:
+        replicate(root, size)
+    else:
+        generate(root, size)
+    (root / "mkdocs.yml").write_text("site_name: bench\n")
+    # A project with a mkdocs.yml keeps a URL manifest (KB603); write it once, untimed.
+    subprocess.run([sys.executable, "-m", "allokb", "urls", str(root), "--write"], check=True, capture_output=True)
 
 
 if __name__ == "__main__":

@@ -98,8 +98,8 @@ CODES: dict[str, CodeInfo] = {
               "Anchors (&name) and aliases (*name) are not allowed in content files: every value "
               "must be readable where it stands, and aliases allow 'billion laughs' expansion."),
         _code("KB106", E, "file too large",
-              "A content file is larger than the limit (1 MiB for YAML, 5 MiB for references.bib and "
-              "urls.txt). "
+              "A content file is larger than the limit (1 MiB for YAML, 32 MiB for references.bib, 5 MiB "
+              "for urls.txt). "
               "Split the entry or remove pasted material."),
         _code("KB107", E, "empty file",
               "The file holds no YAML document (only whitespace or comments)."),

@@ -66,13 +66,23 @@ _YAML11_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?
 #: JavaScript, whose numbers are doubles
 MAX_SAFE_INTEGER = 2**53 - 1
 
+#: the bytes no refused character's UTF-8 encoding holds: printable ASCII, tab and line ends
+_PLAIN_BYTES = bytes(range(0x20, 0x7F)) + b"\t\n\r"
+
+
 def _may_hold_control(text: str) -> bool:
     """False when no value of the YAML `text` can hold a refused character: the text has none
     (YAML itself refuses the C0 controls and DEL), and no backslash (only an escape in a
     double-quoted scalar makes one out of other characters)."""
     if "\\" in text:
         return True
-    return not text.isascii() and find_control(text, line_ends=True) is not None
+    if text.isascii():
+        return False
+    # Searched among the characters left once the printable ASCII is deleted (in bytes, where
+    # that is one C pass; ASCII bytes never stand inside a multi-byte character): the same
+    # answer as searching the whole text, at a fifth of the cost.
+    rest = text.encode("utf-8", "surrogatepass").translate(None, _PLAIN_BYTES).decode("utf-8", "surrogatepass")
+    return find_control(rest, line_ends=True) is not None
 
 
 @dataclass(frozen=True)
@@ -200,16 +210,29 @@ class _Builder:
             return self._mapping(path)
         items: list[Any] = []
         get = self.parser.get_event  # one call per event: no check/peek round trips
+        positions = self.positions
+        controls = self.controls
         while True:
             item = get()
-            if type(item) is _SequenceEndEvent:
+            cls = type(item)
+            if cls is _SequenceEndEvent:
                 return items
-            items.append(self._node(item, (*path, len(items))))
+            child = (*path, len(items))
+            # The common case of `_node`, in line (a call per item costs more than the test).
+            if cls is _ScalarEvent and item.tag is None and not item.anchor and not controls:
+                positions[child] = item.start_mark
+                text = item.value
+                if item.style not in _PLAIN_STYLES or (text and text[0] not in _MAYBE_SPECIAL):
+                    items.append(text)
+                    continue
+            items.append(self._node(item, child))
 
     def _mapping(self, path: tuple[PathPart, ...]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         get = self.parser.get_event
         key_positions = self.key_positions
+        positions = self.positions
+        controls = self.controls
         while True:
             key_event = get()
             if type(key_event) is _MappingEndEvent:
@@ -219,21 +242,29 @@ class _Builder:
                 self._node(key_event, (*path, "?"))  # reports anchors and tags; complex keys below
                 self._fail("KB201", "a mapping key must be plain text", key_event, path, None)
             key = key_event.value
-            if self.controls and find_control(key) is not None:
+            if controls and find_control(key) is not None:
                 self._control(key, key_event, (*path, key))
             if key == "<<" and key_event.style in _PLAIN_STYLES:
                 self._fail("KB105", "merge keys (`<<`) are not allowed", key_event, path, "write the fields out")
             child = (*path, key)
-            if child in key_positions:
-                first = key_positions[child]
-                self.diagnostics.append(make(
-                    "KB104", f"duplicate key `{key}` (first defined at line {first.line + 1}, column "
-                    f"{first.column + 1})", self._loc(key_event, child),
-                    "remove one of the two entries; YAML would silently keep the last"))
-                self._node(get(), (*path, f"{key} (duplicate)"))
+            mark = key_event.start_mark
+            first = key_positions.setdefault(child, mark)  # one look-up of the path, not two
+            if first is mark:
+                value = get()
+                # The common case of `_node`, in line (a call per value costs more than the test).
+                if type(value) is _ScalarEvent and value.tag is None and not value.anchor and not controls:
+                    positions[child] = value.start_mark
+                    text = value.value
+                    if value.style not in _PLAIN_STYLES or (text and text[0] not in _MAYBE_SPECIAL):
+                        out[key] = text
+                        continue
+                out[key] = self._node(value, child)
                 continue
-            key_positions[child] = key_event.start_mark
-            out[key] = self._node(get(), child)
+            self.diagnostics.append(make(  # a duplicate key
+                "KB104", f"duplicate key `{key}` (first defined at line {first.line + 1}, column "
+                f"{first.column + 1})", self._loc(key_event, child),
+                "remove one of the two entries; YAML would silently keep the last"))
+            self._node(get(), (*path, f"{key} (duplicate)"))
 
     def _control(self, text: str, event: Any, path: tuple[PathPart, ...]) -> None:
         index = find_control(text)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from allokb.diagnostics import Diagnostic, Location, make, shown
@@ -106,10 +106,12 @@ def reader_texts(record: Intervention | Mechanism | Citation) -> Iterator[tuple[
 _SEED = re.compile(r"\bseed\b", re.IGNORECASE)
 _FILE = re.compile(r"(?<![\w/.-])[\w-]+(?:[/.][\w-]+)*\.(?:yaml|yml|bib|txt|json)\b", re.IGNORECASE)
 # First person, outside quotation marks: `I` (not a Roman numeral: `type I`, `phase I`, `I.V.`),
-# `me`, `my`, `mine`, `we`, `us`, `our`.
+# `me`, `my`, `mine`, `we`, `us`, `our`. The word boundary comes first and the look-behinds after
+# the `I`: tried at every position of every reader's text, five look-behinds first cost 2.5 times more.
 _FIRST_PERSON = re.compile(
-    r"(?<![Tt]ype )(?<![Pp]hase )(?<![Cc]lass )(?<![Gg]rade )(?<![Ss]tage )\bI\b(?![.\-–]\w)(?!\.[A-Z])"
-    r"|\b(?:[Mm]e|[Mm]y|[Mm]ine|[Ww]e|us|[Oo]ur|[Oo]urs)\b")
+    r"\b(?:I\b(?<![Tt]ype I)(?<![Pp]hase I)(?<![Cc]lass I)(?<![Gg]rade I)(?<![Ss]tage I)(?![.\-–]\w)(?!\.[A-Z])"
+    r"|(?:[Mm]e|[Mm]y|[Mm]ine|[Ww]e|us|[Oo]ur|[Oo]urs)\b)")
+_FIRST_PERSON_WORDS = frozenset("I me Me my My mine Mine we We us our Our ours Ours".split())
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 
@@ -147,18 +149,24 @@ def maintainer_words(text: str, bib_keys: frozenset[str]) -> list[str]:
             found.append(what)
 
     fields = schema_field_names()
-    for word in _WORD.findall(text):
+    words = _WORD.findall(text)
+    # most texts hold neither: two set look-ups in C instead of a Python loop over the words
+    for word in (words if not (bib_keys.isdisjoint(words) and fields.isdisjoint(words)) else ()):
         if word in bib_keys:
             add(f"bib key `{word}`")
         elif word in fields:
             add(f"field name `{word}`")
-    if _SEED.search(text):
+    # Each search runs only on a text that can match it: `seed` in any case is `seed` once
+    # case-folded (the long s included), and a first-person word stands between non-word
+    # characters, so it is also one of the text's ASCII words.
+    if "seed" in text.casefold() and _SEED.search(text):
         add("`seed`")
     for m in _FILE.finditer(text):
         add(f"file name `{shown(m.group())}`")
-    person = _FIRST_PERSON.search(_QUOTED.sub(" ", text))
-    if person:
-        add(f"first person `{person.group()}`")
+    if not _FIRST_PERSON_WORDS.isdisjoint(words):
+        person = _FIRST_PERSON.search(_QUOTED.sub(" ", text))
+        if person:
+            add(f"first person `{person.group()}`")
     return found
 
 
@@ -242,7 +250,8 @@ def check_bottom_line(item: Intervention, place: Placer) -> Iterator[Diagnostic]
                 yield make("KB484", f"no claim `{link.target}` in `{item.id}`",
                            place(item.source, ("bottom_line", i, "claims", j)), _did_you_mean(link.target, claims))
         linked = [claims[link.target] for link in sentence.claims if link.target in claims]
-        yield from _untraced(sentence.text, linked, place(item.source, ("bottom_line", i, "text")), "the bottom line")
+        yield from _untraced(sentence.text, linked, partial(place, item.source, ("bottom_line", i, "text")),
+                             "the bottom line")
 
 
 def check_headings(record: Intervention | Mechanism, place: Placer) -> Iterator[Diagnostic]:
@@ -258,11 +267,13 @@ def check_headings(record: Intervention | Mechanism, place: Placer) -> Iterator[
             yield make("KB486", f"the heading of claim `{claim.id}` has {words} words, expected at most {HEADING_WORDS}",
                        place(record.source, ("claims", i, name)), hint)
         if claim.heading:
-            yield from _untraced(claim.heading, [claim], place(record.source, ("claims", i, "heading")), "the heading")
+            yield from _untraced(claim.heading, [claim], partial(place, record.source, ("claims", i, "heading")),
+                                 "the heading")
 
 
-def _untraced(text: str, claims: list[Claim], where: Location, what: str) -> Iterator[Diagnostic]:
-    """KB487 for `text`: its numbers against the supporting quotes of `claims` (as KB460 does)."""
+def _untraced(text: str, claims: list[Claim], where: Callable[[], Location], what: str) -> Iterator[Diagnostic]:
+    """KB487 for `text`: its numbers against the supporting quotes of `claims` (as KB460 does).
+    `where` places a finding; it is called only for one (placing re-reads the file)."""
     found = [n for n in numbers_in(text) if n.text.lower() not in NOT_CHECKED_IN_CLAIMS]
     if not found:
         return
@@ -274,7 +285,7 @@ def _untraced(text: str, claims: list[Claim], where: Location, what: str) -> Ite
         reported.add(n.value)
         have = ", ".join(f"`{w}`" for w in written) if written else "no numbers"
         yield make("KB487", f"number `{n.text}` in {what} is in none of the supported or partial quotes of the claims "
-                   "it links", where, f"they have {have}; write it in words, or link the claim whose quote states it")
+                   "it links", where(), f"they have {have}; write it in words, or link the claim whose quote states it")
 
 
 def _did_you_mean(target: str, claims: dict[str, Claim]) -> str:
