@@ -124,7 +124,7 @@ def replicate(root: Path, entries: int, source: Path = REPO) -> int:
     # The fields whose values are ids or keys (found by scanning the content: `outcome: sleep` is
     # an outcome, not the intervention `sleep`, so renaming goes by field, not by value alone).
     ref_fields = {"id", "key", "ref", "related", "mechanisms", "intervention", "upstream", "reported_by",
-                  "citation"}
+                  "citation", "label"}
 
     def rename(node: object, mapping: dict[str, str], field: str | None = None) -> object:
         if isinstance(node, str):
