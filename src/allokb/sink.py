@@ -247,6 +247,7 @@ class Rebuild:
     seconds: float
     reason: str = ""
     problems: tuple[Diagnostic, ...] = ()
+    phases: tuple[tuple[str, float], ...] = ()  # seconds per step: check, render, pages, audit, stylesheet, search
 
 
 @dataclass
@@ -278,11 +279,14 @@ class Preview:
         self.root, self.site_dir, self.serve_url, self.serving = root, site_dir, serve_url, serving
         self.built: _Built | None = None
         self.stale: set[str] = set()  # pages an error page overwrote: written again by the next good rebuild
+        self._laps: list[tuple[str, float]] = []
+        self._since = 0.0
 
     def rebuild(self, *, full: bool = False) -> Rebuild:
         """The cheapest correct rebuild of the preview (`full`: everything). `KbError` when MkDocs
         cannot read the configuration."""
         started = time.perf_counter()
+        self._laps, self._since = [], started
         built = self.built
         reason = "asked" if full else "first build" if built is None else ""
         if built is not None and not reason and built.inputs.needs_full(self._inputs(built.config)):
@@ -290,7 +294,9 @@ class Preview:
         config = built.config if built is not None and not reason else self._config()
         settings_ = settings(config, self.root)
         result = check_project(self.root)
+        self._lap("check")
         rendered, site = stages.render(self.root, result, settings_) if not result.failed() else (None, None)
+        self._lap("render")
         if rendered is None or rendered.diagnostics:
             problems = result.diagnostics if result.failed() else rendered.diagnostics if rendered else ()
             report = render(problems, "text", result.files, False, verb="check" if result.failed() else "build")
@@ -307,12 +313,14 @@ class Preview:
                 reason = delta.full or ""
                 if not reason:
                     written_or_reason = self._partial(built, rendered, site, delta)
+                    self._lap("pages")
                     if isinstance(written_or_reason, tuple):
                         return self._finish(built, written_or_reason, started)
                     reason = written_or_reason
         # A full build starts from a configuration of its own, as MkDocs' serve does for each build.
         self._full(config if built is None or config is not built.config else self._config(), rendered, site, settings_)
         assert self.built is not None
+        self._lap("pages")
         return self._finish(self.built, None, started, reason)
 
     # -- the full build ---------------------------------------------------------------------------
@@ -391,6 +399,8 @@ class Preview:
                 return f"the page {src} is not in the previous build"
             if src in markdown:
                 file.content_string = markdown[src]
+        if delta.added or any(path not in built.rendered.files for path in delta.written):
+            _reorder(files, rendered)
         pages = [files.get_file_from_path(src).page for src in delta.pages]
         titles = {id(p): p.title for p in pages if id(p) in in_nav}
         with _collect_errors() as errors:
@@ -432,7 +442,9 @@ class Preview:
                 else:
                     built.usage.pop(path, None)
             usage_changed = _union(built.usage.values()) != before
+        self._lap("stylesheet usage")
         problems = stages.audit(site_dir, str(built.config.site_url or ""), serving=self.serving, only=only)
+        self._lap("audit")
         if problems:
             logging.getLogger("mkdocs").error("the post-build audit found unsafe HTML:\n%s\nthe published build "
                                               "would refuse this site", "\n".join(format_text(d) for d in problems))
@@ -441,11 +453,19 @@ class Preview:
             if usage_changed:
                 write_site_stylesheet(site_dir, built.usage.values())  # the theme's CSS cut to what the pages use
                 extra.append(STYLESHEET)
+            self._lap("stylesheet")
             index_site(site_dir)  # the search index (allokb.search)
             extra.append(f"{SEARCH_BUNDLE}/")
+            self._lap("search")
         kind = "full" if written is None else "partial" if written else "unchanged"
         listed = tuple(sorted(built.usage)) if written is None else tuple(sorted(set(written)))
-        return Rebuild(kind, listed + tuple(extra), time.perf_counter() - started, reason, tuple(problems))
+        return Rebuild(kind, listed + tuple(extra), time.perf_counter() - started, reason, tuple(problems),
+                       tuple(self._laps))
+
+    def _lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self._laps.append((name, now - self._since))
+        self._since = now
 
     # -- errors -----------------------------------------------------------------------------------
 
@@ -481,6 +501,18 @@ class Preview:
             plugin.overrides = {}
         self.stale.add("index.md")
         return (home.dest_uri,)
+
+
+def _reorder(files: Any, rendered: RenderedSite) -> None:
+    """Put the generated files of `files` in the order `SitePlugin.on_files` appends them (pages,
+    then export files, each sorted), after MkDocs' own: a new file goes where a full build puts
+    it, and the sitemap lists pages in that order."""
+    generated = [*(p.src_uri for p in rendered.pages), *sorted(rendered.files)]
+    moved = [files.get_file_from_path(src) for src in generated]
+    for file in moved:
+        files.remove(file)
+    for file in moved:
+        files.append(file)
 
 
 def _union(usages: Iterable[PageUsage]) -> PageUsage:
