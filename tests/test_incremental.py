@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 from conftest import make_site_project, tree_digest
 
+import allokb.project
 from allokb.build import build
 from allokb.incremental import InputSnapshot, SiteDelta, diff_sites, embedded_blocks
+from allokb.project import LoadCache, check_project
 from allokb.render import Page, RenderedSite
 from allokb.sink import Preview
 
@@ -175,6 +177,28 @@ def test_an_edit_of_what_mkdocs_reads_itself_rebuilds_everything(project: Path, 
     assert (done.kind, done.reason) == ("full", "mkdocs.yml, a hand-written page or the theme override changed")
     assert build(project, tmp_path / "fresh").stage == "done"
     assert _differences(tmp_path / "preview", tmp_path / "fresh") == NO_DIFFERENCE
+
+
+def test_a_check_with_the_load_cache_loads_the_edited_file_only_and_finds_what_a_fresh_check_finds(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = LoadCache()
+    check_project(project, cache)
+    loaded: list[str] = []
+    real = allokb.project.process_file
+
+    def counting(root: Path | str, kind: str, name: str) -> allokb.project.FileOutcome:
+        loaded.append(f"{kind}/{name}")
+        return real(root, kind, name)
+
+    monkeypatch.setattr(allokb.project, "process_file", counting)
+    _replace(project / "content/mechanisms/step-two.yaml", "kind: enzymatic-step", "kind: no-such-kind")
+    _bib_entry(project)
+    cached = check_project(project, cache)
+    assert loaded == ["mechanisms/step-two.yaml"]
+    monkeypatch.setattr(allokb.project, "process_file", real)
+    fresh = check_project(project)
+    assert cached.failed() and cached.diagnostics == fresh.diagnostics
+    assert cached.kb.references == fresh.kb.references
 
 
 # --- the comparison of two renders ------------------------------------------------------------

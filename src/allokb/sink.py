@@ -43,7 +43,7 @@ from allokb.output import check_site_dir, resolve_site_dir, write_marker
 from allokb.progress import Progress
 from allokb.render import Page, RenderedSite
 from allokb import stages
-from allokb.project import check_project
+from allokb.project import LoadCache, check_project
 from allokb.report import format_text, render
 from allokb.search import BUNDLE as SEARCH_BUNDLE
 from allokb.search import index_site
@@ -281,6 +281,7 @@ class Preview:
         self.stale: set[str] = set()  # pages an error page overwrote: written again by the next good rebuild
         self._laps: list[tuple[str, float]] = []
         self._since = 0.0
+        self.cache = LoadCache()  # the files the last check loaded: an edit loads one file again
 
     def rebuild(self, *, full: bool = False) -> Rebuild:
         """The cheapest correct rebuild of the preview (`full`: everything). `KbError` when MkDocs
@@ -293,7 +294,7 @@ class Preview:
             reason = "mkdocs.yml, a hand-written page or the theme override changed"
         config = built.config if built is not None and not reason else self._config()
         settings_ = settings(config, self.root)
-        result = check_project(self.root)
+        result = check_project(self.root, self.cache)
         self._lap("check")
         rendered, site = stages.render(self.root, result, settings_) if not result.failed() else (None, None)
         self._lap("render")
@@ -340,13 +341,15 @@ class Preview:
 
     def _full(self, config: Any, rendered: RenderedSite, site: SiteInfo, settings_: Settings) -> None:
         from mkdocs.commands.build import build
+        from mkdocs.exceptions import MkDocsException
 
         plugin = SitePlugin(rendered, site, settings_, audit=False, serving=self.serving)
         config.plugins["allokb"] = plugin
         with _collect_errors() as errors:
             try:
                 build(config, serve_url=self.serve_url)
-            except Exception as exc:  # MkDocs' own failures (a dead link in a hand-written page)
+            except MkDocsException as exc:  # also `Abort`, a SystemExit
+                self.built = None
                 raise KbError(f"build failed: {chr(10).join(errors) or exc}") from None
         hand = {f.src_uri: f.content_string for f in plugin.files.documentation_pages() if f.abs_src_path}
         self.built = _Built(config, plugin, rendered, site, self._inputs(config),
@@ -359,6 +362,7 @@ class Preview:
                  delta: SiteDelta) -> tuple[str, ...] | str:
         """Write what `delta` names; the files written, or why a full rebuild is needed."""
         from mkdocs.commands.build import _build_page, _build_theme_template, _populate_page
+        from mkdocs.exceptions import MkDocsException
         from mkdocs.structure.files import File, InclusionLevel, set_exclusions
         from mkdocs.structure.pages import Page as MkPage
 
@@ -420,7 +424,8 @@ class Preview:
                     for template in config.theme.static_templates:
                         _build_theme_template(template, env, files, config, nav)
                         written.append(template)
-            except Exception as exc:  # MkDocs' own failures, as in a full build
+            except MkDocsException as exc:  # as in a full build; the next rebuild is a full one
+                self.built = None
                 raise KbError(f"build failed: {chr(10).join(errors) or exc}") from None
         built.rendered, built.site = rendered, site
         self.stale.clear()
