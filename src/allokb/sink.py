@@ -9,8 +9,12 @@ Two ways in, one path:
 
 - `allokb build` calls `allokb.build.build`, which renders the site and calls `write` here; the
   hook in mkdocs.yml then steps aside (`on_config` sees that the build has its plugin already).
-- A plain `mkdocs build` or `mkdocs serve` (and `allokb serve`, which runs MkDocs' server) starts
-  with MkDocs: mkdocs.yml's `hooks:` entry, `src/allokb/mkdocs_hook.py`, is a file of two lines
+- `allokb serve` runs MkDocs' live-reload server over a `Preview`, which keeps its last good build
+  (MkDocs' files, navigation and theme environment, and the render they came from) in the
+  process and, after an edit, has MkDocs write only the pages whose rendered Markdown changed
+  (allokb.incremental); it runs the same check, render and audit as `build`.
+- A plain `mkdocs build` or `mkdocs serve` starts with MkDocs (and rebuilds everything on each
+  edit): mkdocs.yml's `hooks:` entry, `src/allokb/mkdocs_hook.py`, is a file of two lines
   that hands MkDocs' `on_startup`, `on_config` and `on_shutdown` to this module, which is loaded
   once, as `allokb.sink`. `on_config` runs the same stages as `build` (the check, then
   `allokb.stages.render`) and gives the result to a `SitePlugin`, whose `on_post_build` runs the
