@@ -6,8 +6,9 @@ Runs the preview in this process (`allokb.sink.Preview`, what `allokb serve` run
 as `serve` does (its site URL, no Content-Security-Policy). Prints, per knowledge base: the cold
 full build (the baseline: what every edit cost before, when `serve` rebuilt the whole site), then
 per edit the seconds of the partial rebuild with its steps (check, render, pages, audit,
-stylesheet, search) and the pages it rewrote, and the median of the edits. Not a test: it prints
-figures.
+stylesheet, search; wall/CPU seconds) and the pages it rewrote, and the median of the edits. CPU
+seconds count this process and Pagefind's: on a shared machine the wall time also counts waiting
+for other work. Not a test: it prints figures.
 
     .venv/bin/python benchmarks/bench_serve.py [--sizes 1000 10000] [--edits 3] [--keep DIR]
 """
@@ -82,7 +83,7 @@ def timed(preview: Preview) -> tuple[Rebuild, float]:
 
 def show(label: str, done: Rebuild, cpu_seconds: float) -> None:
     pages = [w for w in done.written if w.endswith(".html")]
-    steps = ", ".join(f"{name} {seconds:.2f}" for name, seconds in done.phases)
+    steps = ", ".join(f"{name} {wall:.2f}/{cpu:.2f}" for name, wall, cpu in done.phases)
     print(f"  {label:<58} {done.kind:>8} {done.seconds:>8.2f} s wall {cpu_seconds:>8.2f} s CPU {len(pages):>6} pages"
           f"  [{steps}]", flush=True)
     if done.kind != "full":

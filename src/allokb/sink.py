@@ -251,7 +251,9 @@ class Rebuild:
     seconds: float
     reason: str = ""
     problems: tuple[Diagnostic, ...] = ()
-    phases: tuple[tuple[str, float], ...] = ()  # seconds per step: check, render, pages, audit, stylesheet, search
+    #: per step (check, render, pages, stylesheet usage, audit, stylesheet, search): its name, wall
+    #: seconds and CPU seconds (this process and Pagefind's)
+    phases: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass
@@ -283,15 +285,15 @@ class Preview:
         self.root, self.site_dir, self.serve_url, self.serving = root, site_dir, serve_url, serving
         self.built: _Built | None = None
         self.stale: set[str] = set()  # pages an error page overwrote: written again by the next good rebuild
-        self._laps: list[tuple[str, float]] = []
-        self._since = 0.0
+        self._laps: list[tuple[str, float, float]] = []
+        self._since = self._cpu = 0.0
         self.cache = LoadCache()  # the files the last check loaded: an edit loads one file again
 
     def rebuild(self, *, full: bool = False) -> Rebuild:
         """The cheapest correct rebuild of the preview (`full`: everything). `KbError` when MkDocs
         cannot read the configuration."""
         started = time.perf_counter()
-        self._laps, self._since = [], started
+        self._laps, self._since, self._cpu = [], started, _cpu_seconds()
         built = self.built
         reason = "asked" if full else "first build" if built is None else ""
         if built is not None and not reason and built.inputs.needs_full(self._inputs(built.config)):
@@ -472,9 +474,9 @@ class Preview:
                        tuple(self._laps))
 
     def _lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self._laps.append((name, now - self._since))
-        self._since = now
+        now, cpu = time.perf_counter(), _cpu_seconds()
+        self._laps.append((name, now - self._since, cpu - self._cpu))
+        self._since, self._cpu = now, cpu
 
     # -- errors -----------------------------------------------------------------------------------
 
@@ -510,6 +512,15 @@ class Preview:
             plugin.overrides = {}
         self.stale.add("index.md")
         return (home.dest_uri,)
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and its waited-for children (Pagefind) so far: on a shared
+    machine, wall time also counts the waits for other work."""
+    import resource
+
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _reorder(files: Any, rendered: RenderedSite) -> None:
