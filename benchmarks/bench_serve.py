@@ -61,10 +61,10 @@ def edits(root: Path) -> list[Callable[[], str]]:
     """Three edits of one YAML file each: a claim's statement, a mechanism's name (shown in the
     backlinks and indexes), an intervention's summary (shown in the index and on the home page)."""
     content = root / "content"
-    claim = _first(content / "interventions", r"^    statement: .+$")
+    claim = _first(content / "interventions", r"^ *statement: .+$")
     mech = _first(content / "mechanisms", r"^name: .+$")
     summary = _first(content / "interventions", r"^summary: .+$")
-    return [_edit(claim, r"^    statement: .+$", "(edited)"), _edit(mech, r"^name: .+$", "(renamed)"),
+    return [_edit(claim, r"^ *statement: .+$", "(edited)"), _edit(mech, r"^name: .+$", "(renamed)"),
             _edit(summary, r"^summary: .+$", "(edited)")]
 
 
