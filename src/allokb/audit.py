@@ -22,7 +22,7 @@ import json
 import re
 import sys
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -326,11 +326,15 @@ def pages_of(site_dir: Path) -> list[Path]:
     return sorted(p for p in site_dir.rglob("*") if p.suffix.lower() in (*PAGE_SUFFIXES, ".svg") and p.is_file())
 
 
-def audit_site(site_dir: Path, site_url: str) -> list[Diagnostic]:
-    """Every KB510 and KB511 of a built site; the file of each is the page's path inside the site."""
+def audit_site(site_dir: Path, site_url: str, only: Iterable[str] | None = None) -> list[Diagnostic]:
+    """Every KB510 and KB511 of a built site; the file of each is the page's path inside the site.
+    `only`: the paths inside the site of the pages to audit (those a rebuild of `allokb serve`
+    rewrote), instead of every page."""
     site = _site(site_dir, site_url)
     out = []
-    for path in pages_of(site_dir):
+    paths = pages_of(site_dir) if only is None else sorted(
+        site_dir / p for p in set(only) if Path(p).suffix.lower() in (*PAGE_SUFFIXES, ".svg") and (site_dir / p).is_file())
+    for path in paths:
         page = path.relative_to(site_dir).as_posix()
         text = path.read_bytes().decode("utf-8", errors="replace")
         out += [make(code, message, Location(show(page, 1000)), hint)

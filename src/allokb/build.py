@@ -16,7 +16,9 @@ every case the previous site at `out` stays exactly as it was: the lock, the sta
 check that `out` did not change meanwhile and the atomic swap are `allokb.output`'s.
 
 A plain `mkdocs build` or `mkdocs serve` runs stages 1, 2 and 4 through the hook
-(`allokb.sink.on_config`), writing in place as MkDocs does.
+(`allokb.sink.on_config`), writing in place as MkDocs does. `allokb serve` runs the same stages
+through `allokb.sink.Preview`, which rewrites after an edit only what changed (allokb.incremental);
+tests/test_incremental.py holds its result to a fresh `build`, file by file.
 """
 
 from __future__ import annotations

@@ -60,6 +60,28 @@ class CheckResult:
         return self.count(Severity.ERROR) > 0 or (strict and self.count(Severity.WARNING) > 0)
 
 
+Stamp = tuple[int, int, int] | None  # a file's size, modification time and inode; None when absent
+
+
+def _stamp(path: Path) -> Stamp:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@dataclass
+class LoadCache:
+    """What `check_project` loaded, for a process that checks the same project again and again
+    (`allokb serve`): each content file's outcome and references.bib's parse, by the file's
+    `Stamp` taken before it was read. A file whose stamp changed is loaded again; the others
+    (records are frozen) are taken from here. Everything after loading runs in full."""
+
+    files: dict[tuple[str, str], tuple[Stamp, FileOutcome]] = field(default_factory=dict)
+    bib: tuple[Stamp, list[Reference] | None, list[Diagnostic]] | None = None
+
+
 def process_document(doc: SourceDocument, load_diagnostics: list[Diagnostic]) -> FileOutcome:
     """Validate one loaded document against its kind's schema and build its record (schema and
     model stages for one file; independent of every other file, so it can run in a worker)."""
@@ -123,6 +145,35 @@ def _processes(files: int) -> int:
     return min(cores, 8) if files >= PARALLEL_THRESHOLD else 1
 
 
+def _load_cached(root: Path, names: list[tuple[str, str]], cache: LoadCache) -> tuple[
+        list[FileOutcome], list[Reference] | None, list[Diagnostic]]:
+    """`_load_all`, loading only the files whose stamp changed since `cache` saw them."""
+    if not cache.files:  # the first check: every file, by the pool
+        stamps = [_stamp(root / "content" / kind / name) for kind, name in names]
+        bib_stamp = _stamp(root / "references.bib")
+        outcomes, references, bib_diagnostics = _load_all(root, names)
+        cache.files = {n: (st, o) for n, st, o in zip(names, stamps, outcomes, strict=True) if st is not None}
+        cache.bib = (bib_stamp, references, list(bib_diagnostics)) if bib_stamp is not None else None
+        return outcomes, references, bib_diagnostics
+    outcomes = []
+    kept: dict[tuple[str, str], tuple[Stamp, FileOutcome]] = {}
+    for kind, name in names:
+        stamp = _stamp(root / "content" / kind / name)
+        hit = cache.files.get((kind, name))
+        outcome = hit[1] if hit is not None and stamp is not None and hit[0] == stamp else process_file(root, kind, name)
+        if stamp is not None:
+            kept[(kind, name)] = (stamp, outcome)
+        outcomes.append(outcome)
+    cache.files = kept
+    stamp = _stamp(root / "references.bib")
+    if cache.bib is None or stamp is None or cache.bib[0] != stamp:
+        references, bib_diagnostics = load_references(root)
+        cache.bib = (stamp, references, list(bib_diagnostics)) if stamp is not None else None
+    else:
+        references, bib_diagnostics = cache.bib[1], list(cache.bib[2])
+    return outcomes, references, bib_diagnostics
+
+
 def _load_all(root: Path, names: list[tuple[str, str]]) -> tuple[list[FileOutcome], list[Reference] | None,
                                                                     list[Diagnostic]]:
     processes = _processes(len(names))
@@ -152,15 +203,17 @@ def _load_all(root: Path, names: list[tuple[str, str]]) -> tuple[list[FileOutcom
     return outcomes, references, bib_diagnostics
 
 
-def check_project(root: Path) -> CheckResult:
-    """Load, validate and resolve the knowledge base under `root`; report every problem."""
+def check_project(root: Path, cache: LoadCache | None = None) -> CheckResult:
+    """Load, validate and resolve the knowledge base under `root`; report every problem.
+    `cache`: what an earlier check of `root` loaded (`LoadCache`), updated by this one."""
     with _no_cyclic_gc():
-        return _check(root)
+        return _check(root, cache)
 
 
-def _check(root: Path) -> CheckResult:
+def _check(root: Path, cache: LoadCache | None = None) -> CheckResult:
     names, folder_diagnostics = scan_content(root)
-    outcomes, references, bib_diagnostics = _load_all(root, names)
+    outcomes, references, bib_diagnostics = (_load_all(root, names) if cache is None
+                                             else _load_cached(root, names, cache))
     present: dict[str, set[str]] = {}
     for kind, name in names:
         if name.endswith(".yaml"):

@@ -9,8 +9,12 @@ Two ways in, one path:
 
 - `allokb build` calls `allokb.build.build`, which renders the site and calls `write` here; the
   hook in mkdocs.yml then steps aside (`on_config` sees that the build has its plugin already).
-- A plain `mkdocs build` or `mkdocs serve` (and `allokb serve`, which runs MkDocs' server) starts
-  with MkDocs: mkdocs.yml's `hooks:` entry, `src/allokb/mkdocs_hook.py`, is a file of two lines
+- `allokb serve` runs MkDocs' live-reload server over a `Preview`, which keeps its last good build
+  (MkDocs' files, navigation and theme environment, and the render they came from) in the
+  process and, after an edit, has MkDocs write only the pages whose rendered Markdown changed
+  (allokb.incremental); it runs the same check, render and audit as `build`.
+- A plain `mkdocs build` or `mkdocs serve` starts with MkDocs (and rebuilds everything on each
+  edit): mkdocs.yml's `hooks:` entry, `src/allokb/mkdocs_hook.py`, is a file of two lines
   that hands MkDocs' `on_startup`, `on_config` and `on_shutdown` to this module, which is loaded
   once, as `allokb.sink`. `on_config` runs the same stages as `build` (the check, then
   `allokb.stages.render`) and gives the result to a `SitePlugin`, whose `on_post_build` runs the
@@ -29,21 +33,26 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from allokb.audit import content_security_policy
-from allokb.diagnostics import KbError, printable
+from allokb.diagnostics import Diagnostic, KbError, printable
+from allokb.incremental import InputSnapshot, SiteDelta, diff_sites, embedded_blocks
 from allokb.output import check_site_dir, resolve_site_dir, write_marker
 from allokb.progress import Progress
 from allokb.render import Page, RenderedSite
 from allokb import stages
-from allokb.project import check_project
+from allokb.project import LoadCache, check_project
 from allokb.report import format_text, render
+from allokb.search import BUNDLE as SEARCH_BUNDLE
 from allokb.search import index_site
-from allokb.stylesheet import write_site_stylesheet
+from allokb.stylesheet import OUTPUT as STYLESHEET
+from allokb.stylesheet import PageUsage, page_usage, site_usage, write_site_stylesheet
 from allokb.render.views import SiteInfo
 from allokb.site import Settings, error_page, page_meta, site_info
 
@@ -147,10 +156,15 @@ class SitePlugin:
         self.rendered, self.site, self.settings = rendered, site, settings_
         self.audit, self.serving, self.progress = audit, serving, progress
         self.done, self.total = 0, 0
+        self.nav: Any = None
+        self.env: Any = None
+        self.overrides: dict[str, str] = {}
 
     def on_files(self, files: Any, config: Any) -> Any:
-        """Add the generated pages and export files."""
+        """Add the generated pages and export files (and keep the collection, as `on_nav`)."""
         from mkdocs.structure.files import File
+
+        self.files = files
 
         rendered = self.rendered
         if rendered.pages and rendered.pages[0].src_uri == "index.md":  # the error page replaces the site
@@ -164,6 +178,21 @@ class SitePlugin:
         total = sum(1 for f in files if f.is_documentation_page())
         self.total = total if total >= PROGRESS_FROM_PAGES and self.progress else 0
         return files
+
+    def on_nav(self, nav: Any, config: Any, files: Any) -> Any:
+        """Keep the navigation (`Preview` renders single pages with it later)."""
+        self.nav = nav
+        return nav
+
+    def on_env(self, env: Any, config: Any, files: Any) -> Any:
+        """Keep the theme's template environment (as `on_nav`)."""
+        self.env = env
+        return env
+
+    def on_page_read_source(self, page: Any, config: Any) -> str | None:
+        """The text that stands in for a page's source: `Preview` shows its error page as the home
+        page this way, keeping the rest of the last good site."""
+        return self.overrides.get(page.file.src_uri)
 
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Any) -> str:
         """Fill the blocks hand-written pages embed, complete their metadata, and add the
@@ -207,6 +236,323 @@ class SitePlugin:
             logging.getLogger("mkdocs").error("%s", exc)
         if not self.serving:
             write_marker(Path(config.site_dir))
+
+
+# --- allokb serve: the preview, rebuilt in part (allokb.incremental) ------------------------------
+
+@dataclass(frozen=True)
+class Rebuild:
+    """What one rebuild of the preview did: `kind` is "full", "partial", "unchanged" or "errors"
+    (the home page then shows the diagnostics); `written` the files it wrote, by path inside the
+    site; `problems` the audit's findings on them; `reason` why a rebuild was full."""
+
+    kind: str
+    written: tuple[str, ...]
+    seconds: float
+    reason: str = ""
+    problems: tuple[Diagnostic, ...] = ()
+    #: per step (check, render, pages, stylesheet usage, audit, stylesheet, search): its name, wall
+    #: seconds and CPU seconds (this process and Pagefind's)
+    phases: tuple[tuple[str, float, float], ...] = ()
+
+
+@dataclass
+class _Built:
+    """The last good build of the preview, as MkDocs and the render left it."""
+
+    config: Any
+    plugin: SitePlugin
+    rendered: RenderedSite
+    site: SiteInfo
+    inputs: InputSnapshot
+    embeds: dict[str, frozenset[str]]
+    usage: dict[str, PageUsage]
+
+
+class Preview:
+    """The site `allokb serve` shows in `site_dir`, and what it was built from, kept between
+    rebuilds. `rebuild` checks and renders the whole knowledge base in memory, then lets MkDocs
+    write again only the pages whose Markdown changed (`allokb.incremental.diff_sites`), writes
+    the export files whose text changed, audits what it wrote, recuts the stylesheet from the
+    pages' kept usage and re-indexes the search. It rebuilds everything the first time, and when
+    a partial rebuild would be wrong (`SiteDelta.full`, `InputSnapshot.needs_full`).
+
+    An edit that breaks the check keeps the last good site and shows the diagnostics on the home
+    page. `serving=False` builds the published site's pages (with the Content-Security-Policy):
+    tests compare a partial rebuild with a fresh `allokb build` that way."""
+
+    def __init__(self, root: Path, site_dir: Path, *, serve_url: str | None = None, serving: bool = True) -> None:
+        self.root, self.site_dir, self.serve_url, self.serving = root, site_dir, serve_url, serving
+        self.built: _Built | None = None
+        self.stale: set[str] = set()  # pages an error page overwrote: written again by the next good rebuild
+        self._laps: list[tuple[str, float, float]] = []
+        self._since = self._cpu = 0.0
+        self.cache = LoadCache()  # the files the last check loaded: an edit loads one file again
+
+    def rebuild(self, *, full: bool = False) -> Rebuild:
+        """The cheapest correct rebuild of the preview (`full`: everything). `KbError` when MkDocs
+        cannot read the configuration."""
+        started = time.perf_counter()
+        self._laps, self._since, self._cpu = [], started, _cpu_seconds()
+        built = self.built
+        reason = "asked" if full else "first build" if built is None else ""
+        if built is not None and not reason and built.inputs.needs_full(self._inputs(built.config)):
+            reason = "mkdocs.yml, a hand-written page or the theme override changed"
+        config = built.config if built is not None and not reason else self._config()
+        settings_ = settings(config, self.root)
+        result = check_project(self.root, self.cache)
+        self._lap("check")
+        rendered, site = stages.render(self.root, result, settings_) if not result.failed() else (None, None)
+        self._lap("render")
+        if rendered is None or rendered.diagnostics:
+            problems = result.diagnostics if result.failed() else rendered.diagnostics if rendered else ()
+            report = render(problems, "text", result.files, False, verb="check" if result.failed() else "build")
+            logging.getLogger("mkdocs").error("the knowledge base has errors:\n%s", report)
+            written = self._show_errors(report, settings_)
+            return Rebuild("errors", written, time.perf_counter() - started)
+        assert site is not None
+        if not reason and built is not None:
+            if site != built.site:
+                reason = "the site's metadata (dates from git) changed"
+            else:
+                delta = diff_sites(built.rendered, rendered, built.embeds)
+                delta = replace(delta, changed=tuple(sorted({*delta.changed, *self.stale} - {*delta.added})))
+                reason = delta.full or ""
+                if not reason:
+                    written_or_reason = self._partial(built, rendered, site, delta)
+                    self._lap("pages")
+                    if isinstance(written_or_reason, tuple):
+                        return self._finish(built, written_or_reason, started)
+                    reason = written_or_reason
+        # A full build starts from a configuration of its own, as MkDocs' serve does for each build.
+        self._full(config if built is None or config is not built.config else self._config(), rendered, site, settings_)
+        assert self.built is not None
+        self._lap("pages")
+        return self._finish(self.built, None, started, reason)
+
+    # -- the full build ---------------------------------------------------------------------------
+
+    def _config(self) -> Any:
+        config = load(self.root, self.site_dir)
+        if self.serve_url:
+            config.site_url = self.serve_url
+        configure(config, serving=self.serving)
+        return config
+
+    def _inputs(self, config: Any) -> InputSnapshot:
+        """What MkDocs reads by itself: the configuration, the docs folder, the theme override."""
+        paths = [Path(config.config_file_path), Path(config.docs_dir)]
+        paths += [Path(d) for d in config.theme.dirs if Path(d).resolve().is_relative_to(self.root.resolve())]
+        return InputSnapshot.take(paths)
+
+    def _full(self, config: Any, rendered: RenderedSite, site: SiteInfo, settings_: Settings) -> None:
+        from mkdocs.commands.build import build
+        from mkdocs.exceptions import MkDocsException
+
+        plugin = SitePlugin(rendered, site, settings_, audit=False, serving=self.serving)
+        config.plugins["allokb"] = plugin
+        with _collect_errors() as errors:
+            try:
+                build(config, serve_url=self.serve_url)
+            except MkDocsException as exc:  # also `Abort`, a SystemExit
+                self.built = None
+                raise KbError(f"build failed: {chr(10).join(errors) or exc}") from None
+        hand = {f.src_uri: f.content_string for f in plugin.files.documentation_pages() if f.abs_src_path}
+        self.built = _Built(config, plugin, rendered, site, self._inputs(config),
+                            embedded_blocks(hand, rendered.blocks), site_usage(self.site_dir))
+        self.stale.clear()
+
+    # -- the partial rebuild ----------------------------------------------------------------------
+
+    def _partial(self, built: _Built, rendered: RenderedSite, site: SiteInfo,
+                 delta: SiteDelta) -> tuple[str, ...] | str:
+        """Write what `delta` names; the files written, or why a full rebuild is needed."""
+        from mkdocs.commands.build import _build_page, _build_theme_template, _populate_page
+        from mkdocs.exceptions import MkDocsException
+        from mkdocs.structure.files import File, InclusionLevel, set_exclusions
+        from mkdocs.structure.pages import Page as MkPage
+
+        config, plugin = built.config, built.plugin
+        files, nav, env = plugin.files, plugin.nav, plugin.env
+        plugin.rendered, plugin.site, plugin.overrides = rendered, site, {}
+        markdown = {p.src_uri: p.markdown for p in rendered.pages}
+        written: list[str] = []
+        in_nav = {id(p) for p in nav.pages}
+        for src in (*delta.removed, *delta.deleted):
+            file = files.get_file_from_path(src)
+            if file is not None and id(file.page) in in_nav:
+                return f"the page {src}, in the navigation, is gone"
+            if file is not None:
+                files.remove(file)
+                _remove(Path(file.abs_dest_path), self.site_dir)
+                written.append(file.dest_uri)
+        for path in delta.written:
+            file = files.get_file_from_path(path)
+            if file is None:
+                file = File.generated(config, path, content=rendered.files[path])
+                files.append(file)
+                set_exclusions([file], config)
+            else:
+                file.content_string = rendered.files[path]
+            file.copy_file()
+            written.append(file.dest_uri)
+        for src in delta.added:
+            file = File.generated(config, src, content=markdown[src])
+            files.append(file)
+            set_exclusions([file], config)
+            if not file.inclusion.is_not_in_nav():
+                return f"the new page {src} belongs in the navigation"
+            MkPage(None, file, config)
+        for src in delta.changed:
+            file = files.get_file_from_path(src)
+            if file is None:
+                return f"the page {src} is not in the previous build"
+            if src in markdown:
+                file.content_string = markdown[src]
+        if delta.added or any(path not in built.rendered.files for path in delta.written):
+            _reorder(files, rendered)
+        pages = [files.get_file_from_path(src).page for src in delta.pages]
+        titles = {id(p): p.title for p in pages if id(p) in in_nav}
+        with _collect_errors() as errors:
+            try:
+                for page in pages:
+                    _populate_page(page, config, files)
+                if any(titles[id(p)] != p.title for p in pages if id(p) in titles):
+                    return "the title of a page in the navigation changed"
+                inclusion = InclusionLevel.is_in_serve if self.serve_url else InclusionLevel.is_included
+                doc_files = files.documentation_pages(inclusion=inclusion)
+                for page in pages:
+                    _build_page(page, config, doc_files, nav, env, excluded=page.file.inclusion.is_excluded())
+                    written.append(page.file.dest_uri)
+                for page in pages:
+                    page.validate_anchor_links(files=files, log_level=config.validation.links.anchors)
+                if delta.added or delta.removed:  # the sitemap lists every page
+                    for template in config.theme.static_templates:
+                        _build_theme_template(template, env, files, config, nav)
+                        written.append(template)
+            except MkDocsException as exc:  # as in a full build; the next rebuild is a full one
+                self.built = None
+                raise KbError(f"build failed: {chr(10).join(errors) or exc}") from None
+        built.rendered, built.site = rendered, site
+        self.stale.clear()
+        return tuple(written)
+
+    def _finish(self, built: _Built, written: tuple[str, ...] | None, started: float, reason: str = "") -> Rebuild:
+        """The audit, the stylesheet and the search index after a rebuild (`written` None: a full one)."""
+        site_dir = self.site_dir
+        if written is None:
+            only = None
+            usage_changed = True
+        else:
+            only = written
+            before = _union(built.usage.values())
+            for path in written:
+                target = site_dir / path
+                if path.endswith(".html") and target.is_file():
+                    built.usage[path] = page_usage(target.read_bytes())
+                else:
+                    built.usage.pop(path, None)
+            usage_changed = _union(built.usage.values()) != before
+        self._lap("stylesheet usage")
+        problems = stages.audit(site_dir, str(built.config.site_url or ""), serving=self.serving, only=only)
+        self._lap("audit")
+        if problems:
+            logging.getLogger("mkdocs").error("the post-build audit found unsafe HTML:\n%s\nthe published build "
+                                              "would refuse this site", "\n".join(format_text(d) for d in problems))
+        extra: list[str] = []
+        if written is None or written:
+            if usage_changed:
+                write_site_stylesheet(site_dir, built.usage.values())  # the theme's CSS cut to what the pages use
+                extra.append(STYLESHEET)
+            self._lap("stylesheet")
+            index_site(site_dir)  # the search index (allokb.search)
+            extra.append(f"{SEARCH_BUNDLE}/")
+            self._lap("search")
+        kind = "full" if written is None else "partial" if written else "unchanged"
+        listed = tuple(sorted(built.usage)) if written is None else tuple(sorted(set(written)))
+        return Rebuild(kind, listed + tuple(extra), time.perf_counter() - started, reason, tuple(problems),
+                       tuple(self._laps))
+
+    def _lap(self, name: str) -> None:
+        now, cpu = time.perf_counter(), _cpu_seconds()
+        self._laps.append((name, now - self._since, cpu - self._cpu))
+        self._since, self._cpu = now, cpu
+
+    # -- errors -----------------------------------------------------------------------------------
+
+    def _show_errors(self, report: str, settings_: Settings) -> tuple[str, ...]:
+        """Show `report` as the home page: over the last good site (whose other pages stay), or,
+        before any good build, as the only page."""
+        from mkdocs.commands.build import _build_page, _populate_page
+        from mkdocs.structure.files import InclusionLevel
+
+        built = self.built
+        text = error_page(report)
+        if built is None:
+            from mkdocs.commands.build import build
+
+            config = self._config()
+            config["nav"] = None
+            config["strict"] = False
+            config.plugins["allokb"] = SitePlugin(RenderedSite((Page("index.md", text),), {}, {}),
+                                                  site_info(settings_, self.root), settings_, audit=False,
+                                                  serving=self.serving)
+            build(config, serve_url=self.serve_url)
+            return ("index.html",)
+        plugin, files = built.plugin, built.plugin.files
+        home = files.get_file_from_path("index.md")
+        if home is None or home.page is None:
+            return ()
+        plugin.overrides = {"index.md": text}
+        try:
+            _populate_page(home.page, built.config, files)
+            inclusion = InclusionLevel.is_in_serve if self.serve_url else InclusionLevel.is_included
+            _build_page(home.page, built.config, files.documentation_pages(inclusion=inclusion), plugin.nav, plugin.env)
+        finally:
+            plugin.overrides = {}
+        self.stale.add("index.md")
+        return (home.dest_uri,)
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and its waited-for children (Pagefind) so far: on a shared
+    machine, wall time also counts the waits for other work."""
+    import resource
+
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _reorder(files: Any, rendered: RenderedSite) -> None:
+    """Put the generated files of `files` in the order `SitePlugin.on_files` appends them (pages,
+    then export files, each sorted), after MkDocs' own: a new file goes where a full build puts
+    it, and the sitemap lists pages in that order."""
+    generated = [*(p.src_uri for p in rendered.pages), *sorted(rendered.files)]
+    moved = [files.get_file_from_path(src) for src in generated]
+    for file in moved:
+        files.remove(file)
+    for file in moved:
+        files.append(file)
+
+
+def _union(usages: Iterable[PageUsage]) -> PageUsage:
+    classes: set[bytes] = set()
+    colors: set[tuple[bytes, bytes]] = set()
+    variables: set[bytes] = set()
+    for c, k, v in usages:
+        classes |= c
+        colors |= k
+        variables |= v
+    return frozenset(classes), frozenset(colors), frozenset(variables)
+
+
+def _remove(path: Path, site_dir: Path) -> None:
+    """Remove a file of the site, and the folders it leaves empty."""
+    path.unlink(missing_ok=True)
+    folder = path.parent
+    while folder != site_dir and folder.is_relative_to(site_dir) and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
 
 
 # --- MkDocs drives: the hook (src/allokb/mkdocs_hook.py) ----------------------------------------
@@ -260,26 +606,69 @@ def on_config(config: Any) -> Any:
 
 
 def serve(root: Path, where: str, watch: list[str]) -> None:
-    """MkDocs' live-reload server on `where`, rebuilding (through the hook) when a file in `watch`
-    changes. `KbError` when MkDocs cannot start or the address is taken."""
+    """MkDocs' live-reload server on `where`, showing a `Preview` rebuilt (in part, as little as
+    is correct) when a file in `watch` changes. `KbError` when MkDocs cannot start or the address
+    is taken."""
     import errno
+    import shutil
+    import tempfile
+    from urllib.parse import urlsplit
 
     _engine()
-    from mkdocs.commands.serve import serve as mkdocs_serve
+    from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
+    from mkdocs.livereload import LiveReloadServer, _serve_url
+
+    from allokb.site import dev_address
 
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's banner is not actionable per build
+    host, port = dev_address(where)
+    site_dir = Path(tempfile.mkdtemp(prefix="allokb-serve-"))
     try:
-        # A preview is not strict: warnings are shown, and the preview keeps running.
-        mkdocs_serve(config_file=str(root / "mkdocs.yml"), dev_addr=where, livereload=True, watch=watch,
-                     strict=False)
-    except MkDocsException as exc:  # also `Abort`, a SystemExit
-        raise KbError(f"cannot serve {printable(str(root))}: {printable(str(exc))}") from None
+        try:
+            config = load_config(config_file=str(root / "mkdocs.yml"), site_dir=str(site_dir))
+        except MkDocsException as exc:  # also `Abort`, a SystemExit
+            raise KbError(f"cannot serve {printable(str(root))}: {printable(str(exc))}") from None
+        mount_path = urlsplit(config.site_url or "/").path
+        preview = Preview(root, site_dir, serve_url=_serve_url(host, port, mount_path))
+
+        def builder() -> None:
+            try:
+                done = preview.rebuild()
+            except KbError as exc:  # the server keeps running: fixing the files rebuilds
+                logging.getLogger("mkdocs").error("%s", exc)
+                return
+            pages = [w for w in done.written if w.endswith(".html")]
+            why = f" ({done.reason})" if done.reason else ""
+            logging.getLogger("mkdocs").info("%s rebuild%s: %d pages written in %.2f s: %s", done.kind, why,
+                                             len(pages), done.seconds, " ".join(pages[:20]) +
+                                             (" …" if len(pages) > 20 else ""))
+
+        server = LiveReloadServer(builder=builder, host=host, port=port, root=str(site_dir), mount_path=mount_path)
+
+        def error_handler(code: int) -> bytes | None:
+            page = site_dir / f"{code}.html"
+            return page.read_bytes() if code in (404, 500) and page.is_file() else None
+
+        server.error_handler = error_handler
+        builder()
+        server.watch(str(root / "mkdocs.yml"))
+        server.watch(str(config.docs_dir))
+        for item in watch:
+            server.watch(item)
+        try:
+            server.serve()
+        except KeyboardInterrupt:
+            logging.getLogger("mkdocs").info("Shutting down...")
+        finally:
+            server.shutdown()
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:  # taken between the check and MkDocs' own bind
             raise
         raise KbError(f"cannot serve on {where}: address already in use") from None
+    finally:
+        shutil.rmtree(site_dir, ignore_errors=True)
 
 
-__all__ = ["ENGINE", "SitePlugin", "configure", "load", "on_config", "on_shutdown", "on_startup", "serve",
+__all__ = ["ENGINE", "Preview", "Rebuild", "SitePlugin", "configure", "load", "on_config", "on_shutdown", "on_startup", "serve",
            "settings", "write"]

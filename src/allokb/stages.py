@@ -7,6 +7,7 @@ audit of the written HTML. `allokb.build.build` runs them in order; the MkDocs h
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from allokb.audit import audit_site
@@ -30,12 +31,12 @@ def render(root: Path, result: CheckResult, settings: Settings) -> tuple[Rendere
     return rendered, site
 
 
-def audit(site_dir: Path, site_url: str, *, serving: bool = False) -> list[Diagnostic]:
+def audit(site_dir: Path, site_url: str, *, serving: bool = False, only: Iterable[str] | None = None) -> list[Diagnostic]:
     """The post-build audit (allokb.audit) of a written site: every KB510 and KB511, paths inside
-    the site. `ALLOKB_TEST_SKIP_AUDIT=1` switches it off FOR TESTS ONLY (the browser test plants a
+    the site (`only`: of the pages with these paths inside the site, those a rebuild rewrote). `ALLOKB_TEST_SKIP_AUDIT=1` switches it off FOR TESTS ONLY (the browser test plants a
     script past it to see the CSP block it); a site built that way must never be published."""
     if os.environ.get("ALLOKB_TEST_SKIP_AUDIT") == "1":
         return []
     # The preview carries no policy on purpose (live reload is an inline script): KB511 there
     # says nothing about the published build.
-    return [d for d in audit_site(site_dir, site_url) if not (serving and d.code == "KB511")]
+    return [d for d in audit_site(site_dir, site_url, only) if not (serving and d.code == "KB511")]

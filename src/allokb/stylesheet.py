@@ -312,19 +312,37 @@ def serialize(rules: Iterable[Rule]) -> str:
     return "\n".join(one(r) for r in rules) + "\n"
 
 
-def used_in_site(site_dir: Path) -> Used:
+#: what one HTML file of a site can match: its class names, `data-md-color-*` (attribute, value)
+#: pairs and the custom properties its inline SVG and styles read (`page_usage`)
+PageUsage = tuple[frozenset[bytes], frozenset[tuple[bytes, bytes]], frozenset[bytes]]
+
+
+def page_usage(data: bytes) -> PageUsage:
+    """What the HTML file `data` can match (one page's share of `used_in_site`)."""
+    classes: set[bytes] = set()
+    for match in _CLASS_ATTR.finditer(data):
+        classes.update((match.group(1) or match.group(2) or match.group(3) or b"").split())
+    colors = {(match.group(1), next(g for g in match.groups()[1:] if g is not None))
+              for match in _COLOR_ATTR.finditer(data)}
+    return frozenset(classes), frozenset(colors), frozenset(_VAR_BYTES.findall(data))  # inline SVG and style attributes
+
+
+def site_usage(site_dir: Path) -> dict[str, PageUsage]:
+    """`page_usage` of every HTML file of a built site, by its path inside the site."""
+    return {path.relative_to(site_dir).as_posix(): page_usage(path.read_bytes()) for path in site_dir.rglob("*.html")}
+
+
+def used_in_site(site_dir: Path, pages: Iterable[PageUsage] | None = None) -> Used:
     """The class names and `data-md-color-*` values of every page, and the `md-*`/`allokb-*` names
-    our scripts mention."""
+    our scripts mention. `pages`: the pages' `page_usage`, when the caller keeps them (`allokb
+    serve` between rebuilds); else every HTML file of `site_dir` is read."""
     classes: set[bytes] = set()
     colors: set[tuple[bytes, bytes]] = set()
     variables: set[bytes] = set()
-    for path in site_dir.rglob("*.html"):
-        data = path.read_bytes()
-        for match in _CLASS_ATTR.finditer(data):
-            classes.update((match.group(1) or match.group(2) or match.group(3) or b"").split())
-        for match in _COLOR_ATTR.finditer(data):
-            colors.add((match.group(1), next(g for g in match.groups()[1:] if g is not None)))
-        variables.update(_VAR_BYTES.findall(data))  # inline SVG and style attributes
+    for page_classes, page_colors, page_variables in (site_usage(site_dir).values() if pages is None else pages):
+        classes |= page_classes
+        colors |= page_colors
+        variables |= page_variables
     # The palette's colours are hsla(var(--md-hue), ...) in both schemes: a build once dropped the
     # hue and left the dark scheme without a background (tests/test_diagram.py measures it).
     variables.add(b"--md-hue")
@@ -341,15 +359,16 @@ def used_in_site(site_dir: Path) -> Used:
                 frozenset(v.decode("utf-8", "replace") for v in variables))
 
 
-def write_site_stylesheet(site_dir: Path) -> StylesheetSummary:
-    """Write OUTPUT into the built site `site_dir` from the theme's stylesheets. `KbError` when the
-    theme's stylesheets are missing or cannot be parsed (a theme upgrade)."""
+def write_site_stylesheet(site_dir: Path, pages: Iterable[PageUsage] | None = None) -> StylesheetSummary:
+    """Write OUTPUT into the built site `site_dir` from the theme's stylesheets (`pages`: as for
+    `used_in_site`). `KbError` when the theme's stylesheets are missing or cannot be parsed (a
+    theme upgrade)."""
     sheets = [next(iter(sorted(site_dir.glob(pattern))), None) for pattern in THEME_SHEETS]
     if any(sheet is None for sheet in sheets):
         raise KbError(f"the theme's stylesheets ({', '.join(THEME_SHEETS)}) are not in the built site: "
                       "check the theme version (allokb.stylesheet)")
     texts = [sheet.read_text(encoding="utf-8") for sheet in sheets if sheet is not None]
-    used = used_in_site(site_dir)
+    used = used_in_site(site_dir, pages)
     try:
         out = "".join(purge(text, used) for text in texts)
     except ValueError as exc:

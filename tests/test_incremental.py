@@ -1,0 +1,244 @@
+"""`allokb serve` rebuilds in part (issue 16, item 3): after an edit, the preview rewrites only the
+pages whose Markdown changed, and the site it leaves is the site a fresh `allokb build` of the
+edited project writes, file by file.
+
+The one file a build has and the preview has not is the marker `.allokb-site`
+(allokb.output.write_marker), which says that a folder may be replaced by the next build: the
+preview lives in a temporary folder of its own. Both run with one SOURCE_DATE_EPOCH, as two builds
+of one commit do (the build date is on the pages).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import make_site_project, tree_digest
+
+import allokb.project
+from allokb.build import build
+from allokb.incremental import InputSnapshot, SiteDelta, diff_sites, embedded_blocks
+from allokb.project import LoadCache, check_project
+from allokb.render import Page, RenderedSite
+from allokb.sink import Preview
+
+#: in a built site, not in the preview
+BUILD_ONLY = {".allokb-site"}
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764547200")
+    return make_site_project(tmp_path / "project")
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, f"{old!r} in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def _differences(preview: Path, fresh: Path) -> dict[str, list[str]]:
+    a, b = tree_digest(preview), tree_digest(fresh)
+    return {"only in the preview": sorted(set(a) - set(b)), "only in the fresh build": sorted(set(b) - set(a) - BUILD_ONLY),
+            "different": sorted(k for k in a if k in b and a[k] != b[k])}
+
+
+NO_DIFFERENCE: dict[str, list[str]] = {"only in the preview": [], "only in the fresh build": [], "different": []}
+
+STEP_THREE = """id: step-three
+name: "Step three"
+kind: enzymatic-step
+summary: "A third conversion."
+step:
+  substrate: "Product"
+  product: "Later product"
+  enzyme: "Enzyme C"
+upstream: [step-two]
+claims:
+  - id: third-step
+    statement: "Enzyme C makes the later product."
+    outcome: mechanism
+    direction: not-applicable
+    citations:
+      - ref: smith2020example
+        support: unchecked
+    population: any
+"""
+
+
+def _claim_text(root: Path) -> None:
+    _replace(root / "content/interventions/example-hormone.yaml", '"The example dose tripled serum levels."',
+             '"The example dose tripled serum levels in fictional adults."')
+
+
+def _title(root: Path) -> None:  # shown on the mechanism's page, its backlinks, the indexes
+    _replace(root / "content/mechanisms/step-two.yaml", 'name: "Step two"', 'name: "Step two, renamed"')
+
+
+def _intervention_name(root: Path) -> None:  # also on the home page (its summary block)
+    _replace(root / "content/interventions/example-avoid.yaml", 'name: "Avoid example blocker"',
+             'name: "Avoid the example blocker"')
+
+
+def _new_entry(root: Path) -> None:
+    (root / "content/mechanisms/step-three.yaml").write_text(STEP_THREE)
+
+
+def _deleted_entry(root: Path) -> None:
+    (root / "content/mechanisms/step-three.yaml").unlink()
+
+
+def _bib_entry(root: Path) -> None:
+    _replace(root / "references.bib", "title = {An example study of a made-up steroid}",
+             "title = {An example study of a steroid that was made up}")
+
+
+def _citation_record(root: Path) -> None:
+    _replace(root / "content/citations/smith2020example.yaml", 'population: "40 fictional adults"',
+             'population: "40 fictional adults, all of them"')
+
+
+EDITS: list[tuple[str, Callable[[Path], None]]] = [
+    ("a claim's text", _claim_text), ("a title in backlinks and indexes", _title),
+    ("an intervention's name, on the home page", _intervention_name), ("a new entry", _new_entry),
+    ("a deleted entry", _deleted_entry), ("a bib entry", _bib_entry), ("a citation record", _citation_record)]
+
+
+def test_each_partial_rebuild_leaves_the_site_a_fresh_build_writes(project: Path, tmp_path: Path) -> None:
+    preview = Preview(project, tmp_path / "preview", serving=False)
+    assert preview.rebuild().kind == "full"
+    for i, (what, edit) in enumerate(EDITS):
+        edit(project)
+        done = preview.rebuild()
+        assert (what, done.kind, done.reason, done.problems) == (what, "partial", "", ())
+        fresh = tmp_path / f"fresh-{i}"
+        assert build(project, fresh).stage == "done"
+        assert (what, _differences(tmp_path / "preview", fresh)) == (what, NO_DIFFERENCE)
+        shutil.rmtree(fresh)
+
+
+def test_an_edit_rewrites_the_pages_that_show_what_it_changed_and_no_other(project: Path, tmp_path: Path) -> None:
+    preview = Preview(project, tmp_path / "preview", serving=False)
+    preview.rebuild()
+    _claim_text(project)  # the claim is on its entry's page and on its source's page ("cited by")
+    assert preview.rebuild().written == ("data/kb.json", "interventions/example-hormone/index.html",
+                                         "references/smith2020example/index.html", "pagefind/")
+    _title(project)  # a mechanism's name: its page, the pages that link it, the indexes, the export
+    assert preview.rebuild().written == (
+        "data/kb.json", "interventions/example-hormone/index.html", "interventions/index.html", "mechanisms/index.html",
+        "mechanisms/step-one/index.html", "mechanisms/step-two/index.html", "references/smith2020example/index.html",
+        "pagefind/")
+    _intervention_name(project)  # and an intervention's, also in the home page's summary
+    assert preview.rebuild().written == (
+        "data/interventions.csv", "data/kb.json", "index.html", "interventions/example-avoid/index.html",
+        "interventions/example-hormone/index.html", "interventions/index.html", "mechanisms/index.html",
+        "mechanisms/step-one/index.html", "pagefind/")
+
+
+def test_an_edit_that_changes_nothing_rewrites_nothing(project: Path, tmp_path: Path) -> None:
+    preview = Preview(project, tmp_path / "preview", serving=False)
+    preview.rebuild()
+    path = project / "content/interventions/example-hormone.yaml"
+    path.write_text(path.read_text() + "\n# a comment\n")
+    done = preview.rebuild()
+    assert (done.kind, done.written) == ("unchanged", ())
+
+
+def test_an_edit_that_breaks_the_check_shows_it_and_keeps_the_last_good_site(project: Path, tmp_path: Path) -> None:
+    site = tmp_path / "preview"
+    preview = Preview(project, site, serving=False)
+    preview.rebuild()
+    entry = (site / "interventions/example-hormone/index.html").read_bytes()
+    broken = project / "content/mechanisms/step-one.yaml"
+    good = broken.read_text()
+    broken.write_text("id: step-one\nname: [\n")
+    done = preview.rebuild()
+    assert (done.kind, done.written) == ("errors", ("index.html",))
+    home = (site / "index.html").read_text()
+    assert "The knowledge base has errors" in home
+    assert "content/mechanisms/step-one.yaml:3:1: error[KB102]" in home
+    assert (site / "interventions/example-hormone/index.html").read_bytes() == entry
+    broken.write_text(good)
+    done = preview.rebuild()
+    assert (done.kind, done.written) == ("partial", ("index.html", "pagefind/"))
+    assert build(project, tmp_path / "fresh").stage == "done"
+    assert _differences(site, tmp_path / "fresh") == NO_DIFFERENCE
+
+
+def test_an_edit_of_what_mkdocs_reads_itself_rebuilds_everything(project: Path, tmp_path: Path) -> None:
+    preview = Preview(project, tmp_path / "preview", serving=False)
+    preview.rebuild()
+    about = project / "content/pages/about.md"
+    about.write_text(about.read_text() + "\nOne more sentence.\n")
+    done = preview.rebuild()
+    assert (done.kind, done.reason) == ("full", "mkdocs.yml, a hand-written page or the theme override changed")
+    assert build(project, tmp_path / "fresh").stage == "done"
+    assert _differences(tmp_path / "preview", tmp_path / "fresh") == NO_DIFFERENCE
+
+
+def test_a_check_with_the_load_cache_loads_the_edited_file_only_and_finds_what_a_fresh_check_finds(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = LoadCache()
+    check_project(project, cache)
+    loaded: list[str] = []
+    real = allokb.project.process_file
+
+    def counting(root: Path | str, kind: str, name: str) -> allokb.project.FileOutcome:
+        loaded.append(f"{kind}/{name}")
+        return real(root, kind, name)
+
+    monkeypatch.setattr(allokb.project, "process_file", counting)
+    _replace(project / "content/mechanisms/step-two.yaml", "kind: enzymatic-step", "kind: no-such-kind")
+    _bib_entry(project)
+    cached = check_project(project, cache)
+    assert loaded == ["mechanisms/step-two.yaml"]
+    monkeypatch.setattr(allokb.project, "process_file", real)
+    fresh = check_project(project)
+    assert cached.failed() and cached.diagnostics == fresh.diagnostics
+    assert cached.kb.references == fresh.kb.references
+
+
+# --- the comparison of two renders ------------------------------------------------------------
+
+def _site(pages: dict[str, str], files: dict[str, str] | None = None, summary: str = "s",
+          abbreviations: str = "") -> RenderedSite:
+    return RenderedSite(tuple(Page(k, v) for k, v in sorted(pages.items())), files or {}, {"summary": summary},
+                        abbreviations)
+
+
+def test_diff_sites_names_changed_added_and_removed_pages_and_files() -> None:
+    old = _site({"a.md": "A", "b.md": "B", "c.md": "C"}, {"data/kb.json": "1", "data/x.csv": "x"})
+    new = _site({"a.md": "A", "b.md": "B2", "d.md": "D"}, {"data/kb.json": "2", "data/y.csv": "y"})
+    assert diff_sites(old, new, {}) == SiteDelta(changed=("b.md",), added=("d.md",), removed=("c.md",),
+                                                 written=("data/kb.json", "data/y.csv"), deleted=("data/x.csv",))
+
+
+def test_a_changed_block_rewrites_the_hand_written_pages_that_embed_it() -> None:
+    embeds = embedded_blocks({"index.md": "# Home\n\n<!-- allokb:summary -->\n", "about.md": "# About\n"},
+                             ["summary"])
+    assert embeds == {"index.md": frozenset({"summary"})}
+    delta = diff_sites(_site({"a.md": "A"}), _site({"a.md": "A"}, summary="t"), embeds)
+    assert delta == SiteDelta(changed=("index.md",))
+
+
+def test_changed_abbreviations_need_a_full_rebuild() -> None:
+    delta = diff_sites(_site({"a.md": "A"}), _site({"a.md": "A"}, abbreviations="*[X]: x"), {})
+    assert delta == SiteDelta(full="the abbreviations, appended to every page, changed")
+
+
+def test_the_snapshot_of_mkdocs_inputs_sees_an_edit_a_new_file_and_a_removed_one(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("a")
+    (tmp_path / "mkdocs.yml").write_text("site_name: x\n")
+    paths = [tmp_path / "mkdocs.yml", tmp_path / "docs"]
+    first = InputSnapshot.take(paths)
+    assert not first.needs_full(InputSnapshot.take(paths))
+    (tmp_path / "docs" / "b.md").write_text("b")
+    second = InputSnapshot.take(paths)
+    assert first.needs_full(second)
+    (tmp_path / "docs" / "b.md").unlink()
+    (tmp_path / "mkdocs.yml").write_text("site_name: a longer name\n")
+    assert second.needs_full(InputSnapshot.take(paths))
