@@ -36,7 +36,8 @@ def project_from(content_root: Path, dest: Path) -> Path:
     for name in ("site_templates", "content/pages"):
         shutil.copytree(REPO / name, dest / name)
     (dest / "src" / "allokb").mkdir(parents=True)
-    shutil.copy(REPO / "src" / "allokb" / "site.py", dest / "src" / "allokb" / "site.py")
+    for name in ("site.py", "mkdocs_hook.py"):  # the hook mkdocs.yml names
+        shutil.copy(REPO / "src" / "allokb" / name, dest / "src" / "allokb" / name)
     shutil.copy(REPO / "content" / "rubric.yaml", dest / "content" / "rubric.yaml")
     if content_root != dest:
         for kind in ("interventions", "mechanisms", "citations"):
