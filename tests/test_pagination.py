@@ -108,18 +108,18 @@ def test_paging_links_are_relative_to_each_page() -> None:
     assert urls.index_page_src(INTERVENTION, 1) == "interventions/index.md"
     assert urls.index_page_src(INTERVENTION, 3) == "interventions/page/3.md"
     assert urls.index_page_count(INTERVENTION, 0) == 1
-    assert urls.index_page_count(INTERVENTION, 100) == 1
-    assert urls.index_page_count(INTERVENTION, 101) == 2
-    assert paging.paging_view(INTERVENTION, 1, 100) is None
-    view = paging.paging_view(INTERVENTION, 2, 250)
+    assert urls.index_page_count(INTERVENTION, 80) == 1
+    assert urls.index_page_count(INTERVENTION, 81) == 2
+    assert paging.paging_view(INTERVENTION, 1, 80) is None
+    view = paging.paging_view(INTERVENTION, 2, 200)
     assert view is not None
-    assert (view["first"], view["last"], view["count"]) == (101, 200, 3)
+    assert (view["first"], view["last"], view["count"]) == (81, 160, 3)
     assert [link["href"] for link in view["links"]] == ["../../../interventions/", "../../../interventions/page/2/",
                                                         "../../../interventions/page/3/"]
     assert (view["previous"], view["next"]) == ("../../../interventions/", "../../../interventions/page/3/")
-    first = paging.paging_view(INTERVENTION, 1, 250)
+    first = paging.paging_view(INTERVENTION, 1, 200)
     assert first is not None and first["links"][2]["href"] == "../interventions/page/3/"
-    assert paging.option_pages(INTERVENTION, [{"population": ["a"]}] * 100 + [{"population": ["a", "b"]}]) == \
+    assert paging.option_pages(INTERVENTION, [{"population": ["a"]}] * 80 + [{"population": ["a", "b"]}]) == \
         {"population": {"a": "1 2", "b": "2"}}
 
 
@@ -253,3 +253,11 @@ def test_the_static_count_agrees_with_the_browser_on_the_real_site(browser: Any,
         context.close()
         static, loaded = first_load_bytes(repo_site, repo_site / path / "index.html")
         assert static == sum(sizes.values()), (path, sorted(sizes), loaded)
+
+
+def test_the_diagram_is_on_the_first_page_only_and_left_out_when_too_large(large: Built) -> None:
+    first = (large.site / "mechanisms" / "index.html").read_text()
+    second = (large.site / "mechanisms" / "page" / "2" / "index.html").read_text()
+    assert '<figure class="allokb-diagram"' in first and 'class="allokb-diagram-text"' in first
+    assert "allokb-diagram" not in second
+    assert paging.diagram_fits(12, 19) and paging.diagram_fits(60, 60) and not paging.diagram_fits(61, 60)
