@@ -16,8 +16,14 @@ whole knowledge base's rows as it filters one page's (a text filter, which no op
 fetches every page). Chosen over JSON chunks because nothing is rendered twice (a row is the same
 `<tr>` however it reaches the reader, escaped once by the same template), no new file type has to
 pass the post-build audit, and a page fetched for a filter is a page a reader could open; the
-cost, a page's chrome (about 20 KB) per page fetched, is paid only by a filtered view, never by
-a first load.
+cost, a page's chrome (about 22 KB) per page fetched, is paid only by a filtered view, never by
+a first load. Unfiltered, each page sorts its own rows only (sorting is by column, in the reader's
+browser); filtered, the matching rows of every page are in one table and sort together.
+
+The two other pages that listed every entry stay bounded as well: the home page names at most
+`overview.HOME_PER_CATEGORY` interventions per category (then links the table filtered by it), and
+the pathway diagram is drawn on the mechanisms index while it has at most `DIAGRAM_MAX_NODES`
+nodes (below).
 """
 
 from __future__ import annotations
