@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_check import generate  # noqa: E402
@@ -198,7 +199,15 @@ def search_bytes(site: Path, queries: list[str]) -> list[tuple[str, int, int]]:
     with serve(www) as url, launch() as browser:
         page = browser.new_page()
         sizes: dict[str, int] = {}
-        page.on("requestfinished", lambda r: sizes.__setitem__(r.url, len(r.response().body()) if r.response() else 0))
+
+        def finished(request: Any) -> None:
+            try:
+                response = request.response()
+                sizes[request.url] = len(response.body()) if response is not None else 0
+            except Exception:  # noqa: BLE001 - a response that ends after the browser closed: not counted
+                pass
+
+        page.on("requestfinished", finished)
         page.goto(url + site.name + "/")
         page.wait_for_load_state("networkidle")
         seen = set(sizes)
@@ -213,6 +222,7 @@ def search_bytes(site: Path, queries: list[str]) -> list[tuple[str, int, int]]:
             new = {u: s for u, s in sizes.items() if u not in seen}
             seen |= set(new)
             out.append((query, sum(new.values()), len(new)))
+        page.close()
     return out
 
 
