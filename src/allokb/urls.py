@@ -54,6 +54,35 @@ def section_src(kind: Kind) -> str:
     return f"{kind.section}/index.md"
 
 
+#: entries per index page of a section, by kind name (the rest: allokb.render.paging), sized for a
+#: first load well under 250 KB with real-size entries: the real site's summary table takes about
+#: 1.1 KB of HTML per row and its bibliography 0.42 KB per entry, besides about 22 KB of page and
+#: 100 KB of stylesheets and scripts, so 80 rows load in about 210 KB and 200 references in 205 KB.
+PER_PAGE: dict[str, int] = {"intervention": 80, "mechanism": 200, "citation": 200}
+
+
+def index_page_count(kind: Kind, total: int) -> int:
+    """How many index pages the section of `kind` takes for `total` entries (at least one)."""
+    return max(1, -(-total // PER_PAGE.get(kind.name, 200)))
+
+
+def index_page_src(kind: Kind, number: int) -> str:
+    """The docs path of index page `number` (1-based) of a section: page 1 is the section's own
+    page (`interventions/index.md`), page N its `interventions/page/N.md` (`/interventions/page/N/`)."""
+    return section_src(kind) if number == 1 else f"{kind.section}/page/{number}.md"
+
+
+def extra_index_pages(kb: KnowledgeBase) -> list[str]:
+    """The docs paths of every section's index pages after the first: none while one page holds
+    a section's entries, so a small site has no such URL."""
+    out = []
+    for kind in KINDS:
+        if kind.index_template:
+            total = len(kb.references if kind.pages == "references" else kb.records(kind))
+            out += [index_page_src(kind, n) for n in range(2, index_page_count(kind, total) + 1)]
+    return out
+
+
 def section_url(kind: Kind) -> str:
     """The URL path of a section's own page: `/interventions/`."""
     return f"/{kind.section}/"
@@ -201,6 +230,7 @@ def plan_urls(root: Path, kb: KnowledgeBase) -> UrlPlan:
     if (root / GUIDE[0]).exists():
         pages[GUIDE[1]] = f"the page generated from {GUIDE[0]}"
     pages.update({entry_src(kind, ident): f"the page of `{ident}`" for kind, ident, _ in entries_with_pages(kb)})
+    pages.update({src: f"the generated page `{src}`" for src in extra_index_pages(kb)})
     files = [*EXPORTS, *(f"schema/{n}.schema.json" for n in SCHEMA_NAMES),
              *(source.site_path for source in kb.sources.values())]
     files += [path for path in former_source_paths(kb) if path not in files]

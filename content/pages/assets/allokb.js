@@ -1,5 +1,10 @@
 /* Allopregnanolone Evidence Atlas: sorting (vendored tablesort) and filtering of summary tables.
-   Without JavaScript the table is complete and readable; the filter controls stay hidden. */
+   Without JavaScript the table is complete and readable; the filter controls stay hidden.
+   A table split into pages (allokb.render.paging: the filter box lists the pages in
+   data-allokb-pages) is filtered across all of them: a filter fetches the other pages that can
+   match (each option names them in data-pages; a text filter needs them all), once, from the
+   same site, and shows their matching rows in this table; without a filter, only this page's
+   rows are shown, with the links to the other pages. */
 (function () {
   "use strict";
   function scrollRegions() {
@@ -62,12 +67,71 @@
         }
         cell.setAttribute("data-sort", (pop || out) ? String(best) : cell.dataset.mainRank);
       }
+      // The pages of a paged table: their URLs, this page's number, the entries of all of them.
+      var pages = (box.dataset.allokbPages || "").split(" ").filter(Boolean).map(function (href) {
+        return new URL(href, window.location.href).href;
+      });
+      var here = +(box.dataset.allokbPage || 1), total = +(box.dataset.allokbTotal || 0);
+      var paging = box.parentElement.querySelectorAll("[data-allokb-paging]");
+      var loaded = {}, failed = [];  // page number -> true once its rows are in the table
+      loaded[here] = true;
+      [].forEach.call(table.tBodies[0].rows, function (row) { row.dataset.allokbPage = String(here); });
+      function wanted(needle) {
+        // The pages that can hold a match: those every chosen option names (all for a text filter).
+        var want = null;
+        selects.forEach(function (sel) {
+          if (!sel.value) return;
+          var opt = sel.options[sel.selectedIndex];
+          var these = (opt.dataset.pages || "").split(" ").filter(Boolean).map(Number);
+          want = want === null ? these : want.filter(function (n) { return these.indexOf(n) !== -1; });
+        });
+        if (want === null) want = needle ? pages.map(function (_, i) { return i + 1; }) : [];
+        return want.filter(function (n) { return !loaded[n] && failed.indexOf(n) === -1 && n <= pages.length; });
+      }
+      var fetching = {};  // page number -> the promise of its rows (a page is fetched once)
+      function fetchPage(n) {
+        // Parse the page (never run: DOMParser) and insert its rows in page order, their links
+        // made absolute (they were written relative to their own page).
+        return fetching[n] || (fetching[n] = window.fetch(pages[n - 1]).then(function (response) {
+          if (!response.ok) throw new Error(String(response.status));
+          return response.text();
+        }).then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var body = doc.querySelector("table.allokb-summary tbody"), mine = table.tBodies[0];
+          var before = [].filter.call(mine.rows, function (r) { return +r.dataset.allokbPage > n; })[0] || null;
+          [].slice.call(body ? body.rows : []).forEach(function (row) {
+            row.querySelectorAll("a[href]").forEach(function (a) {
+              a.setAttribute("href", new URL(a.getAttribute("href"), pages[n - 1]).href);
+            });
+            var copy = document.importNode(row, true);
+            copy.dataset.allokbPage = String(n);
+            copy.hidden = true;
+            mine.insertBefore(copy, before);
+          });
+          loaded[n] = true;
+        }).catch(function () { failed.push(n); }));
+      }
+      function load(numbers) { return Promise.all(numbers.map(fetchPage)); }
+      var generation = 0;
       function apply() {
         var needle = (text.value || "").trim().toLowerCase();
-        var shown = 0, rows = table.tBodies[0].rows;
+        var missing = pages.length > 1 ? wanted(needle) : [];
+        var filtering = !!needle || [].some.call(selects, function (sel) { return !!sel.value; });
+        paging.forEach(function (nav) { nav.hidden = filtering; });
+        show(needle, filtering, missing.length > 0);
+        if (missing.length) {
+          var mine = ++generation;
+          load(missing).then(function () { if (mine === generation) apply(); });
+        }
+      }
+      function show(needle, filtering, loading) {
+        var shown = 0, rows = table.tBodies[0].rows, counted = 0;
         var pop = byName.population ? byName.population.value : "", out = byName.outcome ? byName.outcome.value : "";
         for (var i = 0; i < rows.length; i++) {
           var row = rows[i], ok = !needle || row.textContent.toLowerCase().indexOf(needle) !== -1;
+          // Unfiltered, a paged table shows its own page's rows only, as without JavaScript.
+          if (!filtering && +row.dataset.allokbPage !== here) { row.hidden = true; continue; }
+          counted++;
           selects.forEach(function (sel) {
             var want = sel.value, have = (row.dataset[sel.dataset.allokbFilter] || "").split(" ");
             if (want && have.indexOf(want) === -1) ok = false;
@@ -76,10 +140,12 @@
           evidence(row, pop, out);
           if (ok) shown++;
         }
-        count.textContent = shown + " of " + rows.length + " shown";
+        var of = pages.length > 1 ? total : counted;
+        count.textContent = shown + " of " + of + " shown" + (loading ? ", searching the other pages\u2026" : "") +
+          (failed.length ? " (page " + failed.join(", ") + " could not be loaded)" : "");
         if (none) {
-          none.hidden = shown > 0;
-          none.textContent = shown ? "" : "No intervention in this knowledge base has graded evidence" +
+          none.hidden = shown > 0 || loading;
+          none.textContent = shown || loading ? "" : "No intervention in this knowledge base has graded evidence" +
             (out ? " for " + label(byName.outcome) : "") + (pop ? " in " + label(byName.population) : "") +
             (needle ? " matching \u201c" + text.value.trim() + "\u201d" : "") + ".";
         }

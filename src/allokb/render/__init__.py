@@ -21,6 +21,7 @@ from allokb.render.environment import Inert, make_environment
 from allokb.render.evidence_map import evidence_map_page
 from allokb.render.exports import exports
 from allokb.render.overview import corrections_page, evidence_page, home_summary
+from allokb.render.paging import diagram_fits
 from allokb.render.pages import PageContext, interventions_index, mechanisms_index, page_of, references_index, render_template
 from allokb.render.views import CodesView, SiteInfo, context_of
 from allokb.urls import entries_with_pages, entry_src, redirect_html
@@ -91,12 +92,15 @@ def _render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str
     ctx = PageContext(env, kb, site, formatted, grades, rubric)
     # Graphviz's SVG, with every label XML-escaped by Graphviz; it stands in a raw HTML block.
     mechs, items = list(kb.mechanisms.values()), list(kb.interventions.values())
-    diagram = Inert(render_svg(pathway_dot(mechs, items)) + "\n" + pathway_text(mechs, items) if any(
-        m.step for m in mechs) else "<p>No enzymatic step is recorded yet.</p>")
-    pages = [render_codes_page(root),
-             Page("interventions/index.md", interventions_index(ctx)),
-             Page("mechanisms/index.md", mechanisms_index(ctx, diagram)),
-             Page("references/index.md", references_index(ctx)),
+    if not any(m.step for m in mechs):
+        diagram = Inert("<p>No enzymatic step is recorded yet.</p>")
+    elif not diagram_fits(len(mechs), len(items)):  # too large to draw on the index (render.paging)
+        diagram = Inert(f"<p>The knowledge base holds {len(mechs)} mechanisms and {len(items)} interventions: too many "
+                        "to draw legibly as one diagram. Each mechanism's page links the steps before and after it.</p>")
+    else:
+        diagram = Inert(render_svg(pathway_dot(mechs, items)) + "\n" + pathway_text(mechs, items))
+    indexes = [*interventions_index(ctx), *mechanisms_index(ctx, diagram), *references_index(ctx)]
+    pages = [render_codes_page(root), *(Page(src, markdown) for src, markdown in indexes),
              Page("evidence.md", evidence_page(ctx, rubric)),
              Page("evidence-map.md", evidence_map_page(ctx)),
              Page("corrections.md", corrections_page(ctx))]

@@ -154,14 +154,23 @@ def corrections_page(ctx: PageContext) -> str:
         unchecked_count=sum(pending.values()), unchecked_pages=len(pending)))
 
 
+#: names listed per category on the home page: beyond it, the category's count and a link to the
+#: summary table filtered by it, so that the home page does not grow with the knowledge base
+HOME_PER_CATEGORY = 25
+
+
 def home_summary(ctx: PageContext) -> str:
-    """The summary block that replaces `<!-- allokb:summary -->` on the home page."""
+    """The summary block that replaces `<!-- allokb:summary -->` on the home page: each category's
+    interventions by name, at most `HOME_PER_CATEGORY` of them (then how many more, and the link
+    to the summary table filtered by that category)."""
     groups = []
     for code, label in L.CATEGORY.items():
-        items = [{"name": i.name, "link": entry_link("index.md", INTERVENTION, i.id), "grade": grade_label(ctx, i.id)[0]}
-                 for i in ctx.kb.interventions.values() if i.category == code]
+        items = [i for i in ctx.kb.interventions.values() if i.category == code]
         if items:
-            groups.append({"label": label, "entries": items})
+            shown = [{"name": i.name, "link": entry_link("index.md", INTERVENTION, i.id),
+                      "grade": grade_label(ctx, i.id)[0]} for i in items[:HOME_PER_CATEGORY]]
+            groups.append({"label": label, "entries": shown, "more": len(items) - len(shown),
+                           "more_href": f"interventions/?category={code}"})
     verified = sum(1 for c in ctx.kb.citations.values() if c.verification.status == "verified")
     counts = {"interventions": len(ctx.kb.interventions), "mechanisms": len(ctx.kb.mechanisms),
               "references": len(ctx.kb.references), "verified": verified}

@@ -39,7 +39,7 @@ from allokb.render.views import (
     page_citation,
     quote_check,
 )
-from allokb.urls import entry_href, entry_link, entry_src, md_prefix, section_src, url_prefix
+from allokb.urls import entry_href, entry_link, entry_src, index_page_src, md_prefix, url_prefix
 
 
 def render_template(env: jinja2.Environment, template: str, context: dict[str, Any]) -> str:
@@ -75,6 +75,20 @@ class PageContext:
         self.rubric = rubric  # allokb.rubric.Rubric: the vocabularies' wording (None without a rubric)
         self.seed_map = seed_numbers(kb)
         self.quote_counts = quotes_by_reference(kb)  # bib key -> how many quotes are checked against it
+        self._cites: dict[str, list[tuple[Kind, Any, str, str, Cite]]] | None = None
+
+    def cites_of(self, key: str) -> list[tuple[Kind, Any, str, str, Cite]]:
+        """(kind, record, anchor, label, cite) of every citation of the reference `key` in an
+        intervention or a mechanism, in page order: indexed once for all reference pages (scanning
+        every record for each reference made the build quadratic: 174 s of a 1,000-entry build)."""
+        if self._cites is None:
+            index: dict[str, list[tuple[Kind, Any, str, str, Cite]]] = {}
+            for kind, records in ((INTERVENTION, self.kb.interventions), (MECHANISM, self.kb.mechanisms)):
+                for record in records.values():
+                    for anchor, label, cite in record_cites(record):
+                        index.setdefault(cite.ref.target, []).append((kind, record, anchor, label, cite))
+            self._cites = index
+        return self._cites.get(key, [])
 
     def common(self, src_uri: str, title: str, description: str, source: str, refs: list[Reference]) -> dict[str, Any]:
         path = src_uri.removesuffix(".md").removesuffix("index")
@@ -205,37 +219,58 @@ def not_reviewed(item: Intervention, summaries: list[dict[str, Any]]) -> dict[st
     return {"text": NOT_REVIEWED, "href": href, "label_has_contraindications": quoted}
 
 
-def interventions_index(ctx: PageContext) -> str:
-    """The summary table of all interventions."""
-    src = section_src(INTERVENTION)
-    rows = []
-    for item in ctx.kb.interventions.values():
-        label, rank = grade_label(ctx, item.id)
-        refs = {c.ref.target for claim in item.claims for c in claim.citations}
-        rows.append({
-            "item": item, "href": f"{item.id}/", "direction": L.label(L.DIRECTION, item.direction),
-            "category": L.label(L.CATEGORY, item.category), "category_code": item.category,
-            "prescription": L.label(L.PRESCRIPTION, item.prescription_status),
-            "populations": ", ".join(L.label(L.POPULATION, p) for p in item.populations),
-            "population_codes": list(item.populations),
-            "mechanisms": [{"name": ctx.kb.target(m).name, "href": entry_href(src, MECHANISM, m.target)}  # type: ignore[union-attr]
-                           for m in item.mechanisms],
-            "grade_label": label, "grade_rank": rank,
-            "evidence": evidence_cells(ctx, item.id),
-            "outcome_codes": sorted({r["outcome"] for r in (ctx.grades.get(item.id) or {}).get("rows", [])}),
-            "seed_rating": item.seed_rating.rating if item.seed_rating else "—", "ref_count": len(refs),
-        })
+def interventions_index(ctx: PageContext) -> list[tuple[str, str]]:
+    """The summary table of all interventions: (docs path, Markdown) of each of its pages
+    (`allokb.render.paging`; one page on a knowledge base smaller than a page)."""
     from allokb.render.exports import population_options
+    from allokb.render.paging import chunks, option_pages, paging_view, section_prefix
 
-    categories = sorted({(i.category, L.label(L.CATEGORY, i.category)) for i in ctx.kb.interventions.values()})
-    page = ctx.page(src, "Interventions", f"Summary table of {len(rows)} ways people try to raise "
-                    "allopregnanolone, with computed evidence grades, sources and cautions.", "content/interventions",
-                    [])
+    items = list(ctx.kb.interventions.values())
+    categories = sorted({(i.category, L.label(L.CATEGORY, i.category)) for i in items})
     outcomes = sorted({(r["outcome"], r["outcome_label"]) for m in ctx.grades.values() for r in m["rows"]},
                       key=lambda o: o[1])
-    return ctx.render_view("interventions_index.md.j2", InterventionsIndexView(
-        **context_of(page), rows=rows, categories=categories, populations=population_options(ctx.kb),
-        outcomes=outcomes))
+    pages = chunks(items, INTERVENTION)
+    out = []
+    options: dict[str, dict[str, str]] | None = None
+    for number, chunk in enumerate(pages, start=1):
+        src = index_page_src(INTERVENTION, number)
+        rows = [index_row(ctx, src, section_prefix(number), item) for item in chunk]
+        paging = paging_view(INTERVENTION, number, len(items))
+        if paging is not None:
+            options = options or option_pages(
+                INTERVENTION, [{"category": [i.category], "population": list(i.populations),
+                                "outcome": sorted({r["outcome"] for r in (ctx.grades.get(i.id) or {}).get("rows", [])})}
+                               for i in items])
+            paging["options"] = options
+        title = "Interventions" if number == 1 else f"Interventions (page {number} of {len(pages)})"
+        page = ctx.page(src, title, f"Summary table of {len(items)} ways people try to raise "
+                        "allopregnanolone, with computed evidence grades, sources and cautions.",
+                        "content/interventions", [])
+        page.meta["search_exclude"] = number > 1  # its entries are searchable on their own pages
+        out.append((src, ctx.render_view("interventions_index.md.j2", InterventionsIndexView(
+            **context_of(page), rows=rows, categories=categories, populations=population_options(ctx.kb),
+            outcomes=outcomes, paging=paging))))
+    return out
+
+
+def index_row(ctx: PageContext, src: str, to_section: str, item: Intervention) -> dict[str, Any]:
+    """One row of the summary table, on its page `src` (`to_section`: from that page to
+    /interventions/, where the entries' pages are)."""
+    label, rank = grade_label(ctx, item.id)
+    refs = {c.ref.target for claim in item.claims for c in claim.citations}
+    return {
+        "item": item, "href": f"{to_section}{item.id}/", "direction": L.label(L.DIRECTION, item.direction),
+        "category": L.label(L.CATEGORY, item.category), "category_code": item.category,
+        "prescription": L.label(L.PRESCRIPTION, item.prescription_status),
+        "populations": ", ".join(L.label(L.POPULATION, p) for p in item.populations),
+        "population_codes": list(item.populations),
+        "mechanisms": [{"name": ctx.kb.target(m).name, "href": entry_href(src, MECHANISM, m.target)}  # type: ignore[union-attr]
+                       for m in item.mechanisms],
+        "grade_label": label, "grade_rank": rank,
+        "evidence": evidence_cells(ctx, item.id),
+        "outcome_codes": sorted({r["outcome"] for r in (ctx.grades.get(item.id) or {}).get("rows", [])}),
+        "seed_rating": item.seed_rating.rating if item.seed_rating else "—", "ref_count": len(refs),
+    }
 
 
 def evidence_cells(ctx: PageContext, ident: str) -> list[dict[str, Any]]:
@@ -270,20 +305,32 @@ def mechanism_page(ctx: PageContext, mech: Mechanism) -> str:
         related=links(kb.target(r) for r in mech.related), acting=acting, claims=claims, refs=refs, entries=refs))
 
 
-def mechanisms_index(ctx: PageContext, diagram: str) -> str:
-    """The mechanisms index with the pathway diagram."""
-    src = section_src(MECHANISM)
-    groups = []
-    for kind, label in L.MECHANISM_KIND.items():
-        items = [{"name": m.name, "link": f"{m.id}.md", "summary": m.summary,
-                  "count": len(ctx.kb.acting_through.get(m.id, ()))}
-                 for m in ctx.kb.mechanisms.values() if m.kind == kind]
-        if items:
-            groups.append({"label": label + ("s" if not label.endswith("s") else ""), "entries": items})
-    page = ctx.page(src, "Mechanisms", "How allopregnanolone is made, acts and is lowered: the biosynthesis "
-                    "pathway and every mechanism in the knowledge base.", "content/mechanisms", [])
-    return ctx.render_view("mechanisms_index.md.j2", MechanismsIndexView(**context_of(page), diagram=diagram,
-                                                                         groups=groups))
+def mechanisms_index(ctx: PageContext, diagram: str) -> list[tuple[str, str]]:
+    """The mechanisms index, by kind of mechanism, with the pathway diagram on its first page:
+    (docs path, Markdown) of each of its pages (`allokb.render.paging`)."""
+    from allokb.render.paging import chunks, paging_view
+
+    plural = {kind: label + ("s" if not label.endswith("s") else "") for kind, label in L.MECHANISM_KIND.items()}
+    order = list(L.MECHANISM_KIND)
+    mechs = sorted((m for m in ctx.kb.mechanisms.values() if m.kind in plural), key=lambda m: order.index(m.kind))
+    out = []
+    for number, chunk in enumerate(chunks(mechs, MECHANISM), start=1):
+        src = index_page_src(MECHANISM, number)
+        to_section = "" if number == 1 else "../"  # a Markdown link goes from the page's file, mechanisms/page/N.md
+        groups: list[dict[str, Any]] = []
+        for m in chunk:
+            if not groups or groups[-1]["kind"] != m.kind:
+                groups.append({"kind": m.kind, "label": plural[m.kind], "entries": []})
+            groups[-1]["entries"].append({"name": m.name, "link": f"{to_section}{m.id}.md", "summary": m.summary,
+                                          "count": len(ctx.kb.acting_through.get(m.id, ()))})
+        paging = paging_view(MECHANISM, number, len(mechs))
+        title = "Mechanisms" if number == 1 else f"Mechanisms (page {number} of {paging['count'] if paging else 1})"
+        page = ctx.page(src, title, "How allopregnanolone is made, acts and is lowered: the biosynthesis "
+                        "pathway and every mechanism in the knowledge base.", "content/mechanisms", [])
+        page.meta["search_exclude"] = number > 1  # its entries are searchable on their own pages
+        out.append((src, ctx.render_view("mechanisms_index.md.j2", MechanismsIndexView(
+            **context_of(page), diagram=diagram if number == 1 else None, groups=groups, paging=paging))))
+    return out
 
 
 def entry_page(ctx: PageContext, kind: Kind, entry: Entry) -> str:
@@ -365,15 +412,13 @@ def quote_uses(ctx: PageContext, key: str) -> list[dict[str, str]]:
         if finding.quote and finding.quote.strip():
             out.append({"quote": finding.quote, "name": "What it shows", "link": Inert("#findings"),
                         "label": finding.text, "check": "machine" if have_text else "hand", "support": ""})
-    for kind, records in ((INTERVENTION, kb.interventions), (MECHANISM, kb.mechanisms)):
-        for record in records.values():
-            for anchor, label, cite in record_cites(record):
-                if cite.ref.target != key or not (cite.quote and cite.quote.strip()):
-                    continue
-                check = {"machine-checked": "machine", "checked by hand": "hand"}.get(quote_check(kb, cite), "none")
-                out.append({"quote": cite.quote, "name": record.name, "label": label,
-                            "link": entry_link(entry_src(CITATION, key), kind, record.id, anchor), "check": check,
-                            "support": L.label(L.SUPPORT, cite.support)})
+    for kind, record, anchor, label, cite in ctx.cites_of(key):
+        if not (cite.quote and cite.quote.strip()):
+            continue
+        check = {"machine-checked": "machine", "checked by hand": "hand"}.get(quote_check(kb, cite), "none")
+        out.append({"quote": cite.quote, "name": record.name, "label": label,
+                    "link": entry_link(entry_src(CITATION, key), kind, record.id, anchor), "check": check,
+                    "support": L.label(L.SUPPORT, cite.support)})
     return out
 
 
@@ -393,9 +438,10 @@ def verification_record(citation: Citation | None) -> dict[str, Any] | None:
     return record if any(record.values()) else None
 
 
-def references_index(ctx: PageContext) -> str:
-    """The bibliography."""
-    src = section_src(CITATION)
+def references_index(ctx: PageContext) -> list[tuple[str, str]]:
+    """The bibliography: (docs path, Markdown) of each of its pages (`allokb.render.paging`)."""
+    from allokb.render.paging import chunks, paging_view, section_prefix
+
     entries = []
     counts = {"total": 0, "verified": 0, "partly": 0, "not_found": 0, "unchecked": 0}
     names = {"verified": "verified", "partly-verified": "partly", "not-found": "not_found", "unchecked": "unchecked"}
@@ -404,16 +450,24 @@ def references_index(ctx: PageContext) -> str:
         status = citation.verification.status if citation else "unchecked"
         counts["total"] += 1
         counts[names[status]] += 1
-        entries.append({"key": key, "formatted": ctx.formatted.get(key, key), "href": f"{key}/",
+        entries.append({"key": key, "formatted": ctx.formatted.get(key, key), "href": key,
                         "design": L.label(L.DESIGN, citation.design) if citation else "design not recorded",
                         "verification": L.label(L.VERIFICATION, status),
                         "links": [{"label": x["label"], "url": x["url"]} for x in reference_links(ref)],
                         "cited_by_count": len(ctx.kb.cited_by.get(key, ()))})
     entries.sort(key=lambda e: (authors_short(ctx.kb.references[e["key"]]).lower(), e["key"]))
-    page = ctx.page(src, "References", f"All {counts['total']} sources cited by the Allopregnanolone Evidence "
-                    "Atlas, with verification status and links to PubMed, PMC and DOI.", "references.bib", [])
-    return ctx.render_view("references_index.md.j2", ReferencesIndexView(
-        **context_of(page), style="AMA (11th edition)", entries=entries, counts=counts))
+    out = []
+    for number, chunk in enumerate(chunks(entries, CITATION), start=1):
+        src = index_page_src(CITATION, number)
+        paging = paging_view(CITATION, number, len(entries))
+        title = "References" if number == 1 else f"References (page {number} of {paging['count'] if paging else 1})"
+        page = ctx.page(src, title, f"All {counts['total']} sources cited by the Allopregnanolone Evidence "
+                        "Atlas, with verification status and links to PubMed, PMC and DOI.", "references.bib", [])
+        page.meta["search_exclude"] = number > 1  # its entries are searchable on their own pages
+        shown = [e | {"href": f"{section_prefix(number)}{e['key']}/"} for e in chunk]
+        out.append((src, ctx.render_view("references_index.md.j2", ReferencesIndexView(
+            **context_of(page), style="AMA (11th edition)", entries=shown, counts=counts, paging=paging))))
+    return out
 
 
 #: kind name -> the page builder of its entries; a kind not listed gets `entry_page`

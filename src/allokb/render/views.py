@@ -288,6 +288,7 @@ class InterventionsIndexView(PageView):
     categories: list[tuple[str, str]]
     populations: list[tuple[str, str]]
     outcomes: list[tuple[str, str]]
+    paging: dict[str, Any] | None = None  # the page links (allokb.render.paging); None: one page holds all
 
 
 @dataclass(frozen=True)
@@ -312,6 +313,7 @@ class MechanismsIndexView(PageView):
 
     diagram: Any
     groups: list[dict[str, Any]]
+    paging: dict[str, Any] | None = None  # the page links (allokb.render.paging); None: one page holds all
 
 
 @dataclass(frozen=True)
@@ -340,6 +342,7 @@ class ReferencesIndexView(PageView):
     style: str
     entries: list[dict[str, Any]]
     counts: dict[str, int]
+    paging: dict[str, Any] | None = None  # the page links (allokb.render.paging); None: one page holds all
 
 
 @dataclass(frozen=True)

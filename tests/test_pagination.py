@@ -1,0 +1,263 @@
+"""Index pages split into pages (allokb.render.paging): the real site's index URLs are unchanged;
+a generated knowledge base larger than a page, built with small pages (so that ~50 entries do),
+has page links that reach every entry without JavaScript, new URLs only for its extra pages, and
+a summary table whose URL filters find matching rows on every page (Debian's Chromium)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from conftest import REPO, Built
+
+from allokb import urls
+from allokb.kinds import CITATION, INTERVENTION, MECHANISM
+from allokb.render import overview, paging
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from bench_build import first_load_bytes, project_from  # noqa: E402
+from bench_check import generate  # noqa: E402
+
+SMALL = {INTERVENTION.name: 10, MECHANISM.name: 10, CITATION.name: 40}
+ENTRIES = 50  # 25 interventions, 25 mechanisms, 100 references: 3 pages of each
+#: interventions given a second population, so that a filter matches rows on several pages
+MEN = ("int-2", "int-15", "int-23")
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.hrefs.append(href)
+
+
+def links_of(html: str) -> list[str]:
+    parser = _Links()
+    parser.feed(html)
+    return parser.hrefs
+
+
+@contextmanager
+def _small_pages() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, size in SMALL.items():
+            patch.setitem(urls.PER_PAGE, name, size)
+        patch.setattr(overview, "HOME_PER_CATEGORY", 5)
+        yield
+
+
+def _make_large(folder: Path) -> Path:
+    generate(folder / "content-src", ENTRIES)
+    for ident in MEN:
+        path = folder / "content-src" / "content" / "interventions" / f"{ident}.yaml"
+        path.write_text(path.read_text().replace("populations: [general-adults]",
+                                                 "populations: [general-adults, men-on-trt]"))
+    return project_from(folder / "content-src", folder / "project")
+
+
+@pytest.fixture(scope="module")
+def large() -> Iterator[Built]:
+    import tempfile
+
+    from allokb.cli import main
+
+    with tempfile.TemporaryDirectory(prefix="allokb-paging-") as tmp:
+        site = Path(tmp) / "www" / "atlas"
+        with _small_pages():
+            project = _make_large(Path(tmp))
+            assert main(["build", str(project), "--site-dir", str(site)]) == 0
+        yield Built(project, site)
+
+
+@pytest.fixture(scope="module")
+def large_url(large: Built) -> Iterator[str]:
+    from browser import serve
+
+    with serve(large.site.parent) as url:
+        yield url + "atlas/"
+
+
+# --- the real site: one page per index, nothing new ----------------------------------------------
+
+def test_the_real_site_has_one_page_per_index_and_no_new_url(repo_site: Path) -> None:
+    from allokb.project import check_project
+
+    kb = check_project(REPO).kb
+    assert urls.extra_index_pages(kb) == []
+    manifest = {line.strip() for line in (REPO / "urls.txt").read_text().splitlines() if line.startswith("/")}
+    assert {"/interventions/", "/mechanisms/", "/references/"} <= manifest
+    assert not [u for u in manifest if "/page/" in u]
+    assert sorted(p.relative_to(repo_site).as_posix() for p in repo_site.glob("*/page")) == []
+    for section in ("interventions", "mechanisms", "references"):
+        html = (repo_site / section / "index.html").read_text()
+        assert "data-allokb-paging" not in html and "data-pages=" not in html
+
+
+def test_paging_links_are_relative_to_each_page() -> None:
+    assert urls.index_page_src(INTERVENTION, 1) == "interventions/index.md"
+    assert urls.index_page_src(INTERVENTION, 3) == "interventions/page/3.md"
+    assert urls.index_page_count(INTERVENTION, 0) == 1
+    assert urls.index_page_count(INTERVENTION, 80) == 1
+    assert urls.index_page_count(INTERVENTION, 81) == 2
+    assert paging.paging_view(INTERVENTION, 1, 80) is None
+    view = paging.paging_view(INTERVENTION, 2, 200)
+    assert view is not None
+    assert (view["first"], view["last"], view["count"]) == (81, 160, 3)
+    assert [link["href"] for link in view["links"]] == ["../../../interventions/", "../../../interventions/page/2/",
+                                                        "../../../interventions/page/3/"]
+    assert (view["previous"], view["next"]) == ("../../../interventions/", "../../../interventions/page/3/")
+    first = paging.paging_view(INTERVENTION, 1, 200)
+    assert first is not None and first["links"][2]["href"] == "../interventions/page/3/"
+    assert paging.option_pages(INTERVENTION, [{"population": ["a"]}] * 80 + [{"population": ["a", "b"]}]) == \
+        {"population": {"a": "1 2", "b": "2"}}
+
+
+# --- a knowledge base larger than a page -----------------------------------------------------------
+
+def test_extra_pages_get_new_urls_and_nothing_else(large: Built) -> None:
+    from allokb.project import check_project
+
+    with _small_pages():
+        plan = urls.plan_urls(large.root, check_project(large.root).kb)
+    paged = sorted(u for u in plan.urls if "/page/" in u)
+    assert paged == ["/interventions/page/2/", "/interventions/page/3/", "/mechanisms/page/2/", "/mechanisms/page/3/",
+                     "/references/page/2/", "/references/page/3/"]
+    built = sorted("/" + p.parent.relative_to(large.site).as_posix() + "/" for p in large.site.glob("*/page/*/index.html"))
+    assert built == paged
+    assert not (large.site / "interventions" / "page" / "1").exists()
+
+
+@pytest.mark.parametrize("section, count", [("interventions", 25), ("mechanisms", 25), ("references", 100)])
+def test_every_entry_is_reached_from_the_index_without_javascript(large: Built, section: str, count: int) -> None:
+    """Following the index's plain links (page links included), from /<section>/, reaches every
+    entry's page (the diagram's links left aside: it is on the first page only)."""
+    base = "http://site/atlas/"
+    seen_pages, entries, todo = set(), set(), [f"{base}{section}/"]
+    while todo:
+        url = todo.pop()
+        if url in seen_pages:
+            continue
+        seen_pages.add(url)
+        html = (large.site / urlsplit(url).path.removeprefix("/atlas/") / "index.html").read_text()
+        html = re.sub(r'<figure class="allokb-diagram".*?</figure>', "", html, flags=re.S)
+        for href in links_of(html):
+            target = urljoin(url, href).split("#")[0]
+            if not target.startswith(base):
+                continue  # the cite box's permalinks
+            path = urlsplit(target).path.removeprefix("/atlas/")
+            if re.fullmatch(rf"{section}/page/\d+/", path) or path == f"{section}/":
+                todo.append(target)
+            elif re.fullmatch(rf"{section}/[^/]+/", path) and path != f"{section}/page/":
+                entries.add(path)
+                assert (large.site / path / "index.html").exists(), path
+    assert len(seen_pages) == 3
+    assert len(entries) == count
+
+
+def test_home_lists_a_few_per_category_and_links_the_rest(large: Built) -> None:
+    html = (large.site / "index.html").read_text()
+    assert '<a href="interventions/?category=supplement">20 more</a>' in html
+
+
+# --- in the browser -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from browser import launch
+
+    with launch() as b:
+        yield b
+
+
+def _rows(page: Any) -> list[str]:
+    return page.evaluate("""[...document.querySelectorAll('table.allokb-summary tbody tr')]
+        .filter(r => !r.hidden).map(r => r.cells[0].innerText.trim())""")
+
+
+def _page_of(large: Built, name: str) -> int:
+    for number in (1, 2, 3):
+        path = large.site / "interventions" / ("" if number == 1 else f"page/{number}") / "index.html"
+        if f">{name}</a>" in path.read_text():
+            return number
+    raise AssertionError(name)
+
+
+@pytest.mark.browser
+def test_a_filter_finds_matching_rows_on_every_page(browser: Any, large: Built, large_url: str) -> None:
+    names = {f"Intervention {ident.split('-')[1]}" for ident in MEN}
+    on = {_page_of(large, name) for name in names}
+    assert len(on) >= 2  # the matches are on different pages
+    page = browser.new_page()
+    fetched: list[str] = []
+    page.on("requestfinished", lambda request: fetched.append(request.url))
+    page.goto(large_url + "interventions/page/2/?population=men-on-trt")
+    page.wait_for_function("() => !document.querySelector('[data-allokb-count]').textContent.includes('searching')")
+    assert sorted(_rows(page)) == sorted(names)
+    assert page.locator("[data-allokb-count]").inner_text() == "3 of 25 shown"
+    # Only the pages that hold a match were fetched, each once.
+    pages = [u for u in fetched if "/interventions/" in u and u.endswith("/")]
+    wanted = {large_url + "interventions/" + ("" if n == 1 else f"page/{n}/") for n in on - {2}}
+    assert sorted(pages) == sorted(wanted)
+    assert page.locator("[data-allokb-paging]").first.is_hidden()
+    # A row from another page links to its entry (its link was relative to its own page).
+    other = next(n for n in names if _page_of(large, n) != 2)
+    page.locator("table.allokb-summary tbody tr:not([hidden]) a", has_text=other).click()
+    page.wait_for_load_state()
+    assert page.url == large_url + f"interventions/int-{other.split()[1]}/"
+    page.close()
+
+
+@pytest.mark.browser
+def test_a_text_filter_searches_every_page_and_clearing_it_shows_this_page(browser: Any, large: Built,
+                                                                            large_url: str) -> None:
+    last = next(f"Intervention {i}" for i in range(25) if _page_of(large, f"Intervention {i}") == 3)
+    page = browser.new_page()
+    page.goto(large_url + "interventions/?q=" + last.replace(" ", "%20"))
+    page.wait_for_function("() => !document.querySelector('[data-allokb-count]').textContent.includes('searching')")
+    assert _rows(page) == [last]
+    page.fill("input[data-allokb-filter-text]", "")
+    assert len(_rows(page)) == 10
+    assert page.locator("[data-allokb-count]").inner_text() == "10 of 25 shown"
+    assert page.locator("[data-allokb-paging]").first.is_visible()
+    assert page.url == large_url + "interventions/"
+    page.close()
+
+
+@pytest.mark.browser
+def test_the_static_count_agrees_with_the_browser_on_the_real_site(browser: Any, repo_site: Path,
+                                                                    repo_url: str) -> None:
+    """benchmarks/bench_build.py counts a first load from the built files (HTML, its stylesheets,
+    scripts, images and fonts); on the real site that count equals what Chromium fetches."""
+    for path in ("", "interventions/", "references/", "mechanisms/", "interventions/oral-micronized-progesterone/"):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        sizes: dict[str, int] = {}
+
+        def finished(request: Any, sizes: dict[str, int] = sizes) -> None:
+            sizes[request.url] = len(request.response().body())
+
+        page.on("requestfinished", finished)
+        page.goto(repo_url + path)
+        page.wait_for_load_state("networkidle")
+        context.close()
+        static, loaded = first_load_bytes(repo_site, repo_site / path / "index.html")
+        assert static == sum(sizes.values()), (path, sorted(sizes), loaded)
+
+
+def test_the_diagram_is_on_the_first_page_only_and_left_out_when_too_large(large: Built) -> None:
+    first = (large.site / "mechanisms" / "index.html").read_text()
+    second = (large.site / "mechanisms" / "page" / "2" / "index.html").read_text()
+    assert '<figure class="allokb-diagram"' in first and 'class="allokb-diagram-text"' in first
+    assert "allokb-diagram" not in second
+    assert paging.diagram_fits(12, 19) and paging.diagram_fits(60, 60) and not paging.diagram_fits(61, 60)
