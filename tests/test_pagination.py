@@ -172,14 +172,6 @@ def test_home_lists_a_few_per_category_and_links_the_rest(large: Built) -> None:
 
 # --- in the browser -------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from browser import launch
-
-    with launch() as b:
-        yield b
-
-
 def _rows(page: Any) -> list[str]:
     return page.evaluate("""[...document.querySelectorAll('table.allokb-summary tbody tr')]
         .filter(r => !r.hidden).map(r => r.cells[0].innerText.trim())""")
