@@ -10,7 +10,7 @@ from allokb.corrections import seed_numbers
 from allokb.diagnostics import DiagnosticError, Location, make
 from allokb.graph import KnowledgeBase, record_cites
 from allokb.kinds import CITATION, INTERVENTION, MECHANISM, Kind
-from allokb.model import Citation, Cite, Entry, Intervention, Mechanism, Reference
+from allokb.model import ChangeNote, Citation, Cite, Entry, Intervention, Mechanism, Reference
 from allokb import labels as L
 from allokb.render.bottom_line import top_view
 from allokb.render.environment import TEMPLATES_DIR, Inert
@@ -33,11 +33,12 @@ from allokb.render.views import (
     describe_intervention,
     describe_mechanism,
     describe_reference,
+    history_view,
     jsonld,
     page_citation,
     quote_check,
 )
-from allokb.urls import entry_href, entry_link, entry_src, md_prefix, section_src, url_prefix
+from allokb.urls import entry_data_path, entry_href, entry_link, entry_src, md_prefix, section_src, url_prefix
 
 
 def render_template(env: jinja2.Environment, template: str, context: dict[str, Any]) -> str:
@@ -74,25 +75,29 @@ class PageContext:
         self.seed_map = seed_numbers(kb)
         self.quote_counts = quotes_by_reference(kb)  # bib key -> how many quotes are checked against it
 
-    def common(self, src_uri: str, title: str, description: str, source: str, refs: list[Reference]) -> dict[str, Any]:
+    def common(self, src_uri: str, title: str, description: str, source: str, refs: list[Reference],
+               changes: tuple[ChangeNote, ...] = (), data: str | None = None) -> dict[str, Any]:
+        """The common context; `changes` are the entry's own (its history), `data` the site path
+        of its data file (linked from the cite box as "This entry as JSON")."""
         path = src_uri.removesuffix(".md").removesuffix("index")
         path = path if path.endswith("/") or not path else path + "/"
         date = self.site.updated.get(source, self.site.build_date)
         edit = f"{self.site.repo_url}/edit/{self.site.branch}/{source}" if self.site.repo_url and "/" in source else None
-        history = [{"date": c.date, "subject": c.subject,
-                    "url": f"{self.site.repo_url}/commit/{c.sha}" if self.site.repo_url else None}
-                   for c in self.site.history(source)] if source.endswith(".yaml") else []
+        history = history_view(self.site, source, changes) if source.endswith(".yaml") else []
+        cite = page_citation(self.site, title, path, date)
+        cite["json"], cite["json_url"] = (url_prefix(src_uri) + data, self.site.site_url + data) if data else ("", "")
         return {
             "history": history,
             "meta": {"title": title, "description": description, "updated": date, "search_exclude": False,
                      "jsonld": jsonld(self.site, title, description, path, date, refs)},
-            "cite": page_citation(self.site, title, path, date), "edit_url": edit, "source": source,
+            "cite": cite, "edit_url": edit, "source": source,
             "root_url": url_prefix(src_uri), "prefix": md_prefix(src_uri),
         }
 
-    def page(self, src_uri: str, title: str, description: str, source: str, refs: list[Reference]) -> PageView:
+    def page(self, src_uri: str, title: str, description: str, source: str, refs: list[Reference],
+             changes: tuple[ChangeNote, ...] = (), data: str | None = None) -> PageView:
         """The common part of a page's view (`PageView`)."""
-        return PageView(**self.common(src_uri, title, description, source, refs))
+        return PageView(**self.common(src_uri, title, description, source, refs, changes, data))
 
     def render(self, template: str, **context: Any) -> str:
         return render_template(self.env, template, context)
@@ -162,7 +167,8 @@ def intervention_page(ctx: PageContext, item: Intervention) -> str:
     interacting = [ctx.named_link(src, INTERVENTION, other) for other in kb.interacting.get(item.id, ())
                    if other.id not in related_ids]
     refs = numbering.entries()
-    page = ctx.page(src, item.name, describe_intervention(item), item.source, [kb.references[e.key] for e in refs])
+    page = ctx.page(src, item.name, describe_intervention(item), item.source, [kb.references[e.key] for e in refs],
+                    item.changes, entry_data_path(INTERVENTION, item.id))
     return ctx.render_view("intervention.md.j2", InterventionView(
         **context_of(page), item=item, matrix=matrix_view(ctx, src, item),
         v={"direction": L.label(L.DIRECTION, item.direction), "category": L.label(L.CATEGORY, item.category),
@@ -255,7 +261,8 @@ def mechanism_page(ctx: PageContext, mech: Mechanism) -> str:
 
     acting = [{**ctx.named_link(src, INTERVENTION, item), "direction": L.label(L.DIRECTION, item.direction).lower()}
               for item in kb.acting_through.get(mech.id, ())]
-    page = ctx.page(src, mech.name, describe_mechanism(mech), mech.source, [kb.references[e.key] for e in refs])
+    page = ctx.page(src, mech.name, describe_mechanism(mech), mech.source, [kb.references[e.key] for e in refs],
+                    mech.changes, entry_data_path(MECHANISM, mech.id))
     return ctx.render_view("mechanism.md.j2", MechanismView(
         **context_of(page), mech=mech, kind=L.label(L.MECHANISM_KIND, mech.kind), step=mech.step,
         upstream=links(kb.target(u) for u in mech.upstream), downstream=links(kb.downstream.get(mech.id, ())),
@@ -312,7 +319,7 @@ def reference_page(ctx: PageContext, ref: Reference) -> str:
     title = ref.get("title") or ref.key
     design = citation.design if citation else None
     page = ctx.page(src, title, describe_reference(ref, design), citation.source if citation else "references.bib",
-                    [ref])
+                    [ref], citation.changes if citation else (), entry_data_path(CITATION, ref.key))
     # One page per source would dominate the search index (and every reader's first download);
     # the bibliography page, which lists every source, is searchable instead.
     page.meta["search_exclude"] = True

@@ -13,7 +13,7 @@ from allokb import labels as L
 from allokb import urls
 from allokb.graph import KnowledgeBase
 from allokb.kinds import CITATION
-from allokb.model import Cite, Claim, Intervention, Mechanism, Reference
+from allokb.model import ChangeNote, Cite, Claim, Intervention, Mechanism, Reference
 from allokb.render.citations import post_numbering, short_source, study_summary
 from allokb.sources import CHECKED_SUPPORTS
 from allokb.urls import entry_href, entry_link
@@ -21,7 +21,9 @@ from allokb.urls import entry_href, entry_link
 
 @dataclass(frozen=True)
 class Change:
-    """A commit that changed content: what the history of a page and the Atom feed list."""
+    """A commit that changed content. Pages and the feed show only its date and hash (one
+    "Updated on <date>" line for an entry without `changes`); its subject is the committer's text,
+    kept for curators' tools, never shown to a reader."""
 
     sha: str
     when: str  # ISO 8601 date and time
@@ -48,6 +50,16 @@ class SiteInfo:
     def history(self, path: str, limit: int = 10) -> list[Change]:
         """The last changes of one content file, newest first."""
         return [c for c in self.changes if path in c.files][:limit]
+
+
+def history_view(site: SiteInfo, source: str, changes: tuple[ChangeNote, ...]) -> list[dict[str, Any]]:
+    """The history of an entry's page, newest first: its own `changes` (date and summary, written
+    for a reader), or, for an entry without them, one line per commit that changed its file (date
+    and a link to the commit, never the commit's subject)."""
+    if changes:
+        return [{"date": c.date, "summary": c.summary, "url": None} for c in changes]
+    return [{"date": c.date, "summary": None, "url": f"{site.repo_url}/commit/{c.sha}" if site.repo_url else None}
+            for c in site.history(source)]
 
 
 @dataclass
