@@ -67,7 +67,7 @@ def check_change_future(kb: KnowledgeBase, today: dt.date | None = None) -> Iter
     for _, _, note in _notes(kb):
         day = _day(note.date)
         if day is not None and day > today:
-            yield make("KB532", f"the change is dated {note.date}, after today ({today.isoformat()})", note.location,
+            yield make("KB532", f"the change is dated {note.date}, a day that has not come yet", note.location,
                        "write the date the change was made")
 
 
