@@ -28,6 +28,7 @@ from allokb.render.views import (
     ReferenceView,
     SiteInfo,
     authors_short,
+    cited_reference,
     claim_views,
     context_of,
     describe_intervention,
@@ -150,7 +151,7 @@ def intervention_page(ctx: PageContext, item: Intervention) -> str:
                "supervision": L.label(L.SUPERVISION, d.supervision), "route": L.route(d.route)}
               for d in item.dosing]
     def named(cites: tuple[Cite, ...]) -> list[dict[str, Any]]:
-        return [{"c": numbering.cite(c), "name": source_name(kb.references[c.ref.target])} for c in cites]
+        return [{"c": numbering.cite(c), "name": source_name(cited_reference(kb, c))} for c in cites]
 
     doses: list[dict[str, Any]] = [{"r": r, "cites": named(r.cites), "supported_by": named(r.supported_by)} for r in dose_rows(kb, item)]
     label_summaries = label_views(item, lambda key: entry_link(src, CITATION, key), numbering.cite)
@@ -167,7 +168,7 @@ def intervention_page(ctx: PageContext, item: Intervention) -> str:
     interacting = [ctx.named_link(src, INTERVENTION, other) for other in kb.interacting.get(item.id, ())
                    if other.id not in related_ids]
     refs = numbering.entries()
-    page = ctx.page(src, item.name, describe_intervention(item), item.source, [kb.references[e.key] for e in refs],
+    page = ctx.page(src, item.name, describe_intervention(item), item.source, [e.ref for e in refs if e.ref],
                     item.changes, entry_data_path(INTERVENTION, item.id))
     return ctx.render_view("intervention.md.j2", InterventionView(
         **context_of(page), item=item, matrix=matrix_view(ctx, src, item),
@@ -261,7 +262,7 @@ def mechanism_page(ctx: PageContext, mech: Mechanism) -> str:
 
     acting = [{**ctx.named_link(src, INTERVENTION, item), "direction": L.label(L.DIRECTION, item.direction).lower()}
               for item in kb.acting_through.get(mech.id, ())]
-    page = ctx.page(src, mech.name, describe_mechanism(mech), mech.source, [kb.references[e.key] for e in refs],
+    page = ctx.page(src, mech.name, describe_mechanism(mech), mech.source, [e.ref for e in refs if e.ref],
                     mech.changes, entry_data_path(MECHANISM, mech.id))
     return ctx.render_view("mechanism.md.j2", MechanismView(
         **context_of(page), mech=mech, kind=L.label(L.MECHANISM_KIND, mech.kind), step=mech.step,

@@ -7,7 +7,7 @@ links between pages, labels and the "cite this page" texts are computed here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, cast
 
 from allokb import labels as L
 from allokb import urls
@@ -81,6 +81,12 @@ class CiteView:
     open: bool = False  # its quote is shown open: the best supporting quote of its claim
 
 
+def cited_reference(kb: KnowledgeBase, cite: Cite) -> Reference:
+    """The reference a citation names, as the graph resolved it (every citation of a checked
+    knowledge base resolves to a reference)."""
+    return cast(Reference, kb.target(cite.ref))
+
+
 def quote_check(kb: KnowledgeBase, cite: Cite) -> str:
     """How the check treated a citation's quote: found in the committed source text
     ("machine-checked"), or, with no text committed for the reference, "checked by hand"; ""
@@ -110,6 +116,7 @@ class RefEntry:
     formatted: str  # HTML from citeproc (escaped by it)
     href: str  # URL of the reference page, relative to the page's URL (for raw HTML)
     verification: str
+    ref: Reference | None = None  # the reference, as the graph resolved the citation (for the page's JSON-LD)
 
 
 #: re-exported: render/evidence_map.py takes it from here
@@ -124,15 +131,15 @@ class Numbering:
     kb: KnowledgeBase
     formatted: dict[str, str]
     numbers: dict[str, int] = field(default_factory=dict)
+    records: dict[str, Reference] = field(default_factory=dict)  # key -> the reference its citations resolved to
 
     def cite(self, cite: Cite) -> CiteView:
         key = cite.ref.target
         number = self.numbers.setdefault(key, len(self.numbers) + 1)
-        ref = self.kb.references.get(key)
+        ref = self.records.setdefault(key, cited_reference(self.kb, cite))
         return CiteView(number, key, cite.support, L.label(L.SUPPORT, cite.support), cite.locator, cite.quote,
                         cite.note, entry_link(self.src_uri, CITATION, key), quote_check(self.kb, cite),
-                        cite.curator_note, short_source(ref) if ref else key,
-                        study_summary(self.kb.citations.get(key)))
+                        cite.curator_note, short_source(ref), study_summary(self.kb.citations.get(key)))
 
     def cites(self, cites: tuple[Cite, ...]) -> list[CiteView]:
         return [self.cite(c) for c in cites]
@@ -143,7 +150,7 @@ class Numbering:
             citation = self.kb.citations.get(key)
             status = L.label(L.VERIFICATION, citation.verification.status) if citation else "No citation record"
             out.append(RefEntry(number, key, self.formatted.get(key, key),
-                                entry_href(self.src_uri, CITATION, key), status))
+                                entry_href(self.src_uri, CITATION, key), status, self.records[key]))
         return out
 
 
