@@ -376,6 +376,12 @@ CODES: dict[str, CodeInfo] = {
               "A dose entry's `supported_by` citation says that a checked source gives the same dose; it must be "
               "`supported` or `partial` and its quote must hold every number of the dose's `amount` (numbers as "
               "KB460 reads them). Otherwise the page would mark as supported a dose that no checked source gives."),
+        # KB530-KB534: an entry's `changes` (doc: allokb.rules.changes)
+        _code("KB530", E, "changes not newest first"),
+        _code("KB531", E, "change dated on a day that does not exist"),
+        _code("KB532", E, "change dated in the future"),
+        _code("KB533", E, "change without a summary"),
+        _code("KB534", E, "change summary too long"),
         # KB6xx: published URLs
         _code("KB601", E, "published URL would disappear",
               "A URL listed in urls.txt would no longer be served. Citers rely on it: keep the entry, or list "

@@ -236,6 +236,18 @@ class BottomLineSentence:
 
 @fast_pickle
 @dataclass(frozen=True, slots=True)
+class ChangeNote:
+    """One item of an entry's `changes`: what changed for a reader, and when (YYYY-MM-DD as
+    written; the rules check it)."""
+
+    date: str
+    summary: str
+    location: Location  # of its date
+    summary_location: Location
+
+
+@fast_pickle
+@dataclass(frozen=True, slots=True)
 class MainOutcome:
     """The outcome, in a population, that an intervention is mainly used for."""
 
@@ -276,6 +288,7 @@ class Intervention:
     label_summary: tuple[LabelSummary, ...] = ()  # prescription medicines: their labels' main risks, quoted
     bottom_line: tuple[BottomLineSentence, ...] = ()  # the answer first, above everything on the page
     suggested_for: tuple[str, ...] = ()  # population ids the source post itself suggests it for
+    changes: tuple[ChangeNote, ...] = ()  # what changed for a reader, newest first (the page's history)
 
 
 @fast_pickle
@@ -305,6 +318,7 @@ class Mechanism:
     former_ids: tuple[str, ...]
     source: str
     location: Location
+    changes: tuple[ChangeNote, ...] = ()  # what changed for a reader, newest first (the page's history)
 
 
 @fast_pickle
@@ -417,6 +431,7 @@ class Citation:
     source: str
     location: Location
     appraisal: Appraisal = Appraisal()
+    changes: tuple[ChangeNote, ...] = ()  # what changed for a reader, newest first (the page's history)
 
 
 @fast_pickle
@@ -487,6 +502,11 @@ class _Reader:
     def cites(self, data: dict[str, Any], path: tuple[PathPart, ...]) -> tuple[Cite, ...]:
         return tuple(self.cite(c, path + ("citations", i)) for i, c in enumerate(data.get("citations", [])))
 
+    def changes(self, data: dict[str, Any]) -> tuple[ChangeNote, ...]:
+        return tuple(ChangeNote(x["date"], x["summary"], self.loc(("changes", i, "date")),
+                                self.loc(("changes", i, "summary")))
+                     for i, x in enumerate(data.get("changes", [])))
+
     def label_summary(self, data: dict[str, Any], path: tuple[PathPart, ...]) -> LabelSummary:
         def section(name: str) -> LabelSection | None:
             x = data.get(name)
@@ -553,7 +573,7 @@ def build_intervention(doc: Document) -> Intervention:
         bottom_line=tuple(
             BottomLineSentence(x["text"], r.links("claim", x, "claims", ("bottom_line", i)), r.loc(("bottom_line", i)))
             for i, x in enumerate(d.get("bottom_line", []))),
-        suggested_for=tuple(d.get("suggested_for", [])),
+        suggested_for=tuple(d.get("suggested_for", [])), changes=r.changes(d),
     )
 
 
@@ -567,6 +587,7 @@ def build_mechanism(doc: Document) -> Mechanism:
         if step else None,
         upstream=r.links("mechanism", d, "upstream", ()), related=r.links("mechanism", d, "related", ()),
         claims=r.claims(d), former_ids=tuple(d.get("former_ids", [])), source=doc.path, location=r.loc(()),
+        changes=r.changes(d),
     )
 
 
@@ -592,6 +613,7 @@ def build_citation(doc: Document) -> Citation:
                   for i, c in enumerate(seed.get("corrections", [])))) if seed else None,
         also_cited_as=tuple(d.get("also_cited_as", [])), former_keys=tuple(d.get("former_keys", [])),
         source=doc.path, location=doc.location(()), appraisal=build_appraisal(d.get("appraisal")),
+        changes=_Reader(doc).changes(d),
     )
 
 

@@ -3,7 +3,7 @@
 An intervention's page opens with its `bottom_line`: at most three plain sentences, each linked to
 the claims it rests on. A claim's heading (its `heading`, or its `statement` when it has none) is
 at most 20 words. Reader-facing text (summaries, statements, headings, bottom lines, the reader's
-`note`s, cautions, dose contexts, findings) holds none of the maintainers' vocabulary: how an entry
+`note`s, cautions, dose contexts, findings, the summaries of `changes`) holds none of the maintainers' vocabulary: how an entry
 was checked goes in `curator_note`, shown only under "How this was checked" and in the data.
 
 `check_readers(kb, root)` yields the diagnostics (KB480–KB487); each rule is one function below,
@@ -68,6 +68,8 @@ def reader_texts(record: Intervention | Mechanism | Citation) -> Iterator[tuple[
     """Every text of a record that its page shows to readers, with its path in the document.
     Not here: quotes (the sources' own words), the post's words (`seed`), and the maintainers'
     `curator_note`s and verification records."""
+    for i, note in enumerate(record.changes):  # the page's history and the feed
+        yield ("changes", i, "summary"), note.summary
     if isinstance(record, Citation):
         if record.population:
             yield ("population",), record.population

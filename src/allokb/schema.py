@@ -29,7 +29,11 @@ SCHEMA_BASE = "file:///allokb/schema/"
 #: record kind (content folder) -> schema name
 SCHEMA_OF_KIND = {**{k.folder: k.schema for k in KINDS}, "rubric": "rubric", "link-hosts": "link-hosts"}
 #: every schema published at /schema/<name>.schema.json
-SCHEMA_NAMES = ("common", *(k.schema for k in KINDS), "rubric", "kb", "link-hosts")
+SCHEMA_NAMES = ("common", *(k.schema for k in KINDS), "rubric", "kb", "link-hosts", "intervention-data",
+                "mechanism-data", "reference-data")
+#: kb.json list (`Kind.export`) -> the schema of one entry's data file, /data/<section>/<id>.json
+ENTRY_DATA_SCHEMAS = {"interventions": "intervention-data", "mechanisms": "mechanism-data",
+                      "references": "reference-data"}
 
 _TYPE_NAMES = {
     "string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",

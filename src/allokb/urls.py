@@ -1,8 +1,8 @@
 """Published URLs: what the site serves, the committed manifest, and redirects for renames.
 
 Citers link to pages and expect the links to work for years. `urls.txt` lists every URL the
-site has published (pages, data exports, schemas, source texts at /sources/<key>.txt), one path a
-line relative to the site root.
+site has published (pages, data exports, each entry's data at /data/<section>/<id>.json, schemas,
+source texts at /sources/<key>.txt), one path a line relative to the site root.
 A build that would drop one of them fails (KB601) unless it is redirected: an entry renamed in
 YAML lists its old id under `former_ids` (`former_keys` for a reference), and the old URL then
 serves a redirect page. URLs the manifest does not list yet are reported (KB602, a warning
@@ -125,6 +125,32 @@ def entry_href(from_src: str, kind: Kind, ident: str, anchor: str | None = None)
     return url_prefix(from_src) + entry_url(kind, ident).lstrip("/") + (f"#{anchor}" if anchor else "")
 
 
+def entry_data_path(kind: Kind, ident: str) -> str:
+    """The site path of an entry's own data: `data/interventions/<id>.json` (its object in kb.json)."""
+    return f"data/{kind.section}/{ident}.json"
+
+
+def entries_with_data(kb: KnowledgeBase) -> list[tuple[Kind, str, Any]]:
+    """The entries with a page whose kind is exported to kb.json (`Kind.export`): each has its own
+    data file, `entry_data_path`."""
+    return [entry for entry in entries_with_pages(kb) if entry[0].export is not None]
+
+
+def former_data_paths(kb: KnowledgeBase) -> dict[str, tuple[Kind, str]]:
+    """`data/<section>/<old id>.json` -> (kind, id) of the entry that now has it, for every former id
+    (or key) of an entry. A JSON file cannot redirect, so the old URL serves the entry's data; an
+    old path that another entry's data has is left to that entry (KB311 reports the clash)."""
+    current = {entry_data_path(kind, ident) for kind, ident, _ in entries_with_data(kb)}
+    out: dict[str, tuple[Kind, str]] = {}
+    for kind in (k for k in KINDS if k.export is not None):
+        for ident, record in kb.records(kind).items():
+            for old in getattr(record, kind.former_field, ()):
+                path = entry_data_path(kind, old)
+                if path not in current:
+                    out.setdefault(path, (kind, ident))
+    return out
+
+
 def entries_with_pages(kb: KnowledgeBase) -> list[tuple[Kind, str, Any]]:
     """(kind, id, record) for every entry with a page of its own, by kind and id: one per record,
     or for the citation kind one per bib entry (its citation record, if any, adds to it)."""
@@ -234,6 +260,8 @@ def plan_urls(root: Path, kb: KnowledgeBase) -> UrlPlan:
     files = [*EXPORTS, *(f"schema/{n}.schema.json" for n in SCHEMA_NAMES),
              *(source.site_path for source in kb.sources.values())]
     files += [path for path in former_source_paths(kb) if path not in files]
+    files += [entry_data_path(kind, ident) for kind, ident, _ in entries_with_data(kb)]
+    files += sorted(former_data_paths(kb))
     urls = {page_url(src) for src in pages} | {f"/{path}" for path in files}
     hand_written = {rel: site_path(rel) for rel in hand_written_files(root)} if (root / PAGES_DIR).is_dir() else {}
     urls |= {page_url(rel) for rel in hand_written if rel.endswith(MARKDOWN_SUFFIXES)}

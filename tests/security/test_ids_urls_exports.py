@@ -28,6 +28,7 @@ import pytest
 from allokb.cli import main
 from allokb.diagnostics import Suggester, did_you_mean
 from allokb.graph import build_graph
+from allokb.model import ChangeNote
 from allokb.project import check_project, process_file
 from allokb.render import render_site
 from allokb.render.exports import atom_feed, interventions_csv, kb_json
@@ -259,7 +260,7 @@ def test_a_deleted_manifest_is_an_error(tmp_path: Path, capsys: pytest.CaptureFi
                                              "check failed: 1 error, 0 warnings in 7 files")
     assert run(capsys, "build", str(root), "--site-dir", str(tmp_path / "site"))[0] == 1
     assert not (tmp_path / "site").exists()
-    assert run(capsys, "urls", str(root), "--write") == (0, "urls.txt: 32 URLs added\n", "")
+    assert run(capsys, "urls", str(root), "--write") == (0, "urls.txt: 41 URLs added\n", "")
     assert run(capsys, "check", str(root), "--strict")[0] == 0
 
 
@@ -281,7 +282,10 @@ ADDED = sorted({"/codes/", "/contributing/", "/corrections/", "/data/doses.csv",
                 "/data/references.csl.json", "/feed.xml", "/interventions/", "/interventions/example-avoid/",
                 "/interventions/example-hormone/", "/mechanisms/", "/mechanisms/step-one/", "/mechanisms/step-two/",
                 "/references/", "/references/examplewiki2024page/", "/references/smith2020example/",
-                "/sources/smith2020example.txt", *(f"/schema/{n}.schema.json" for n in SCHEMA_NAMES)})
+                "/sources/smith2020example.txt", *(f"/schema/{n}.schema.json" for n in SCHEMA_NAMES),
+                "/data/interventions/example-avoid.json", "/data/interventions/example-hormone.json",
+                "/data/mechanisms/step-one.json", "/data/mechanisms/step-two.json",
+                "/data/references/examplewiki2024page.json", "/data/references/smith2020example.json"})
 
 
 def _lines(urls: list[str]) -> str:
@@ -293,13 +297,13 @@ def test_urls_write_keeps_comments_blank_lines_and_order(tmp_path: Path, capsys:
     unsorted = ("# Our manifest. Do not remove lines.\n/\n\n# the about page, cited in a 2026 paper\n/about/\n"
                 "/evidence/\n# data exports\n/data/kb.json")  # no final newline either
     assert _written_manifest(tmp_path / "a", capsys, unsorted) == (
-        "urls.txt: 28 URLs added\n---\n" + unsorted + "\n" + _lines(ADDED))
+        "urls.txt: 37 URLs added\n---\n" + unsorted + "\n" + _lines(ADDED))
     # In a sorted manifest each new URL goes right after the URL it follows, so that a comment
     # written above a URL stays above it.
     ordered = ("# Our manifest. Do not remove lines.\n/\n\n# the about page, cited in a 2026 paper\n/about/\n"
                "# data exports\n/data/kb.json\n/evidence/\n")
     assert _written_manifest(tmp_path / "b", capsys, ordered) == (
-        "urls.txt: 28 URLs added\n---\n# Our manifest. Do not remove lines.\n/\n\n"
+        "urls.txt: 37 URLs added\n---\n# Our manifest. Do not remove lines.\n/\n\n"
         "# the about page, cited in a 2026 paper\n/about/\n" + _lines([u for u in ADDED if u < "/data/kb.json"])
         + "# data exports\n/data/kb.json\n" + _lines([u for u in ADDED if "/data/kb.json" < u < "/evidence/"])
         + "/evidence/\n" + _lines([u for u in ADDED if u > "/evidence/"]))
@@ -407,19 +411,26 @@ ALL_CHARACTERS = "".join(chr(c) for c in range(0x110000))  # lone surrogates inc
 
 def test_the_feed_is_xml_for_any_unicode() -> None:
     # Before: a NUL, ESC or U+FFFE in a name or a commit subject crashed the feed (lxml refused it).
+    # Commit subjects no longer reach the feed (tests/test_perentry.py); an entry's `changes` do.
     import feedparser
     from lxml import etree
 
     kb = check_project(VALID).kb
     named = dataclasses.replace(kb.interventions["example-avoid"], name="Bad\x00name\x1b[31m\ufffe\uffff\ud800")
-    kb = dataclasses.replace(kb, interventions={**kb.interventions, "example-avoid": named})
+    where = kb.mechanisms["step-one"].location
+    logged = dataclasses.replace(kb.mechanisms["step-one"], changes=(ChangeNote("2026-11-25", ALL_CHARACTERS, where,
+                                                                                where),))
+    kb = dataclasses.replace(kb, interventions={**kb.interventions, "example-avoid": named},
+                             mechanisms={**kb.mechanisms, "step-one": logged})
     changes = (Change("a" * 40, "2026-11-20T10:00:00+00:00", ALL_CHARACTERS,
                       ("content/interventions/example-avoid.yaml", "content/interventions/x\x01\ny.yaml")),
-               Change("b" * 40, "not a date", "subject\x1e\x1fforged", ("content/mechanisms/step-one.yaml",)))
+               Change("b" * 40, "not a date", "subject\x1e\x1fforged", ("content/interventions/example-hormone.yaml",
+                                                                         "content/mechanisms/step-one.yaml")))
     site = dataclasses.replace(SITE, site_name="Atlas\x0c", changes=changes)
     feed = atom_feed(kb, site).encode("utf-8")
     parsed = feedparser.parse(feed)
-    assert not parsed.bozo and parsed.version == "atom10" and len(parsed.entries) == 3
+    assert not parsed.bozo and parsed.version == "atom10" and len(parsed.entries) == 4
+    assert b"forged" not in feed
     atom = "{http://www.w3.org/2005/Atom}"
     tree = etree.fromstring(feed)
     assert tree.findtext(f"{atom}title") == "Atlas\ufffd: changes"
@@ -427,18 +438,19 @@ def test_the_feed_is_xml_for_any_unicode() -> None:
     assert sorted(entries) == [
         "tag:allo-atlas.github.io,2026-11-20:" + "a" * 40 + "/content/interventions/example-avoid.yaml",
         "tag:allo-atlas.github.io,2026-11-20:" + "a" * 40 + "/content/interventions/x%01%0Ay.yaml",
-        "tag:allo-atlas.github.io,2026-11-27:" + "b" * 40 + "/content/mechanisms/step-one.yaml"]
+        "tag:allo-atlas.github.io,2026-11-25:mechanisms/step-one/changes/1",
+        "tag:allo-atlas.github.io,2026-11-27:" + "b" * 40 + "/content/interventions/example-hormone.yaml"]
     avoid = entries["tag:allo-atlas.github.io,2026-11-20:" + "a" * 40 + "/content/interventions/example-avoid.yaml"]
-    title = avoid.findtext(f"{atom}title")
-    assert title.startswith("Bad\ufffdname\ufffd[31m\ufffd\ufffd\ufffd: \ufffd\ufffd")
-    # Every character XML allows survives; each one it forbids became U+FFFD.
+    assert avoid.findtext(f"{atom}title") == "Bad\ufffdname\ufffd[31m\ufffd\ufffd\ufffd: updated"
+    assert avoid.findtext(f"{atom}summary") == "Updated on 2026-11-20."
+    # Every character XML allows survives in a change's summary; each one it forbids became U+FFFD.
     allowed = {ch for ch in ALL_CHARACTERS if ch in "\t\n\r" or "\x20" <= ch <= "\ud7ff"
                or "\ue000" <= ch <= "\ufffd" or ch >= "\U00010000"}
-    subject = title.split(": ", 1)[1]
-    assert len(subject) == 0x110000
-    assert all(got == want if want in allowed else got == "\ufffd" for got, want in zip(subject, ALL_CHARACTERS))
-    assert entries["tag:allo-atlas.github.io,2026-11-27:" + "b" * 40 + "/content/mechanisms/step-one.yaml"].findtext(
-        f"{atom}updated") == "2026-11-27T00:00:00+00:00"  # git's date was not a date: the build date
+    summary = entries["tag:allo-atlas.github.io,2026-11-25:mechanisms/step-one/changes/1"].findtext(f"{atom}summary")
+    assert len(summary) == 0x110000
+    assert all(got == want if want in allowed else got == "\ufffd" for got, want in zip(summary, ALL_CHARACTERS))
+    assert entries["tag:allo-atlas.github.io,2026-11-27:" + "b" * 40 + "/content/interventions/example-hormone.yaml"
+                   ].findtext(f"{atom}updated") == "2026-11-27T00:00:00+00:00"  # git's date was not a date: the build date
 
 
 # --- 10. Determinism -----------------------------------------------------------------------------

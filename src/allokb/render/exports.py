@@ -1,10 +1,13 @@
-"""Data exports: /data/kb.json, /data/interventions.csv, /data/doses.csv, /data/references.bib,
-/data/references.csl.json, /schema/<kind>.schema.json and the Atom feed /feed.xml.
+"""Data exports: /data/kb.json and each entry's part of it (/data/<section>/<id>.json),
+/data/interventions.csv, /data/doses.csv, /data/references.bib, /data/references.csl.json,
+/schema/<kind>.schema.json and the Atom feed /feed.xml.
 Deterministic: sorted keys and rows, no timestamps. The two bibliographies are generated from the
 checked references (render/bibtex.py for the BibTeX), with the same authors in both.
 
 Contributor text is data in every export: a CSV cell that a spreadsheet would run as a formula is
 neutralised (OWASP's rule), and the feed holds only characters XML 1.0 allows, whatever the input.
+The feed and the pages' histories tell readers what changed in words written for them (an entry's
+`changes`), or only that it was updated: a commit's subject never reaches them.
 """
 
 from __future__ import annotations
@@ -13,15 +16,24 @@ import csv
 import io
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from allokb import model as M
 from allokb.graph import KnowledgeBase
-from allokb.kinds import CITATION, INTERVENTION, KINDS, MECHANISM
-from allokb.model import Link, Reference
-from allokb.urls import absolute_url, entries_with_pages, entry_url, former_source_paths
+from allokb.kinds import BY_NAME, CITATION, INTERVENTION, KINDS, MECHANISM
+from allokb.model import ChangeNote, Link, Reference
+from allokb.urls import (
+    absolute_url,
+    entries_with_data,
+    entries_with_pages,
+    entry_data_path,
+    entry_url,
+    former_data_paths,
+    former_source_paths,
+)
 from allokb import labels as L
 from allokb.render.bibtex import bibtex
 from allokb.render.citations import csl_item
@@ -40,7 +52,7 @@ EXPORTED_FIELDS: dict[type, tuple[str, ...]] = {
     M.Intervention: ("id", "name", "aliases", "category", "summary", "direction", "relation", "main_outcome",
                      "prescription_status", "populations", "mechanisms", "regulatory", "claims", "dosing",
                      "cautions", "interactions", "alternatives", "anecdotes", "seed_rating", "related",
-                     "evidence_grade", "former_ids", "bottom_line", "suggested_for"),
+                     "evidence_grade", "former_ids", "bottom_line", "suggested_for", "changes"),
     M.BottomLineSentence: ("text", "claims"),
     M.MainOutcome: ("outcome", "population"),
     M.Regulatory: ("agency", "status", "year", "date", "indication", "brand", "citations", "outcome", "population"),
@@ -57,10 +69,11 @@ EXPORTED_FIELDS: dict[type, tuple[str, ...]] = {
     M.Alternative: ("name", "note", "citations"),
     M.Anecdote: ("id", "summary", "population", "citation"),
     M.SeedRating: ("rating", "mechanism", "refs"),
-    M.Mechanism: ("id", "name", "kind", "summary", "step", "upstream", "related", "claims", "former_ids"),
+    M.Mechanism: ("id", "name", "kind", "summary", "step", "upstream", "related", "claims", "former_ids", "changes"),
+    M.ChangeNote: ("date", "summary"),
     M.Step: ("substrate", "product", "enzyme", "rate_limiting"),
     M.Citation: ("key", "design", "peer_reviewed", "population", "subjects", "sample_size", "findings", "retraction",
-                 "verification", "seed", "also_cited_as", "former_keys", "appraisal"),
+                 "verification", "seed", "also_cited_as", "former_keys", "appraisal", "changes"),
     M.Finding: ("text", "quote", "locator"),
     M.Verification: ("status", "checked_on", "checked_against", "notes", "searched", "missing"),
     M.CheckedPage: ("url", "fields"),
@@ -93,8 +106,10 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
 
 
-def kb_json(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> str:
-    """The whole knowledge base as JSON, each record with its `id` (or `key`) and page `url`."""
+def entry_data(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each exported kind's records as kb.json lists them (`Kind.export` -> its list), each record
+    with its `id` (or `key`) and page `url`: kb.json and the per-entry files are written from these
+    same objects, so the two cannot disagree."""
     interventions = []
     for item in kb.interventions.values():
         data = to_data(item)
@@ -120,8 +135,32 @@ def kb_json(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> str:
             "cited_by": [{"kind": s.kind, "id": s.record_id, "anchor": s.anchor, "support": s.support}
                          for s in kb.cited_by.get(key, ())],
         })
-    return _dumps({"schema_version": KB_SCHEMA_VERSION, "site": site_url, "interventions": interventions,
-                   "mechanisms": mechanisms, "references": references})
+    return {"interventions": interventions, "mechanisms": mechanisms, "references": references}
+
+
+def kb_json(kb: KnowledgeBase, site_url: str, grades: dict[str, Any],
+            data: dict[str, list[dict[str, Any]]] | None = None) -> str:
+    """The whole knowledge base as JSON, each record with its `id` (or `key`) and page `url`
+    (`data`: the records of `entry_data`, when the caller has them)."""
+    lists = data if data is not None else entry_data(kb, site_url, grades)
+    return _dumps({"schema_version": KB_SCHEMA_VERSION, "site": site_url, **lists})
+
+
+def entry_files(kb: KnowledgeBase, data: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
+    """One JSON file per entry with a page, as endoflife.date serves one per product:
+    `data/<section>/<id>.json` holds exactly the entry's object in kb.json (which carries its page
+    `url`), and a former id's path the same (a JSON file cannot redirect). Described by
+    /schema/<kind>-data.schema.json."""
+    by_id: dict[tuple[str, str], dict[str, Any]] = {}
+    for kind in KINDS:
+        if kind.export is not None:
+            for record in data.get(kind.export, []):
+                by_id[(kind.name, record[kind.id_field])] = record
+    files = {entry_data_path(kind, ident): _dumps(by_id[(kind.name, ident)])
+             for kind, ident, _ in entries_with_data(kb)}
+    for old, (kind, ident) in former_data_paths(kb).items():
+        files[old] = files[entry_data_path(kind, ident)]
+    return files
 
 
 def _row_export(row: dict[str, Any], page_url: str) -> dict[str, Any]:
@@ -222,14 +261,15 @@ def csl_json(kb: KnowledgeBase) -> str:
     return _dumps([csl_export_item(ref) for _, ref in sorted(kb.references.items())])
 
 
-FEED_CHANGES = 50
+#: how many entries the feed holds, newest first
+FEED_ENTRIES = 100
 #: what XML 1.0 forbids: C0 controls but tab, newline and carriage return; surrogates; U+FFFE, U+FFFF
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def xml_text(value: Any) -> str:
     """Text that XML 1.0 can hold: each character it forbids becomes U+FFFD (the replacement
-    character), so that a control character in a commit subject cannot break the feed."""
+    character), so that a control character in a name or a file name cannot break the feed."""
     return _NOT_XML.sub("\ufffd", str(value))
 
 
@@ -246,48 +286,90 @@ def _feed_date(value: str, fallback: str) -> str:
 _FEED_FOLDERS = {f"content/{kind.folder}/": kind for kind in KINDS}
 
 
-def atom_feed(kb: KnowledgeBase, site: Any) -> str:
-    """An Atom feed of content changes (from git): one entry per changed entry per commit, newest
-    first, each linking to the entry's stable URL."""
-    from feedgen.feed import FeedGenerator
+@dataclass(frozen=True)
+class FeedEntry:
+    """One entry of the change feed: what changed for a reader in one entry, and when."""
+
+    when: str  # ISO 8601 date and time with its offset
+    id: str  # a tag URI, stable from build to build
+    title: str
+    link: str
+    summary: str
+
+
+def feed_entries(kb: KnowledgeBase, site: Any) -> list[FeedEntry]:
+    """What the feed lists, newest first: each item of an entry's own `changes` (its summary,
+    written for a reader), and for an entry without `changes` one "Updated on <date>" entry per
+    commit that changed its file. Never a commit's subject: it is the committer's text."""
+    from dateutil import parser
 
     host = site.site_url.split("//", 1)[-1].split("/", 1)[0]
-    names = {(kind.name, ident): (record.get("title") or ident) if isinstance(record, Reference) else record.name
-             for kind, ident, record in entries_with_pages(kb)}
-    fg = FeedGenerator()
-    fg.id(xml_text(site.site_url + "feed.xml"))
-    fg.title(xml_text(f"{site.site_name}: changes"))
-    fg.subtitle("Every change to the knowledge base: interventions, mechanisms and references.")
-    fg.author({"name": xml_text(site.site_name)})
-    fg.link(href=xml_text(site.site_url), rel="alternate")
-    fg.link(href=xml_text(site.site_url + "feed.xml"), rel="self")
-    fg.language("en")
-    fg.generator("allokb")
     built = f"{site.build_date}T00:00:00+00:00"
-    fg.updated(_feed_date(site.changes[0].when, built) if site.changes else built)
-    entries = []
-    for change in site.changes[:FEED_CHANGES]:
+    names: dict[tuple[str, str], str] = {}
+    logs: dict[tuple[str, str], tuple[ChangeNote, ...]] = {}
+    for kind, ident, record in entries_with_pages(kb):
+        names[(kind.name, ident)] = (record.get("title") or ident) if isinstance(record, Reference) else record.name
+        own: Any = kb.citations.get(ident) if isinstance(record, Reference) else record
+        notes = getattr(own, "changes", ())  # a kind of the generic builder keeps no log
+        if notes:
+            logs[(kind.name, ident)] = notes
+    out = []
+    for (kind_name, ident), notes in logs.items():
+        kind = BY_NAME[kind_name]
+        link = absolute_url(site.site_url, entry_url(kind, quote(ident)))
+        for number, note in enumerate(reversed(notes), start=1):  # numbered from the oldest: stable ids
+            out.append(FeedEntry(_feed_date(f"{note.date}T00:00:00+00:00", built),
+                                 f"tag:{host},{note.date}:{kind.section}/{quote(ident)}/changes/{number}",
+                                 f"{names[(kind_name, ident)]}: {note.summary}", link, note.summary))
+    for change in site.changes:
+        when = _feed_date(change.when, built)
         for path in sorted(change.files):
             folder = next((f for f in _FEED_FOLDERS if path.startswith(f)), None)
             if folder is None or not path.endswith(".yaml"):
                 continue
             kind, ident = _FEED_FOLDERS[folder], path[len(folder):].removesuffix(".yaml")
-            entries.append((change, kind, ident, path))
-    for change, kind, ident, path in reversed(entries):  # feedgen prepends: add oldest first
+            if (kind.name, ident) in logs:
+                continue
+            out.append(FeedEntry(when, f"tag:{host},{when[:10]}:{change.sha}/{quote(path)}",
+                                 f"{names.get((kind.name, ident), ident)}: updated",
+                                 absolute_url(site.site_url, entry_url(kind, quote(ident))), f"Updated on {when[:10]}."))
+    out.sort(key=lambda e: e.id)
+    out.sort(key=lambda e: parser.isoparse(e.when), reverse=True)
+    return out[:FEED_ENTRIES]
+
+
+def atom_feed(kb: KnowledgeBase, site: Any) -> str:
+    """An Atom feed of what changed for readers (`feed_entries`), newest first, each entry linking
+    to the entry's stable URL."""
+    from feedgen.feed import FeedGenerator
+
+    fg = FeedGenerator()
+    fg.id(xml_text(site.site_url + "feed.xml"))
+    fg.title(xml_text(f"{site.site_name}: changes"))
+    fg.subtitle("What changed for readers in the knowledge base: interventions, mechanisms and references.")
+    fg.author({"name": xml_text(site.site_name)})
+    fg.link(href=xml_text(site.site_url), rel="alternate")
+    fg.link(href=xml_text(site.site_url + "feed.xml"), rel="self")
+    fg.language("en")
+    fg.generator("allokb")
+    entries = feed_entries(kb, site)
+    fg.updated(entries[0].when if entries else f"{site.build_date}T00:00:00+00:00")
+    for item in reversed(entries):  # feedgen prepends: add oldest first
         entry = fg.add_entry()
-        when = _feed_date(change.when, built)
-        entry.id(xml_text(f"tag:{host},{when[:10]}:{change.sha}/{quote(path)}"))
-        entry.title(xml_text(f"{names.get((kind.name, ident), ident)}: {change.subject}"))
-        entry.link(href=xml_text(absolute_url(site.site_url, entry_url(kind, quote(ident)))))
-        entry.updated(when)
-        entry.summary(xml_text(f"{path} changed in commit {change.sha[:12]}: {change.subject}"))
+        entry.id(xml_text(item.id))
+        entry.title(xml_text(item.title))
+        entry.link(href=xml_text(item.link))
+        entry.updated(item.when)
+        entry.summary(xml_text(item.summary))
     return str(fg.atom_str(pretty=True).decode("utf-8"))
 
 
 def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any], site: Any = None) -> dict[str, str]:
     """Every export file: site path -> text."""
+    data = entry_data(kb, site_url, grades)
     files = {
-        "data/kb.json": kb_json(kb, site_url, grades),
+        "data/kb.json": kb_json(kb, site_url, grades, data),
+        **entry_files(kb, data),
         "data/interventions.csv": interventions_csv(kb, site_url, grades),
         "data/evidence.csv": evidence_csv(kb, site_url, grades),
         "data/doses.csv": doses_csv(kb, site_url),

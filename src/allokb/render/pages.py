@@ -10,7 +10,7 @@ from allokb.corrections import seed_numbers
 from allokb.diagnostics import DiagnosticError, Location, make
 from allokb.graph import KnowledgeBase, record_cites
 from allokb.kinds import CITATION, INTERVENTION, MECHANISM, Kind
-from allokb.model import Citation, Cite, Entry, Intervention, Mechanism, Reference
+from allokb.model import ChangeNote, Citation, Cite, Entry, Intervention, Mechanism, Reference
 from allokb import labels as L
 from allokb.render.bottom_line import top_view
 from allokb.render.environment import TEMPLATES_DIR, Inert
@@ -30,16 +30,18 @@ from allokb.render.views import (
     ReferenceView,
     SiteInfo,
     authors_short,
+    cited_reference,
     claim_views,
     context_of,
     describe_intervention,
     describe_mechanism,
     describe_reference,
+    history_view,
     jsonld,
     page_citation,
     quote_check,
 )
-from allokb.urls import entry_href, entry_link, entry_src, index_page_src, md_prefix, url_prefix
+from allokb.urls import (entry_data_path, entry_href, entry_link, entry_src, index_page_src, md_prefix, url_prefix)
 
 
 def render_template(env: jinja2.Environment, template: str, context: dict[str, Any]) -> str:
@@ -90,25 +92,29 @@ class PageContext:
             self._cites = index
         return self._cites.get(key, [])
 
-    def common(self, src_uri: str, title: str, description: str, source: str, refs: list[Reference]) -> dict[str, Any]:
+    def common(self, src_uri: str, title: str, description: str, source: str, refs: list[Reference],
+               changes: tuple[ChangeNote, ...] = (), data: str | None = None) -> dict[str, Any]:
+        """The common context; `changes` are the entry's own (its history), `data` the site path
+        of its data file (linked from the cite box as "This entry as JSON")."""
         path = src_uri.removesuffix(".md").removesuffix("index")
         path = path if path.endswith("/") or not path else path + "/"
         date = self.site.updated.get(source, self.site.build_date)
         edit = f"{self.site.repo_url}/edit/{self.site.branch}/{source}" if self.site.repo_url and "/" in source else None
-        history = [{"date": c.date, "subject": c.subject,
-                    "url": f"{self.site.repo_url}/commit/{c.sha}" if self.site.repo_url else None}
-                   for c in self.site.history(source)] if source.endswith(".yaml") else []
+        history = history_view(self.site, source, changes) if source.endswith(".yaml") else []
+        cite = page_citation(self.site, title, path, date)
+        cite["json"], cite["json_url"] = (url_prefix(src_uri) + data, self.site.site_url + data) if data else ("", "")
         return {
             "history": history,
             "meta": {"title": title, "description": description, "updated": date, "search_exclude": False,
                      "jsonld": jsonld(self.site, title, description, path, date, refs)},
-            "cite": page_citation(self.site, title, path, date), "edit_url": edit, "source": source,
+            "cite": cite, "edit_url": edit, "source": source,
             "root_url": url_prefix(src_uri), "prefix": md_prefix(src_uri),
         }
 
-    def page(self, src_uri: str, title: str, description: str, source: str, refs: list[Reference]) -> PageView:
+    def page(self, src_uri: str, title: str, description: str, source: str, refs: list[Reference],
+             changes: tuple[ChangeNote, ...] = (), data: str | None = None) -> PageView:
         """The common part of a page's view (`PageView`)."""
-        return PageView(**self.common(src_uri, title, description, source, refs))
+        return PageView(**self.common(src_uri, title, description, source, refs, changes, data))
 
     def render(self, template: str, **context: Any) -> str:
         return render_template(self.env, template, context)
@@ -167,7 +173,7 @@ def intervention_page(ctx: PageContext, item: Intervention) -> str:
                "supervision": L.label(L.SUPERVISION, d.supervision), "route": L.route(d.route)}
               for d in item.dosing]
     def named(cites: tuple[Cite, ...]) -> list[dict[str, Any]]:
-        return [{"c": numbering.cite(c), "name": source_name(kb.references[c.ref.target])} for c in cites]
+        return [{"c": numbering.cite(c), "name": source_name(cited_reference(kb, c))} for c in cites]
 
     doses: list[dict[str, Any]] = [{"r": r, "cites": named(r.cites), "supported_by": named(r.supported_by)} for r in dose_rows(kb, item)]
     label_summaries = label_views(item, lambda key: entry_link(src, CITATION, key), numbering.cite)
@@ -184,7 +190,8 @@ def intervention_page(ctx: PageContext, item: Intervention) -> str:
     interacting = [ctx.named_link(src, INTERVENTION, other) for other in kb.interacting.get(item.id, ())
                    if other.id not in related_ids]
     refs = numbering.entries()
-    page = ctx.page(src, item.name, describe_intervention(item), item.source, [kb.references[e.key] for e in refs])
+    page = ctx.page(src, item.name, describe_intervention(item), item.source, [e.ref for e in refs if e.ref],
+                    item.changes, entry_data_path(INTERVENTION, item.id))
     return ctx.render_view("intervention.md.j2", InterventionView(
         **context_of(page), item=item, matrix=matrix_view(ctx, src, item),
         v={"direction": L.label(L.DIRECTION, item.direction), "category": L.label(L.CATEGORY, item.category),
@@ -298,7 +305,8 @@ def mechanism_page(ctx: PageContext, mech: Mechanism) -> str:
 
     acting = [{**ctx.named_link(src, INTERVENTION, item), "direction": L.label(L.DIRECTION, item.direction).lower()}
               for item in kb.acting_through.get(mech.id, ())]
-    page = ctx.page(src, mech.name, describe_mechanism(mech), mech.source, [kb.references[e.key] for e in refs])
+    page = ctx.page(src, mech.name, describe_mechanism(mech), mech.source, [e.ref for e in refs if e.ref],
+                    mech.changes, entry_data_path(MECHANISM, mech.id))
     return ctx.render_view("mechanism.md.j2", MechanismView(
         **context_of(page), mech=mech, kind=L.label(L.MECHANISM_KIND, mech.kind), step=mech.step,
         upstream=links(kb.target(u) for u in mech.upstream), downstream=links(kb.downstream.get(mech.id, ())),
@@ -367,7 +375,7 @@ def reference_page(ctx: PageContext, ref: Reference) -> str:
     title = ref.get("title") or short_source(ref)  # `Nyberg 2005`, never the bib key
     design = citation.design if citation else None
     page = ctx.page(src, title, describe_reference(ref, design), citation.source if citation else "references.bib",
-                    [ref])
+                    [ref], citation.changes if citation else (), entry_data_path(CITATION, ref.key))
     # One page per source would dominate the search index (and every reader's first download);
     # the bibliography page, which lists every source, is searchable instead.
     page.meta["search_exclude"] = True

@@ -7,13 +7,13 @@ links between pages, labels and the "cite this page" texts are computed here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, cast
 
 from allokb import labels as L
 from allokb import urls
 from allokb.graph import KnowledgeBase
 from allokb.kinds import CITATION
-from allokb.model import Cite, Claim, Intervention, Mechanism, Reference
+from allokb.model import ChangeNote, Cite, Claim, Intervention, Mechanism, Reference
 from allokb.render.citations import post_numbering, short_source, study_summary
 from allokb.sources import CHECKED_SUPPORTS
 from allokb.urls import entry_href, entry_link
@@ -21,7 +21,9 @@ from allokb.urls import entry_href, entry_link
 
 @dataclass(frozen=True)
 class Change:
-    """A commit that changed content: what the history of a page and the Atom feed list."""
+    """A commit that changed content. Pages and the feed show only its date and hash (one
+    "Updated on <date>" line for an entry without `changes`); its subject is the committer's text,
+    kept for curators' tools, never shown to a reader."""
 
     sha: str
     when: str  # ISO 8601 date and time
@@ -50,6 +52,16 @@ class SiteInfo:
         return [c for c in self.changes if path in c.files][:limit]
 
 
+def history_view(site: SiteInfo, source: str, changes: tuple[ChangeNote, ...]) -> list[dict[str, Any]]:
+    """The history of an entry's page, newest first: its own `changes` (date and summary, written
+    for a reader), or, for an entry without them, one line per commit that changed its file (date
+    and a link to the commit, never the commit's subject)."""
+    if changes:
+        return [{"date": c.date, "summary": c.summary, "url": None} for c in changes]
+    return [{"date": c.date, "summary": None, "url": f"{site.repo_url}/commit/{c.sha}" if site.repo_url else None}
+            for c in site.history(source)]
+
+
 @dataclass
 class CiteView:
     """One citation on a page: its number in the page's reference list and its check."""
@@ -67,6 +79,12 @@ class CiteView:
     source: str = ""  # the source in a few words: `Andréen 2006` (citations.short_source)
     study: str = ""  # its design and size as recorded: `RCT, n = 43` (citations.study_summary), or ""
     open: bool = False  # its quote is shown open: the best supporting quote of its claim
+
+
+def cited_reference(kb: KnowledgeBase, cite: Cite) -> Reference:
+    """The reference a citation names, as the graph resolved it (every citation of a checked
+    knowledge base resolves to a reference)."""
+    return cast(Reference, kb.target(cite.ref))
 
 
 def quote_check(kb: KnowledgeBase, cite: Cite) -> str:
@@ -98,6 +116,7 @@ class RefEntry:
     formatted: str  # HTML from citeproc (escaped by it)
     href: str  # URL of the reference page, relative to the page's URL (for raw HTML)
     verification: str
+    ref: Reference | None = None  # the reference, as the graph resolved the citation (for the page's JSON-LD)
 
 
 #: re-exported: render/evidence_map.py takes it from here
@@ -112,15 +131,15 @@ class Numbering:
     kb: KnowledgeBase
     formatted: dict[str, str]
     numbers: dict[str, int] = field(default_factory=dict)
+    records: dict[str, Reference] = field(default_factory=dict)  # key -> the reference its citations resolved to
 
     def cite(self, cite: Cite) -> CiteView:
         key = cite.ref.target
         number = self.numbers.setdefault(key, len(self.numbers) + 1)
-        ref = self.kb.references.get(key)
+        ref = self.records.setdefault(key, cited_reference(self.kb, cite))
         return CiteView(number, key, cite.support, L.label(L.SUPPORT, cite.support), cite.locator, cite.quote,
                         cite.note, entry_link(self.src_uri, CITATION, key), quote_check(self.kb, cite),
-                        cite.curator_note, short_source(ref) if ref else key,
-                        study_summary(self.kb.citations.get(key)))
+                        cite.curator_note, short_source(ref), study_summary(self.kb.citations.get(key)))
 
     def cites(self, cites: tuple[Cite, ...]) -> list[CiteView]:
         return [self.cite(c) for c in cites]
@@ -131,7 +150,7 @@ class Numbering:
             citation = self.kb.citations.get(key)
             status = L.label(L.VERIFICATION, citation.verification.status) if citation else "No citation record"
             out.append(RefEntry(number, key, self.formatted.get(key, key),
-                                entry_href(self.src_uri, CITATION, key), status))
+                                entry_href(self.src_uri, CITATION, key), status, self.records[key]))
         return out
 
 

@@ -21,6 +21,7 @@ from allokb.rules.bibliography import (
     check_required_fields,
 )
 from allokb.rules.catalogue import RULES_BY_CODE, rule, rule_doc
+from allokb.rules.changes import CHANGES_RULES
 from allokb.rules.links import check_resolution
 from allokb.rules.safety import SAFETY_RULES
 from allokb.rules.records import (
@@ -49,7 +50,7 @@ __all__ = [
 
 #: the rules on the resolved knowledge base, in the order they run
 RULES: tuple[Callable[[KnowledgeBase], Iterator[Diagnostic]], ...] = (*BIBLIOGRAPHY_RULES, *RECORD_RULES,
-                                                                    *SAFETY_RULES)
+                                                                    *SAFETY_RULES, *CHANGES_RULES)
 
 
 def run_rules(kb: KnowledgeBase) -> list[Diagnostic]:
