@@ -124,10 +124,15 @@ def test_legible_in_both_schemes(repo_url: str, scheme: str, browser: Any) -> No
     }""")
     scheme_attr = page.evaluate("document.body.getAttribute('data-md-color-scheme')")
     body_bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    page.goto(repo_url + "interventions/hcg-add-back-trt/")  # its matrix has a warning admonition
+    box_bg = page.evaluate("getComputedStyle(document.querySelector('.md-typeset .admonition.warning')).backgroundColor")
     context.close()
     assert scheme_attr == ("slate" if scheme == "dark" else "default")
     # The scheme's own background is painted (a stylesheet cut once left the dark page transparent).
     assert body_bg == ("rgb(30, 33, 41)" if scheme == "dark" else "rgb(255, 255, 255)")
+    # The theme's dark variables, defined in its palette sheet and read in its main one, are kept
+    # (each sheet cut alone once left every admonition white in the dark scheme).
+    assert box_bg == body_bg
     assert len(pairs) > 20
     low = [(label, round(_contrast(_rgb(fg), _rgb(bg)), 2)) for label, fg, bg, _ in pairs
            if _contrast(_rgb(fg), _rgb(bg)) < 4.5]

@@ -13,6 +13,7 @@ from allokb.cli import main
 from allokb.diagnostics import KbError
 from allokb.search import UNUSED, index_site
 from allokb.stylesheet import (
+    purge_sheets,
     Used,
     may_match,
     parse,
@@ -67,6 +68,16 @@ def test_purge_keeps_a_property_that_our_own_css_or_a_page_reads() -> None:
     css = ":root{--md-warn:orange;--md-unread:red}\n"
     used = Used(USED.classes, USED.colors, frozenset({"--md-warn"}))
     assert purge(css, used) == ":root{--md-warn:orange}\n"
+
+
+def test_a_property_defined_in_one_sheet_and_read_in_another_is_kept() -> None:
+    """The theme's palette sheet defines the dark scheme's variables; its main sheet reads them. Each
+    sheet purged alone lost them, and the dark scheme's admonitions stayed white."""
+    palette = "[data-md-color-scheme=slate]{--md-admonition-bg-color:#111;--md-unread:red}\n"
+    main = ".md-a{background-color:var(--md-admonition-bg-color)}\n"
+    used = Used(USED.classes, USED.colors | {("data-md-color-scheme", "slate")})
+    assert purge_sheets([main, palette], used) == [main, "[data-md-color-scheme=slate]{--md-admonition-bg-color:#111}\n"]
+    assert purge(palette, used) == "\n"  # alone, nothing of it reads the variable, nothing of it reads the variable
 
 
 @pytest.mark.parametrize("css", [".md-a{color:red", ".md-a{color:red}}", ".md-a{}.md-b"])

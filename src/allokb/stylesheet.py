@@ -294,13 +294,21 @@ def _defined(rules: Iterable[Rule]) -> set[str]:
 def purge(css: str, used: Used) -> str:
     """`css` without the selectors the site cannot match and the custom properties nothing reads
     (neither a kept rule nor anything in `used.variables`)."""
-    rules = _purge_rules(_parsed(css), used)
+    return purge_sheets([css], used)[0]
+
+
+def purge_sheets(sheets: Iterable[str], used: Used) -> list[str]:
+    """Each stylesheet of `sheets` purged as `purge` does, with the custom properties read by any of
+    them kept in all: the theme defines the dark scheme's variables in its palette stylesheet and
+    reads them in its main one, so a sheet purged alone lost them (the dark scheme's admonitions,
+    tables and code kept the light scheme's colours)."""
+    parsed = [_purge_rules(_parsed(css), used) for css in sheets]
     while True:  # a property read only by a dropped property goes in the next round
-        read = {m.group(1) for body in _declarations(rules) for m in _VAR.finditer(body)} | used.variables
-        unused = _defined(rules) - read
+        read = {m.group(1) for rules in parsed for body in _declarations(rules) for m in _VAR.finditer(body)}
+        unused = set().union(*(_defined(rules) for rules in parsed)) - read - used.variables
         if not unused:
-            return serialize(rules)
-        rules = _drop_properties(rules, unused)
+            return [serialize(rules) for rules in parsed]
+        parsed = [_drop_properties(rules, unused) for rules in parsed]
 
 
 def serialize(rules: Iterable[Rule]) -> str:
@@ -370,7 +378,7 @@ def write_site_stylesheet(site_dir: Path, pages: Iterable[PageUsage] | None = No
     texts = [sheet.read_text(encoding="utf-8") for sheet in sheets if sheet is not None]
     used = used_in_site(site_dir, pages)
     try:
-        out = "".join(purge(text, used) for text in texts)
+        out = "".join(purge_sheets(texts, used))
     except ValueError as exc:
         raise KbError(f"cannot read the theme's stylesheets: {exc} (allokb.stylesheet)") from None
     target = site_dir / OUTPUT
