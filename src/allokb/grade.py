@@ -301,7 +301,7 @@ def rule_indirect(g: _Grading) -> None:
     """Indirectness flagged on a claim (another population, dose, route or outcome): once."""
     flagged = [c for c in g.counted_claims() if c.indirect]
     if flagged:
-        flags = "; ".join(f"another {flag}: {n} claim{'s' if n != 1 else ''}"
+        flags = "; ".join(f"{n} claim{'s' if n != 1 else ''} on another {flag}"
                           for flag, n in _tally(f for c in flagged for f in c.indirect).items())
         g.down("indirect", claims=tuple(c.id for c in flagged), flags=flags)
 
