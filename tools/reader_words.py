@@ -114,8 +114,12 @@ class _Matrix(HTMLParser):
         self.links: list[tuple[str, list[str]]] = []
         self.link: list[str] | None = None
         self.code = 0
+        self.claim_ids: set[str] = set()  # every claim anchor of the page (`id="claim-…"`)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        ident = dict(attrs).get("id") or ""
+        if ident.startswith("claim-"):
+            self.claim_ids.add(ident[len("claim-"):])
         if tag == "h2":
             self.inside = ("id", "evidence") in attrs
         elif self.inside and tag == "code":
@@ -148,7 +152,7 @@ def design_id_pattern() -> re.Pattern[str]:
 def matrix_words(site: Path) -> list[str]:
     """Maintainers' words in the evidence matrix of every intervention page (issue 15 item 6), one
     line each: a design id where its label belongs, a claim linked by its id rather than its
-    heading, the field name `risk_of_bias`, a code-formatted id (a rule's)."""
+    heading or its id (with a hyphen) in the text, the field name `risk_of_bias`, a code-formatted id (a rule's)."""
     designs = design_id_pattern()
     hits: list[str] = []
     for page in sorted((site / "interventions").glob("*/index.html")):
@@ -160,6 +164,10 @@ def matrix_words(site: Path) -> list[str]:
                  for m in designs.finditer(text)]
         hits += [f"{where}: claim linked by its id {ident}" for ident, words in parser.links
                  if " ".join("".join(words).split()) == ident]
+        ids = sorted((i for i in parser.claim_ids if "-" in i), key=lambda i: (-len(i), i))
+        if ids:  # a claim id written out in a trail step ("claim-id: increases"); one-word ids read as words
+            pattern = re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, ids)) + r")(?![\w-])")
+            hits += [f"{where}: claim id {m.group(0)} in the text" for m in pattern.finditer(text)]
         hits += [f"{where}: field name risk_of_bias" for _ in re.finditer("risk_of_bias", text)]
         hits += [f"{where}: {parser.code} code element(s) in the matrix"] if parser.code else []
     return hits
