@@ -111,7 +111,7 @@ def test_no_bib_key_in_the_text_a_reader_reads(repo_site: Path) -> None:
 
 def test_the_matrix_names_its_sources_for_a_reader(repo_site: Path) -> None:
     page = (repo_site / "interventions" / "oral-micronized-progesterone" / "index.html").read_text(encoding="utf-8")
-    assert ('<li><em>High</em> (<code>start</code>): Best design present: rct (<a '
+    assert ('<li><em>High</em>: Best design present: Randomised controlled trial (<a '
             'href="../../references/andreen2005relationship/">Andréen 2005</a>). A randomised controlled trial '
             'in humans.</li>') in page
 

@@ -10,6 +10,8 @@ and the bib keys of the site's references (the folder names under references/). 
 in three places: the reader's text; the collapsed "How this was checked" blocks, where the
 maintainers' notes belong; and the History section (commit subjects, issue 15 item 9). The
 evidence page (the schema's field reference, for contributors) is counted on its own line.
+Then every maintainer's word left in the intervention pages' evidence matrix (`matrix_words`:
+design ids, claims linked by their id, `risk_of_bias`, rule ids in code), one line each.
 """
 
 from __future__ import annotations
@@ -101,6 +103,76 @@ def bib_keys_in_reader_text(site: Path) -> list[str]:
     return hits
 
 
+class _Matrix(HTMLParser):
+    """The evidence matrix of an intervention page (from `<h2 id="evidence">` to the next `<h2>`):
+    its text, its `#claim-` links (anchor id, link text) and whether it holds a `<code>` element."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.inside = False
+        self.text: list[str] = []
+        self.links: list[tuple[str, list[str]]] = []
+        self.link: list[str] | None = None
+        self.code = 0
+        self.claim_ids: set[str] = set()  # every claim anchor of the page (`id="claim-…"`)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        ident = dict(attrs).get("id") or ""
+        if ident.startswith("claim-"):
+            self.claim_ids.add(ident[len("claim-"):])
+        if tag == "h2":
+            self.inside = ("id", "evidence") in attrs
+        elif self.inside and tag == "code":
+            self.code += 1
+        elif self.inside and tag == "a" and (dict(attrs).get("href") or "").startswith("#claim-"):
+            self.link = []
+            self.links.append(((dict(attrs).get("href") or "")[len("#claim-"):], self.link))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self.link = None
+
+    def handle_data(self, data: str) -> None:
+        if self.inside:
+            self.text.append(data)
+            if self.link is not None:
+                self.link.append(data)
+
+
+def design_id_pattern() -> re.Pattern[str]:
+    """The design ids that read as a maintainer's word: those their label (allokb.labels.DESIGN)
+    does not contain (`rct`, `case-report`, `pharmacovigilance`; not `meta-analysis`, `cohort`),
+    as whole words, case as written."""
+    from allokb.labels import DESIGN
+
+    ids = sorted((d for d, words in DESIGN.items() if d not in words.lower()), key=lambda d: (-len(d), d))
+    return re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, ids)) + r")(?![\w-])")
+
+
+def matrix_words(site: Path) -> list[str]:
+    """Maintainers' words in the evidence matrix of every intervention page (issue 15 item 6), one
+    line each: a design id where its label belongs, a claim linked by its id rather than its
+    heading or its id (with a hyphen) in the text, the field name `risk_of_bias`, a code-formatted id (a rule's)."""
+    designs = design_id_pattern()
+    hits: list[str] = []
+    for page in sorted((site / "interventions").glob("*/index.html")):
+        parser = _Matrix()
+        parser.feed(page.read_text(encoding="utf-8"))
+        text = html.unescape(" ".join(" ".join(parser.text).split()))
+        where = page.relative_to(site).as_posix()
+        hits += [f"{where}: design id {m.group(0)} in \"…{text[max(0, m.start() - 40):m.end() + 20]}…\""
+                 for m in designs.finditer(text)]
+        hits += [f"{where}: claim linked by its id {ident}" for ident, words in parser.links
+                 if " ".join("".join(words).split()) == ident]
+        ids = sorted((i for i in parser.claim_ids if "-" in i), key=lambda i: (-len(i), i))
+        if ids:  # a claim id written out in a trail step ("claim-id: increases"); one-word ids read as words
+            pattern = re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, ids)) + r")(?![\w-])")
+            hits += [f"{where}: claim id {m.group(0)} in the text" for m in pattern.finditer(text)]
+        hits += [f"{where}: field name risk_of_bias" for _ in re.finditer("risk_of_bias", text)]
+        hits += [f"{where}: {parser.code} code element(s) in the matrix"] if parser.code else []
+    return hits
+
+
 def main(site: Path) -> None:
     patterns = {
         "seed": re.compile(r"\bseed\b", re.IGNORECASE),
@@ -123,6 +195,7 @@ def main(site: Path) -> None:
         print(f"{name:20} {by_area['reader']:8} {by_area['how-checked']:12} {by_area['history']:8} "
               f"{by_area['evidence page']:14}")
     print(f"in {pages} pages")
+    print(*matrix_words(site), sep="\n")
 
 
 if __name__ == "__main__":

@@ -11,9 +11,11 @@ entry; each records a step of the row's trail, and what would raise the level.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from allokb import labels as L
 from allokb.diagnostics import Diagnostic, Location, make
 from allokb.graph import KnowledgeBase
 from allokb.model import UNCHECKED, Appraisal, Claim, Intervention, Regulatory
@@ -229,7 +231,7 @@ def rule_start(g: _Grading) -> None:
     level_id, why = g.rubric.start[design]
     g.rank = g.rubric.level(level_id).rank
     names = ", ".join(s.approval or s.key for s in core)
-    g.trail.append(TrailStep("start", 0, level_id, f"Best design present: {design} ({names}). {why}",
+    g.trail.append(TrailStep("start", 0, level_id, f"Best design present: {L.label(L.DESIGN, design)} ({names}). {why}",
                              sources=tuple(k for s in core for k in s.sources)))
     if design not in ("rct", "meta-analysis", "regulatory"):
         g.wishes.append(fill(g.rubric.texts["better-design"], g.values()))
@@ -263,9 +265,23 @@ def rule_inconsistency(g: _Grading) -> None:
     missed = [s for s in g.studies if s.appraisal.primary_endpoint_met == "no"] \
         if directions & {"increases", "decreases"} else []
     if opposed or "mixed" in directions or missed:
-        text = "; ".join([*(f"{c.id}: {c.direction}" for c in claims if c.direction != "not-applicable"),
+        text = "; ".join([*_counted(c.direction for c in claims if c.direction != "not-applicable"),
                           *(f"{s.key}: primary endpoint not met" for s in missed)])
         g.down("inconsistency", missed, claims=tuple(c.id for c in claims), directions=text)
+
+
+def _tally(values: Iterable[str]) -> dict[str, int]:
+    """How often each value occurs, in the order first seen."""
+    out: dict[str, int] = {}
+    for value in values:
+        out[value] = out.get(value, 0) + 1
+    return out
+
+
+def _counted(directions: Iterable[str]) -> list[str]:
+    """`2 claims: increases`, `1 claim: no change`: claims counted by direction, in a reader's
+    words (the trail is read on the page; claim ids stay in the step's `claims`)."""
+    return [f"{n} claim{'s' if n != 1 else ''}: {L.label(L.EFFECT, d)}" for d, n in _tally(directions).items()]
 
 
 def rule_not_in_humans(g: _Grading) -> None:
@@ -285,7 +301,8 @@ def rule_indirect(g: _Grading) -> None:
     """Indirectness flagged on a claim (another population, dose, route or outcome): once."""
     flagged = [c for c in g.counted_claims() if c.indirect]
     if flagged:
-        flags = "; ".join(f"{c.id}: {', '.join(c.indirect)}" for c in flagged)
+        flags = "; ".join(f"{n} claim{'s' if n != 1 else ''} on another {flag}"
+                          for flag, n in _tally(f for c in flagged for f in c.indirect).items())
         g.down("indirect", claims=tuple(c.id for c in flagged), flags=flags)
 
 

@@ -140,10 +140,17 @@ def grade_label(ctx: PageContext, ident: str) -> tuple[str, int]:
 
 def matrix_view(ctx: PageContext, src: str, item: Intervention) -> dict[str, Any] | None:
     """An intervention's matrix for its page: every row (the main outcome's among them, even when
-    nothing is recorded for it), each study linked to its reference page."""
+    nothing is recorded for it), each study linked to its reference page, each claim linked by its
+    heading (issue 15 item 6: no claim id, design id or rule id in a reader's words)."""
     matrix = ctx.grades.get(item.id)
     if not matrix:
         return None
+    # a claim is linked by its heading, as its section on the page is titled; its id is the anchor only
+    titles = {c.id: (c.heading or c.statement).rstrip(" .") or c.id for c in item.claims}
+
+    def claim(ident: str) -> dict[str, str]:
+        return {"id": ident, "title": titles.get(ident, ident)}
+
     view = []
     for r in matrix["rows"]:
         # the sources named for a reader (`Irwig 2012`), in the study list, the trail and the wishes
@@ -152,11 +159,13 @@ def matrix_view(ctx: PageContext, src: str, item: Intervention) -> dict[str, Any
         studies = [{"id": s["id"], "name": named[s["id"]].name if s["id"] in named else s["id"],
                     "approval": s["approval"], "design": L.label(L.DESIGN, s["design"]),
                     "participants": s["participants"], "support": L.label(L.SUPPORT, s["support"]),
-                    "claims": s["claims"], "human": s["human"],
+                    "claims": [claim(c) for c in s["claims"]], "human": s["human"],
                     "sources": [named[k] for k in s["sources"]]}
                    for s in r["included"]]
         trail = [{**s, "text": linked_text(s["text"], named)} for s in r["trail"]]
         view.append({**r, "studies_view": studies, "direction_label": L.label(L.EFFECT, r["direction"]),
+                     "claims_view": [claim(c) for c in r["claims"]],
+                     "sizes_view": [{**claim(z["claim"]), "size": z["size"]} for z in r["sizes"]],
                      "main": r["anchor"] == matrix["main"]["anchor"], "trail": trail,
                      "raise_it": [linked_text(w, named) for w in r["raise_it"]]})
     return {**matrix, "rows_view": view}
