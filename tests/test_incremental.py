@@ -124,16 +124,18 @@ def test_an_edit_rewrites_the_pages_that_show_what_it_changed_and_no_other(proje
     preview = Preview(project, tmp_path / "preview", serving=False)
     preview.rebuild()
     _claim_text(project)  # the claim is on its entry's page and on its source's page ("cited by")
-    assert preview.rebuild().written == ("data/kb.json", "interventions/example-hormone/index.html",
+    assert preview.rebuild().written == ("data/interventions/example-hormone.json", "data/kb.json",
+                                         "interventions/example-hormone/index.html",
                                          "references/smith2020example/index.html", "pagefind/")
     _title(project)  # a mechanism's name: its page, the pages that link it, the indexes, the export
     assert preview.rebuild().written == (
-        "data/kb.json", "interventions/example-hormone/index.html", "interventions/index.html", "mechanisms/index.html",
-        "mechanisms/step-one/index.html", "mechanisms/step-two/index.html", "references/smith2020example/index.html",
-        "pagefind/")
+        "data/kb.json", "data/mechanisms/step-two.json", "interventions/example-hormone/index.html",
+        "interventions/index.html", "mechanisms/index.html", "mechanisms/step-one/index.html",
+        "mechanisms/step-two/index.html", "references/smith2020example/index.html", "pagefind/")
     _intervention_name(project)  # and an intervention's, also in the home page's summary
     assert preview.rebuild().written == (
-        "data/interventions.csv", "data/kb.json", "index.html", "interventions/example-avoid/index.html",
+        "data/interventions.csv", "data/interventions/example-avoid.json", "data/kb.json", "index.html",
+        "interventions/example-avoid/index.html",
         "interventions/example-hormone/index.html", "interventions/index.html", "mechanisms/index.html",
         "mechanisms/step-one/index.html", "pagefind/")
 

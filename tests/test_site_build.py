@@ -177,7 +177,7 @@ def test_allokb_build_checks_the_project_once(tmp_path: Path, monkeypatch: pytes
 
     calls: list[Path] = []
     real = allokb.project._check
-    monkeypatch.setattr(allokb.project, "_check", lambda root: (calls.append(root), real(root))[1])
+    monkeypatch.setattr(allokb.project, "_check", lambda root, *rest: (calls.append(root), real(root, *rest))[1])
     root = make_site_project(tmp_path / "project")
     assert main(["build", str(root), "--site-dir", str(tmp_path / "site")]) == 0
     assert len(calls) == 1
