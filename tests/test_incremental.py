@@ -134,7 +134,7 @@ def test_an_edit_rewrites_the_pages_that_show_what_it_changed_and_no_other(proje
         "mechanisms/step-two/index.html", "references/smith2020example/index.html", "pagefind/")
     _intervention_name(project)  # and an intervention's, also in the home page's summary
     assert preview.rebuild().written == (
-        "data/interventions.csv", "data/interventions/example-avoid.json", "data/kb.json", "index.html",
+        "data/interventions.csv", "data/interventions/example-avoid.json", "data/kb.json", "feed.xml", "index.html",
         "interventions/example-avoid/index.html",
         "interventions/example-hormone/index.html", "interventions/index.html", "mechanisms/index.html",
         "mechanisms/step-one/index.html", "pagefind/")

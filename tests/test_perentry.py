@@ -167,6 +167,9 @@ def test_the_feed_shows_the_summaries(logged: tuple[dict[str, str], Any]) -> Non
          "https://allo-atlas.github.io/atlas/interventions/example-hormone/"),
         ("tag:allo-atlas.github.io,2026-11-20:mechanisms/step-two/changes/2", "Step two: Named the enzyme of this step.",
          "Named the enzyme of this step.", "https://allo-atlas.github.io/atlas/mechanisms/step-two/"),
+        ("tag:allo-atlas.github.io,2026-11-02:interventions/example-avoid/changes/1",
+         "Avoid example blocker: Added a bottom line.", "Added a bottom line.",
+         "https://allo-atlas.github.io/atlas/interventions/example-avoid/"),
         ("tag:allo-atlas.github.io,2026-11-01:mechanisms/step-two/changes/1", "Step two: Added this entry.",
          "Added this entry.", "https://allo-atlas.github.io/atlas/mechanisms/step-two/")]
     assert feed.feed.updated == "2026-11-21T09:00:00+00:00"
