@@ -45,13 +45,12 @@ fixture costs 2-3 s, of the repository 10-15 s, a Chromium launch 1-2 s, a full 
 - Kill or interrupt at chosen points (a stage's window) rather than at random times in loops.
 - A file that takes more than about 10 s goes into ``LONGEST_FIRST`` at its place.
 
-Speed, without changing what is built: every Jinja environment of this process that compiles
-templates the same way (MkDocs' theme environments, and allokb's own, `make_environment`) shares
-one in-memory bytecode cache (``_THEME_BYTECODE``), so that Material's and allokb's templates are
-compiled once per process instead of once per build and per copy of the project. The cache is
-keyed by template name, the source's checksum and how the environment compiles, so a changed
-template is compiled again; code from the cache names the file it was loaded from, as a fresh
-compile does (tracebacks and template errors point into the right project).
+Speed, without changing what is built: every build of the run, in this process or in an `allokb`
+process it starts, shares one compiled-template cache (`allokb.templatecache`, the same cache every
+`allokb build` uses) in a folder of the run (`pytest_configure`), so that Material's and allokb's
+templates are compiled once for the whole run instead of once per build and per copy of the
+project. A changed template is compiled again; code from the cache names the file it was loaded
+for, as a fresh compile does (tracebacks and template errors point into the right project).
 """
 
 from __future__ import annotations
@@ -62,13 +61,12 @@ import hashlib
 import os
 import shutil
 import subprocess
-import types
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 import pytest
 
 if TYPE_CHECKING:
@@ -152,94 +150,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=place)  # stable: the order inside a file, and of the other files, is kept
 
 
-# --- one in-memory Jinja bytecode cache for the theme's and allokb's environments -----------------
-
-def _compiles_as(env: jinja2.Environment) -> tuple[object, ...]:
-    """What, besides the source, decides the code Jinja compiles for a template in `env`: its
-    syntax and whitespace options, autoescape, finalize, extensions, and the filters and tests
-    by name and by what they are passed (checked at compile time)."""
-    def named(value: object) -> object:
-        return (getattr(value, "__module__", None), getattr(value, "__qualname__", repr(value)),
-                getattr(value, "jinja_pass_arg", None)) if callable(value) else value
-
-    return (type(env), env.block_start_string, env.block_end_string, env.variable_start_string,
-            env.variable_end_string, env.comment_start_string, env.comment_end_string, env.line_statement_prefix,
-            env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks, env.newline_sequence,
-            env.keep_trailing_newline, env.optimized, env.is_async, named(env.autoescape), named(env.finalize),
-            tuple(sorted(env.extensions)),
-            tuple(sorted((name, getattr(f, "jinja_pass_arg", None)) for name, f in env.filters.items())),
-            tuple(sorted((name, getattr(f, "jinja_pass_arg", None)) for name, f in env.tests.items())))
-
-
-def _renamed(code: types.CodeType, filename: str) -> types.CodeType:
-    """`code` with every nested code object naming `filename`, as if compiled from it."""
-    consts = tuple(_renamed(c, filename) if isinstance(c, types.CodeType) else c for c in code.co_consts)
-    return code.replace(co_filename=filename, co_consts=consts)
-
-
-class _MemoryBytecodeCache(jinja2.BytecodeCache):
-    """Compiled templates kept in memory, keyed by template name, source checksum and how the
-    environment compiles (`_compiles_as`): a changed template is compiled again, and the same
-    template in another copy of the project is not."""
-
-    def __init__(self) -> None:
-        self._codes: dict[tuple[object, ...], bytes] = {}
-
-    def get_cache_key(self, name: str, filename: str | None = None) -> str:
-        return name  # the file's path is not part of the key: copies of one template share it
-
-    def get_bucket(self, environment: jinja2.Environment, name: str, filename: str | None,
-                   source: str) -> jinja2.bccache.Bucket:
-        bucket = super().get_bucket(environment, name, filename, source)
-        if bucket.code is not None and filename is not None and bucket.code.co_filename != filename:
-            bucket.code = _renamed(bucket.code, filename)
-        return bucket
-
-    def _key(self, bucket: jinja2.bccache.Bucket) -> tuple[object, ...]:
-        return (_compiles_as(bucket.environment), bucket.key, bucket.checksum)
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        code = self._codes.get(self._key(bucket))
-        if code is not None:
-            bucket.bytecode_from_string(code)
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self._codes[self._key(bucket)] = bucket.bytecode_to_string()
-
-    def clear(self) -> None:
-        self._codes.clear()
-
-
-_THEME_BYTECODE = _MemoryBytecodeCache()
-
+# --- one compiled-template cache for the whole run -----------------------------------------------
 
 def pytest_configure(config: pytest.Config) -> None:
-    import mkdocs.theme
+    """Every build of the run, in-process or in a process of its own, in either worker, shares one
+    compiled-template cache (allokb.templatecache) in a folder of the run, never the user's own:
+    the controller makes it before the workers start (they inherit the variable) and removes it at
+    the end. A test of the cache itself sets its own folder."""
+    from allokb.templatecache import CACHE_ENV
 
-    import allokb.render
-    import allokb.render.environment
+    if CACHE_ENV not in os.environ:
+        os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="allokb-test-cache-")
+        config._allokb_cache_dir = os.environ[CACHE_ENV]  # type: ignore[attr-defined]
 
-    plain = mkdocs.theme.Theme.get_env
-    if getattr(plain, "_allokb_cached", False):
-        return
 
-    def get_env(self: mkdocs.theme.Theme) -> jinja2.Environment:
-        env = plain(self)
-        env.bytecode_cache = _THEME_BYTECODE
-        return env
-
-    get_env._allokb_cached = True  # type: ignore[attr-defined]
-    mkdocs.theme.Theme.get_env = get_env  # type: ignore[method-assign]
-
-    ours = allokb.render.environment.make_environment
-
-    def make_environment(root: Path) -> jinja2.Environment:
-        env = ours(root)
-        env.bytecode_cache = _THEME_BYTECODE
-        return env
-
-    allokb.render.environment.make_environment = make_environment
-    allokb.render.make_environment = make_environment
+def pytest_unconfigure(config: pytest.Config) -> None:
+    made = getattr(config, "_allokb_cache_dir", None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 @functools.cache

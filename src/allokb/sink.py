@@ -46,7 +46,7 @@ from allokb.incremental import InputSnapshot, SiteDelta, diff_sites, embedded_bl
 from allokb.output import check_site_dir, resolve_site_dir, write_marker
 from allokb.progress import Progress
 from allokb.render import Page, RenderedSite
-from allokb import stages
+from allokb import stages, templatecache
 from allokb.project import LoadCache, check_project
 from allokb.report import format_text, render
 from allokb.search import BUNDLE as SEARCH_BUNDLE
@@ -185,8 +185,9 @@ class SitePlugin:
         return nav
 
     def on_env(self, env: Any, config: Any, files: Any) -> Any:
-        """Keep the theme's template environment (as `on_nav`)."""
-        self.env = env
+        """Keep the theme's template environment (as `on_nav`), with the compiled-template cache
+        (`allokb.templatecache`): Material's templates are compiled once, not in every build."""
+        self.env = templatecache.install(env)
         return env
 
     def on_page_read_source(self, page: Any, config: Any) -> str | None:

@@ -26,6 +26,8 @@ from urllib.parse import quote
 
 import jinja2
 
+from allokb import templatecache
+
 TEMPLATES_DIR = "site_templates"
 
 
@@ -171,4 +173,4 @@ def make_environment(root: Path) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
-    return env
+    return templatecache.install(env)
