@@ -64,7 +64,10 @@ case "${1:-}" in
            (cd tools && npm ci --ignore-scripts --loglevel=error --no-audit --no-fund) \
              && echo "$npm_want" > tools/node_modules/.installed
          fi
-         shift; exec "$VENV/bin/python" -m pytest "$@" ;;
+         # Bytecode is written even where PYTHONDONTWRITEBYTECODE is set (some machines set it):
+         # without it each xdist worker rewrites the asserts of every test file again (about 4 s of
+         # CPU per worker) and every `allokb` process the tests start compiles its modules again.
+         shift; exec env -u PYTHONDONTWRITEBYTECODE "$VENV/bin/python" -m pytest "$@" ;;
   build) setup; exec "$VENV/bin/allokb" build . ;;
   serve) setup; "$VENV/bin/allokb" build . && exec "$VENV/bin/allokb" serve . ;;
   *) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
