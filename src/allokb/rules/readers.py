@@ -66,7 +66,7 @@ def check_bottom_line_length(item: Intervention, place: Placer) -> Iterator[Diag
 def check_bottom_line_sentences(item: Intervention, place: Placer) -> Iterator[Diagnostic]:
     """A bottom line has at most three sentences, one per item, so that each sentence is linked to the claims it
     rests on. A sentence ends at `.`, `!` or `?` before a space and a capital letter, a digit or an opening
-    quote (not after `e.g.`, `i.e.`, `et al.`, `vs.`)."""
+    quote (not after `e.g.`, `i.e.`, `et al.`, `vs.`, `Dr.`)."""
     count = 0
     for i, sentence in enumerate(item.bottom_line):
         n = sentences_in(sentence.text)
@@ -168,8 +168,8 @@ def _untraced(text: str, claims: list[Claim], where: Callable[[], Location], wha
 def check_vocabulary(record: Intervention | Mechanism | Citation, bib_keys: frozenset[str],
                      place: Placer) -> Iterator[Diagnostic]:
     """A text that readers' pages show (a summary, a bottom line, a claim's heading, statement or `note`, a
-    citation's `note`, a caution, a dose's context, an interaction, an anecdote, a finding) holds the
-    maintainers' vocabulary: a bib key (any key of references.bib), the word `seed`, a schema field name with an
+    citation's `note`, a caution, a dose's context, an interaction, an alternative, an anecdote, a finding, a
+    citation record's `population`, a change's summary) holds the maintainers' vocabulary: a bib key (any key of references.bib), the word `seed`, a schema field name with an
     underscore (`alternative_sources`, `population_note`), a file name (`*.yaml`, `*.yml`, `*.bib`, `*.txt`,
     `*.json`), or the first person (`I`, `me`, `my`, `we`, `us`, `our`) outside quotation marks (`type I` and
     `I.V.` are not first person). Write for a reader: "the source post", a source as "Andréen 2006"; move how it

@@ -55,7 +55,8 @@ def check_manifest_kept(root: Path) -> Iterator[Diagnostic]:
 @rule("KB604")
 def check_shadowed_pages(root: Path, plan: UrlPlan) -> Iterator[Diagnostic]:
     """A file in content/pages/ would be written to the same place in the site as a generated page or file (the
-    generated one replaces it), or as another hand-written page. MkDocs serves `a.md`, `a/index.md` and
+    generated one replaces it), or as another hand-written page, or over a file of the theme (its JavaScript,
+    say: the post-build audit trusts the theme's scripts by their path). MkDocs serves `a.md`, `a/index.md` and
     `a/README.md` all at `/a/`. Move or rename the page."""
     first: dict[str, str] = {}
     for rel, dest in sorted(plan.hand_written.items(), key=lambda item: (item[1], item[0])):
