@@ -5,11 +5,12 @@ docstring is that code's only documentation: the codes page and `allokb codes` r
 and the code's entry in `allokb.diagnostics.CODES` holds its title and severity alone. A rule is
 one decision; its module is the subject it judges:
 
-- `links`: what the graph resolved (file names, ids, links, bib keys, renames; KB207, KB301-KB311),
-  run by `check_resolution` on the graph's `Resolution`;
-- `records`, `bibliography`, `safety`, `changes`: the resolved knowledge base (KB307, KB308,
-  KB403-KB415, KB450-KB455, KB490-KB494, KB530-KB534), run by `run_rules` (KB450-KB455 also need
-  the link hosts: `bibliography.check_bibliography`);
+- `links`: what the graph resolved (file names, ids, links, bib keys, renames; KB207, KB301-KB306,
+  KB310, KB311), run by `check_resolution` on the graph's `Resolution`;
+- `records`, `bibliography`, `safety`, `changes`: the resolved knowledge base (KB307, KB308, KB403,
+  KB407, KB408, KB410, KB415, KB490-KB494, KB530-KB534), run by `run_rules`, and each entry of the
+  bibliography with the link hosts of content/link-hosts.yaml (KB450-KB455,
+  `bibliography.check_bibliography`);
 - `numbers`: the numbers of one record against its quotes (KB460, KB461), run per file at load
   time, where the document places each finding;
 - `sources`: quotes against the committed source texts, and texts without a reference (KB440, KB442);
@@ -25,12 +26,17 @@ and the graph resolves and computes backlinks without judging them.
 Stage diagnostics are the other codes: a stage reports them while it reads or builds, and their
 text stays in `CODES` (tests/test_rules_package.py lists them):
 
-- loading files and parsing YAML (KB101-KB117), the schema (KB201-KB206, KB208), and reading
-  content/rubric.yaml (KB209, KB470) and content/link-hosts.yaml (KB456): what a file holds;
+- loading files and parsing YAML (KB101-KB117) and the schema (KB201-KB206, KB208): what one file
+  holds;
+- reading content/rubric.yaml (KB209, KB470) and content/link-hosts.yaml (KB456): the reader of
+  each file checks it whole, as the YAML loader reports a duplicate key, and builds what the
+  rules use from what passes (a host listed twice is kept on its first list);
 - parsing references.bib (KB401, KB402, KB413, KB414) and the form of each raw field as written
-  (KB404-KB406, KB409, KB411, KB412: the bib file's schema, checked on the LaTeX before decoding);
+  (KB404-KB406, KB409, KB411, KB412): the bib file's own schema, checked by the parser on the
+  field's text before it is decoded, which the model does not keep;
 - reading a source text (KB441);
-- `allokb verify --online`, what the services answered (KB430-KB434);
+- `allokb verify --online` (KB430-KB434): what the online services answered, outside `check`
+  (`allokb.remote.REMOTE_CODES` documents them from `CODES`);
 - the build: rendering and the post-build audit (KB501, KB510, KB511).
 """
 
