@@ -1,4 +1,4 @@
-"""Source texts: the committed text each quote is checked against, and the check itself.
+"""Source texts: the committed text each quote is checked against, and how a quote is found in it.
 
 A reference whose quotes the machine checks has its text committed as
 `content/sources/<bibkey>.md`: a YAML header between `---` lines (`url` it was retrieved from,
@@ -266,7 +266,7 @@ def closest_passage(quote: str, text: str, limit: int = HINT_CHARS) -> str:
     return passage if len(passage) <= limit else passage[: limit - 3].rstrip() + "..."
 
 
-# --- the check -------------------------------------------------------------------------------
+# --- the quotes the check looks for, counted -----------------------------------------------
 
 @dataclass(frozen=True)
 class QuoteSite:
