@@ -266,7 +266,7 @@ def closest_passage(quote: str, text: str, limit: int = HINT_CHARS) -> str:
     return passage if len(passage) <= limit else passage[: limit - 3].rstrip() + "..."
 
 
-# --- the quotes the check looks for, counted -----------------------------------------------
+# --- the quotes the check looks for, counted -------------------------------------------------
 
 @dataclass(frozen=True)
 class QuoteSite:
