@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from allokb.bib import load_references
-from allokb.rules.bibliography import check_bibliography
 from allokb.diagnostics import Diagnostic, Location, Severity, sorted_diagnostics
 from allokb.grade import RUBRIC_FILE, InterventionMatrix, Rubric, grade_all, load_rubric
 from allokb.graph import FileOutcome, KnowledgeBase, build_graph
@@ -29,6 +28,7 @@ from allokb.load import SourceDocument, load_document, scan_content
 from allokb.model import Intervention, Mechanism, Reference
 from allokb.pages_check import check_site_files
 from allokb.rules import check_resolution, run_rules
+from allokb.rules.bibliography import check_bibliography
 from allokb.rules.grades import check_approvals_graded, check_hand_grades, check_main_outcome_graded
 from allokb.rules.numbers import check_numbers
 from allokb.rules.readers import check_readers
