@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_check import generate  # noqa: E402
 
 from allokb.project import check_project  # noqa: E402
-from allokb.sources import check_quotes, load_sources  # noqa: E402
+from allokb.rules.sources import check_source_quotes  # noqa: E402
+from allokb.sources import load_sources  # noqa: E402
 
 WORDS = ("allopregnanolone serum plasma levels rose fell after the dose of progesterone in women men with "
          "anxiety depression sleep 5α-reductase activity was measured at baseline and week four").split()
@@ -77,7 +78,7 @@ def main() -> None:
         errors = sum(1 for d in result.diagnostics if d.code == "KB440")
         with_texts = median_time(lambda: check_project(root), args.repeat)
         kb = result.kb
-        alone = median_time(lambda: (load_sources(root, set(kb.references)), check_quotes(kb)), args.repeat)
+        alone = median_time(lambda: (load_sources(root, set(kb.references)), list(check_source_quotes(kb))), args.repeat)
         shutil.rmtree(root / "content" / "sources")
         without = median_time(lambda: check_project(root), args.repeat)
     print(f"{args.texts} source texts, quotes: {result.quotes} ({errors} KB440 with hints)")

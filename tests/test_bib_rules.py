@@ -15,7 +15,7 @@ import pytest
 from allokb import remote_verify
 from allokb.bib import load_references
 from allokb.bibkeys import STOP_WORDS, ascii_fold, first_author, key_problem, title_word, words
-from allokb.bibrules import check_article_fields, check_bibliography, check_others, check_publication_type
+from allokb.rules.bibliography import check_article_fields, check_bibliography, check_others, check_publication_type
 from allokb.cli import main
 from allokb.diagnostics import Location
 from allokb.graph import KnowledgeBase

@@ -192,9 +192,7 @@ CODES: dict[str, CodeInfo] = {
         _code("KB410", E, "supporting citation without a quote"),  # doc: allokb.rules.records.check_quotes
         _code("KB411", E, "year is not a year", "The `year` of a bib entry must be four digits."),
         _code("KB415", E, "a correction that corrects nothing"),  # doc: allokb.rules.bibliography.check_empty_corrections
-        _code("KB420", W, "hand-written grade differs from the computed one",
-              "An intervention's `evidence_grade` disagrees with the level the rubric computes for its main outcome. "
-              "The rubric decides: remove the field, or change the claims or the rubric."),
+        _code("KB420", W, "hand-written grade differs from the computed one"),  # doc: allokb.rules.grades.check_hand_grades
         _code("KB430", W, "bibliographic record differs online",
               "`allokb verify --online` found a field of a references.bib entry (first three author surnames, "
               "title, journal, year, volume, pages, DOI, PMID or PMCID) that differs from the Crossref or PubMed "
@@ -216,64 +214,19 @@ CODES: dict[str, CodeInfo] = {
               "`allokb check` reports it as KB440 from now on (with `--no-write`: once the text is refreshed). Correct "
               "the quote from the new text, or give the `locator` of the passage it comes from. Texts of another "
               "kind (full-text, label, web-page) and abstracts from elsewhere are hand-kept: verify never rewrites them."),
-        _code("KB440", E, "quote not found in its source text",
-              "A citation marked `supported` or `partial`, or a finding of a citation record, quotes words that the "
-              "reference's committed source text (`content/sources/<bibkey>.md`) does not contain. Quote and text "
-              "are compared after the same normalisation: Unicode NFKC, case, accents, Greek letters written out "
-              "or not (`α` = `alpha`), and only letters, digits, a decimal point between digits and the signs "
-              "`< > ≤ ≥ ± %` compared, so dashes, quotes, punctuation and white space never differ; an ellipsis "
-              "(`...`) lets the parts around it stand apart, in order. The hint quotes the closest passage of the "
-              "text. Copy the words exactly from the source, or correct the source text if it was retrieved wrongly."),
+        _code("KB440", E, "quote not found in its source text"),  # doc: allokb.rules.sources.check_source_quotes
         _code("KB441", E, "source text malformed",
               "A source text is `content/sources/<bibkey>.md`: a header between `---` lines with `url` (the http(s) "
               "URL it was retrieved from), `retrieved` (the date, YYYY-MM-DD) and `kind` (`abstract`, `full-text`, "
               "`label` or `web-page`), and no other key, then the text as retrieved, not empty. The header is read "
               "by the strict YAML loader."),
-        _code("KB442", E, "source text of an unknown reference",
-              "The name of a file in `content/sources/` must be the bib key of an entry of references.bib: its "
-              "text is what that reference's quotes are checked against."),
-        _code("KB450", E, "publication typed as a web page",
-              "An `@online` or `@misc` entry has a `doi`, `pmid` or `pmcid`: it is a publication, and its entry "
-              "type says which, `@article` (or `@book`, `@incollection`, `@report`), with the fields of that type. "
-              "Bibliography styles print `@online` and `@misc` as a bare title and a link."),
-        _code("KB451", E, "article without authors, journal or year",
-              "An `@article` has no `author`, `journal` or `year` (the message names which). Copy them from the "
-              "PubMed or publisher record. A field that exists but that no record shows (every record seen cuts "
-              "the author list, say) is excused when the reference's citation record lists it under "
-              "`verification.missing` and says what was searched under `verification.searched`."),
-        _code("KB452", W, "\"others\" as the only co-author",
-              "`author = {Family, A. and others}`: the list stops after its first author. The publication's record "
-              "(PubMed, the publisher) lists every author: write them all, so that citations show the same "
-              "authors as the record. Where no record searched gave the list, the citation says so (`author` under "
-              "`verification.missing`, with what was `searched`) and the warning is not given."),
-        _code("KB453", W, "link that is not a record of the publication",
-              "A `url` of references.bib, or a `verification.checked_against` page of a citation record, points "
-              "at an IP address, a page of search results (a `/search` path with a query, PubMed's `?term=`, "
-              "Google, Google Scholar, Bing, DuckDuckGo) or a host that content/link-hosts.yaml lists as a mirror "
-              "or proxy. A `url` on an aggregator is reported too: an aggregator may confirm a record in "
-              "`checked_against`, never replace it; and, for a publication (an entry with a journal, DOI, PMID "
-              "or PMCID, or of a publication's type), a host listed as a forum or wiki, which is a record only of "
-              "what was posted there. The message names the field, the host and why it is listed. Link the DOI, "
-              "PubMed, PMC, publisher or regulator record instead. Hosts are matched exactly or by a `*.domain` "
-              "pattern, without regard to case; `www.` is not implied."),
-        _code("KB454", W, "aggregator listed before any record",
-              "In a citation record's `verification.checked_against`, a page on a host that content/link-hosts.yaml "
-              "lists as an aggregator comes before every record of the publication (a host on its `records` "
-              "list: PubMed, PMC, DOI, publisher, regulator), or there is no record at all. List the record "
-              "first: an aggregator copies a record and may only confirm it. A list with no record is accepted "
-              "only when the citation says what was `searched` for the record and which fields no record showed "
-              "(`missing`)."),
-        _code("KB455", W, "bib key does not match its entry",
-              "A bib key is the first author's surname, the year of publication and a word of the title, in "
-              "lower-case ASCII (`Bäckström` -> `backstrom`, `de Wit` -> `dewit`, `Gunduz-Bruce` -> "
-              "`gunduzbruce`). When the first author is an organisation (`organization` without `author`, or "
-              "a braced corporate author), the surname is one of the organisation's words, several of them joined, "
-              "or a run of its initials, skipping of/and/the/for (`U.S. Food and Drug Administration` -> `fda`). "
-              "An entry without a year has no year in its key. The surname and the year are compared; the title "
-              "word is not, beyond the key having one (which word is the first significant one depends on a list "
-              "of stop words, and another word may tell apart two papers of one author and year). The hint gives "
-              "the key the rule makes; `allokb rename-key OLD NEW` renames it everywhere and keeps the old reference "
-              "URL answering."),
+        _code("KB442", E, "source text of an unknown reference"),  # doc: allokb.rules.sources.check_source_keys
+        _code("KB450", E, "publication typed as a web page"),  # doc: allokb.rules.bibliography.check_publication_type
+        _code("KB451", E, "article without authors, journal or year"),  # doc: allokb.rules.bibliography.check_article_fields
+        _code("KB452", W, "\"others\" as the only co-author"),  # doc: allokb.rules.bibliography.check_others
+        _code("KB453", W, "link that is not a record of the publication"),  # doc: allokb.rules.bibliography.check_record_links
+        _code("KB454", W, "aggregator listed before any record"),  # doc: allokb.rules.bibliography.check_record_first
+        _code("KB455", W, "bib key does not match its entry"),  # doc: allokb.rules.bibliography.check_key
         _code("KB456", E, "link-hosts.yaml lists a host twice",
               "A host (or `*.domain` pattern) appears twice in content/link-hosts.yaml, in one list or in two: "
               "it can be of one kind only. Keep it on one list."),
@@ -289,93 +242,26 @@ CODES: dict[str, CodeInfo] = {
               "`\\write18`), define or redefine commands (`\\def`, `\\newcommand`), change category codes, "
               "the `^^` character notation, or an `@preamble` block, which BibTeX copies into every "
               "document that cites the file. Accents and symbols (`{\\\"u}`, `\\alpha`) are fine."),
-        _code("KB460", E, "number in a claim that none of its quotes states",
-              "Every number in a claim's `statement`, `size` and `dose` must be in the quote of one of the claim's "
-              "`supported` or `partial` citations (`unchecked` and `not-supported` ones do not count), or be "
-              "declared in its `derived` list; every number in a dose entry's `amount`, `timing`, `frequency` and "
-              "`duration` must be in the quote of its `reported_by` citation, which must be supported or partial. A "
-              "number is ASCII digits with an optional decimal part and thousands separators (`1,662` = `1662`, "
-              "`0.5`, `48.4%`); a range counts as its two ends (`10–30`, `10- to 30-fold`); signs are ignored. "
-              "Digits that are part of a name do not count: glued to a letter before or after (`5α-reductase`, "
-              "`3β`, `C18`), after a letter and a hyphen (`SAGE-217`, `omega-3`, `COVID-19`), before a hyphen and "
-              "a capital or Greek letter (`5-HT`, `5-alpha`); a glued unit keeps digits a number (`50mg`, `55x`). "
-              "A citation marker such as `[12]` holds no numbers. Number words count as their value both ways "
-              "(`four` = `4`: zero to twenty, the tens, `hundred`, `twenty-five`, `two hundred`); `one` alone is "
-              "not checked in a claim, where it is mostly a pronoun or an article. Numbers are compared by value "
-              "(`10` = `10.0`; `30` is not `300`), never as substrings. Quote the words that state the number, "
-              "declare it derived, or rewrite the claim without it."),
-        _code("KB461", E, "derived number without its arithmetic, or stale",
-              "An entry of a claim's `derived` list (`{value: \"40\", how: \"4 of 10 = 40%\"}`) declares a number "
-              "of the statement, size or dose worked out from the claim's quoted numbers. Its `how` must write the "
-              "arithmetic out with at least one number of the claim's supported or partial quotes, and its `value` "
-              "must still be a number of the statement, size or dose; otherwise remove or correct the entry."),
-        _code("KB480", W, "intervention without a bottom line",
-              "Every intervention page opens with its `bottom_line`: at most three plain sentences (what it is; what "
-              "the evidence shows, in whom; the main risk), each a `{text, claims}` item naming the ids of the "
-              "entry's claims it rests on. Write it from the entry's own claims, grades and sources: no new facts. "
-              "A warning, so that a draft entry still previews; `check --strict` (CI) fails on it."),
-        _code("KB481", E, "bottom line too long",
-              "A bottom line has fewer than 70 words in all (words are runs of characters between spaces). The page "
-              "below it holds the detail."),
-        _code("KB482", E, "bottom line with too many sentences",
-              "A bottom line has at most three sentences, one per item, so that each sentence is linked to the "
-              "claims it rests on. A sentence ends at `.`, `!` or `?` before a space and a capital letter, a digit "
-              "or an opening quote (not after `e.g.`, `i.e.`, `et al.`, `vs.`)."),
-        _code("KB483", W, "bottom line hard to read",
-              "The Flesch–Kincaid grade of the bottom line (its sentences together, measured by textstat 0.7.4) is "
-              "above 10.5. The aim is grade 10; the half grade leaves room for the one "
-              "long word every entry needs (allopregnanolone counts seven syllables). Use shorter sentences and "
-              "common words."),
-        _code("KB484", E, "bottom line links a claim that does not exist",
-              "Each id in a bottom-line sentence's `claims` must be the id of one of the same entry's claims (the "
-              "sentence links to it on the page)."),
-        _code("KB485", W, "maintainers' words on a reader's page",
-              "A text that readers' pages show (a summary, a bottom line, a claim's heading, statement or `note`, a "
-              "citation's `note`, a caution, a dose's context, an interaction, an anecdote, a finding) holds the "
-              "maintainers' vocabulary: a bib key (any key of references.bib), the word `seed`, a schema field name "
-              "with an underscore (`alternative_sources`, `population_note`), a file name (`*.yaml`, `*.yml`, "
-              "`*.bib`, `*.txt`, `*.json`), or the first person (`I`, `me`, `my`, `we`, `us`, `our`) outside "
-              "quotation marks (`type I` and `I.V.` are not first person). Write for a reader: \"the source post\", "
-              "a source as \"Andréen 2006\"; move how it was checked (what was read, searched or not seen) into "
-              "`curator_note`, which is shown only under \"How this was checked\" and in the data. Quotes and the "
-              "post's own words (`seed.text`) are not checked: they are other people's words."),
-        _code("KB486", E, "claim heading too long",
-              "A claim's heading (its `heading`, or its `statement` when it has none) has at most 20 words. Give the "
-              "claim a `heading` of at most 20 plain words; the full statement is shown below it as the detail, and "
-              "its numbers stay traced (KB460)."),
-        _code("KB487", E, "number in a bottom line or heading that no quote states",
-              "A number in a bottom-line sentence must be in a `supported` or `partial` quote of one of the claims "
-              "that sentence links; a number in a claim's `heading` in one of that claim's. Numbers are found and "
-              "compared as KB460 does. Prefer words: a bottom line says what, in whom and how sure, and the claims "
-              "below carry the figures."),
+        _code("KB460", E, "number in a claim that none of its quotes states"),  # doc: allokb.rules.numbers.check_numbers_quoted
+        _code("KB461", E, "derived number without its arithmetic, or stale"),  # doc: allokb.rules.numbers.check_derived_numbers
+        _code("KB480", W, "intervention without a bottom line"),  # doc: allokb.rules.readers.check_has_bottom_line
+        _code("KB481", E, "bottom line too long"),  # doc: allokb.rules.readers.check_bottom_line_length
+        _code("KB482", E, "bottom line with too many sentences"),  # doc: allokb.rules.readers.check_bottom_line_sentences
+        _code("KB483", W, "bottom line hard to read"),  # doc: allokb.rules.readers.check_bottom_line_reading
+        _code("KB484", E, "bottom line links a claim that does not exist"),  # doc: allokb.rules.readers.check_bottom_line_links
+        _code("KB485", W, "maintainers' words on a reader's page"),  # doc: allokb.rules.readers.check_vocabulary
+        _code("KB486", E, "claim heading too long"),  # doc: allokb.rules.readers.check_heading_length
+        _code("KB487", E, "number in a bottom line or heading that no quote states"),  # doc: allokb.rules.readers.check_numbers_traced
         _code("KB470", E, "vocabulary differs from the schema",
               "A vocabulary of content/rubric.yaml (`outcomes`, `populations`, `relations`) must define every value "
               "the record schemas allow for it, each once, and nothing else: the matrix draws its rows, columns and "
               "wording from it."),
-        _code("KB471", E, "main outcome not graded",
-              "An intervention's `main_outcome` names an outcome that the evidence matrix does not grade (one whose "
-              "`matrix` is false in content/rubric.yaml, such as `mechanism`): the summary table could show no "
-              "level for it. Name the outcome, and the population, the intervention is mainly used for."),
-        _code("KB472", E, "approval counts nowhere",
-              "An approval's `outcome` is not graded in the evidence matrix, so the approval would count as "
-              "evidence in no row. Name the outcome of its indication (e.g. `depressive-symptoms`)."),
-        _code("KB490", E, "label summary not from a label",
-              "A `label_summary` entry's `label` must be the bib key of a regulator's document: its citation "
-              "record (content/citations/<key>.yaml) must exist and have `design: regulatory`. A label summary "
-              "quotes prescribing information (an FDA label or DailyMed), nothing else."),
-        _code("KB491", E, "label summary quotes another source",
-              "Every citation in a label summary's `boxed_warning`, `contraindications` and `interactions` must "
-              "cite the summary's own `label`, and a summary without a `label` can quote nothing: the page "
-              "presents those words as the label's. Cite the label, or move the statement to `cautions`."),
-        _code("KB492", E, "label summary section without a checked quote",
-              "A label summary section whose `status` is `quoted` or `none-in-label` shows the label's words: each "
-              "of its citations needs the verbatim `quote` (one sentence or a short phrase) and `support: "
-              "supported` or `partial`. What nobody found in the label is `status: not-found`, or is left out "
-              "(shown as \"Not reviewed yet\"); a warning is never written from memory."),
-        _code("KB494", E, "dose support that does not state the dose",
-              "A dose entry's `supported_by` citation says that a checked source gives the same dose; it must be "
-              "`supported` or `partial` and its quote must hold every number of the dose's `amount` (numbers as "
-              "KB460 reads them). Otherwise the page would mark as supported a dose that no checked source gives."),
+        _code("KB471", E, "main outcome not graded"),  # doc: allokb.rules.grades.check_main_outcome_graded
+        _code("KB472", E, "approval counts nowhere"),  # doc: allokb.rules.grades.check_approvals_graded
+        _code("KB490", E, "label summary not from a label"),  # doc: allokb.rules.safety.check_label_is_regulatory
+        _code("KB491", E, "label summary quotes another source"),  # doc: allokb.rules.safety.check_label_quotes_label
+        _code("KB492", E, "label summary section without a checked quote"),  # doc: allokb.rules.safety.check_label_sections_quoted
+        _code("KB494", E, "dose support that does not state the dose"),  # doc: allokb.rules.safety.check_dose_support
         # KB530-KB534: an entry's `changes` (doc: allokb.rules.changes)
         _code("KB530", E, "changes not newest first"),
         _code("KB531", E, "change dated on a day that does not exist"),
@@ -383,20 +269,10 @@ CODES: dict[str, CodeInfo] = {
         _code("KB533", E, "change without a summary"),
         _code("KB534", E, "change summary too long"),
         # KB6xx: published URLs
-        _code("KB601", E, "published URL would disappear",
-              "A URL listed in urls.txt would no longer be served. Citers rely on it: keep the entry, or list "
-              "the old id under `former_ids` (`former_keys` for a reference) so the old URL redirects."),
-        _code("KB602", W, "URL not in the manifest",
-              "The site would publish a URL that urls.txt does not list yet. Run `allokb urls --write` and "
-              "commit the manifest with the change."),
-        _code("KB603", E, "URL manifest missing",
-              "A project with a mkdocs.yml publishes a site, so it keeps urls.txt, the list of every URL it has "
-              "published; without it no URL would be checked. Restore the file from git; a new site creates it "
-              "with `allokb urls --write`."),
-        _code("KB604", E, "hand-written page shadowed",
-              "A file in content/pages/ would be written to the same place in the site as a generated page or "
-              "file (the generated one replaces it), or as another hand-written page. MkDocs serves `a.md`, "
-              "`a/index.md` and `a/README.md` all at `/a/`. Move or rename the page."),
+        _code("KB601", E, "published URL would disappear"),  # doc: allokb.rules.urls.check_urls_kept
+        _code("KB602", W, "URL not in the manifest"),  # doc: allokb.rules.urls.check_urls_listed
+        _code("KB603", E, "URL manifest missing"),  # doc: allokb.rules.urls.check_manifest_kept
+        _code("KB604", E, "hand-written page shadowed"),  # doc: allokb.rules.urls.check_shadowed_pages
         # KB5xx: rendering
         _code("KB501", E, "template error",
               "A Jinja template in site_templates/ has a syntax error or uses a name its context does not "

@@ -6,7 +6,8 @@ in that population, plus a regulator's approval for exactly that indication. The
 computed from that body by the published rubric (content/rubric.yaml, read by allokb.rubric):
 the best design present sets the start; the rules below rate it down on GRADE's domains, rate
 it up only as GRADE allows, then cap it. Each rule is one small function named after its rubric
-entry; each records a step of the row's trail, and what would raise the level.
+entry; each records a step of the row's trail, and what would raise the level. The diagnostics
+that judge an intervention against its matrix (KB420, KB471, KB472) are `allokb.rules.grades`.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from allokb import labels as L
-from allokb.diagnostics import Diagnostic, Location, make
 from allokb.graph import KnowledgeBase
 from allokb.model import UNCHECKED, Appraisal, Claim, Intervention, Regulatory
 from allokb.rubric import RUBRIC_FILE, Level, Rubric, fill, load_rubric
 
-__all__ = ["RUBRIC_FILE", "EvidenceRow", "InterventionMatrix", "Rubric", "anchor", "check_hand_grades",
-           "check_matrix", "grade_all", "grade_intervention", "load_rubric", "matrix_data"]
+__all__ = ["RUBRIC_FILE", "EvidenceRow", "InterventionMatrix", "Rubric", "anchor", "grade_all", "grade_intervention",
+           "load_rubric", "matrix_data"]
 
 #: designs of human primary studies: their participants count for imprecision
 HUMAN_STUDIES = frozenset({"meta-analysis", "rct", "controlled-trial", "uncontrolled-trial", "cohort", "case-control",
@@ -488,43 +488,6 @@ def grade_all(rubric: Rubric | None, kb: KnowledgeBase) -> dict[str, Interventio
     if rubric is None:
         return {}
     return {ident: grade_intervention(rubric, kb, item) for ident, item in kb.interventions.items()}
-
-
-# --- checks ---------------------------------------------------------------------------------
-
-def check_matrix(kb: KnowledgeBase, rubric: Rubric | None) -> list[Diagnostic]:
-    """KB471: a main outcome the matrix does not grade; KB472: an approval whose indication
-    names an outcome the matrix does not grade (it would count nowhere)."""
-    if rubric is None:
-        return []
-    graded = rubric.matrix_outcomes()
-    out = []
-    for item in kb.interventions.values():
-        main = item.main_outcome
-        if main.outcome not in graded:
-            out.append(make("KB471", f"main_outcome `{main.outcome}` is not graded in the evidence matrix",
-                            main.location or item.location, f"use one of: {', '.join(graded)}"))
-        for reg in item.regulatory:
-            if reg.status == "approved" and reg.outcome is not None and reg.outcome not in graded:
-                out.append(make("KB472", f"the approval's outcome `{reg.outcome}` is not graded in the evidence "
-                                "matrix, so the approval counts in no row", reg.location or item.location,
-                                f"use one of: {', '.join(graded)}"))
-    return out
-
-
-def check_hand_grades(kb: KnowledgeBase, grades: dict[str, InterventionMatrix]) -> list[Diagnostic]:
-    """KB420 (warning): a grade written by hand that the rubric does not compute for the main outcome."""
-    out = []
-    for ident, item in kb.interventions.items():
-        matrix = grades.get(ident)
-        if item.evidence_grade and matrix is not None:
-            computed = matrix.main.level.id if matrix.main.level else "none"
-            if computed != item.evidence_grade:
-                where = Location(item.source, item.location.line, item.location.col, "$.evidence_grade")
-                out.append(make("KB420", f"evidence_grade is `{item.evidence_grade}` but the rubric computes "
-                                f"`{computed}` for the main outcome", where,
-                                "remove `evidence_grade`: the rubric decides"))
-    return out
 
 
 # --- as data --------------------------------------------------------------------------------

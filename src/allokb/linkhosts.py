@@ -18,8 +18,8 @@ port and a final dot dropped). An exact host wins over a pattern and a longer pa
 shorter one, so that one host can be an exception to its domain's pattern. A host listed twice
 is KB456. Without the file the lists are empty, and only IP addresses and search pages are found.
 
-`LinkHosts.classify` says what a URL is; the rules in `allokb.bibrules` say what that means for
-the field where it is written. Nothing here touches the network.
+`LinkHosts.classify` says what a URL is; the rules in `allokb.rules.bibliography` (KB453, KB454)
+say what that means for the field where it is written. Nothing here touches the network.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A number in a claim's `statement`, `size` or `dose` must appear in a quote of one of the
 claim's citations whose support is `supported` or `partial` (KB460), or be declared in the
 claim's `derived` list with the arithmetic that gives it from quoted numbers (KB461 checks that
-list). So must a number in a dose entry's `amount`, `timing`, `frequency` or `duration`, in the
+list). The rules are `allokb.rules.numbers`; this module says what a number is. So must a number in a dose entry's `amount`, `timing`, `frequency` or `duration`, in the
 quote of its `reported_by` citation, which must then be supported or partial. Misattributed
 numbers were what was wrong with the source post; this check keeps them from coming back.
 
@@ -41,12 +41,11 @@ none of the claim's quoted numbers, or whose value is in none of the statement, 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
-from allokb.diagnostics import Diagnostic, Location, make
-from allokb.model import Claim, Cite, Dosing, Intervention, Mechanism
+from allokb.model import Cite
 
 #: the supports whose quotes hold a claim's numbers
 SUPPORTING = ("supported", "partial")
@@ -172,76 +171,3 @@ def quoted_numbers(cites: Iterable[Cite]) -> tuple[set[str], list[str]]:
                     values.add(n.value)
                     written.append(n.text)
     return values, written
-
-
-# --- the check -------------------------------------------------------------------------------
-
-#: the location of a path in the record's document
-Locate = Callable[[tuple[str | int, ...]], Location]
-
-
-def check_numbers(record: Intervention | Mechanism, locate: Locate) -> Iterator[Diagnostic]:
-    """KB460 and KB461 for every claim of a record, and KB460 for its dose entries."""
-    for i, claim in enumerate(record.claims):
-        yield from check_claim(claim, ("claims", i), locate)
-    if isinstance(record, Intervention):
-        for i, dose in enumerate(record.dosing):
-            yield from check_dose(dose, ("dosing", i), locate)
-
-
-def check_claim(claim: Claim, path: tuple[str | int, ...], locate: Locate) -> Iterator[Diagnostic]:
-    """KB460: a number of the claim's statement, size or dose that is in none of its supporting
-    quotes and not declared derived (reported once per field). KB461: a derived entry whose
-    arithmetic holds none of the quoted numbers, or whose value the claim no longer states."""
-    fields = [(name, numbers_in(text)) for name in CLAIM_FIELDS if (text := getattr(claim, name))]
-    if not claim.derived and not any(found for _, found in fields):
-        return
-    quoted, written = quoted_numbers(claim.citations)
-    derived = {canonical(d.value) for d in claim.derived}
-    stated: set[str] = set()
-    for name, found in fields:
-        reported: set[str] = set()
-        for n in found:
-            if n.text.lower() in NOT_CHECKED_IN_CLAIMS:
-                continue
-            stated.add(n.value)
-            if n.value in quoted or n.value in derived or n.value in reported:
-                continue
-            reported.add(n.value)
-            yield make("KB460", f"number `{n.text}` in `{name}` is in none of the claim's supported or partial "
-                       "quotes", locate((*path, name)),
-                       f"{_have(written)}; quote the words that state it, or, if it is arithmetic on quoted "
-                       f"numbers, declare it: `derived: [{{value: \"{n.value}\", how: \"...\"}}]` with the "
-                       "arithmetic written out")
-    for j, entry in enumerate(claim.derived):
-        if canonical(entry.value) not in stated:
-            yield make("KB461", f"derived value `{entry.value}` is in none of the claim's statement, size and dose",
-                       locate((*path, "derived", j, "value")), "remove the entry, or correct its value")
-        if not {n.value for n in numbers_in(entry.how)} & quoted:
-            yield make("KB461", f"the arithmetic of derived value `{entry.value}` holds none of the claim's quoted "
-                       "numbers", locate((*path, "derived", j, "how")),
-                       f"{_have(written)}; write the arithmetic out from them, e.g. `4 of 10 = 40%`")
-
-
-def check_dose(dose: Dosing, path: tuple[str | int, ...], locate: Locate) -> Iterator[Diagnostic]:
-    """KB460 for a dose entry: a number of its amount, timing, frequency or duration that is not
-    in the quote of its `reported_by` citation, or whose citation is neither supported nor partial."""
-    cite = dose.reported_by
-    quoted, written = quoted_numbers([cite])
-    if cite.support in SUPPORTING:
-        what, have = "is not in the quote of `reported_by`", _have(written, "it has")
-    else:
-        what, have = f"is in no quote that supports it (`reported_by` is `{cite.support}`)", "check the source"
-    for name in DOSE_FIELDS:
-        reported: set[str] = set()
-        for n in numbers_in(getattr(dose, name) or ""):
-            if n.value in quoted or n.value in reported:
-                continue
-            reported.add(n.value)
-            yield make("KB460", f"number `{n.text}` in `{name}` {what}", locate((*path, name)),
-                       f"{have}; quote the words that state it, or leave it out")
-
-
-def _have(written: list[str], whose: str = "they have") -> str:
-    """What the quotes hold, for a hint: `they have `40`, `10``."""
-    return f"{whose} " + (", ".join(f"`{w}`" for w in written) if written else "no numbers")

@@ -56,7 +56,6 @@ def check_site_files(root: Path) -> list[Diagnostic]:
     for rel in pages:
         if rel.endswith(".md"):
             out += check_page(root, rel)
-    out += theme_shadows(pages)
     out += walk_files(root, TEMPLATES_DIR, probe=True)[1]
     for rel in INCLUDED:
         out += read_project_file(root, rel, MAX_PAGE_BYTES, refuse_controls=True)[1]
@@ -73,15 +72,14 @@ def _theme_folder() -> Path:
     return Path(str(files("material") / "templates"))
 
 
-def theme_shadows(pages: list[str]) -> list[Diagnostic]:
-    """KB604 for a file under content/pages/ that would replace a file of the theme (its
-    JavaScript bundle, say): the audit trusts the theme's scripts by their path."""
+def theme_files_replaced(pages: list[str]) -> list[tuple[str, str]]:
+    """The files under content/pages/ (paths from the project root) that would replace a file of
+    the theme (its JavaScript bundle, say), each with the theme's path: the audit trusts the
+    theme's scripts by their path, so such a file is KB604 (allokb.rules.urls)."""
     theme = _theme_folder()
     prefix = PAGES_DIR + "/"
     # One look-up per hand-written file (there are few), not a walk of the theme's thousands.
-    return [make("KB604", f"this file would replace the theme's `{rel.removeprefix(prefix)}`", Location(rel),
-                 "give it another name: the theme's files are served as the theme ships them")
-            for rel in pages if not rel.endswith((".html", ".py"))
+    return [(rel, rel.removeprefix(prefix)) for rel in pages if not rel.endswith((".html", ".py"))
             and os.path.isfile(theme / rel.removeprefix(prefix))]
 
 

@@ -19,21 +19,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from allokb.bib import load_references
-from allokb.bibrules import check_bibliography
 from allokb.diagnostics import Diagnostic, Location, Severity, sorted_diagnostics
-from allokb.grade import RUBRIC_FILE, InterventionMatrix, Rubric, check_hand_grades, check_matrix, grade_all, load_rubric
+from allokb.grade import RUBRIC_FILE, InterventionMatrix, Rubric, grade_all, load_rubric
 from allokb.graph import FileOutcome, KnowledgeBase, build_graph
 from allokb.kinds import BY_FOLDER, KINDS
 from allokb.linkhosts import LINK_HOSTS_FILE, load_link_hosts
 from allokb.load import SourceDocument, load_document, scan_content
 from allokb.model import Intervention, Mechanism, Reference
-from allokb.numbers import check_numbers
 from allokb.pages_check import check_site_files
-from allokb.readers import check_readers
 from allokb.rules import check_resolution, run_rules
+from allokb.rules.bibliography import check_bibliography
+from allokb.rules.grades import check_approvals_graded, check_hand_grades, check_main_outcome_graded
+from allokb.rules.numbers import check_numbers
+from allokb.rules.readers import check_readers
+from allokb.rules.sources import check_source_keys, check_source_quotes
+from allokb.rules.urls import check_urls
 from allokb.schema import check_document, fast_validator_for
-from allokb.sources import QuoteCount, check_quotes, load_sources
-from allokb.urls import UrlPlan, check_urls, plan_urls
+from allokb.sources import QuoteCount, count_quotes, load_sources
+from allokb.urls import UrlPlan, plan_urls
 
 #: below this many files a pool costs more than it saves
 PARALLEL_THRESHOLD = 1500
@@ -220,9 +223,11 @@ def _check(root: Path, cache: LoadCache | None = None) -> CheckResult:
             present.setdefault(kind, set()).add(name[: -len(".yaml")])
     kb, resolution = build_graph(outcomes, references, present)
     graph_diagnostics = check_resolution(resolution)
-    sources, source_diagnostics = load_sources(root, set(kb.references) if references is not None else None)
+    bib_keys = set(kb.references) if references is not None else None
+    sources, source_diagnostics, unread_sources = load_sources(root, bib_keys)
     kb = replace(kb, sources=sources)
-    quote_diagnostics, quotes = check_quotes(kb)
+    quote_diagnostics = [*check_source_keys(unread_sources, bib_keys or ()), *check_source_quotes(kb)]
+    quotes = count_quotes(kb, not_found=sum(d.code == "KB440" for d in quote_diagnostics))
     rubric, rubric_diagnostics = load_rubric(root)
     hosts, host_diagnostics = load_link_hosts(root)
     grades = grade_all(rubric, kb)
@@ -230,7 +235,8 @@ def _check(root: Path, cache: LoadCache | None = None) -> CheckResult:
     found = [*folder_diagnostics, *(d for o in outcomes for d in o.diagnostics), *bib_diagnostics,
              *graph_diagnostics, *source_diagnostics, *quote_diagnostics, *run_rules(kb), *rubric_diagnostics,
              *host_diagnostics, *check_bibliography(kb, hosts), *check_hand_grades(kb, grades), *check_readers(kb, root),
-             *check_matrix(kb, rubric), *check_urls(root, urls), *check_site_files(root)]
+             *check_main_outcome_graded(kb, rubric), *check_approvals_graded(kb, rubric), *check_urls(root, urls),
+             *check_site_files(root)]
     count = (len(names) + (root / "references.bib").exists() + (root / RUBRIC_FILE).exists()
              + (root / LINK_HOSTS_FILE).exists())
     return CheckResult(kb, tuple(sorted_diagnostics(found)), count, rubric, grades, urls, quotes)

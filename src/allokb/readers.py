@@ -1,14 +1,11 @@
-"""Reader rules: the bottom line first, short claim headings, and no maintainers' words on readers' pages.
+"""What readers read: the reader-facing texts of a record, how they are counted, and the maintainers' words.
 
-An intervention's page opens with its `bottom_line`: at most three plain sentences, each linked to
-the claims it rests on. A claim's heading (its `heading`, or its `statement` when it has none) is
-at most 20 words. Reader-facing text (summaries, statements, headings, bottom lines, the reader's
-`note`s, cautions, dose contexts, findings, the summaries of `changes`) holds none of the maintainers' vocabulary: how an entry
-was checked goes in `curator_note`, shown only under "How this was checked" and in the data.
-
-`check_readers(kb, root)` yields the diagnostics (KB480–KB487); each rule is one function below,
-whose docstring is its documentation. A finding is placed at its field: the rule re-reads the one
-file it is in (only then: a clean knowledge base costs no second read).
+`reader_texts` gives every text of a record that its page shows to readers (summaries, statements,
+headings, bottom lines, the reader's `note`s, cautions, dose contexts, findings, the summaries of
+`changes`), with its path in the document; `maintainer_words` finds the maintainers' vocabulary
+in one of them; `sentences_in`, `words_in` and `reading_grade` measure a text; `FieldPlacer`
+places a finding at its field, re-reading the one file it is in. The reader rules that use them
+(KB480-KB487) are `allokb.rules.readers`.
 """
 
 from __future__ import annotations
@@ -16,26 +13,13 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
 
-from allokb.diagnostics import Diagnostic, Location, make, shown
-from allokb.graph import KnowledgeBase
+from allokb.diagnostics import Location, shown
 from allokb.load import PathPart, SourceDocument, json_path, load_document
 from allokb.model import Citation, Cite, Claim, Intervention, Mechanism
-from allokb.numbers import NOT_CHECKED_IN_CLAIMS, numbers_in, quoted_numbers
 from allokb.schema import SCHEMA_NAMES, load_schema
-
-#: a bottom line has fewer words than this, in all
-BOTTOM_LINE_WORDS = 70
-#: and at most this many sentences
-BOTTOM_LINE_SENTENCES = 3
-#: the Flesch–Kincaid grade (textstat 0.7.4) above which a bottom line is hard to read. Grade 10
-#: is the aim; 10.5 leaves room for the one long word every entry needs (allopregnanolone alone
-#: counts seven syllables) without letting 23-word sentences through.
-READING_GRADE = 10.5
-#: a claim's heading has at most this many words
-HEADING_WORDS = 20
 
 Path_ = tuple[PathPart, ...]
 Placer = Callable[[str, Path_], Location]
@@ -172,23 +156,7 @@ def maintainer_words(text: str, bib_keys: frozenset[str]) -> list[str]:
     return found
 
 
-def check_vocabulary(record: Intervention | Mechanism | Citation, bib_keys: frozenset[str],
-                     place: Placer) -> Iterator[Diagnostic]:
-    """KB485 (warning): a reader-facing text holds the maintainers' vocabulary — a bib key (any key
-    of references.bib), the word `seed`, a schema field name (`alternative_sources`,
-    `population_note`), a file name (`*.yaml`, `*.bib`, `*.txt`, `*.json`) or the first person
-    (`I found`, `we checked`, `my`) outside quotation marks. Readers' pages speak of "the source
-    post", of a source as "Author Year", and of no one's search: move how it was checked into
-    `curator_note`."""
-    for path, text in reader_texts(record):
-        words = maintainer_words(text, bib_keys)
-        if words:
-            yield make("KB485", f"maintainers' words on a reader's page: {', '.join(words)}", place(record.source, path),
-                       "write it for a reader (\"the source post\", \"Andréen 2006\"); move how it was checked "
-                       "into `curator_note`")
-
-
-# --- the bottom line and the headings --------------------------------------------------------
+# --- sentences, words and reading grade -----------------------------------------------------
 
 # A sentence ends at . ! or ? before a space and a capital, digit or opening quote; not after the
 # abbreviations a plain sentence may hold.
@@ -213,93 +181,9 @@ def reading_grade(text: str) -> float:
     return float(textstat.flesch_kincaid_grade(text))
 
 
-def check_bottom_line(item: Intervention, place: Placer) -> Iterator[Diagnostic]:
-    """KB480 (warning): an intervention has no `bottom_line`. KB481: the bottom line has 70 words or
-    more. KB482: it has more than three sentences, or one of its items holds more than one (each
-    sentence is linked to its own claims). KB483 (warning): its Flesch–Kincaid grade, measured by
-    textstat over its sentences together, is above 10.5 (aim for grade 10: short sentences, common
-    words). KB484: it links a claim id that the entry does not have. KB487: a number in it is in no
-    `supported` or `partial` quote of the claims that sentence links (prefer words)."""
-    if not item.bottom_line:
-        yield make("KB480", f"`{item.id}` has no `bottom_line`", item.location,
-                   "add up to three plain sentences (what it is; what the evidence shows, in whom; the main risk), "
-                   "each with the ids of the claims it rests on")
-        return
-    texts = [s.text for s in item.bottom_line]
-    words = sum(words_in(t) for t in texts)
-    if words >= BOTTOM_LINE_WORDS:
-        yield make("KB481", f"the bottom line has {words} words, expected under {BOTTOM_LINE_WORDS}",
-                   place(item.source, ("bottom_line",)), "say less: the page below holds the detail")
-    count = 0
-    for i, sentence in enumerate(item.bottom_line):
-        n = sentences_in(sentence.text)
-        count += n
-        if n > 1:
-            yield make("KB482", f"item {i + 1} of the bottom line holds {n} sentences, expected one",
-                       place(item.source, ("bottom_line", i, "text")), "split it, each sentence with its own claims")
-    if count > BOTTOM_LINE_SENTENCES:
-        yield make("KB482", f"the bottom line has {count} sentences, expected at most {BOTTOM_LINE_SENTENCES}",
-                   place(item.source, ("bottom_line",)), "keep what it is, what the evidence shows in whom, "
-                   "and the main risk")
-    grade = reading_grade(" ".join(texts))
-    if grade > READING_GRADE:
-        yield make("KB483", f"the bottom line reads at grade {grade:.1f} (Flesch–Kincaid), expected {READING_GRADE} "
-                   "or below", place(item.source, ("bottom_line",)), "use shorter sentences and common words")
-    claims = {c.id: c for c in item.claims}
-    for i, sentence in enumerate(item.bottom_line):
-        for j, link in enumerate(sentence.claims):
-            if link.target not in claims:
-                yield make("KB484", f"no claim `{link.target}` in `{item.id}`",
-                           place(item.source, ("bottom_line", i, "claims", j)), _did_you_mean(link.target, claims))
-        linked = [claims[link.target] for link in sentence.claims if link.target in claims]
-        yield from _untraced(sentence.text, linked, partial(place, item.source, ("bottom_line", i, "text")),
-                             "the bottom line")
+# --- placing a finding -----------------------------------------------------------------------
 
-
-def check_headings(record: Intervention | Mechanism, place: Placer) -> Iterator[Diagnostic]:
-    """KB486: a claim's heading has more than 20 words: its `heading`, or its `statement` when it has
-    no heading. Give it a `heading` of at most 20 plain words; the statement is then shown below
-    it. KB487: a number in a `heading` is in none of the claim's `supported` or `partial` quotes."""
-    for i, claim in enumerate(record.claims):
-        shown_as, name = (claim.heading, "heading") if claim.heading else (claim.statement, "statement")
-        words = words_in(shown_as)
-        if words > HEADING_WORDS:
-            hint = ("shorten it" if claim.heading else
-                    f"add `heading:` with the claim in at most {HEADING_WORDS} plain words; the statement is shown below it")
-            yield make("KB486", f"the heading of claim `{claim.id}` has {words} words, expected at most {HEADING_WORDS}",
-                       place(record.source, ("claims", i, name)), hint)
-        if claim.heading:
-            yield from _untraced(claim.heading, [claim], partial(place, record.source, ("claims", i, "heading")),
-                                 "the heading")
-
-
-def _untraced(text: str, claims: list[Claim], where: Callable[[], Location], what: str) -> Iterator[Diagnostic]:
-    """KB487 for `text`: its numbers against the supporting quotes of `claims` (as KB460 does).
-    `where` places a finding; it is called only for one (placing re-reads the file)."""
-    found = [n for n in numbers_in(text) if n.text.lower() not in NOT_CHECKED_IN_CLAIMS]
-    if not found:
-        return
-    quoted, written = quoted_numbers(c for claim in claims for c in claim.citations)
-    reported: set[str] = set()
-    for n in found:
-        if n.value in quoted or n.value in reported:
-            continue
-        reported.add(n.value)
-        have = ", ".join(f"`{w}`" for w in written) if written else "no numbers"
-        yield make("KB487", f"number `{n.text}` in {what} is in none of the supported or partial quotes of the claims "
-                   "it links", where(), f"they have {have}; write it in words, or link the claim whose quote states it")
-
-
-def _did_you_mean(target: str, claims: dict[str, Claim]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(target, sorted(claims), n=1)
-    return f"did you mean `{close[0]}`?" if close else "use the id of one of the entry's claims"
-
-
-# --- the rules, placed -----------------------------------------------------------------------
-
-class _Placer:
+class FieldPlacer:
     """Places a finding at its field, re-reading (once) only the files that have findings."""
 
     def __init__(self, root: Path) -> None:
@@ -315,20 +199,3 @@ class _Placer:
             self.docs[source] = doc
         doc = self.docs[source]
         return doc.location(path) if doc is not None else Location(source, 1, 1, json_path(path))
-
-
-def check_readers(kb: KnowledgeBase, root: Path) -> list[Diagnostic]:
-    """KB480–KB487 over the knowledge base (see each rule)."""
-    place = _Placer(root)
-    keys = frozenset(kb.references)
-    found: list[Diagnostic] = []
-    for item in kb.interventions.values():
-        found += check_bottom_line(item, place)
-        found += check_headings(item, place)
-        found += check_vocabulary(item, keys, place)
-    for mech in kb.mechanisms.values():
-        found += check_headings(mech, place)
-        found += check_vocabulary(mech, keys, place)
-    for citation in kb.citations.values():
-        found += check_vocabulary(citation, keys, place)
-    return found

@@ -1,4 +1,4 @@
-"""Source texts: the committed text each quote is checked against, and the check itself.
+"""Source texts: the committed text each quote is checked against, and how a quote is found in it.
 
 A reference whose quotes the machine checks has its text committed as
 `content/sources/<bibkey>.md`: a YAML header between `---` lines (`url` it was retrieved from,
@@ -9,8 +9,8 @@ references.bib is KB442.
 
 Every `supported` or `partial` citation's quote, and every finding's quote in a citation record,
 is then looked for in its reference's text (KB440 when it is not there, with the closest passage
-as the hint). A reference without a committed text has its quotes "checked by hand": no
-diagnostic, shown as such on the site and counted.
+as the hint; that rule and KB442 are `allokb.rules.sources`). A reference without a committed
+text has its quotes "checked by hand": no diagnostic, shown as such on the site and counted.
 
 Matching is deterministic, after the same normalisation of quote and text (`normalise`):
 Unicode NFKC, case folded, every Greek letter written as its English name (`α` -> `alpha`),
@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from allokb.bib import URL
-from allokb.diagnostics import Diagnostic, Location, Suggester, fast_pickle, make
+from allokb.diagnostics import Diagnostic, Location, fast_pickle, make
 from allokb.files import read_project_file, walk_files
 from allokb.load import parse_yaml
 from allokb.pages_check import YAML_RE
@@ -80,13 +80,15 @@ class SourceText:
 
 # --- loading ---------------------------------------------------------------------------------
 
-def load_sources(root: Path, bib_keys: set[str] | None) -> tuple[dict[str, SourceText], list[Diagnostic]]:
+def load_sources(root: Path, bib_keys: set[str] | None) -> tuple[dict[str, SourceText], list[Diagnostic],
+                                                                   list[tuple[str, str]]]:
     """Every well-formed source text under content/sources/ whose key is in references.bib
     (`bib_keys`, None when references.bib could not be read: keys are then not checked), sorted
-    by key, and the diagnostics of the others."""
+    by key; the diagnostics of the others; and, as (key, path), the files named after a key that
+    references.bib does not have, which are not read (`allokb.rules.sources` reports them, KB442)."""
     files, problems = walk_files(root, SOURCES_DIR)
     found: dict[str, SourceText] = {}
-    suggest = Suggester(bib_keys or ())
+    unread: list[tuple[str, str]] = []
     for rel in files:
         name = rel[len(SOURCES_DIR) + 1:]
         if "/" in name or not name.endswith(".md") or name.startswith("."):
@@ -96,15 +98,13 @@ def load_sources(root: Path, bib_keys: set[str] | None) -> tuple[dict[str, Sourc
             continue
         key = name[: -len(".md")]
         if bib_keys is not None and key not in bib_keys:
-            problems.append(make("KB442", f"source text `{key}` has no entry in references.bib", Location(rel),
-                                 suggest.hint(key) or "rename the file after the bib key of its reference, or "
-                                 "remove it"))
+            unread.append((key, rel))
             continue
         source, found_problems = read_source(root, rel, key)
         problems += found_problems
         if source is not None:
             found[key] = source
-    return dict(sorted(found.items())), problems
+    return dict(sorted(found.items())), problems, unread
 
 
 def read_source(root: Path, rel: str, key: str) -> tuple[SourceText | None, list[Diagnostic]]:
@@ -266,7 +266,7 @@ def closest_passage(quote: str, text: str, limit: int = HINT_CHARS) -> str:
     return passage if len(passage) <= limit else passage[: limit - 3].rstrip() + "..."
 
 
-# --- the check -------------------------------------------------------------------------------
+# --- the quotes the check looks for, counted -------------------------------------------------
 
 @dataclass(frozen=True)
 class QuoteSite:
@@ -305,30 +305,6 @@ def quote_sites(kb: KnowledgeBase) -> Iterator[QuoteSite]:
                 yield QuoteSite(key, finding.quote, finding.location or citation.location)
 
 
-def check_quotes(kb: KnowledgeBase) -> tuple[list[Diagnostic], QuoteCount]:
-    """KB440 for every quote not found in its reference's committed source text, and the count
-    of quotes machine-checked, checked by hand and not found. Each text is normalised once."""
-    haystacks: dict[str, str] = {}
-    out: list[Diagnostic] = []
-    machine = hand = 0
-    for site in quote_sites(kb):
-        source = kb.sources.get(site.key)
-        if source is None:
-            hand += 1
-            continue
-        haystack = haystacks.get(site.key)
-        if haystack is None:
-            haystack = haystacks[site.key] = normalise(source.text)
-        if find_quote(quote_parts(site.quote), haystack):
-            machine += 1
-            continue
-        shown = site.quote if len(site.quote) <= 80 else site.quote[:77] + "..."
-        out.append(make("KB440", f"quote not found in the {source.kind_label} of `{site.key}` ({source.path}): "
-                        f"\"{shown}\"", site.location,
-                        f"closest passage: \"{closest_passage(site.quote, source.text)}\""))
-    return out, QuoteCount(machine, hand, len(out))
-
-
 def quotes_by_reference(kb: KnowledgeBase) -> dict[str, int]:
     """How many quotes the check looks for in the text of each reference (quoted ones only)."""
     counts: dict[str, int] = {}
@@ -337,9 +313,9 @@ def quotes_by_reference(kb: KnowledgeBase) -> dict[str, int]:
     return counts
 
 
-def count_quotes(kb: KnowledgeBase) -> QuoteCount:
-    """The count of a knowledge base that passed the check: every quote of a reference with a
-    committed text was found there."""
+def count_quotes(kb: KnowledgeBase, not_found: int = 0) -> QuoteCount:
+    """How the quotes were checked, given how many were not found in their committed text (the
+    KB440 diagnostics of `allokb.rules.sources`; none in a knowledge base that passed the check)."""
     by_key = quotes_by_reference(kb)
-    machine = sum(n for key, n in by_key.items() if key in kb.sources)
-    return QuoteCount(machine, sum(by_key.values()) - machine, 0)
+    with_text = sum(n for key, n in by_key.items() if key in kb.sources)
+    return QuoteCount(with_text - not_found, sum(by_key.values()) - with_text, not_found)

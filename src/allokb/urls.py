@@ -13,7 +13,8 @@ A project with a `mkdocs.yml` publishes a site, so its manifest is required (KB6
 would switch the check off. URLs are computed by MkDocs' own rules for `use_directory_urls`
 (`a.md` is served at `/a/`, `a/index.md` and `a/README.md` at `/a/`), and a hand-written file in
 content/pages/ that a generated page or file would replace is an error (KB604), as is an entry
-id that would replace the page of its own section (`index`, KB310, checked in the graph stage).
+id that would replace the page of its own section (`index`, KB310). Those rules are
+`allokb.rules.urls` and `allokb.rules.links`; this module computes the plan they judge.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from allokb.diagnostics import Diagnostic, KbError, Location, make
+from allokb.diagnostics import Diagnostic, KbError
 from allokb.files import read_project_file
 from allokb.kinds import KINDS, Kind
 from allokb.schema import SCHEMA_NAMES
@@ -287,49 +288,6 @@ def read_manifest(root: Path) -> tuple[list[tuple[int, str]], list[Diagnostic]]:
         if line and not line.startswith("#"):
             out.append((number, line))
     return out, []
-
-
-def check_urls(root: Path, plan: UrlPlan) -> list[Diagnostic]:
-    """KB601 for a published URL that would disappear; KB602 for a URL not yet in the manifest;
-    KB603 for a missing manifest; KB604 for a hand-written page that another would replace."""
-    out = check_shadowed_pages(plan)
-    if not (root / MANIFEST).exists():
-        if (root / "mkdocs.yml").exists():
-            out.append(make("KB603", f"{MANIFEST} is missing: the URLs this site has published would no longer "
-                            "be checked", Location(MANIFEST, 1, 1),
-                            f"restore it with `git checkout -- {MANIFEST}`; a new site creates it with "
-                            "`allokb urls --write`"))
-        return out
-    manifest, problems = read_manifest(root)
-    if problems:
-        return out + problems
-    listed = {url for _, url in manifest}
-    for line, url in manifest:
-        if url not in plan.urls and url not in plan.redirects:
-            out.append(make("KB601", f"the published URL `{url}` would disappear", Location(MANIFEST, line, 1),
-                            "keep the entry, or list its old id under `former_ids` (`former_keys` for a "
-                            "reference) of the entry that replaces it"))
-    for url in sorted(plan.urls - listed):
-        out.append(make("KB602", f"new URL `{url}` is not in {MANIFEST}", Location(MANIFEST, 1, 1),
-                        "run `allokb urls --write` and commit the manifest"))
-    return out
-
-
-def check_shadowed_pages(plan: UrlPlan) -> list[Diagnostic]:
-    """KB604: a hand-written file of content/pages/ is written to the same place in the site as a
-    generated page or file (which replaces it), or as another hand-written file."""
-    out = []
-    first: dict[str, str] = {}
-    for rel, dest in sorted(plan.hand_written.items(), key=lambda item: (item[1], item[0])):
-        where = Location(f"{PAGES_DIR}/{rel}", 1, 1)
-        shown = "/" + dest.removesuffix("index.html")
-        if dest in plan.generated:
-            out.append(make("KB604", f"this page is served at `{shown}`, where {plan.generated[dest]} replaces it",
-                            where, "move or rename the page; generated pages cannot be overridden from content/pages"))
-        elif first.setdefault(dest, rel) != rel:
-            out.append(make("KB604", f"this page is served at `{shown}`, as is {PAGES_DIR}/{first[dest]}", where,
-                            "keep one of the two pages"))
-    return out
 
 
 def write_manifest(root: Path, plan: UrlPlan) -> int:

@@ -3,7 +3,7 @@
 Each item is `{date: YYYY-MM-DD, summary: <one plain sentence>}`, newest first. The schema checks
 the form of the date; these rules check what it cannot: a day that exists, not after today, the
 order of the list, and a summary a reader can read at a glance. The maintainers' vocabulary in a
-summary is KB485 (allokb.readers), as in every other reader-facing text.
+summary is KB485 (allokb.rules.readers), as in every other reader-facing text.
 """
 
 from __future__ import annotations
