@@ -12,7 +12,8 @@ Prints, per knowledge base, in the same run:
   the three MkDocs always adds (toc, tables, fenced_code), one `Markdown` instance reset between
   pages; median of the same number of runs, in a fresh process; and the ratio of the two rates;
 - the first load of the largest page of each kind (home, each index with all its pages,
-  intervention, mechanism and reference pages, and the largest other page): uncompressed bytes
+  intervention, mechanism and reference pages, the evidence map with all its pages, and the
+  largest other page): uncompressed bytes
   of its HTML, stylesheets, scripts, icon and images, counted from the built files as a browser
   fetches them from a plain static server (tests/test_pagination.py checks that this count
   equals Chromium's on the real site);
@@ -168,7 +169,7 @@ def page_kinds(site: Path) -> list[tuple[str, list[Path]]]:
     kinds = [("home", [site / "index.html"]), ("interventions index", index("interventions")),
              ("mechanisms index", index("mechanisms")), ("references index", index("references")),
              ("intervention page", entries("interventions")), ("mechanism page", entries("mechanisms")),
-             ("reference page", entries("references"))]
+             ("reference page", entries("references")), ("evidence map", index("evidence-map"))]
     listed = {p for _, pages in kinds for p in pages}
     kinds.append(("any other page", [p for p in sorted(site.rglob("*.html")) if p not in listed
                                      and "/page/" not in p.as_posix() and p.parent.parent.name != "page"]))

@@ -84,6 +84,33 @@ def extra_index_pages(kb: KnowledgeBase) -> list[str]:
     return out
 
 
+#: the evidence map (allokb.render.evidence_map) is paged as the indexes are, by interventions:
+#: page 1 at `/evidence-map/`, page N >= 2 at `/evidence-map/page/N/`. A real-size intervention
+#: takes about 2.5 KB of the map's HTML (its lines of SVG and of the table: the real site's 19
+#: take 48 KB), a heavier one of three lines 2.9 KB (tests/test_map_weight.py), besides about
+#: 25 KB of page and 100 KB of stylesheets and scripts; 30 load in about 210 KB, which leaves
+#: room for the page links of a large site (15 KB at 10,000 entries). The real site's map is one page.
+MAP_SRC = "evidence-map.md"
+MAP_PER_PAGE = 30
+
+
+def map_page_count(total: int) -> int:
+    """How many pages the evidence map takes for `total` interventions (at least one)."""
+    return max(1, -(-total // MAP_PER_PAGE))
+
+
+def map_page_src(number: int) -> str:
+    """The docs path of page `number` (1-based) of the evidence map: `evidence-map.md`, then
+    `evidence-map/page/N.md` (`/evidence-map/page/N/`)."""
+    return MAP_SRC if number == 1 else f"{MAP_SRC.removesuffix('.md')}/page/{number}.md"
+
+
+def extra_map_pages(kb: KnowledgeBase) -> list[str]:
+    """The docs paths of the evidence map's pages after the first: none while one page holds
+    every intervention, so a small site has no such URL."""
+    return [map_page_src(n) for n in range(2, map_page_count(len(kb.interventions)) + 1)]
+
+
 def section_url(kind: Kind) -> str:
     """The URL path of a section's own page: `/interventions/`."""
     return f"/{kind.section}/"
@@ -175,7 +202,7 @@ def entry_redirects(kb: KnowledgeBase) -> dict[str, str]:
 
 #: the pages render_site generates besides one per entry (Markdown paths in the docs tree)
 GENERATED_PAGES = ("codes.md", *(section_src(k) for k in KINDS if k.index_template),
-                   "evidence.md", "evidence-map.md", "corrections.md")
+                   "evidence.md", MAP_SRC, "corrections.md")
 GUIDE = ("CONTRIBUTING.md", "contributing.md")  # the repository's guide, published when it exists
 #: files MkDocs, its theme and the search plugin write themselves
 MKDOCS_FILES = ("404.html", "sitemap.xml", "sitemap.xml.gz", "search/search_index.json")
@@ -257,7 +284,7 @@ def plan_urls(root: Path, kb: KnowledgeBase) -> UrlPlan:
     if (root / GUIDE[0]).exists():
         pages[GUIDE[1]] = f"the page generated from {GUIDE[0]}"
     pages.update({entry_src(kind, ident): f"the page of `{ident}`" for kind, ident, _ in entries_with_pages(kb)})
-    pages.update({src: f"the generated page `{src}`" for src in extra_index_pages(kb)})
+    pages.update({src: f"the generated page `{src}`" for src in (*extra_index_pages(kb), *extra_map_pages(kb))})
     files = [*EXPORTS, *(f"schema/{n}.schema.json" for n in SCHEMA_NAMES),
              *(source.site_path for source in kb.sources.values())]
     files += [path for path in former_source_paths(kb) if path not in files]

@@ -18,7 +18,7 @@ from allokb.graph import KnowledgeBase
 from allokb.render.citations import format_references
 from allokb.render.diagram import pathway_dot, pathway_text, render_svg
 from allokb.render.environment import Inert, make_environment
-from allokb.render.evidence_map import evidence_map_page
+from allokb.render.evidence_map import evidence_map_pages
 from allokb.render.exports import exports
 from allokb.render.overview import corrections_page, evidence_page, home_summary
 from allokb.render.paging import diagram_fits
@@ -102,7 +102,7 @@ def _render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str
     indexes = [*interventions_index(ctx), *mechanisms_index(ctx, diagram), *references_index(ctx)]
     pages = [render_codes_page(root), *(Page(src, markdown) for src, markdown in indexes),
              Page("evidence.md", evidence_page(ctx, rubric)),
-             Page("evidence-map.md", evidence_map_page(ctx)),
+             *(Page(src, markdown) for src, markdown in evidence_map_pages(ctx)),
              Page("corrections.md", corrections_page(ctx))]
     guide = _read_source(root, GUIDE)
     if guide is not None:  # one source for the repository's guide and the site's page

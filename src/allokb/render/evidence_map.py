@@ -1,9 +1,16 @@
-"""The evidence map: every intervention's matrix on one page, as an inline SVG drawn at build time
-(no client library, no script) and the same data as a table.
+"""The evidence map: every intervention's matrix, as an inline SVG drawn at build time (no client
+library, no script) and the same data as a table.
 
 This module lays the map out (positions, shapes, links); the template
 site_templates/evidence_map.md.j2 writes the SVG, so every string in it goes through the
 environment's filters like any other page text.
+
+The map is paged as the indexes are (`allokb.render.paging`), so that its first load does not grow
+with the knowledge base: `urls.MAP_PER_PAGE` interventions a page, in name order, page 1 at
+`/evidence-map/` and page N at `/evidence-map/page/N/`, each page a drawing and a table of its
+own interventions with the same columns and legend, and page links (plain links: without
+JavaScript a reader reaches every intervention). A knowledge base of one page (the real site) has
+no page links, and its map is unchanged byte for byte. An intervention's lines stay on one page.
 """
 
 from __future__ import annotations
@@ -11,10 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from allokb import urls
+from allokb.model import Intervention
 from allokb.render.pages import PageContext
-from allokb.render.views import url_prefix
+from allokb.render.paging import map_paging_view
+from allokb.urls import MAP_SRC, map_page_src, md_prefix, url_prefix
 
-SRC = "evidence-map.md"
+SRC = MAP_SRC  # page 1; page N: urls.map_page_src
 #: layout, in SVG user units (pixels at 100 %)
 LABEL_WIDTH = 230
 CELL_WIDTH = 64
@@ -53,15 +63,21 @@ def _points(shape: str, cx: int, cy: int) -> str:
     return " ".join(f"{x},{y}" for x, y in pts)
 
 
-def map_view(ctx: PageContext) -> dict[str, Any]:
-    """The map's geometry and its table: one line per intervention and population, one column per
-    graded outcome, each cell a link to the row on the intervention's page."""
+def map_order(ctx: PageContext) -> list[Intervention]:
+    """Every intervention, in the map's order (by name): the order its pages cut."""
+    return sorted(ctx.kb.interventions.values(), key=lambda i: (i.name.lower(), i.id))
+
+
+def map_view(ctx: PageContext, items: list[Intervention] | None = None, src: str = SRC) -> dict[str, Any]:
+    """The geometry and the table of the map of `items` (every intervention by default) on the
+    page `src`: one line per intervention and population, one column per graded outcome, each
+    cell a link to the row on the intervention's page."""
     rubric = ctx.rubric
     outcomes = [o for o in rubric.outcomes.values() if o.matrix] if rubric else []
     column = {o.id: i for i, o in enumerate(outcomes)}
-    root = url_prefix(SRC)
+    root, md_root = url_prefix(src), md_prefix(src)
     lines: list[dict[str, Any]] = []
-    for item in sorted(ctx.kb.interventions.values(), key=lambda i: (i.name.lower(), i.id)):
+    for item in map_order(ctx) if items is None else items:
         matrix = ctx.grades.get(item.id)
         if not matrix:
             continue
@@ -95,9 +111,9 @@ def map_view(ctx: PageContext) -> dict[str, Any]:
             cells.append(Cell(x, y, row["level"], label, studies, shape,
                               _points(shape, x + 14, y + ROW_HEIGHT // 2), href, title))
             table_cells.append({"label": row["level_label"], "studies": studies,
-                                "href": f"interventions/{line['item'].id}.md#{row['anchor']}"})
+                                "href": f"{md_root}interventions/{line['item'].id}.md#{row['anchor']}"})
         table.append({"name": line["item"].name if first else "", "population": line["population_label"],
-                      "link": f"interventions/{line['item'].id}.md", "cells": table_cells})
+                      "link": f"{md_root}interventions/{line['item'].id}.md", "cells": table_cells})
         y += ROW_HEIGHT
     width = LABEL_WIDTH + len(outcomes) * CELL_WIDTH + 70  # room for the last, slanted heading
     height = y + LEGEND_HEIGHT
@@ -114,10 +130,20 @@ def map_view(ctx: PageContext) -> dict[str, Any]:
             "table": table, "lines": len(lines)}
 
 
-def evidence_map_page(ctx: PageContext) -> str:
-    """The evidence map page."""
-    common = ctx.common(SRC, "Evidence map", "Every intervention against every outcome: the evidence level of "
-                        "each, graded per outcome and population by an open rubric, each cell linked to its trail.",
-                        "content/rubric.yaml", [])
-    common["meta"]["hide"] = ["navigation", "toc"]  # the map needs the page's whole width
-    return ctx.render("evidence_map.md.j2", map=map_view(ctx), **common)
+def evidence_map_pages(ctx: PageContext) -> list[tuple[str, str]]:
+    """The evidence map: (docs path, Markdown) of each of its pages."""
+    items = map_order(ctx)
+    per = urls.MAP_PER_PAGE
+    chunks = [items[i:i + per] for i in range(0, len(items), per)] or [[]]
+    out = []
+    for number, chunk in enumerate(chunks, start=1):
+        src = map_page_src(number)
+        paging = map_paging_view(number, len(items))
+        title = "Evidence map" if number == 1 else f"Evidence map (page {number} of {paging['count'] if paging else 1})"
+        common = ctx.common(src, title, "Every intervention against every outcome: the evidence level of "
+                            "each, graded per outcome and population by an open rubric, each cell linked to its trail.",
+                            "content/rubric.yaml", [])
+        common["meta"]["hide"] = ["navigation", "toc"]  # the map needs the page's whole width
+        common["meta"]["search_exclude"] = number > 1  # its interventions are searchable on their own pages
+        out.append((src, ctx.render("evidence_map.md.j2", map=map_view(ctx, chunk, src), paging=paging, **common)))
+    return out

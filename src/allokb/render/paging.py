@@ -20,6 +20,10 @@ cost, a page's chrome (about 22 KB) per page fetched, is paid only by a filtered
 a first load. Unfiltered, each page sorts its own rows only (sorting is by column, in the reader's
 browser); filtered, the matching rows of every page are in one table and sort together.
 
+The evidence map (`allokb.render.evidence_map`) is paged the same way, by interventions in name
+order (`urls.MAP_PER_PAGE` a page): page 1 at `/evidence-map/`, page N at `/evidence-map/page/N/`,
+each page its own drawing and table of the same columns, with the same page links.
+
 The two other pages that listed every entry stay bounded as well: the home page names at most
 `overview.HOME_PER_CATEGORY` interventions per category (then links the table filtered by it), and
 the pathway diagram is drawn on the mechanisms index while it has at most `DIAGRAM_MAX_NODES`
@@ -31,7 +35,8 @@ from __future__ import annotations
 from typing import Any
 
 from allokb.kinds import Kind
-from allokb.urls import PER_PAGE, index_page_count, index_page_src, url_prefix
+from allokb import urls
+from allokb.urls import MAP_SRC, PER_PAGE, index_page_count, index_page_src, map_page_count, map_page_src, url_prefix
 
 
 def chunks(items: list[Any], kind: Kind) -> list[list[Any]]:
@@ -48,15 +53,26 @@ def page_of_item(position: int, kind: Kind) -> int:
 def paging_view(kind: Kind, number: int, total: int) -> dict[str, Any] | None:
     """The page links of index page `number` of the section of `kind` holding `total` entries,
     as the templates show them (hrefs relative to that page), or None when one page holds all."""
-    count = index_page_count(kind, total)
+    return _links(number, index_page_count(kind, total), PER_PAGE[kind.name], total,
+                  url_prefix(index_page_src(kind, number)) + f"{kind.section}/")
+
+
+def map_paging_view(number: int, total: int) -> dict[str, Any] | None:
+    """The page links of page `number` of the evidence map of `total` interventions (the same
+    shape as `paging_view`: the same partial shows them), or None when one page holds all."""
+    return _links(number, map_page_count(total), urls.MAP_PER_PAGE, total,
+                  url_prefix(map_page_src(number)) + MAP_SRC.removesuffix(".md") + "/")
+
+
+def _links(number: int, count: int, per: int, total: int, base: str) -> dict[str, Any] | None:
+    """Page `number` of `count` (`per` entries each, `total` in all) whose page 1 is at `base`
+    and page N at `base` + `page/N/`."""
     if count == 1:
         return None
-    root = url_prefix(index_page_src(kind, number))
 
     def href(n: int) -> str:
-        return f"{root}{kind.section}/" + ("" if n == 1 else f"page/{n}/")
+        return base + ("" if n == 1 else f"page/{n}/")
 
-    per = PER_PAGE[kind.name]
     return {"number": number, "count": count, "total": total, "first": (number - 1) * per + 1,
             "last": min(number * per, total),
             "links": [{"number": n, "href": href(n), "current": n == number} for n in range(1, count + 1)],
