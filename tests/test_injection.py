@@ -46,6 +46,7 @@ from allokb import stages
 from allokb.bib import load_references
 from allokb.cli import main
 from allokb.diagnostics import Diagnostic, Severity
+from allokb.kinds import BY_FOLDER
 from allokb.load import json_path, parse_yaml
 from allokb.project import LoadCache, check_project, process_document
 from allokb.schema import check_document, is_valid
@@ -223,7 +224,7 @@ def clean_project(dest: Path) -> Project:
     root = make_site_project(dest)
     clean_yaml_roundtrip(root)
     files = sorted(str(p.relative_to(root)) for p in (root / "content").rglob("*.yaml")
-                   if p.relative_to(root).parts[1] in ("interventions", "mechanisms", "citations"))
+                   if p.relative_to(root).parts[1] in BY_FOLDER)  # every record kind
     texts = {f: (root / f).read_text() for f in [*files, BIB]}
     data = {f: yaml.safe_load(texts[f]) for f in files}
     targets: list[Target] = [(f, p) for f in files for p in string_paths(data[f])]
