@@ -474,8 +474,8 @@ def build(root: Path, site: Path) -> tuple[int, Path]:
     refused = site.with_name(site.name + ".refused")
     audit = stages.audit
 
-    def keep(staging: Path, site_url: str) -> Any:
-        problems = audit(staging, site_url)
+    def keep(staging: Path, *args: Any, **kwargs: Any) -> Any:
+        problems = audit(staging, *args, **kwargs)
         if problems:
             shutil.copytree(staging, refused)
         return problems
