@@ -5,10 +5,13 @@ a summary table whose URL filters find matching rows on every page (Debian's Chr
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -66,18 +69,33 @@ def _make_large(folder: Path) -> Path:
     return project_from(folder / "content-src", folder / "project")
 
 
+@dataclass(frozen=True)
+class LargeBuild(Built):
+    """`large`, and what its one `allokb build` said on stderr and how often it checked the project."""
+
+    stderr: str
+    checks: int
+
+
 @pytest.fixture(scope="module")
-def large() -> Iterator[Built]:
+def large() -> Iterator[LargeBuild]:
+    """The large knowledge base, built once with small pages by `allokb build` in-process (over
+    100 pages: it also shows a long build's progress, and that a build checks the project once)."""
     import tempfile
 
+    import allokb.project
     from allokb.cli import main
 
     with tempfile.TemporaryDirectory(prefix="allokb-paging-") as tmp:
         site = Path(tmp) / "www" / "atlas"
-        with _small_pages():
+        checks: list[Path] = []
+        real = allokb.project._check
+        stderr = io.StringIO()  # not a TTY: plain progress lines
+        with _small_pages(), pytest.MonkeyPatch.context() as patch, contextlib.redirect_stderr(stderr):
+            patch.setattr(allokb.project, "_check", lambda root, *rest: (checks.append(root), real(root, *rest))[1])
             project = _make_large(Path(tmp))
-            assert main(["build", str(project), "--site-dir", str(site)]) == 0
-        yield Built(project, site)
+            assert main(["build", str(project), "--site-dir", str(site)]) == 0, stderr.getvalue()
+        yield LargeBuild(project, site, stderr.getvalue(), len(checks))
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +271,16 @@ def test_the_diagram_is_on_the_first_page_only_and_left_out_when_too_large(large
     assert '<figure class="allokb-diagram"' in first and 'class="allokb-diagram-text"' in first
     assert "allokb-diagram" not in second
     assert paging.diagram_fits(12, 19) and paging.diagram_fits(60, 60) and not paging.diagram_fits(61, 60)
+
+
+# --- the same build: a long build prints progress, and checks the project once ----------------------
+
+def test_long_builds_print_progress(large: LargeBuild) -> None:
+    lines = [line for line in large.stderr.splitlines() if line.startswith("build: ")]
+    last = re.fullmatch(r"build: (\d+)/\1 pages written \(.+\)", lines[-1])
+    assert last and int(last.group(1)) > 100
+    assert 10 <= len(lines) <= 11  # not a TTY: a line every tenth of the pages, and one at the end
+
+
+def test_allokb_build_checks_the_project_once(large: LargeBuild) -> None:
+    assert large.checks == 1

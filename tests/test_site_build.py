@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -155,29 +154,5 @@ def test_entry_pages_show_their_history(repo_site: Path) -> None:
     assert 'id="history"' in html and "https://github.com/allo-atlas/atlas/commit/" in html
 
 
-def test_long_builds_print_progress(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import sys as _sys
-
-    _sys.path.insert(0, str(REPO / "benchmarks"))
-    from bench_check import generate
-
-    content = tmp_path / "content-src"
-    generate(content, 40)  # 40 entries and 80 references: over 100 pages
-    root = make_site_project(tmp_path / "project", content_from=content)
-    shutil.copy(REPO / "content" / "rubric.yaml", root / "content" / "rubric.yaml")
-    capsys.readouterr()
-    assert main(["build", str(root), "--site-dir", str(tmp_path / "site")]) == 0
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("build: ")]
-    assert 10 <= len(lines) <= 11  # not a TTY: a line every tenth of the pages, and one at the end
-    assert re.fullmatch(r"build: (\d+)/\1 pages written \(.+\)", lines[-1])
-
-
-def test_allokb_build_checks_the_project_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import allokb.project
-
-    calls: list[Path] = []
-    real = allokb.project._check
-    monkeypatch.setattr(allokb.project, "_check", lambda root, *rest: (calls.append(root), real(root, *rest))[1])
-    root = make_site_project(tmp_path / "project")
-    assert main(["build", str(root), "--site-dir", str(tmp_path / "site")]) == 0
-    assert len(calls) == 1
+# A long build's progress, and that `allokb build` checks the project once: tests/test_pagination.py
+# (read from its one build of a large knowledge base).
