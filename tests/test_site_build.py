@@ -3,6 +3,7 @@ internal link and anchor resolves; nothing is loaded from outside; failed builds
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from allokb.cli import main
 from conftest import REPO, copy_site, make_site_project
-from sitecheck import broken_links, scan_site
+from sitecheck import PageScan, broken_links, scan_site
 
 
 def _build(root: Path, site: Path) -> None:
@@ -21,10 +22,16 @@ def _build(root: Path, site: Path) -> None:
 # fixture_site and repo_site: the session's shared builds (tests/conftest.py), read-only here.
 
 
+@functools.cache
+def _scans(site: Path) -> dict[str, PageScan]:
+    """Every page of a shared (read-only) site, scanned once for both tests that read them."""
+    return scan_site(site)
+
+
 @pytest.mark.parametrize("which", ["fixture_site", "repo_site"])
 def test_every_internal_link_and_anchor_resolves(which: str, request: pytest.FixtureRequest) -> None:
     site = request.getfixturevalue(which)
-    scans = scan_site(site)
+    scans = _scans(site)
     assert len(scans) >= 8
     assert broken_links(site, scans) == []
 
@@ -32,7 +39,7 @@ def test_every_internal_link_and_anchor_resolves(which: str, request: pytest.Fix
 @pytest.mark.parametrize("which", ["fixture_site", "repo_site"])
 def test_nothing_is_loaded_from_another_host(which: str, request: pytest.FixtureRequest) -> None:
     site = request.getfixturevalue(which)
-    for rel, scan in scan_site(site).items():
+    for rel, scan in _scans(site).items():
         external = [u for u in scan.resources if re.match(r"^(https?:)?//", u)]
         assert external == [], rel
     css = "\n".join(p.read_text() for p in site.rglob("*.css"))
