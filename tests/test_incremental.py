@@ -142,7 +142,7 @@ class Step:
 @pytest.fixture(scope="module")
 def steps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Step]:
     """One preview, edited step after step (each test below reads the steps it is about): the
-    seven EDITS, an edit that changes nothing, one that breaks the check and its fix, and one of
+    seven EDITS, an edit that breaks the check and its fix, one that changes nothing, and one of
     a page MkDocs reads itself. After each edit that changes the site, a fresh `build` of the
     edited project is compared with the preview, file by file: a page a rebuild left stale shows
     at its own step, not only at the end."""
@@ -155,20 +155,28 @@ def steps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Step]:
         first = preview.rebuild()
         out = {"first build": Step("first build", first, None, "", True)}
         good = (root / BROKEN).read_text()
-        plan: list[tuple[str, Callable[[Path], None], bool]] = [(what, edit, True) for what, edit in EDITS]
-        plan += [("a comment", _comment, False), ("a broken file", _break, False),
-                 ("the broken file fixed", lambda root: (root / BROKEN).write_text(good), True),
-                 ("a hand-written page", _about, True)]
+        # compare: with a fresh build of the edited project ("fresh"), with the last fresh build
+        # when the project is byte for byte what that build read ("last": the fix restores the
+        # broken file), or not at all ("")
+        plan: list[tuple[str, Callable[[Path], None], str]] = [(what, edit, "fresh") for what, edit in EDITS]
+        plan += [("a broken file", _break, ""),
+                 ("the broken file fixed", lambda root: (root / BROKEN).write_text(good), "last"),
+                 ("a comment", _comment, ""), ("a hand-written page", _about, "fresh")]
+        last: tuple[Path, dict[str, str]] | None = None
         for i, (what, edit, compare) in enumerate(plan):
             entry = (site / ENTRY).read_bytes()
             edit(root)
             done = preview.rebuild()
             differences = None
-            if compare:
+            if compare == "fresh":
+                if last is not None:
+                    shutil.rmtree(last[0])
                 fresh = tmp / f"fresh-{i}"
                 assert build(root, fresh).stage == "done", what
-                differences = _differences(site, fresh)
-                shutil.rmtree(fresh)
+                last = (fresh, tree_digest(root))
+            if compare:
+                assert last is not None and tree_digest(root) == last[1], what
+                differences = _differences(site, last[0])
             out[what] = Step(what, done, differences, (site / "index.html").read_text(),
                              (site / ENTRY).read_bytes() == entry)
     return out
