@@ -18,12 +18,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from allokb.render import SiteInfo, render_site
 from allokb.render.bibtex import bibtex, latex_text, title_text
-from conftest import REPO, TESTS, repo_result
-
-SITE = SiteInfo(site_name="Allopregnanolone Evidence Atlas", site_url="https://allo-atlas.github.io/atlas/",
-                repo_url="https://github.com/allo-atlas/atlas", branch="main", updated={}, build_date="2026-11-27")
+from conftest import TESTS, repo_result
 
 
 def tool(name: str) -> str:
@@ -35,14 +31,13 @@ def tool(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    """The repository's two bibliography exports, written to a folder; and every key."""
+def exported(repo_site: Path) -> tuple[Path, list[str]]:
+    """The repository's two bibliography exports, as its site publishes them (the session's shared
+    build, read-only: each test copies what a tool writes beside); and every key."""
     result = repo_result()
     assert not result.failed()
-    files = render_site(REPO, result.kb, SITE).files
-    folder = tmp_path_factory.mktemp("exports")
-    (folder / "references.bib").write_text(files["data/references.bib"], encoding="utf-8")
-    (folder / "references.csl.json").write_text(files["data/references.csl.json"], encoding="utf-8")
+    folder = repo_site / "data"
+    assert (folder / "references.bib").is_file() and (folder / "references.csl.json").is_file()
     return folder, sorted(result.kb.references)
 
 
@@ -60,7 +55,9 @@ def errors(folder: Path, done: subprocess.CompletedProcess[str]) -> str:
 
 
 def latex(folder: Path, preamble: str, bibliography: str, backend: list[str]) -> str:
-    """Compile a document citing every entry: pdflatex, the backend, pdflatex twice; the log."""
+    """Compile a document citing every entry: pdflatex, the backend, pdflatex again (it typesets
+    the bibliography the backend wrote: where its errors would show; a third run would only
+    settle cross-references, which a document of `\\nocite{*}` has none of); the log."""
     (folder / "doc.tex").write_text("\\documentclass{article}\n" + preamble + "\\usepackage{hyperref}\n"
                                     "\\begin{document}\n\\nocite{*}\n" + bibliography + "\\end{document}\n")
     pdflatex = [tool("pdflatex"), "-interaction=nonstopmode", "-halt-on-error", "doc"]
@@ -68,9 +65,8 @@ def latex(folder: Path, preamble: str, bibliography: str, backend: list[str]) ->
     assert first.returncode == 0, errors(folder, first)
     back = run(backend + ["doc"], folder)
     assert back.returncode in (0, 1), back.stdout[-2000:]  # 1: warnings (an entry without a volume)
-    for _ in range(2):
-        done = run(pdflatex, folder)
-        assert done.returncode == 0, errors(folder, done)
+    done = run(pdflatex, folder)
+    assert done.returncode == 0, errors(folder, done)
     log = (folder / "doc.log").read_text(encoding="utf-8", errors="replace")
     assert [line for line in log.splitlines() if line.startswith("!")] == []
     assert "Unicode character" not in log

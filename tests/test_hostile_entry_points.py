@@ -10,12 +10,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from allokb.cli import main
-from conftest import CASES, make_site_project
+from conftest import CASES, copy_site, make_site_project
 
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
 
@@ -30,44 +31,57 @@ def built(fixture_site: Path) -> Path:
     return fixture_site
 
 
+@dataclass(frozen=True)
+class Previous:
+    """A copy of the fixture's site, and its files, as they were before any build over it."""
+
+    site: Path
+    files: dict[Path, bytes]
+
+
+@pytest.fixture(scope="module")
+def previous(fixture_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Previous:
+    """One copy of the valid fixture's site that every refused build of this file builds over: a
+    refused build leaves it as it was, so each case compares it with the same snapshot (a case
+    that changed it fails, and so do the cases after it)."""
+    site = copy_site(fixture_site, tmp_path_factory.mktemp("previous") / "site")
+    return Previous(site, _snapshot(site))
+
+
 @pytest.mark.parametrize("case", CASE_NAMES)
-def test_build_refuses_bad_input(case: str, built: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_refuses_bad_input(case: str, built: Path, previous: Previous, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
     root = make_site_project(tmp_path / "project")
     shutil.copytree(CASES / case / "overlay", root, dirs_exist_ok=True)
-    site = tmp_path / "site"
-    shutil.copytree(built, site)
-    before = _snapshot(site)
-    capsys.readouterr()
     strict = (CASES / case / "args").exists()
-    status = main(["build", str(root), "--site-dir", str(site)])
-    out = capsys.readouterr()
     if strict:  # a warning-only case: the build passes (warnings fail only `check --strict`)
-        assert status == 0
+        site = copy_site(built, tmp_path / "site")  # and replaces the site: a copy of its own
+        assert main(["build", str(root), "--site-dir", str(site)]) == 0
         return
+    capsys.readouterr()
+    status = main(["build", str(root), "--site-dir", str(previous.site)])
+    out = capsys.readouterr()
     assert status == 1
     expected = [line for line in (CASES / case / "expected.txt").read_text().splitlines() if "error[" in line]
     assert [line for line in out.out.splitlines() if "error[" in line] == expected
     assert "Traceback" not in out.out + out.err
-    assert _snapshot(site) == before
+    assert _snapshot(previous.site) == previous.files
 
 
 @pytest.mark.parametrize("rel", ["CONTRIBUTING.md", "site_templates/abbreviations.md"])
-def test_build_refuses_a_hand_written_file_that_is_not_utf8(rel: str, built: Path, tmp_path: Path,
+def test_build_refuses_a_hand_written_file_that_is_not_utf8(rel: str, previous: Previous, tmp_path: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     """The files the site includes besides the knowledge base: a located error, not a traceback
     (found by the check, before the build starts)."""
     root = make_site_project(tmp_path / "project")
     (root / rel).write_bytes((root / rel).read_bytes() + b"Caf\xe9\n")
     lines = (root / rel).read_bytes().count(b"\n")
-    site = tmp_path / "site"
-    shutil.copytree(built, site)
-    before = _snapshot(site)
     capsys.readouterr()
-    assert main(["build", str(root), "--site-dir", str(site)]) == 1
+    assert main(["build", str(root), "--site-dir", str(previous.site)]) == 1
     out = capsys.readouterr()
     assert f"{rel}:{lines}:4: error[KB101] $: byte 0xe9 is not valid UTF-8 (save the file as UTF-8)\n" in out.out
     assert "Traceback" not in out.out + out.err
-    assert _snapshot(site) == before
+    assert _snapshot(previous.site) == previous.files
 
 
 def _free_port() -> int:
@@ -91,7 +105,7 @@ def _wait_for(url: str, needle: str, seconds: float = 60) -> str:
         body = _get(url)
         if needle in body:
             return body
-        time.sleep(0.5)
+        time.sleep(0.1)
     raise AssertionError(f"{needle!r} not served at {url} within {seconds} s; last body: {body[:300]!r}")
 
 

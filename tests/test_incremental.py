@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from allokb.build import build
 from allokb.incremental import InputSnapshot, SiteDelta, diff_sites, embedded_blocks
 from allokb.project import LoadCache, check_project
 from allokb.render import Page, RenderedSite
-from allokb.sink import Preview
+from allokb.sink import Preview, Rebuild
 
 #: in a built site, not in the preview
 BUILD_ONLY = {".allokb-site"}
@@ -107,78 +108,129 @@ EDITS: list[tuple[str, Callable[[Path], None]]] = [
     ("a deleted entry", _deleted_entry), ("a bib entry", _bib_entry), ("a citation record", _citation_record)]
 
 
-def test_each_partial_rebuild_leaves_the_site_a_fresh_build_writes(project: Path, tmp_path: Path) -> None:
-    preview = Preview(project, tmp_path / "preview", serving=False)
-    assert preview.rebuild().kind == "full"
-    for i, (what, edit) in enumerate(EDITS):
-        edit(project)
-        done = preview.rebuild()
+def _comment(root: Path) -> None:  # the YAML's data does not change
+    path = root / "content/interventions/example-hormone.yaml"
+    path.write_text(path.read_text() + "\n# a comment\n")
+
+
+BROKEN = "content/mechanisms/step-one.yaml"
+ENTRY = "interventions/example-hormone/index.html"
+
+
+def _break(root: Path) -> None:
+    (root / BROKEN).write_text("id: step-one\nname: [\n")
+
+
+def _about(root: Path) -> None:  # a hand-written page: MkDocs reads it itself
+    about = root / "content/pages/about.md"
+    about.write_text(about.read_text() + "\nOne more sentence.\n")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One edit of the preview's project and what the rebuild after it did; `differences` from a
+    fresh `build` of the edited project (None: not compared); `home` the home page it left;
+    `entry_kept`: whether ENTRY is byte for byte what it was before the edit."""
+
+    what: str
+    done: Rebuild
+    differences: dict[str, list[str]] | None
+    home: str
+    entry_kept: bool
+
+
+@pytest.fixture(scope="module")
+def steps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Step]:
+    """One preview, edited step after step (each test below reads the steps it is about): the
+    seven EDITS, an edit that breaks the check and its fix, one that changes nothing, and one of
+    a page MkDocs reads itself. After each edit that changes the site, a fresh `build` of the
+    edited project is compared with the preview, file by file: a page a rebuild left stale shows
+    at its own step, not only at the end."""
+    tmp = tmp_path_factory.mktemp("incremental")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", "1764547200")
+        root = make_site_project(tmp / "project")
+        site = tmp / "preview"
+        preview = Preview(root, site, serving=False)
+        first = preview.rebuild()
+        out = {"first build": Step("first build", first, None, "", True)}
+        good = (root / BROKEN).read_text()
+        # compare: with a fresh build of the edited project ("fresh"), with the last fresh build
+        # when the project is byte for byte what that build read ("last": the fix restores the
+        # broken file), or not at all ("")
+        plan: list[tuple[str, Callable[[Path], None], str]] = [(what, edit, "fresh") for what, edit in EDITS]
+        plan += [("a broken file", _break, ""),
+                 ("the broken file fixed", lambda root: (root / BROKEN).write_text(good), "last"),
+                 ("a comment", _comment, ""), ("a hand-written page", _about, "fresh")]
+        last: tuple[Path, dict[str, str]] | None = None
+        for i, (what, edit, compare) in enumerate(plan):
+            entry = (site / ENTRY).read_bytes()
+            edit(root)
+            done = preview.rebuild()
+            differences = None
+            if compare == "fresh":
+                if last is not None:
+                    shutil.rmtree(last[0])
+                fresh = tmp / f"fresh-{i}"
+                assert build(root, fresh).stage == "done", what
+                last = (fresh, tree_digest(root))
+            if compare:
+                assert last is not None and tree_digest(root) == last[1], what
+                differences = _differences(site, last[0])
+            out[what] = Step(what, done, differences, (site / "index.html").read_text(),
+                             (site / ENTRY).read_bytes() == entry)
+    return out
+
+
+def test_each_partial_rebuild_leaves_the_site_a_fresh_build_writes(steps: dict[str, Step]) -> None:
+    assert steps["first build"].done.kind == "full"
+    for what, _ in EDITS:
+        done = steps[what].done
         assert (what, done.kind, done.reason, done.problems) == (what, "partial", "", ())
-        fresh = tmp_path / f"fresh-{i}"
-        assert build(project, fresh).stage == "done"
-        assert (what, _differences(tmp_path / "preview", fresh)) == (what, NO_DIFFERENCE)
-        shutil.rmtree(fresh)
+        assert (what, steps[what].differences) == (what, NO_DIFFERENCE)
 
 
-def test_an_edit_rewrites_the_pages_that_show_what_it_changed_and_no_other(project: Path, tmp_path: Path) -> None:
-    preview = Preview(project, tmp_path / "preview", serving=False)
-    preview.rebuild()
-    _claim_text(project)  # the claim is on its entry's page and on its source's page ("cited by")
-    assert preview.rebuild().written == ("data/interventions/example-hormone.json", "data/kb.json",
-                                         "interventions/example-hormone/index.html",
-                                         "references/smith2020example/index.html", "pagefind/")
-    _title(project)  # a mechanism's name: its page, the pages that link it, the indexes, the export
-    assert preview.rebuild().written == (
+def test_an_edit_rewrites_the_pages_that_show_what_it_changed_and_no_other(steps: dict[str, Step]) -> None:
+    # the first three steps, in this order, after the first build
+    assert [what for what in steps][1:4] == ["a claim's text", "a title in backlinks and indexes",
+                                             "an intervention's name, on the home page"]
+    # the claim is on its entry's page and on its source's page ("cited by")
+    assert steps["a claim's text"].done.written == ("data/interventions/example-hormone.json", "data/kb.json",
+                                                    "interventions/example-hormone/index.html",
+                                                    "references/smith2020example/index.html", "pagefind/")
+    # a mechanism's name: its page, the pages that link it, the indexes, the export
+    assert steps["a title in backlinks and indexes"].done.written == (
         "data/kb.json", "data/mechanisms/step-two.json", "interventions/example-hormone/index.html",
         "interventions/index.html", "mechanisms/index.html", "mechanisms/step-one/index.html",
         "mechanisms/step-two/index.html", "references/smith2020example/index.html", "pagefind/")
-    _intervention_name(project)  # and an intervention's, also in the home page's summary
-    assert preview.rebuild().written == (
+    # and an intervention's, also in the home page's summary
+    assert steps["an intervention's name, on the home page"].done.written == (
         "data/interventions.csv", "data/interventions/example-avoid.json", "data/kb.json", "feed.xml", "index.html",
         "interventions/example-avoid/index.html",
         "interventions/example-hormone/index.html", "interventions/index.html", "mechanisms/index.html",
         "mechanisms/step-one/index.html", "pagefind/")
 
 
-def test_an_edit_that_changes_nothing_rewrites_nothing(project: Path, tmp_path: Path) -> None:
-    preview = Preview(project, tmp_path / "preview", serving=False)
-    preview.rebuild()
-    path = project / "content/interventions/example-hormone.yaml"
-    path.write_text(path.read_text() + "\n# a comment\n")
-    done = preview.rebuild()
+def test_an_edit_that_changes_nothing_rewrites_nothing(steps: dict[str, Step]) -> None:
+    done = steps["a comment"].done
     assert (done.kind, done.written) == ("unchanged", ())
 
 
-def test_an_edit_that_breaks_the_check_shows_it_and_keeps_the_last_good_site(project: Path, tmp_path: Path) -> None:
-    site = tmp_path / "preview"
-    preview = Preview(project, site, serving=False)
-    preview.rebuild()
-    entry = (site / "interventions/example-hormone/index.html").read_bytes()
-    broken = project / "content/mechanisms/step-one.yaml"
-    good = broken.read_text()
-    broken.write_text("id: step-one\nname: [\n")
-    done = preview.rebuild()
-    assert (done.kind, done.written) == ("errors", ("index.html",))
-    home = (site / "index.html").read_text()
-    assert "The knowledge base has errors" in home
-    assert "content/mechanisms/step-one.yaml:3:1: error[KB102]" in home
-    assert (site / "interventions/example-hormone/index.html").read_bytes() == entry
-    broken.write_text(good)
-    done = preview.rebuild()
-    assert (done.kind, done.written) == ("partial", ("index.html", "pagefind/"))
-    assert build(project, tmp_path / "fresh").stage == "done"
-    assert _differences(site, tmp_path / "fresh") == NO_DIFFERENCE
+def test_an_edit_that_breaks_the_check_shows_it_and_keeps_the_last_good_site(steps: dict[str, Step]) -> None:
+    broken = steps["a broken file"]
+    assert (broken.done.kind, broken.done.written) == ("errors", ("index.html",))
+    assert "The knowledge base has errors" in broken.home
+    assert "content/mechanisms/step-one.yaml:3:1: error[KB102]" in broken.home
+    assert broken.entry_kept
+    fixed = steps["the broken file fixed"]
+    assert (fixed.done.kind, fixed.done.written) == ("partial", ("index.html", "pagefind/"))
+    assert fixed.differences == NO_DIFFERENCE
 
 
-def test_an_edit_of_what_mkdocs_reads_itself_rebuilds_everything(project: Path, tmp_path: Path) -> None:
-    preview = Preview(project, tmp_path / "preview", serving=False)
-    preview.rebuild()
-    about = project / "content/pages/about.md"
-    about.write_text(about.read_text() + "\nOne more sentence.\n")
-    done = preview.rebuild()
-    assert (done.kind, done.reason) == ("full", "mkdocs.yml, a hand-written page or the theme override changed")
-    assert build(project, tmp_path / "fresh").stage == "done"
-    assert _differences(tmp_path / "preview", tmp_path / "fresh") == NO_DIFFERENCE
+def test_an_edit_of_what_mkdocs_reads_itself_rebuilds_everything(steps: dict[str, Step]) -> None:
+    about = steps["a hand-written page"]
+    assert (about.done.kind, about.done.reason) == ("full", "mkdocs.yml, a hand-written page or the theme override changed")
+    assert about.differences == NO_DIFFERENCE
 
 
 def test_a_check_with_the_load_cache_loads_the_edited_file_only_and_finds_what_a_fresh_check_finds(

@@ -5,10 +5,13 @@ a summary table whose URL filters find matching rows on every page (Debian's Chr
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -25,10 +28,10 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_build import first_load_bytes, project_from  # noqa: E402
 from bench_check import generate  # noqa: E402
 
-SMALL = {INTERVENTION.name: 10, MECHANISM.name: 10, CITATION.name: 40}
-ENTRIES = 50  # 25 interventions, 25 mechanisms, 100 references: 3 pages of each
+SMALL = {INTERVENTION.name: 7, MECHANISM.name: 7, CITATION.name: 27}
+ENTRIES = 40  # 20 interventions, 20 mechanisms, 80 references: 3 pages of each (over 100 pages in all)
 #: interventions given a second population, so that a filter matches rows on several pages
-MEN = ("int-2", "int-15", "int-23")
+MEN = ("int-2", "int-12", "int-17")
 
 
 class _Links(HTMLParser):
@@ -66,18 +69,33 @@ def _make_large(folder: Path) -> Path:
     return project_from(folder / "content-src", folder / "project")
 
 
+@dataclass(frozen=True)
+class LargeBuild(Built):
+    """`large`, and what its one `allokb build` said on stderr and how often it checked the project."""
+
+    stderr: str
+    checks: int
+
+
 @pytest.fixture(scope="module")
-def large() -> Iterator[Built]:
+def large() -> Iterator[LargeBuild]:
+    """The large knowledge base, built once with small pages by `allokb build` in-process (over
+    100 pages: it also shows a long build's progress, and that a build checks the project once)."""
     import tempfile
 
+    import allokb.project
     from allokb.cli import main
 
     with tempfile.TemporaryDirectory(prefix="allokb-paging-") as tmp:
         site = Path(tmp) / "www" / "atlas"
-        with _small_pages():
+        checks: list[Path] = []
+        real = allokb.project._check
+        stderr = io.StringIO()  # not a TTY: plain progress lines
+        with _small_pages(), pytest.MonkeyPatch.context() as patch, contextlib.redirect_stderr(stderr):
+            patch.setattr(allokb.project, "_check", lambda root, *rest: (checks.append(root), real(root, *rest))[1])
             project = _make_large(Path(tmp))
-            assert main(["build", str(project), "--site-dir", str(site)]) == 0
-        yield Built(project, site)
+            assert main(["build", str(project), "--site-dir", str(site)]) == 0, stderr.getvalue()
+        yield LargeBuild(project, site, stderr.getvalue(), len(checks))
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +156,7 @@ def test_extra_pages_get_new_urls_and_nothing_else(large: Built) -> None:
     assert not (large.site / "interventions" / "page" / "1").exists()
 
 
-@pytest.mark.parametrize("section, count", [("interventions", 25), ("mechanisms", 25), ("references", 100)])
+@pytest.mark.parametrize("section, count", [("interventions", 20), ("mechanisms", 20), ("references", 80)])
 def test_every_entry_is_reached_from_the_index_without_javascript(large: Built, section: str, count: int) -> None:
     """Following the index's plain links (page links included), from /<section>/, reaches every
     entry's page (the diagram's links left aside: it is on the first page only)."""
@@ -167,7 +185,7 @@ def test_every_entry_is_reached_from_the_index_without_javascript(large: Built, 
 
 def test_home_lists_a_few_per_category_and_links_the_rest(large: Built) -> None:
     html = (large.site / "index.html").read_text()
-    assert '<a href="interventions/?category=supplement">20 more</a>' in html
+    assert '<a href="interventions/?category=supplement">15 more</a>' in html
 
 
 # --- in the browser -------------------------------------------------------------------------------
@@ -196,7 +214,7 @@ def test_a_filter_finds_matching_rows_on_every_page(browser: Any, large: Built, 
     page.goto(large_url + "interventions/page/2/?population=men-on-trt")
     page.wait_for_function("() => !document.querySelector('[data-allokb-count]').textContent.includes('searching')")
     assert sorted(_rows(page)) == sorted(names)
-    assert page.locator("[data-allokb-count]").inner_text() == "3 of 25 shown"
+    assert page.locator("[data-allokb-count]").inner_text() == "3 of 20 shown"
     # Only the pages that hold a match were fetched, each once.
     pages = [u for u in fetched if "/interventions/" in u and u.endswith("/")]
     wanted = {large_url + "interventions/" + ("" if n == 1 else f"page/{n}/") for n in on - {2}}
@@ -213,14 +231,14 @@ def test_a_filter_finds_matching_rows_on_every_page(browser: Any, large: Built, 
 @pytest.mark.browser
 def test_a_text_filter_searches_every_page_and_clearing_it_shows_this_page(browser: Any, large: Built,
                                                                             large_url: str) -> None:
-    last = next(f"Intervention {i}" for i in range(25) if _page_of(large, f"Intervention {i}") == 3)
+    last = next(f"Intervention {i}" for i in range(20) if _page_of(large, f"Intervention {i}") == 3)
     page = browser.new_page()
     page.goto(large_url + "interventions/?q=" + last.replace(" ", "%20"))
     page.wait_for_function("() => !document.querySelector('[data-allokb-count]').textContent.includes('searching')")
     assert _rows(page) == [last]
     page.fill("input[data-allokb-filter-text]", "")
-    assert len(_rows(page)) == 10
-    assert page.locator("[data-allokb-count]").inner_text() == "10 of 25 shown"
+    assert len(_rows(page)) == 7
+    assert page.locator("[data-allokb-count]").inner_text() == "7 of 20 shown"
     assert page.locator("[data-allokb-paging]").first.is_visible()
     assert page.url == large_url + "interventions/"
     page.close()
@@ -231,7 +249,11 @@ def test_the_static_count_agrees_with_the_browser_on_the_real_site(browser: Any,
                                                                     repo_url: str) -> None:
     """benchmarks/bench_build.py counts a first load from the built files (HTML, its stylesheets,
     scripts, images and fonts); on the real site that count equals what Chromium fetches."""
-    for path in ("", "interventions/", "references/", "mechanisms/", "interventions/oral-micronized-progesterone/"):
+    # The five pages load at once, each in a context of its own (nothing cached between them), so
+    # that their half-second waits for a quiet network overlap.
+    paths = ("", "interventions/", "references/", "mechanisms/", "interventions/oral-micronized-progesterone/")
+    contexts, pages, fetched = [], [], []
+    for path in paths:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         sizes: dict[str, int] = {}
@@ -240,9 +262,15 @@ def test_the_static_count_agrees_with_the_browser_on_the_real_site(browser: Any,
             sizes[request.url] = len(request.response().body())
 
         page.on("requestfinished", finished)
-        page.goto(repo_url + path)
+        page.goto(repo_url + path, wait_until="commit")
+        contexts.append(context)
+        pages.append(page)
+        fetched.append(sizes)
+    for page in pages:
         page.wait_for_load_state("networkidle")
+    for context in contexts:
         context.close()
+    for path, sizes in zip(paths, fetched, strict=True):
         static, loaded = first_load_bytes(repo_site, repo_site / path / "index.html")
         assert static == sum(sizes.values()), (path, sorted(sizes), loaded)
 
@@ -253,3 +281,16 @@ def test_the_diagram_is_on_the_first_page_only_and_left_out_when_too_large(large
     assert '<figure class="allokb-diagram"' in first and 'class="allokb-diagram-text"' in first
     assert "allokb-diagram" not in second
     assert paging.diagram_fits(12, 19) and paging.diagram_fits(60, 60) and not paging.diagram_fits(61, 60)
+
+
+# --- the same build: a long build prints progress, and checks the project once ----------------------
+
+def test_long_builds_print_progress(large: LargeBuild) -> None:
+    lines = [line for line in large.stderr.splitlines() if line.startswith("build: ")]
+    last = re.fullmatch(r"build: (\d+)/\1 pages written \(.+\)", lines[-1])
+    assert last and int(last.group(1)) > 100
+    assert 10 <= len(lines) <= 11  # not a TTY: a line every tenth of the pages, and one at the end
+
+
+def test_allokb_build_checks_the_project_once(large: LargeBuild) -> None:
+    assert large.checks == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import allokb.project
-from allokb.project import check_project
+from allokb.project import CheckResult, check_project
 from conftest import REPO
 
 
@@ -34,9 +34,15 @@ def large_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def serial(large_kb: Path) -> CheckResult:
+    """The check of `large_kb` in this process alone (read-only)."""
+    return check_project(large_kb)
+
+
 @pytest.mark.parametrize("processes", [2, 3])
-def test_pooled_check_equals_serial_check(large_kb: Path, processes: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    serial = check_project(large_kb)
+def test_pooled_check_equals_serial_check(large_kb: Path, serial: CheckResult, processes: int,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(serial.diagnostics) >= 4 and serial.files == 900
     monkeypatch.setattr(allokb.project, "_processes", lambda files: processes)
     pooled = check_project(large_kb)

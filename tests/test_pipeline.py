@@ -49,13 +49,21 @@ def built(fixture_build: Built) -> tuple[Path, Path]:
     return fixture_build.root, fixture_build.site
 
 
+@pytest.fixture(scope="module")
+def previous(fixture_build: Built, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
+    """One copy of the fixture's site, and its files: every refused build below builds over it
+    and leaves it as it was (each test compares it with the same snapshot)."""
+    site = tmp_path_factory.mktemp("previous") / "site"
+    subprocess.run(["cp", "-a", str(fixture_build.site), str(site)], check=True)
+    return site, _tree(site)
+
+
 @pytest.fixture
-def broken(built: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path, int, dict[str, bytes]]:
-    """A copy of the built project whose mechanism template fails, with a copy of its site."""
+def broken(previous: tuple[Path, dict[str, bytes]], tmp_path: Path) -> tuple[Path, Path, int, dict[str, bytes]]:
+    """A copy of the built project whose mechanism template fails, with the copy of its site."""
     root = make_site_project(tmp_path / "project")
-    site = tmp_path / "site"
-    subprocess.run(["cp", "-a", str(built[1]), str(site)], check=True)
-    return root, site, _break_template(root), _tree(site)
+    site, before = previous
+    return root, site, _break_template(root), before
 
 
 # --- errors are data to the edge ---------------------------------------------------------------
@@ -85,7 +93,7 @@ def test_build_reports_a_broken_template_as_json(broken: tuple[Path, Path, int, 
                                  "text": f"build failed: 1 error, 0 warnings in {report['summary']['files']} files"}
     assert out.err.splitlines()[-1] == "allokb: build failed: fix the errors above; the previous site is unchanged"
     assert _tree(site) == before
-    assert sorted(p.name for p in site.parent.iterdir()) == ["project", "site"]  # no staging, no lock left
+    assert sorted(p.name for p in site.parent.iterdir()) == ["site"]  # no staging, no lock left
 
 
 @pytest.mark.parametrize("fmt, first", [

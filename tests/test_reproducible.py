@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import mkdocs.utils
@@ -61,18 +63,6 @@ def test_two_builds_of_one_commit_are_identical(tmp_path: Path, monkeypatch: pyt
     assert "sitemap.xml.gz" in sites[0]
 
 
-def test_source_date_epoch_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = make_site_project(tmp_path / "project")
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01
-    assert main(["build", str(root), "--site-dir", str(tmp_path / "one")]) == 0
-    copy = tmp_path / "copy"
-    shutil.copytree(root, copy)
-    time.sleep(1.1)
-    assert main(["build", str(copy), "--site-dir", str(tmp_path / "two")]) == 0
-    assert tree_digest(tmp_path / "one") == tree_digest(tmp_path / "two")
-    assert "<lastmod>2026-01-01</lastmod>" in (tmp_path / "one" / "sitemap.xml").read_text()
-
-
 TWICE = """  - id: twice-{n}
     statement: "A claim that cites one source twice (claim twice-{n})."
     outcome: depressive-symptoms
@@ -90,25 +80,92 @@ TWICE = """  - id: twice-{n}
 """
 
 
-def test_builds_with_six_hash_seeds_are_identical(tmp_path: Path) -> None:
-    """Six builds, each in a fresh process with its own PYTHONHASHSEED, of a knowledge base where
-    claims cite one source twice (once `supported`, once `partial`): every byte of every file is
-    the same. Sets of strings iterate in a different order under each seed, so a list that
-    reaches a page from a set without a total sort shows here (it did: "cited by", in one build
-    out of about six)."""
-    root = make_site_project(tmp_path / "project")
+#: Run in a fresh process under PYTHONHASHSEED: build the project (argv 1) into argv 2, then print the
+#: exit status and, for each claim that cites one source twice, which of its two citing sites a set
+#: of them yields first (the order a list taken from the set without a total sort would have).
+SEEDED_BUILD = """
+import json, sys
+from pathlib import Path
+from allokb.cli import main
+from allokb.project import check_project
+status = main(["build", sys.argv[1], "--site-dir", sys.argv[2]]) if len(sys.argv) > 2 else None
+sites = check_project(Path(sys.argv[1])).kb.cited_by["smith2020example"]
+first = {}
+for site in set(sites):
+    first.setdefault(site.anchor, site.support)
+print(json.dumps({"status": status, "first": {k: v for k, v in sorted(first.items()) if "twice" in k}}))
+"""
+
+#: Two hash seeds under which a set of the citing sites of every doubly cited claim comes out in the
+#: opposite order (checked below, in the build's own process): a list that reaches a page from such
+#: a set without a total sort differs between the two builds, whichever claim it is.
+SEEDS = (1, 3)
+
+
+def _twice_project(root: Path) -> Path:
+    """The valid fixture where four claims cite one source twice (once `supported`, once `partial`)."""
+    make_site_project(root)
     path = root / "content" / "interventions" / "example-hormone.yaml"
     claims = "".join(TWICE.format(n=n) for n in range(4))
     path.write_text(path.read_text().replace("claims:\n", "claims:\n" + claims, 1))
     assert main(["urls", str(root), "--write"]) == 0
+    return root
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """A build under one hash seed: its files' digests, the set order it saw, when it started,
+    its sitemap."""
+
+    digests: dict[str, str]
+    first: dict[str, str]
+    started: float
+    sitemap: str
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Seeded, Seeded]:
+    """Two builds of one knowledge base, each in a fresh process with its own PYTHONHASHSEED and
+    one SOURCE_DATE_EPOCH (2026-01-01), the second from a copy of the project in another folder,
+    more than a second later."""
+    tmp = tmp_path_factory.mktemp("seeded")
+    roots = [_twice_project(tmp / "project"), tmp / "elsewhere" / "copy"]
+    shutil.copytree(roots[0], roots[1])
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "SOURCE_DATE_EPOCH": "1767225600"}
-    digests = []
-    for seed in range(6):
-        site = tmp_path / f"site-{seed}"
-        proc = subprocess.run([sys.executable, "-m", "allokb", "build", str(root), "--site-dir", str(site)],
+    builds = []
+    for seed, root in zip(SEEDS, roots, strict=True):
+        if builds:
+            time.sleep(max(0.0, builds[-1].started + 1.1 - time.time()))  # another second on the clock
+        started, site = time.time(), tmp / f"site-{seed}"
+        proc = subprocess.run([sys.executable, "-c", SEEDED_BUILD, str(root), str(site)],
                               env={**env, "PYTHONHASHSEED": str(seed)}, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr
-        digests.append(tree_digest(site))
-    assert "references/smith2020example/index.html" in digests[0] and "data/kb.json" in digests[0]
-    assert all(d == digests[0] for d in digests[1:]), [sorted(k for k in d if d[k] != digests[0].get(k))
-                                                       for d in digests[1:]]
+        report = json.loads(proc.stdout.splitlines()[-1])
+        assert report["status"] == 0, proc.stderr
+        builds.append(Seeded(tree_digest(site), report["first"], started, (site / "sitemap.xml").read_text()))
+    return builds[0], builds[1]
+
+
+def test_source_date_epoch_is_honoured(seeded: tuple[Seeded, Seeded]) -> None:
+    """Two builds with one SOURCE_DATE_EPOCH, in different folders at different times: every byte
+    is the same, and the sitemap is dated by the epoch."""
+    one, two = seeded
+    assert two.started - one.started >= 1.1
+    assert "<lastmod>2026-01-01</lastmod>" in one.sitemap
+    assert one.digests == two.digests, sorted(k for k in one.digests.keys() | two.digests.keys()
+                                              if one.digests.get(k) != two.digests.get(k))
+
+
+def test_builds_with_two_opposite_hash_seeds_are_identical(seeded: tuple[Seeded, Seeded]) -> None:
+    """Two builds, each in a fresh process with its own PYTHONHASHSEED, of a knowledge base where
+    claims cite one source twice (once `supported`, once `partial`): every byte of every file is
+    the same. The two seeds give opposite set orders to the two citing sites of every such claim
+    (shown here, not assumed), so a list that reaches a page from a set without a total sort shows
+    here (it did: "cited by", in one build out of about six with random seeds)."""
+    one, two = seeded
+    assert sorted(one.first) == [f"claim-twice-{n}" for n in range(4)]
+    flipped = {"partial": "supported", "supported": "partial"}
+    assert two.first == {anchor: flipped[support] for anchor, support in one.first.items()}, (one.first, two.first)
+    assert "references/smith2020example/index.html" in one.digests and "data/kb.json" in one.digests
+    assert one.digests == two.digests, sorted(k for k in one.digests.keys() | two.digests.keys()
+                                              if one.digests.get(k) != two.digests.get(k))

@@ -3,16 +3,16 @@ internal link and anchor resolves; nothing is loaded from outside; failed builds
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from allokb.cli import main
 from conftest import REPO, copy_site, make_site_project
-from sitecheck import broken_links, scan_site
+from sitecheck import PageScan, broken_links, scan_site
 
 
 def _build(root: Path, site: Path) -> None:
@@ -22,10 +22,16 @@ def _build(root: Path, site: Path) -> None:
 # fixture_site and repo_site: the session's shared builds (tests/conftest.py), read-only here.
 
 
+@functools.cache
+def _scans(site: Path) -> dict[str, PageScan]:
+    """Every page of a shared (read-only) site, scanned once for both tests that read them."""
+    return scan_site(site)
+
+
 @pytest.mark.parametrize("which", ["fixture_site", "repo_site"])
 def test_every_internal_link_and_anchor_resolves(which: str, request: pytest.FixtureRequest) -> None:
     site = request.getfixturevalue(which)
-    scans = scan_site(site)
+    scans = _scans(site)
     assert len(scans) >= 8
     assert broken_links(site, scans) == []
 
@@ -33,7 +39,7 @@ def test_every_internal_link_and_anchor_resolves(which: str, request: pytest.Fix
 @pytest.mark.parametrize("which", ["fixture_site", "repo_site"])
 def test_nothing_is_loaded_from_another_host(which: str, request: pytest.FixtureRequest) -> None:
     site = request.getfixturevalue(which)
-    for rel, scan in scan_site(site).items():
+    for rel, scan in _scans(site).items():
         external = [u for u in scan.resources if re.match(r"^(https?:)?//", u)]
         assert external == [], rel
     css = "\n".join(p.read_text() for p in site.rglob("*.css"))
@@ -155,29 +161,5 @@ def test_entry_pages_show_their_history(repo_site: Path) -> None:
     assert 'id="history"' in html and "https://github.com/allo-atlas/atlas/commit/" in html
 
 
-def test_long_builds_print_progress(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import sys as _sys
-
-    _sys.path.insert(0, str(REPO / "benchmarks"))
-    from bench_check import generate
-
-    content = tmp_path / "content-src"
-    generate(content, 40)  # 40 entries and 80 references: over 100 pages
-    root = make_site_project(tmp_path / "project", content_from=content)
-    shutil.copy(REPO / "content" / "rubric.yaml", root / "content" / "rubric.yaml")
-    capsys.readouterr()
-    assert main(["build", str(root), "--site-dir", str(tmp_path / "site")]) == 0
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("build: ")]
-    assert 10 <= len(lines) <= 11  # not a TTY: a line every tenth of the pages, and one at the end
-    assert re.fullmatch(r"build: (\d+)/\1 pages written \(.+\)", lines[-1])
-
-
-def test_allokb_build_checks_the_project_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import allokb.project
-
-    calls: list[Path] = []
-    real = allokb.project._check
-    monkeypatch.setattr(allokb.project, "_check", lambda root, *rest: (calls.append(root), real(root, *rest))[1])
-    root = make_site_project(tmp_path / "project")
-    assert main(["build", str(root), "--site-dir", str(tmp_path / "site")]) == 0
-    assert len(calls) == 1
+# A long build's progress, and that `allokb build` checks the project once: tests/test_pagination.py
+# (read from its one build of a large knowledge base).
