@@ -148,13 +148,14 @@ class Seen:
 
 class Pages:
     """The pages of one site in one browser context (a viewport, a colour scheme...), each loaded
-    once, on first use, and probed: `probes` maps a name to a function of the loaded page, run in
+    once, on first use, and probed (`init_script` runs before each page's own scripts): `probes` maps a name to a function of the loaded page, run in
     order (one that changes the page comes last). The page is left for the next path; a test
     asserts on the `Seen` record, so each page's test fails on its own, named by its path."""
 
     def __init__(self, browser: Any, base_url: str, probes: dict[str, Callable[[Any], Any]],
-                 **context: Any) -> None:
+                 init_script: str | None = None, **context: Any) -> None:
         self._browser, self._base, self._probes, self._options = browser, base_url, probes, context
+        self._init_script = init_script
         self._context: Any = None
         self._seen: dict[str, Seen | BaseException] = {}
 
@@ -172,6 +173,8 @@ class Pages:
     def _load(self, path: str) -> Seen:
         if self._context is None:
             self._context = self._browser.new_context(**self._options)
+            if self._init_script is not None:
+                self._context.add_init_script(self._init_script)
         page = self._context.new_page()
         try:
             watch = Watch(page)
