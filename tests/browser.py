@@ -116,12 +116,14 @@ class Watch:
         self._last = time.monotonic()
 
     def settle(self, quiet: float = 0.1, timeout: float = 15.0) -> None:
-        """Wait for the load event, then until no request has been open for `quiet` seconds:
-        `networkidle` without its 500 ms window (requests that start later are not waited for,
-        as they were not by `networkidle` after its window)."""
+        """Wait for the load event, then until no request has been open, started or ended for
+        `quiet` seconds (counted from this call at the earliest, so that what an action just
+        done starts is waited for): `networkidle` with 100 ms for its 500 ms window (a request
+        that starts later is not waited for, as none was by `networkidle` after its window)."""
+        start = time.monotonic()
         self.page.wait_for_load_state("load")
-        deadline = time.monotonic() + timeout
-        while self._open or time.monotonic() - self._last < quiet:
+        deadline = start + timeout
+        while self._open or time.monotonic() - max(self._last, start) < quiet:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{self.page.url}: requests still open after {timeout} s: "
                                      f"{sorted(r.url for r in self._open)}")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser import start_chromium
+from browser import Watch, start_chromium
 from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
@@ -50,22 +50,26 @@ class Traffic:
         return sum(size for url, size in self.sizes.items() if urls is None or url in urls)
 
 
-def _open(browser: Browser, url: str) -> tuple[Any, Page, Traffic]:
+def _open(browser: Browser, url: str) -> tuple[Any, Page, Traffic, Watch]:
+    """A first visit (a new context: nothing cached), its network quiet."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     traffic = Traffic(page)
+    watch = Watch(page)
     page.goto(url)
-    page.wait_for_load_state("networkidle")
-    return context, page, traffic
+    watch.settle()
+    return context, page, traffic, watch
 
 
 @pytest.mark.parametrize("path", PAGES)
 def test_first_load_is_under_250_kb_and_fetches_nothing_of_the_search(browser: Browser, repo_url: str, path: str,
                                                                         record_property: Any) -> None:
-    context, page, traffic = _open(browser, repo_url + path)
+    context, page, traffic, watch = _open(browser, repo_url + path)
     page.mouse.move(600, 400)  # hovering is not using the search
     page.mouse.wheel(0, 2000)
-    page.wait_for_timeout(300)
+    # what a hover or a scroll fetched starts in its own event (assets/search.js loads Pagefind on
+    # the search box's focus and the search toggle's change): waited for until the network is quiet
+    watch.settle()
     context.close()
     record_property("first_load_bytes", traffic.total())
     assert [u for u in traffic.sizes if "/pagefind/" in u] == []
@@ -73,7 +77,7 @@ def test_first_load_is_under_250_kb_and_fetches_nothing_of_the_search(browser: B
     assert 0 < traffic.total() < LIMIT, sorted(traffic.sizes.items(), key=lambda item: -item[1])[:5]
 
 
-def _search(page: Page, query: str, kind: str = "") -> list[str]:
+def _search(page: Page, watch: Watch, query: str, kind: str = "") -> list[str]:
     box = page.locator("input.md-search__input")
     page.locator(f".allokb-search-kinds input[value='{kind}']").check()
     box.fill("")
@@ -81,20 +85,20 @@ def _search(page: Page, query: str, kind: str = "") -> list[str]:
     # key, the page searches each prefix the debounce lets through, and the bytes vary from run to run)
     page.wait_for_function("q => document.querySelector('.md-search-result__list').dataset.query === q",
                            arg=f"{query}|{kind}")
-    page.wait_for_load_state("networkidle")
+    watch.settle()
     return page.eval_on_selector_all(".md-search-result__item a", "links => links.map(a => a.getAttribute('href'))")
 
 
 def test_search_finds_an_intervention_a_mechanism_and_a_reference_by_author(browser: Browser, repo_url: str,
                                                                             record_property: Any) -> None:
-    context, page, traffic = _open(browser, repo_url)
+    context, page, traffic, watch = _open(browser, repo_url)
     seen = set(traffic.sizes)
     page.keyboard.press("/")
     found, costs = {}, {}
     for name, query, kind in [("intervention", "micronized progesterone", "intervention"),
                               ("mechanism", "biphasic", "mechanism"), ("reference", "Andréen", "reference"),
                               ("everything", "Andréen", "")]:
-        found[name] = _search(page, query, kind)
+        found[name] = _search(page, watch, query, kind)
         costs[name] = {u: s for u, s in traffic.sizes.items() if u not in seen}
         seen |= set(costs[name])
     marks = page.eval_on_selector_all(".md-search-result__item mark", "marks => marks.map(m => m.textContent)")
