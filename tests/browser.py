@@ -145,7 +145,17 @@ class Seen:
     values: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, probe: str) -> Any:
-        return self.values[probe]
+        value = self.values[probe]
+        if isinstance(value, _Failed):
+            raise AssertionError(f"{self.path!r}: the probe {probe!r} failed: {value.error}") from value.error
+        return value
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A probe that raised: the test that reads it fails, not the others of the page."""
+
+    error: Exception
 
 
 class Pages:
@@ -182,7 +192,7 @@ class Pages:
             watch = Watch(page)
             page.goto(self._base + path)
             watch.settle()
-            values = {name: probe(page) for name, probe in self._probes.items()}
+            values = {name: _probe(probe, page) for name, probe in self._probes.items()}
             return Seen(path, page.url, list(watch.requests), list(watch.console_errors), list(watch.page_errors),
                         values)
         finally:
@@ -192,6 +202,13 @@ class Pages:
         if self._context is not None:
             self._context.close()
             self._context = None
+
+
+def _probe(probe: Callable[[Any], Any], page: Any) -> Any:
+    try:
+        return probe(page)
+    except Exception as exc:  # noqa: BLE001 - kept for the test that reads this probe
+        return _Failed(exc)
 
 
 def scroll_width(page: Any) -> int:
