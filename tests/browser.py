@@ -100,11 +100,23 @@ class Watch:
         self.page_errors: list[str] = []
         self._open: set[Any] = set()
         self._last = time.monotonic()
-        page.on("request", self._started)
-        page.on("requestfinished", self._ended)
-        page.on("requestfailed", self._ended)
-        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+        self._listeners: list[tuple[str, Callable[[Any], None]]] = [
+            ("request", self._started), ("requestfinished", self._ended), ("requestfailed", self._ended),
+            ("console", self._console), ("pageerror", self._page_error)]
+        for event, listener in self._listeners:
+            page.on(event, listener)
+
+    def stop(self) -> None:
+        """Stop watching (the page goes on to another watch)."""
+        for event, listener in self._listeners:
+            self.page.remove_listener(event, listener)
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)
+
+    def _page_error(self, error: Any) -> None:
+        self.page_errors.append(str(error))
 
     def _started(self, request: Any) -> None:
         self.requests.append(request.url)
@@ -160,15 +172,19 @@ class _Failed:
 
 class Pages:
     """The pages of one site in one browser context (a viewport, a colour scheme...), each loaded
-    once, on first use, and probed (`init_script` runs before each page's own scripts): `probes` maps a name to a function of the loaded page, run in
-    order (one that changes the page comes last). The page is left for the next path; a test
-    asserts on the `Seen` record, so each page's test fails on its own, named by its path."""
+    once, on first use, and probed (`init_script` runs before each page's own scripts): `probes` maps
+    a name to a function of the loaded page, run in order (one that changes the page comes last).
+    A test asserts on the `Seen` record, so each page's test fails on its own, named by its path.
+
+    One tab goes from page to page (a new tab for each page costs twice the time: a new renderer
+    process each); a page that does not load or whose probe fails fails only the tests that read it."""
 
     def __init__(self, browser: Any, base_url: str, probes: dict[str, Callable[[Any], Any]],
                  init_script: str | None = None, **context: Any) -> None:
         self._browser, self._base, self._probes, self._options = browser, base_url, probes, context
         self._init_script = init_script
         self._context: Any = None
+        self._page: Any = None
         self._seen: dict[str, Seen | BaseException] = {}
 
     def __call__(self, path: str) -> Seen:
@@ -183,25 +199,26 @@ class Pages:
         return seen
 
     def _load(self, path: str) -> Seen:
-        if self._context is None:
-            self._context = self._browser.new_context(**self._options)
-            if self._init_script is not None:
-                self._context.add_init_script(self._init_script)
-        page = self._context.new_page()
+        if self._page is None or self._page.is_closed():
+            if self._context is None:
+                self._context = self._browser.new_context(**self._options)
+                if self._init_script is not None:
+                    self._context.add_init_script(self._init_script)
+            self._page = self._context.new_page()
+        page = self._page
+        watch = Watch(page)
         try:
-            watch = Watch(page)
             page.goto(self._base + path)
             watch.settle()
             values = {name: _probe(probe, page) for name, probe in self._probes.items()}
-            return Seen(path, page.url, list(watch.requests), list(watch.console_errors), list(watch.page_errors),
-                        values)
         finally:
-            page.close()
+            watch.stop()
+        return Seen(path, page.url, watch.requests, watch.console_errors, watch.page_errors, values)
 
     def close(self) -> None:
         if self._context is not None:
             self._context.close()
-            self._context = None
+            self._context = self._page = None
 
 
 def _probe(probe: Callable[[Any], Any], page: Any) -> Any:

@@ -183,9 +183,17 @@ def real_narrow(browser: Browser, repo_url: str) -> Iterator[Pages]:
     pages.close()
 
 
+@pytest.mark.parametrize("path", WIDE_PAGES)
+def test_no_page_logs_an_error(wide: Pages, path: str) -> None:
+    """No console error (a missing file, a blocked resource, a script's error) and no uncaught error."""
+    seen = wide(path)
+    assert (seen.console_errors, seen.page_errors) == ([], [])
+
+
 @pytest.mark.parametrize("path", REAL_PAGES)
 def test_real_pages_fit_375px_and_pass_axe(real_narrow: Pages, path: str) -> None:
     seen = real_narrow(path)
     assert seen["width"] <= 375
     assert [u for u in seen.requests if not u.startswith("http://127.0.0.1:")] == []
     assert serious_violations(seen["axe"]) == []
+    assert (seen.console_errors, seen.page_errors) == ([], [])
