@@ -88,8 +88,10 @@ def test_first_load_is_under_250_kb_and_fetches_nothing_of_the_search(tab: tuple
         page.mouse.move(600, 400)  # hovering is not using the search
         page.mouse.wheel(0, 2000)
         # what a hover or a scroll fetched starts in its own event (assets/search.js loads Pagefind on
-        # the search box's focus and the search toggle's change): waited for until the network is quiet
-        watch.settle()
+        # the search box's focus and the search toggle's change): waited for until the network has
+        # been quiet for 300 ms after them (the fixed wait this replaced), 400 ms after the load, so
+        # that a fetch a timer starts that soon is seen too
+        watch.settle(quiet=0.3)
     finally:
         watch.stop()
         traffic.stop()
