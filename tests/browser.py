@@ -1,12 +1,21 @@
-"""Serving a built site on 127.0.0.1 and driving Debian's Chromium with Playwright."""
+"""Serving a built site on 127.0.0.1 and driving Debian's Chromium with Playwright; axe-core; and
+`Pages`, which loads each page of a site once and records what the tests of a file assert on it.
+
+Where the time of a browser test goes (measured on the repository's site): a page load is
+0.1-0.6 s; waiting for `networkidle` adds 500 ms to every load (its quiet window: every request
+of these pages starts before the load event, but the favicon, which starts with it), `settle`
+waits 100 ms; axe-core's colour-contrast rule is most of an axe run (3 s of Chromium CPU on the
+evidence page at 375 px with axe-core 4.14.1, 7-8 s with 4.12.1)."""
 
 from __future__ import annotations
 
 import functools
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -53,3 +62,173 @@ def serve(www: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- axe-core --------------------------------------------------------------------------------
+
+#: axe-core as tools/package-lock.json pins it (4.14.1, installed with tools/: `./tasks.sh test`),
+#: not the older copy inside axe-playwright-python (4.12.1): on the evidence page at 375 px the same
+#: run found the same violations in 3.0-3.4 s of Chromium CPU instead of 7.0-8.1 s.
+AXE = Path(__file__).resolve().parent.parent / "tools" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@functools.cache
+def _axe_source() -> str:
+    if not AXE.is_file():
+        raise AssertionError(f"axe-core is not installed ({AXE}): (cd tools && npm ci --ignore-scripts)")
+    return AXE.read_text(encoding="utf-8")
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's violations on `page` as it is now (every rule axe runs by default)."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(_axe_source())
+    result: list[dict[str, Any]] = page.evaluate("axe.run({resultTypes: ['violations']}).then(r => r.violations)")
+    return result
+
+
+# --- watching a page -------------------------------------------------------------------------
+
+class Watch:
+    """What a page does from now on: the URL of every request, the console's errors and the
+    page's uncaught errors; `settle()` waits until its network is quiet."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.requests: list[str] = []
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self._open: set[Any] = set()
+        self._last = time.monotonic()
+        self._listeners: list[tuple[str, Callable[[Any], None]]] = [
+            ("request", self._started), ("requestfinished", self._ended), ("requestfailed", self._ended),
+            ("console", self._console), ("pageerror", self._page_error)]
+        for event, listener in self._listeners:
+            page.on(event, listener)
+
+    def stop(self) -> None:
+        """Stop watching (the page goes on to another watch)."""
+        for event, listener in self._listeners:
+            self.page.remove_listener(event, listener)
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)
+
+    def _page_error(self, error: Any) -> None:
+        self.page_errors.append(str(error))
+
+    def _started(self, request: Any) -> None:
+        self.requests.append(request.url)
+        self._open.add(request)
+        self._last = time.monotonic()
+
+    def _ended(self, request: Any) -> None:
+        self._open.discard(request)
+        self._last = time.monotonic()
+
+    def settle(self, quiet: float = 0.1, timeout: float = 15.0) -> None:
+        """Wait for the load event, then until no request has been open, started or ended for
+        `quiet` seconds (counted from this call at the earliest, so that what an action just
+        done starts is waited for): `networkidle` with 100 ms for its 500 ms window (a request
+        that starts later is not waited for, as none was by `networkidle` after its window)."""
+        start = time.monotonic()
+        self.page.wait_for_load_state("load")
+        deadline = start + timeout
+        while self._open or time.monotonic() - max(self._last, start) < quiet:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.page.url}: requests still open after {timeout} s: "
+                                     f"{sorted(r.url for r in self._open)}")
+            self.page.wait_for_timeout(20)
+
+
+# --- each page once --------------------------------------------------------------------------
+
+@dataclass
+class Seen:
+    """One page as a test file saw it: the requests its load made, its console and uncaught
+    errors, and the value of each of the file's probes, in their order."""
+
+    path: str
+    url: str
+    requests: list[str]
+    console_errors: list[str]
+    page_errors: list[str]
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, probe: str) -> Any:
+        value = self.values[probe]
+        if isinstance(value, _Failed):
+            raise AssertionError(f"{self.path!r}: the probe {probe!r} failed: {value.error}") from value.error
+        return value
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A probe that raised: the test that reads it fails, not the others of the page."""
+
+    error: Exception
+
+
+class Pages:
+    """The pages of one site in one browser context (a viewport, a colour scheme...), each loaded
+    once, on first use, and probed (`init_script` runs before each page's own scripts): `probes` maps
+    a name to a function of the loaded page, run in order (one that changes the page comes last).
+    A test asserts on the `Seen` record, so each page's test fails on its own, named by its path.
+
+    One tab goes from page to page (a new tab for each page costs twice the time: a new renderer
+    process each); a page that does not load or whose probe fails fails only the tests that read it."""
+
+    def __init__(self, browser: Any, base_url: str, probes: dict[str, Callable[[Any], Any]],
+                 init_script: str | None = None, **context: Any) -> None:
+        self._browser, self._base, self._probes, self._options = browser, base_url, probes, context
+        self._init_script = init_script
+        self._context: Any = None
+        self._page: Any = None
+        self._seen: dict[str, Seen | BaseException] = {}
+
+    def __call__(self, path: str) -> Seen:
+        if path not in self._seen:
+            try:
+                self._seen[path] = self._load(path)
+            except Exception as exc:  # a page that fails fails its own test, every time it is asked for
+                self._seen[path] = exc
+        seen = self._seen[path]
+        if isinstance(seen, BaseException):
+            raise AssertionError(f"{path!r} could not be loaded and probed: {seen}") from seen
+        return seen
+
+    def _load(self, path: str) -> Seen:
+        if self._page is None or self._page.is_closed():
+            if self._context is None:
+                self._context = self._browser.new_context(**self._options)
+                if self._init_script is not None:
+                    self._context.add_init_script(self._init_script)
+            self._page = self._context.new_page()
+        page = self._page
+        watch = Watch(page)
+        try:
+            page.goto(self._base + path)
+            watch.settle()
+            values = {name: _probe(probe, page) for name, probe in self._probes.items()}
+        finally:
+            watch.stop()
+        return Seen(path, page.url, watch.requests, watch.console_errors, watch.page_errors, values)
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._context.close()
+            self._context = self._page = None
+
+
+def _probe(probe: Callable[[Any], Any], page: Any) -> Any:
+    try:
+        return probe(page)
+    except Exception as exc:  # noqa: BLE001 - kept for the test that reads this probe
+        return _Failed(exc)
+
+
+def scroll_width(page: Any) -> int:
+    """How wide the document is (wider than the viewport: it scrolls sideways)."""
+    width: int = page.evaluate("document.documentElement.scrollWidth")
+    return width

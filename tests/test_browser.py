@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from browser import Pages, axe_violations, scroll_width
 from playwright.sync_api import Browser, Page
 
 
@@ -109,28 +110,45 @@ def test_dark_mode_toggle(page: Page, base_url: str) -> None:
     assert page.get_attribute("body", "data-md-color-scheme") != scheme  # remembered
 
 
-@pytest.mark.parametrize("path", ["", "interventions/", "interventions/example-hormone/", "mechanisms/",
-                                  "references/smith2020example/", "evidence/", "corrections/"])
-def test_no_horizontal_scrolling_at_375px(browser: Browser, base_url: str, path: str) -> None:
-    context = browser.new_context(viewport={"width": 375, "height": 800})
-    pg = context.new_page()
-    pg.goto(base_url + path)
-    width = pg.evaluate("document.documentElement.scrollWidth")
-    context.close()
-    assert width <= 375
+# --- every page loaded once per width: the records the tests below assert on -------------------
+
+#: The fixture's pages at 1280 px, with axe's serious violations (the one page of the tests above
+#: each; the first list of pages is also the one whose requests are checked).
+WIDE_PAGES = ["", "interventions/", "interventions/example-hormone/", "mechanisms/", "mechanisms/step-two/",
+              "references/", "references/smith2020example/", "evidence/", "corrections/"]
+REQUEST_PAGES = ["", "interventions/", "interventions/example-hormone/", "mechanisms/", "references/", "evidence/"]
+NARROW_PAGES = ["", "interventions/", "interventions/example-hormone/", "mechanisms/",
+                "references/smith2020example/", "evidence/", "corrections/"]
 
 
-def test_no_request_leaves_127_0_0_1(browser: Browser, base_url: str) -> None:
-    context = browser.new_context()
-    pg = context.new_page()
-    requests: list[str] = []
-    pg.on("request", lambda r: requests.append(r.url))
-    for path in ["", "interventions/", "interventions/example-hormone/", "mechanisms/", "references/", "evidence/"]:
-        pg.goto(base_url + path)
-        pg.wait_for_load_state("networkidle")
-    context.close()
-    outside = [u for u in requests if not u.startswith("http://127.0.0.1:") and not u.startswith("data:")]
-    assert requests and outside == []
+@pytest.fixture(scope="module")
+def wide(browser: Browser, fixture_url: str) -> Iterator[Pages]:
+    pages = Pages(browser, fixture_url, {"axe": axe_violations}, viewport={"width": 1280, "height": 900})
+    yield pages
+    pages.close()
+
+
+@pytest.fixture(scope="module")
+def narrow(browser: Browser, fixture_url: str) -> Iterator[Pages]:
+    pages = Pages(browser, fixture_url, {"width": scroll_width}, viewport={"width": 375, "height": 800})
+    yield pages
+    pages.close()
+
+
+@pytest.mark.parametrize("path", NARROW_PAGES)
+def test_no_horizontal_scrolling_at_375px(narrow: Pages, path: str) -> None:
+    assert narrow(path)["width"] <= 375
+
+
+def outside(requests: list[str]) -> list[str]:
+    """The requests that leave 127.0.0.1 (data: URLs do not leave the page)."""
+    return [u for u in requests if not u.startswith("http://127.0.0.1:") and not u.startswith("data:")]
+
+
+def test_no_request_leaves_127_0_0_1(wide: Pages) -> None:
+    requests = {path: wide(path).requests for path in REQUEST_PAGES}
+    assert all(requests.values()) and {path: outside(urls) for path, urls in requests.items()} \
+        == {path: [] for path in REQUEST_PAGES}
 
 
 # Violations that come from Material's own markup, not from our templates: (axe rule, the
@@ -140,22 +158,16 @@ THEME_VIOLATIONS = {
 }
 
 
-def serious_violations(results: Any) -> list[tuple[str, list[str]]]:
+def serious_violations(violations: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
     """axe-core's serious and critical violations, less the ones from Material's own markup."""
-    return [(v["id"], node["target"]) for v in results.response["violations"]
+    return [(v["id"], node["target"]) for v in violations
             if v["impact"] in ("serious", "critical") for node in v["nodes"]
             if (v["id"], node["target"][0]) not in THEME_VIOLATIONS]
 
 
-@pytest.mark.parametrize("path", ["", "interventions/", "interventions/example-hormone/", "mechanisms/",
-                                  "mechanisms/step-two/", "references/", "references/smith2020example/",
-                                  "evidence/", "corrections/"])
-def test_axe_finds_no_serious_violation(page: Page, base_url: str, path: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    page.goto(base_url + path)
-    results: Any = Axe().run(page)
-    assert serious_violations(results) == []
+@pytest.mark.parametrize("path", WIDE_PAGES)
+def test_axe_finds_no_serious_violation(wide: Pages, path: str) -> None:
+    assert serious_violations(wide(path)["axe"]) == []
 
 
 REAL_PAGES = ["", "interventions/", "interventions/oral-micronized-progesterone/",
@@ -163,19 +175,25 @@ REAL_PAGES = ["", "interventions/", "interventions/oral-micronized-progesterone/
               "references/", "references/irwig2012depressive/", "evidence/", "corrections/"]
 
 
-@pytest.mark.parametrize("path", REAL_PAGES)
-def test_real_pages_fit_375px_and_pass_axe(browser: Browser, repo_url: str, path: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
+@pytest.fixture(scope="module")
+def real_narrow(browser: Browser, repo_url: str) -> Iterator[Pages]:
+    pages = Pages(browser, repo_url, {"width": scroll_width, "axe": axe_violations},
+                  viewport={"width": 375, "height": 800})
+    yield pages
+    pages.close()
 
-    context = browser.new_context(viewport={"width": 375, "height": 800})
-    pg = context.new_page()
-    requests: list[str] = []
-    pg.on("request", lambda r: requests.append(r.url))
-    pg.goto(repo_url + path)
-    pg.wait_for_load_state("networkidle")
-    width = pg.evaluate("document.documentElement.scrollWidth")
-    results: Any = Axe().run(pg)
-    context.close()
-    assert width <= 375
-    assert [u for u in requests if not u.startswith("http://127.0.0.1:")] == []
-    assert serious_violations(results) == []
+
+@pytest.mark.parametrize("path", WIDE_PAGES)
+def test_no_page_logs_an_error(wide: Pages, path: str) -> None:
+    """No console error (a missing file, a blocked resource, a script's error) and no uncaught error."""
+    seen = wide(path)
+    assert (seen.console_errors, seen.page_errors) == ([], [])
+
+
+@pytest.mark.parametrize("path", REAL_PAGES)
+def test_real_pages_fit_375px_and_pass_axe(real_narrow: Pages, path: str) -> None:
+    seen = real_narrow(path)
+    assert seen["width"] <= 375
+    assert [u for u in seen.requests if not u.startswith("http://127.0.0.1:")] == []
+    assert serious_violations(seen["axe"]) == []
+    assert (seen.console_errors, seen.page_errors) == ([], [])

@@ -6,11 +6,13 @@ phone (no word split mid-word at 375 px, wide tables scrolling with a sticky fir
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from browser import Pages, scroll_width
 from conftest import REPO, VALID, make_project
 
 from allokb.diagnostics import Location
@@ -158,17 +160,37 @@ def test_contributor_text_in_a_citation_is_inert(tmp_path: Path) -> None:
 
 PAGE = "interventions/oral-micronized-progesterone/"
 
-
-@pytest.mark.browser
-def test_citations_on_a_real_page(browser: Any, repo_url: str) -> None:
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    pg = context.new_page()
-    pg.goto(repo_url + PAGE)
-    lines = pg.eval_on_selector_all("p.allokb-cite", """ps => ps.map(p => ({
+CITE_LINES = """ps => ps.map(p => ({
         text: p.innerText, href: p.querySelector('a').getAttribute('href'),
         target: !!document.getElementById(p.querySelector('a').getAttribute('href').slice(1)),
         verdict: p.querySelector('.allokb-verdict').className,
-        open: !!(p.nextElementSibling && p.nextElementSibling.matches('details[open]'))}))""")
+        open: !!(p.nextElementSibling && p.nextElementSibling.matches('details[open]'))}))"""
+#: one span of each verdict added to the article (so it changes the page: the last probe), its style
+VERDICT_STYLES = """() => Object.fromEntries(['supported', 'partial', 'not-supported', 'unchecked'].map(v => {
+        const el = document.createElement('span');
+        el.className = 'allokb-verdict allokb-v-' + v;
+        document.querySelector('article').appendChild(el);
+        const s = getComputedStyle(el), b = getComputedStyle(el, '::before');
+        return [v, {style: s.borderTopStyle, colour: s.borderLeftColor, icon: b.content}];
+    }))"""
+
+
+@pytest.fixture(scope="module")
+def wide(browser: Any, repo_url: str) -> Iterator[dict[str, Pages]]:
+    """The repository's pages at 1366 px, in the light and the dark scheme, each loaded once."""
+    schemes = {scheme: Pages(browser, repo_url, {
+        "lines": lambda pg: pg.eval_on_selector_all("p.allokb-cite", CITE_LINES),
+        "seed": lambda pg: pg.eval_on_selector_all("p.allokb-seed", "ps => ps.map(p => p.innerText)"),
+        "styles": lambda pg: pg.evaluate(VERDICT_STYLES)}, viewport={"width": 1366, "height": 900}, color_scheme=scheme)
+        for scheme in ("light", "dark")}
+    yield schemes
+    for pages in schemes.values():
+        pages.close()
+
+
+@pytest.mark.browser
+def test_citations_on_a_real_page(wide: dict[str, Pages]) -> None:
+    lines = wide["light"](PAGE)["lines"]
     assert len(lines) >= 10
     for line in lines:
         assert re.fullmatch(r"\[\d+\] \S.* · \S.*", line["text"]), line
@@ -177,26 +199,14 @@ def test_citations_on_a_real_page(browser: Any, repo_url: str) -> None:
     opened = [line for line in lines if line["open"]]
     assert opened and all(re.search(r"allokb-v-(supported|partial)\b", line["verdict"]) for line in opened)
     # The post's numbering never looks like the page's: no bare [n] outside the page's own citations.
-    seed = " ".join(pg.eval_on_selector_all("p.allokb-seed", "ps => ps.map(p => p.innerText)"))
+    seed = " ".join(wide["light"](PAGE)["seed"])
     assert "post ref" in seed and not re.search(r"(?<!post refs )(?<!post ref )\[\d+(, ?\d+)*\]", seed)
-    context.close()
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_each_verdict_has_its_icon_word_and_border_not_only_a_colour(browser: Any, repo_url: str,
-                                                                     scheme: str) -> None:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, color_scheme=scheme)
-    pg = context.new_page()
-    pg.goto(repo_url + PAGE)
-    styles = pg.evaluate("""() => Object.fromEntries(['supported', 'partial', 'not-supported', 'unchecked'].map(v => {
-        const el = document.createElement('span');
-        el.className = 'allokb-verdict allokb-v-' + v;
-        document.querySelector('article').appendChild(el);
-        const s = getComputedStyle(el), b = getComputedStyle(el, '::before');
-        return [v, {style: s.borderTopStyle, colour: s.borderLeftColor, icon: b.content}];
-    }))""")
-    context.close()
+def test_each_verdict_has_its_icon_word_and_border_not_only_a_colour(wide: dict[str, Pages], scheme: str) -> None:
+    styles = wide[scheme](PAGE)["styles"]
     assert len({s["style"] for s in styles.values()}) == 4
     assert len({s["icon"] for s in styles.values()}) == 4
     grey = [int(x) for x in re.findall(r"\d+", styles["unchecked"]["colour"])[:3]]
@@ -236,19 +246,26 @@ SPLIT_WORDS = """() => {
 }"""
 
 
+@pytest.fixture(scope="module")
+def phone(browser: Any, repo_url: str) -> Iterator[Pages]:
+    """The repository's pages at 375 px, each loaded once: its split words, how its text wraps,
+    its width, then its wide tables scrolled sideways (the probe that changes the page, last)."""
+    pages = Pages(browser, repo_url, {
+        "split": lambda pg: pg.evaluate(SPLIT_WORDS),
+        "wrap": lambda pg: pg.evaluate("getComputedStyle(document.querySelector('article td, article p')).overflowWrap"),
+        "width": scroll_width,
+        "tables": lambda pg: pg.evaluate(SCROLL_TABLES)}, viewport={"width": 375, "height": 800})
+    yield pages
+    pages.close()
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("path", PHONE_PAGES)
-def test_no_word_is_split_at_375px(browser: Any, repo_url: str, path: str) -> None:
-    context = browser.new_context(viewport={"width": 375, "height": 800})
-    pg = context.new_page()
-    pg.goto(repo_url + path)
-    split = pg.evaluate(SPLIT_WORDS)
-    wrap = pg.evaluate("getComputedStyle(document.querySelector('article td, article p')).overflowWrap")
-    width = pg.evaluate("document.documentElement.scrollWidth")
-    context.close()
-    assert split == []
-    assert wrap != "anywhere"
-    assert width <= 375
+def test_no_word_is_split_at_375px(phone: Pages, path: str) -> None:
+    seen = phone(path)
+    assert seen["split"] == []
+    assert seen["wrap"] != "anywhere"
+    assert seen["width"] <= 375
 
 
 #: every table wider than its container on the page, scrolled sideways by 150 px: how far its
@@ -268,12 +285,8 @@ SCROLL_TABLES = """() => Array.from(document.querySelectorAll('.md-typeset__scro
 
 @pytest.mark.browser
 @pytest.mark.parametrize("path", ["interventions/", "interventions/zuranolone/", "evidence/"])
-def test_a_wide_table_scrolls_with_its_first_column_in_view(browser: Any, repo_url: str, path: str) -> None:
-    context = browser.new_context(viewport={"width": 375, "height": 800})
-    pg = context.new_page()
-    pg.goto(repo_url + path)
-    tables = pg.evaluate(SCROLL_TABLES)
-    context.close()
+def test_a_wide_table_scrolls_with_its_first_column_in_view(phone: Pages, path: str) -> None:
+    tables = phone(path)["tables"]
     assert tables  # at 375 px these pages have tables wider than the screen
     for header, first, second in tables:
         assert first == 0, header  # the first column stays in view

@@ -143,12 +143,12 @@ def test_legible_in_both_schemes(repo_url: str, scheme: str, browser: Any) -> No
 def test_a_node_opens_its_page(repo_url: str, browser: Any) -> None:
     page = browser.new_page(viewport={"width": 1366, "height": 900})
     page.goto(repo_url + "mechanisms/")
-    page.locator('.allokb-diagram svg a[*|href="../interventions/zuranolone/"]').first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="commit"):  # where the click leads, not that page's load
+        page.locator('.allokb-diagram svg a[*|href="../interventions/zuranolone/"]').first.click()
     url = page.url
     page.goto(repo_url + "mechanisms/")
-    page.locator('.allokb-diagram svg a[*|href="progesterone-to-5a-dhp/"]').first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="commit"):
+        page.locator('.allokb-diagram svg a[*|href="progesterone-to-5a-dhp/"]').first.click()
     url2 = page.url
     page.close()
     assert url.endswith("/atlas/interventions/zuranolone/")

@@ -45,8 +45,8 @@ VNU_PAGES = (
 )
 
 
-def vnu_messages(site: Path, pages: tuple[str, ...]) -> list[dict[str, object]]:
-    """vnu's messages (its JSON format) on `pages` of `site`, in one run."""
+def vnu_messages(site: Path, pages: tuple[str, ...], extra: tuple[Path, ...] = ()) -> list[dict[str, object]]:
+    """vnu's messages (its JSON format) on `pages` of `site` and the `extra` files, in one run."""
     java = shutil.which("java")
     if java is None:
         pytest.fail("`java` is not installed: `./tasks.sh test` installs it (Debian: default-jre-headless)")
@@ -55,7 +55,7 @@ def vnu_messages(site: Path, pages: tuple[str, ...]) -> list[dict[str, object]]:
     # --no-langdetect: guessing each page's language costs a third of the run and only ever
     # gives a warning
     done = subprocess.run([java, "-jar", str(VNU), "--format", "json", "--exit-zero-always", "--no-langdetect",
-                           *(str(site / p) for p in pages)],
+                           *(str(site / p) for p in pages), *map(str, extra)],
                           capture_output=True, text=True, encoding="utf-8", timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stderr or done.stdout)["messages"]  # type: ignore[no-any-return]
@@ -77,11 +77,34 @@ def redirect_stub(site: Path) -> str:
     pytest.fail("the repository site has no redirect page any more: drop it from this test")
 
 
-def test_vnu_finds_no_error_on_a_page_of_each_kind(repo_site: Path) -> None:
+INVALID = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>t</title></head>\n'
+           '<body><input type="checkbox" id="x" autocomplete="off"></body></html>\n')
+
+
+@pytest.fixture(scope="module")
+def vnu(repo_site: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[tuple[str, ...], Path, list[dict[str, object]]]:
+    """One vnu run (one Java start) on a page of each kind of the repository's site and on a page
+    known to be invalid (in a folder of its own): (the site's pages, that folder, every message)."""
     pages = (*VNU_PAGES, redirect_stub(repo_site))
     for page in pages:
         assert (repo_site / page).is_file(), page
-    messages = vnu_messages(repo_site, pages)
+    invalid = tmp_path_factory.mktemp("vnu-invalid")
+    (invalid / "index.html").write_text(INVALID, encoding="utf-8")
+    java = shutil.which("java")
+    if java is None:
+        pytest.fail("`java` is not installed: `./tasks.sh test` installs it (Debian: default-jre-headless)")
+    return pages, invalid, vnu_messages(repo_site, pages, extra=(invalid / "index.html",))
+
+
+def _in(folder: Path, message: dict[str, object]) -> bool:
+    url = str(message.get("url", "")).removeprefix("file:")
+    return url.startswith((str(folder.resolve()) + "/", str(folder) + "/"))
+
+
+def test_vnu_finds_no_error_on_a_page_of_each_kind(repo_site: Path,
+                                                   vnu: tuple[tuple[str, ...], Path, list[dict[str, object]]]) -> None:
+    pages, _, every = vnu
+    messages = [m for m in every if _in(repo_site, m)]
     errors = [located(repo_site, m) for m in messages if m["type"] != "info"]
     # the warnings by kind (the resource each names left out): on file: pages, vnu reads every
     # stylesheet and script of the site as blocked by the policy's 'self', and the JSON-LD block
@@ -89,15 +112,14 @@ def test_vnu_finds_no_error_on_a_page_of_each_kind(repo_site: Path) -> None:
     kinds = Counter(re.sub(r"“[^”]*”", "“…”", str(m["message"])) for m in messages if m["type"] == "info")
     print(f"vnu: {len(errors)} errors, {sum(kinds.values())} warnings on {len(pages)} pages",
           *errors, *(f"{n} × {kind}" for kind, n in sorted(kinds.items())), sep="\n  ")
+    assert [m for m in every if not _in(repo_site, m) and not _in(vnu[1], m)] == []  # every message is of a page
     assert errors == []
 
 
-def test_vnu_reports_an_invalid_page_located(tmp_path: Path) -> None:
-    """The test above can fail: vnu reports the markup the theme overrides removed."""
-    page = tmp_path / "index.html"
-    page.write_text('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>t</title></head>\n'
-                    '<body><input type="checkbox" id="x" autocomplete="off"></body></html>\n', encoding="utf-8")
-    errors = [located(tmp_path, m) for m in vnu_messages(tmp_path, ("index.html",)) if m["type"] != "info"]
+def test_vnu_reports_an_invalid_page_located(vnu: tuple[tuple[str, ...], Path, list[dict[str, object]]]) -> None:
+    """The test above can fail: vnu reports the markup the theme overrides removed (the same run)."""
+    _, invalid, every = vnu
+    errors = [located(invalid, m) for m in every if _in(invalid, m) and m["type"] != "info"]
     assert errors == ["index.html:3:7: error: Attribute “autocomplete” is only allowed when the input type is "
                       "“color”, “date”, “datetime-local”, “email”, “hidden”, “month”, “number”, “password”, "
                       "“range”, “search”, “tel”, “text”, “time”, “url”, or “week”."]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 pytestmark = pytest.mark.browser
 
@@ -75,8 +76,14 @@ def test_b_oral_progesterone_route_and_studied_doses(browser: Any, repo_url: str
     assert "by mouth" in bottom.inner_text()
     assert bottom.bounding_box()["y"] < 400  # in the first screen
     page.locator(".md-nav--secondary a", has_text="Doses as studied").first.click()  # click 1
-    page.wait_for_timeout(300)
     table = page.locator("#doses-studied + table, #doses-studied ~ * table").first
+    # the jump has happened when the table's top is on the screen (up to 5 s; then the box says where it is)
+    try:
+        table.evaluate("t => new Promise((done, fail) => { const until = Date.now() + 5000; (function look() {"
+                       " const y = t.getBoundingClientRect().y; if (y >= 0 && y < 800) done();"
+                       " else if (Date.now() > until) fail(); else requestAnimationFrame(look); })(); })")
+    except PlaywrightError:
+        pass
     box = table.bounding_box()
     assert box is not None and 0 <= box["y"] < 800  # the studied doses are on screen
     cells = table.evaluate("t => [...t.tHead.rows[0].cells].map(c => c.innerText)")

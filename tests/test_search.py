@@ -4,10 +4,11 @@ and, in a real browser, that a result's excerpt is text, never HTML."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
-from conftest import make_site_project
+from conftest import Built, copy_site, make_site_project
 
 from allokb.cli import main
 from allokb.diagnostics import KbError
@@ -145,7 +146,6 @@ def test_two_indexes_of_the_same_pages_are_byte_identical(tmp_path: Path) -> Non
     """Pagefind writes a filter's values in hash-map order (a new order each run); allokb.search
     sorts them and renames the files that name them."""
     import hashlib
-    import shutil
 
     site = tmp_path / "one"
     for i, kind in enumerate(["intervention", "mechanism", "reference", "page", "other", "more"]):
@@ -177,11 +177,12 @@ def test_a_failing_pagefind_is_a_one_line_error(tmp_path: Path, monkeypatch: pyt
                               "'pagefind[bin]'); the previous site is unchanged")
 
 
-def test_a_failing_index_fails_the_build_and_keeps_the_previous_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_a_failing_index_fails_the_build_and_keeps_the_previous_site(fixture_build: Built, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    root = make_site_project(tmp_path / "project")
-    site = tmp_path / "www"
-    assert main(["build", str(root), "--site-dir", str(site)]) == 0
+    # the previous site: copies of the shared fixture build's project and site
+    root = shutil.copytree(fixture_build.root, tmp_path / "project", symlinks=True)
+    site = copy_site(fixture_build.site, tmp_path / "www")
     before = (site / "index.html").read_bytes()
     capsys.readouterr()
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", "/bin/false")
@@ -245,7 +246,7 @@ def test_what_each_kind_of_page_gives_the_index(built: Path) -> None:
 
 @pytest.mark.browser
 def test_an_excerpt_is_text_and_the_search_loads_only_when_used(browser: object, built: Path) -> None:
-    from browser import serve
+    from browser import Watch, serve
 
     with serve(built.parent) as url:
         context = browser.new_context()  # type: ignore[attr-defined]
@@ -254,8 +255,9 @@ def test_an_excerpt_is_text_and_the_search_loads_only_when_used(browser: object,
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         requests: list[str] = []
         page.on("request", lambda r: requests.append(r.url))
+        watch = Watch(page)
         page.goto(url + "atlas/")
-        page.wait_for_load_state("networkidle")
+        watch.settle()
         page.mouse.move(900, 20)
         assert [u for u in requests if "/pagefind/" in u] == []
         page.keyboard.press("s")  # a shortcut, as with Material: / s f
