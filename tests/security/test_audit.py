@@ -42,18 +42,20 @@ def audit_lines(site: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def _scratch_site(fixture_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_site(fixture_site, tmp_path_factory.mktemp("audit") / "site")
+def _scratch_site(fixture_site: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    site = copy_site(fixture_site, tmp_path_factory.mktemp("audit") / "site")
+    return site, tree_digest(site)
 
 
 @pytest.fixture
-def scratch_site(_scratch_site: Path, fixture_site: Path) -> Iterator[Path]:
+def scratch_site(_scratch_site: tuple[Path, dict[str, str]]) -> Iterator[Path]:
     """One copy of the fixture's site for the planting tests of this module: each plants into
     PAGE only, which is put back after the test (and checked: nothing else changed)."""
-    original = (_scratch_site / PAGE).read_bytes()
-    yield _scratch_site
-    (_scratch_site / PAGE).write_bytes(original)
-    assert tree_digest(_scratch_site) == tree_digest(fixture_site)
+    site, digest = _scratch_site
+    original = (site / PAGE).read_bytes()
+    yield site
+    (site / PAGE).write_bytes(original)
+    assert tree_digest(site) == digest
 
 
 def planted(site: Path, html: str) -> Path:
