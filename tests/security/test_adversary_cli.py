@@ -54,13 +54,17 @@ def test_a_planted_marker_does_not_let_a_build_replace_a_source_folder(folder: s
 
 
 def test_a_planted_marker_does_not_let_mkdocs_build_replace_a_source_folder(root: Path) -> None:
-    """The same through the hook: `mkdocs build -d site_templates` replaces the templates."""
+    """The same through the hook: `mkdocs build -d site_templates` replaces the templates. Run
+    in-process through MkDocs' own build function, which loads the project's hook from mkdocs.yml
+    (tests/security/test_output_dir.py runs the `mkdocs` command itself)."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort
+
     (root / "site_templates" / MARKER).write_text(MARKER_TEXT)
     before = files_under(root / "site_templates")
-    mkdocs = Path(sys.executable).with_name("mkdocs")
-    proc = subprocess.run([str(mkdocs), "build", "-f", "mkdocs.yml", "-d", "site_templates"], cwd=root, env=ENV,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1
+    with pytest.raises(Abort):
+        build(load_config(config_file=str(root / "mkdocs.yml"), site_dir=str(root / "site_templates")))
     assert files_under(root / "site_templates") == before
 
 

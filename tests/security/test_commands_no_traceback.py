@@ -267,6 +267,7 @@ def test_serve_on_a_port_taken_during_the_first_build_is_one_line(busy_port: int
                                                                   monkeypatch: pytest.MonkeyPatch,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     root = make_site_project(tmp_path / "project")
+    (root / "CONTRIBUTING.md").write_text("# Contributing\n\nA stub: the first build only has to happen.\n")
     monkeypatch.setattr(site, "_check_bind", lambda host, port, where: None)  # free when checked, taken at bind
     assert main(["serve", str(root), "--dev-addr", f"127.0.0.1:{busy_port}"]) == 1
     assert capsys.readouterr().err.splitlines()[-1] == (f"allokb: error: cannot serve on 127.0.0.1:{busy_port}: "
