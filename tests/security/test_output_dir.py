@@ -214,15 +214,12 @@ def test_absent_empty_and_earlier_sites_are_accepted(area: Path, old_site: Path,
 
 
 #: `mkdocs build` run several times in one process, through MkDocs' own command line (click, its
-#: log format, its exit status): one start-up instead of one per build. argv: the tests folder,
-#: then a JSON list of argument lists; after each run a line `--- exit N` on stderr.
+#: log format, its exit status): one start-up instead of one per build. argv: a JSON list of
+#: argument lists; after each run a line `--- exit N` on stderr.
 PLAIN_MKDOCS = r"""
 import json, logging, sys, traceback
-sys.path.insert(0, sys.argv[1])
-import conftest
-conftest.pytest_configure(None)  # the suite's in-memory bytecode cache (tests/conftest.py)
 from mkdocs.__main__ import cli
-for args in json.loads(sys.argv[2]):
+for args in json.loads(sys.argv[1]):
     logger = logging.getLogger("mkdocs")
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
@@ -236,7 +233,6 @@ for args in json.loads(sys.argv[2]):
         code = 1
     print(f"--- exit {code}", file=sys.stderr, flush=True)
 """
-TESTS = Path(__file__).resolve().parents[1]
 
 HOOK_REFUSES = [
     ("photos", "a non-empty folder without the .allokb-site marker"),
@@ -252,7 +248,7 @@ def _mkdocs(area: Path, site_dirs: list[Path]) -> list[tuple[int, str]]:
     each run's exit status and stderr."""
     env = {**os.environ, "PYTHONPATH": str(SRC), "NO_MKDOCS_2_WARNING": "1", "HOME": str(area / "home")}
     runs = [["build", "-q", "-f", str(area / "project" / "mkdocs.yml"), "-d", str(d)] for d in site_dirs]
-    proc = subprocess.run([sys.executable, "-c", PLAIN_MKDOCS, str(TESTS), json.dumps(runs)], capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", PLAIN_MKDOCS, json.dumps(runs)], capture_output=True,
                           text=True, env=env, timeout=240, cwd=area)
     assert proc.returncode == 0, proc.stderr
     chunks = re.split(r"^--- exit (\d+)\n", proc.stderr, flags=re.M)

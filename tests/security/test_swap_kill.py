@@ -23,26 +23,24 @@ import allokb.output
 from conftest import make_site_project
 
 SRC = Path(allokb.output.__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parents[1]
 ABOUT = "content/pages/about.md"
 EPOCH = "1767225600"
 
 #: The build processes of this file are forked from one warm process (`Server`): a fresh
-#: `python -m allokb build` pays ~0.6 s of imports and ~1 s of template compiling before it
-#: builds, sixteen times here; a fork starts at the build. What is killed is still a real build
-#: process (SIGKILL, from outside); the fork only skips the start-up, which writes nothing.
+#: `python -m allokb build` pays ~0.6 s of imports and the loading of its compiled templates
+#: (allokb.templatecache: the run's cache, inherited through ALLOKB_CACHE_DIR) before it builds,
+#: sixteen times here; a fork starts at the build, with all of that done. What is killed is
+#: still a real build process (SIGKILL, from outside); the fork only skips the start-up, which
+#: writes nothing.
 #: Each child reports the windows it enters (`WINDOWS`) on a pipe, one byte each, right after
 #: the system call that opens the window, so that a kill is aimed at a window by waiting for its
 #: event instead of polling the folder, and the window a kill really landed in is known.
 SERVER = r"""
 import json, os, sys, time
-tests, events = sys.argv[1], int(sys.argv[2])
+events = int(sys.argv[1])
 protocol = os.fdopen(os.dup(1), "w")
 quiet = os.open(os.devnull, os.O_WRONLY)
 os.dup2(quiet, 1)  # what the builds print must not reach the protocol
-sys.path.insert(0, tests)
-import conftest
-conftest.pytest_configure(None)  # the suite's in-memory bytecode cache (tests/conftest.py)
 import errno, tempfile
 import allokb.output as o
 from allokb.cli import main
@@ -142,7 +140,7 @@ class Server:
         self.log = log
         with open(log, "wb") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", SERVER, str(TESTS), str(writer)], pass_fds=(writer,),
+                [sys.executable, "-c", SERVER, str(writer)], pass_fds=(writer,),
                 env={**os.environ, "PYTHONPATH": str(SRC), "SOURCE_DATE_EPOCH": EPOCH, "NO_MKDOCS_2_WARNING": "1"},
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True)
         os.close(writer)
