@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +24,7 @@ import allokb.site
 from allokb.cli import main
 from allokb.output import MARKER, MARKER_TEXT
 from allokb.remote import Client, RemoteError
-from conftest import make_site_project
+from conftest import Built, copy_site, make_site_project
 
 ENV = dict(os.environ, PYTHONPATH=str(Path(allokb.site.__file__).resolve().parents[1]), NO_MKDOCS_2_WARNING="1")
 
@@ -53,13 +54,17 @@ def test_a_planted_marker_does_not_let_a_build_replace_a_source_folder(folder: s
 
 
 def test_a_planted_marker_does_not_let_mkdocs_build_replace_a_source_folder(root: Path) -> None:
-    """The same through the hook: `mkdocs build -d site_templates` replaces the templates."""
+    """The same through the hook: `mkdocs build -d site_templates` replaces the templates. Run
+    in-process through MkDocs' own build function, which loads the project's hook from mkdocs.yml
+    (tests/security/test_output_dir.py runs the `mkdocs` command itself)."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort
+
     (root / "site_templates" / MARKER).write_text(MARKER_TEXT)
     before = files_under(root / "site_templates")
-    mkdocs = Path(sys.executable).with_name("mkdocs")
-    proc = subprocess.run([str(mkdocs), "build", "-f", "mkdocs.yml", "-d", "site_templates"], cwd=root, env=ENV,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1
+    with pytest.raises(Abort):
+        build(load_config(config_file=str(root / "mkdocs.yml"), site_dir=str(root / "site_templates")))
     assert files_under(root / "site_templates") == before
 
 
@@ -90,12 +95,11 @@ def _replace_target_during_build(monkeypatch: pytest.MonkeyPatch, out: Path, rep
     monkeypatch.setattr(allokb.sink, "write", build_then_replace)
 
 
-def test_a_folder_put_at_the_target_during_the_build_is_not_deleted(root: Path, tmp_path: Path,
+def test_a_folder_put_at_the_target_during_the_build_is_not_deleted(root: Path, tmp_path: Path, fixture_site: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """check_site_dir runs before the (seconds-long) MkDocs build, the exchange after it without
     looking again: a user folder moved to the target meanwhile is swapped out and rmtree'd."""
-    out = tmp_path / "out"
-    assert main(["build", str(root), "--site-dir", str(out)]) == 0
+    out = copy_site(fixture_site, tmp_path / "out")  # an earlier site, which the build may replace
 
     def replace() -> None:
         out.rename(tmp_path / "out.moved")
@@ -108,6 +112,7 @@ def test_a_folder_put_at_the_target_during_the_build_is_not_deleted(root: Path, 
 
 
 def test_a_symlink_put_at_the_target_during_the_build_is_not_written_through(root: Path, tmp_path: Path,
+                                                                             fixture_site: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """The same race with a symlink: after the exchange the link sits at the staging path and
     `remove_tree` unlinks `<link>/.allokb-site`, deleting a file in the folder it points to; the
@@ -116,7 +121,7 @@ def test_a_symlink_put_at_the_target_during_the_build_is_not_written_through(roo
     decoy = tmp_path / "decoy"
     decoy.mkdir()
     (decoy / MARKER).write_text("a decoy's own file\n")
-    assert main(["build", str(root), "--site-dir", str(out)]) == 0
+    copy_site(fixture_site, out)  # an earlier site
 
     def replace() -> None:
         out.rename(tmp_path / "out.moved")
@@ -130,38 +135,60 @@ def test_a_symlink_put_at_the_target_during_the_build_is_not_written_through(roo
 
 # --- 5. Files: mkdocs.yml is read like every other input --------------------------------------
 
-def test_a_fifo_mkdocs_yml_does_not_hang_the_build(root: Path) -> None:
+class Hang(Exception):
+    """A build ran longer than any should (it waits on a FIFO)."""
+
+
+def _hang(signum: int, frame: object) -> None:
+    raise Hang
+
+
+def build_within(root: Path, seconds: float, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """`allokb build root` in-process, cut off by SIGALRM after `seconds` (a blocking open of a
+    FIFO is interrupted too): its status, stdout and stderr."""
+    previous = signal.signal(signal.SIGALRM, _hang)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        status = main(["build", str(root)])
+    except Hang:
+        pytest.fail(f"allokb build {root} was still running after {seconds} s")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def test_a_fifo_mkdocs_yml_does_not_hang_the_build(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """check passes (it never opens mkdocs.yml); MkDocs then opens the FIFO and waits forever."""
     (root / "mkdocs.yml").unlink()
     os.mkfifo(root / "mkdocs.yml")
-    try:
-        proc = subprocess.run([sys.executable, "-m", "allokb", "build", str(root)], env=ENV, capture_output=True,
-                              text=True, timeout=60)
-    except subprocess.TimeoutExpired:
-        pytest.fail("allokb build waited on a FIFO named mkdocs.yml")
-    assert proc.returncode == 1
-    assert "mkdocs.yml" in proc.stdout + proc.stderr
+    status, out, err = build_within(root, 60, capsys)
+    assert status == 1
+    assert "mkdocs.yml" in out + err
 
 
 @pytest.mark.parametrize("make", ["directory", "unreadable"])
-def test_an_unusable_mkdocs_yml_is_named_not_the_site_folder(make: str, root: Path) -> None:
+def test_an_unusable_mkdocs_yml_is_named_not_the_site_folder(make: str, root: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
     """`allokb build` blames the site folder: `cannot build the site into .../site: Is a
     directory` (or `Permission denied`), when the file at fault is mkdocs.yml."""
     config = root / "mkdocs.yml"
-    if make == "directory":
+    if make == "directory":  # in-process: the process is not what is tested
         config.unlink()
         config.mkdir()
-        cmd = [sys.executable, "-m", "allokb", "build", str(root)]
-    else:
+        status, out, err = build_within(root, 60, capsys)
+    else:  # in a process whose permissions bite, root's included
         config.chmod(0)
         cmd = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
                "--inh-caps=-dac_override,-dac_read_search", sys.executable, "-m", "allokb", "build", str(root)]
         if shutil.which("setpriv") is None:
             pytest.skip("setpriv is needed to make permissions bite as root")
-    proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1
+        proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=120)
+        status, out, err = proc.returncode, proc.stdout, proc.stderr
+    assert status == 1
     # The check names the file (KB112/KB113 on stdout) before the build starts.
-    assert proc.stdout.startswith("mkdocs.yml:1:1: error[KB11"), proc.stdout + proc.stderr
+    assert out.startswith("mkdocs.yml:1:1: error[KB11"), out + err
 
 
 # --- 8. Remote answers: the whole answer is bounded in time, headers included ----------------
@@ -185,10 +212,10 @@ def test_a_server_that_drips_its_headers_is_cut_off(tmp_path: Path) -> None:
                     conn.sendall(b"X")
                 except OSError:
                     return
-                time.sleep(0.2)
+                time.sleep(0.1)
 
     threading.Thread(target=drip, daemon=True).start()
-    client = Client(crossref_base=f"http://127.0.0.1:{port}", cache_dir=tmp_path / "cache", timeout=0.5, retries=0)
+    client = Client(crossref_base=f"http://127.0.0.1:{port}", cache_dir=tmp_path / "cache", timeout=0.2, retries=0)
     outcome: list[object] = []
 
     def ask() -> None:
@@ -199,7 +226,7 @@ def test_a_server_that_drips_its_headers_is_cut_off(tmp_path: Path) -> None:
 
     asker = threading.Thread(target=ask, daemon=True)
     asker.start()
-    asker.join(timeout=15)  # 6 timeouts are 3 s
+    asker.join(timeout=15)  # 6 timeouts are 1.2 s
     stop.set()
     server.close()
     assert not asker.is_alive(), "the client is still reading the headers after 15 s"
@@ -208,10 +235,10 @@ def test_a_server_that_drips_its_headers_is_cut_off(tmp_path: Path) -> None:
 
 # --- 6/misleading: serve's audit -------------------------------------------------------------
 
-def test_serve_does_not_say_a_valid_site_would_be_refused(root: Path) -> None:
+def test_serve_does_not_say_a_valid_site_would_be_refused(root: Path, fixture_build: Built) -> None:
     """`serve` leaves the CSP <meta> out (live reload), then audits the preview and reports
     KB511 on every page, ending "the published build would refuse this site", while the
-    published build of the same project passes."""
+    published build of the same project passes (`fixture_build`: the same project, built)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -222,13 +249,12 @@ def test_serve_does_not_say_a_valid_site_would_be_refused(root: Path) -> None:
         while time.monotonic() < deadline:
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.3)
-        time.sleep(1)
+                    break  # serve listens after its first build (allokb.sink.serve): the audit has spoken
+            time.sleep(0.1)
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=30)
-    assert main(["build", str(root), "--site-dir", str(root / "site")]) == 0
+    assert "Serving on http://127.0.0.1:" in err, err  # the first build was served, not refused
     assert "KB511" not in err
     assert "the published build would refuse this site" not in err
 

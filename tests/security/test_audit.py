@@ -10,10 +10,12 @@ render stage are not weakened for it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ import pytest
 from allokb.audit import THEME_INLINE_SCRIPTS, audit_site, content_security_policy, inline_scripts, show
 from allokb.cli import main
 from allokb.report import format_text
-from conftest import copy_site, make_site_project
+from conftest import copy_site, make_site_project, tree_digest
 
 SITE_URL = "https://allo-atlas.github.io/atlas/"
 PAGE = "interventions/example-hormone/index.html"
@@ -39,14 +41,31 @@ def audit_lines(site: Path) -> list[str]:
     return [format_text(d) for d in audit_site(site, SITE_URL)]
 
 
-def planted(site: Path, dest: Path, html: str, page: str = PAGE) -> Path:
-    """A copy of `site` with `html` written into the article of `page`, as if a source let it through."""
-    shutil.copytree(site, dest)
-    path = dest / page
+@pytest.fixture(scope="module")
+def _scratch_site(fixture_site: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    site = copy_site(fixture_site, tmp_path_factory.mktemp("audit") / "site")
+    return site, tree_digest(site)
+
+
+@pytest.fixture
+def scratch_site(_scratch_site: tuple[Path, dict[str, str]]) -> Iterator[Path]:
+    """One copy of the fixture's site for the planting tests of this module: each plants into
+    PAGE only, which is put back after the test (and checked: nothing else changed)."""
+    site, digest = _scratch_site
+    original = (site / PAGE).read_bytes()
+    yield site
+    (site / PAGE).write_bytes(original)
+    assert tree_digest(site) == digest
+
+
+def planted(site: Path, html: str) -> Path:
+    """`site` (the `scratch_site`) with `html` written into the article of PAGE, as if a source let
+    it through."""
+    path = site / PAGE
     text = path.read_text()
     assert text.count("</article>") == 1
     path.write_text(text.replace("</article>", html + "</article>"))
-    return dest
+    return site
 
 
 def test_the_repository_site_passes_the_audit(repo_site: Path) -> None:
@@ -166,13 +185,13 @@ PAYLOADS = {
 
 
 @pytest.mark.parametrize("name", PAYLOADS)
-def test_a_planted_payload_is_one_located_diagnostic(name: str, fixture_site: Path, tmp_path: Path) -> None:
+def test_a_planted_payload_is_one_located_diagnostic(name: str, scratch_site: Path) -> None:
     html, message = PAYLOADS[name]
-    assert audit_lines(planted(fixture_site, tmp_path / "site", html)) == [f"{PAGE}:1:1: error[KB510] $: {message}"]
+    assert audit_lines(planted(scratch_site, html)) == [f"{PAGE}:1:1: error[KB510] $: {message}"]
 
 
-def test_href_before_xlink_href_is_seen_whichever_value_is_hidden(fixture_site: Path, tmp_path: Path) -> None:
-    site = planted(fixture_site, tmp_path / "site",
+def test_href_before_xlink_href_is_seen_whichever_value_is_hidden(scratch_site: Path) -> None:
+    site = planted(scratch_site,
                    '<svg><a href="javascript:alert(1)" xlink:href="#"><text>x</text></a></svg>')
     assert audit_lines(site) == [
         f"{PAGE}:1:1: error[KB510] $: <a href xlink:href>: both `href` and a prefixed href, which parsers resolve "
@@ -191,8 +210,8 @@ def test_href_before_xlink_href_is_seen_whichever_value_is_hidden(fixture_site: 
     '<meta http-equiv="refresh" content="0; url=../../">',
     '<a href="java\x00script:alert(1)">not a scheme: the parser makes the NUL U+FFFD</a>',
 ])
-def test_what_the_site_may_hold_passes(html: str, fixture_site: Path, tmp_path: Path) -> None:
-    assert audit_lines(planted(fixture_site, tmp_path / "site", html)) == []
+def test_what_the_site_may_hold_passes(html: str, scratch_site: Path) -> None:
+    assert audit_lines(planted(scratch_site, html)) == []
 
 
 def test_svg_files_of_the_site_are_audited_too(fixture_site: Path, tmp_path: Path) -> None:
@@ -272,10 +291,11 @@ def planted_project(dest: Path) -> Path:
 
 
 def test_a_payload_planted_through_the_build_fails_it_and_keeps_the_old_site(
-        fixture_site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        fixture_site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     site = copy_site(fixture_site, tmp_path / "www" / "site")  # the clean fixture's build
     before = _tree(site)
     bad = planted_project(tmp_path / "bad")
+    monkeypatch.setenv("ALLOKB_TEST_SKIP_AUDIT", "0")  # only exactly "1" switches the audit off
     capsys.readouterr()
     assert main(["build", str(bad), "--site-dir", str(site)]) == 1
     out = capsys.readouterr()
@@ -294,8 +314,7 @@ def test_the_audit_switch_is_for_tests_only_and_works(tmp_path: Path, monkeypatc
     monkeypatch.setenv("ALLOKB_TEST_SKIP_AUDIT", "1")
     assert main(["build", str(bad), "--site-dir", str(tmp_path / "site")]) == 0
     assert "<img src=x onerror=alert(1)>" in (tmp_path / "site" / "planted" / "index.html").read_text()
-    monkeypatch.setenv("ALLOKB_TEST_SKIP_AUDIT", "0")  # only exactly "1" switches it off
-    assert main(["build", str(bad), "--site-dir", str(tmp_path / "site")]) == 1
+    # "0" does not switch it off: the build above with ALLOKB_TEST_SKIP_AUDIT=0 fails at the audit.
 
 
 def test_print_hashes_lists_the_inline_scripts(fixture_site: Path) -> None:
@@ -314,11 +333,23 @@ def test_messages_carry_no_raw_control_character() -> None:
 
 
 def test_a_plain_mkdocs_build_is_audited_too(tmp_path: Path) -> None:
+    """`mkdocs build` of the project, in-process: MkDocs' own build function, which loads the
+    project's hook from mkdocs.yml and logs a build error before it aborts, as its command does."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort
+
     bad = planted_project(tmp_path / "bad")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(bad / "mkdocs.yml"),
-                           "-d", str(tmp_path / "out")], capture_output=True, text=True, env=env, check=False)
-    assert proc.returncode == 1
+    logged: list[str] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = lambda record: logged.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("mkdocs")
+    logger.addHandler(handler)
+    try:
+        with pytest.raises(Abort):
+            build(load_config(config_file=str(bad / "mkdocs.yml"), site_dir=str(tmp_path / "out")))
+    finally:
+        logger.removeHandler(handler)
     assert (f'planted/index.html:1:1: error[KB510] $: <img onerror="alert(1)">: an event-handler attribute {HINT}'
-            in proc.stderr.splitlines())
+            in "\n".join(logged).splitlines()), logged
     assert not (tmp_path / "out" / ".allokb-site").exists()  # never marked as a site a build may replace

@@ -247,17 +247,27 @@ def busy_port() -> Iterator[int]:
         yield listener.getsockname()[1]
 
 
-def test_serve_on_a_busy_port_is_one_line_before_any_build(busy_port: int, tmp_path: Path) -> None:
+def test_serve_on_a_busy_port_is_one_line_before_any_build(busy_port: int, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import allokb.sink
+
+    def no_build(*args: object, **kwargs: object) -> None:
+        raise AssertionError("serve started to build before it found the port taken")
+
     root = make_site_project(tmp_path / "project")
-    code, out, err = allokb("serve", str(root), "--dev-addr", f"127.0.0.1:{busy_port}", timeout=60)
-    assert (code, out, err) == (1, "", f"allokb: error: cannot serve on 127.0.0.1:{busy_port}: address already "
-                                       "in use\n")
+    monkeypatch.setattr(allokb.sink.Preview, "rebuild", no_build)
+    code = main(["serve", str(root), "--dev-addr", f"127.0.0.1:{busy_port}"])
+    out = capsys.readouterr()
+    assert (code, out.out, out.err) == (1, "", f"allokb: error: cannot serve on 127.0.0.1:{busy_port}: address "
+                                               "already in use\n")
 
 
 def test_serve_on_a_port_taken_during_the_first_build_is_one_line(busy_port: int, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     root = make_site_project(tmp_path / "project")
+    (root / "CONTRIBUTING.md").write_text("# Contributing\n\nA stub: the first build only has to happen.\n")
     monkeypatch.setattr(site, "_check_bind", lambda host, port, where: None)  # free when checked, taken at bind
     assert main(["serve", str(root), "--dev-addr", f"127.0.0.1:{busy_port}"]) == 1
     assert capsys.readouterr().err.splitlines()[-1] == (f"allokb: error: cannot serve on 127.0.0.1:{busy_port}: "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -54,6 +55,32 @@ def cli(*args: str, timeout: float = 60, prefix: tuple[str, ...] = ()) -> subpro
                           timeout=timeout, env=env, check=False)
 
 
+class Hang(Exception):
+    """A command ran longer than any should (it waits on a FIFO, follows a loop)."""
+
+
+def _hang(signum: int, frame: object) -> None:
+    raise Hang
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`allokb ARGS` in-process, as `cli` runs it in a process (status, stdout, stderr), cut off by
+    SIGALRM after `timeout` seconds (a blocking open of a FIFO is interrupted too), so that a
+    regression fails instead of hanging the suite."""
+    capsys.readouterr()
+    previous = signal.signal(signal.SIGALRM, _hang)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        status = main(list(args))
+    except Hang:
+        pytest.fail(f"allokb {' '.join(args)} was still running after {timeout} s")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(list(args), status, out.out, out.err)
+
+
 def summary(errors: int, warnings: int, files: int, strict: bool = False) -> str:
     mode = " (strict)" if strict else ""
     return (f"check {'failed' if errors or (strict and warnings) else 'passed'}{mode}: {errors} error"
@@ -76,11 +103,12 @@ def replace_in(path: Path, old: str, new: str) -> None:
 
 # --- 5. Files: only regular files are read ----------------------------------------------------
 
-def test_a_fifo_named_like_an_entry_is_refused_without_waiting_on_it(project: Path) -> None:
+def test_a_fifo_named_like_an_entry_is_refused_without_waiting_on_it(project: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     """A FIFO hung `check` forever: nobody ever writes to it. It is opened without blocking and
-    refused (run in its own process with a timeout, so that a regression fails instead of hanging)."""
+    refused (run under a timer, so that a regression fails instead of hanging)."""
     os.mkfifo(project / INT / "x.yaml")
-    done = cli("check", str(project), timeout=60)
+    done = run(capsys, "check", str(project), timeout=60)
     assert (done.returncode, done.stderr) == (1, "")
     assert done.stdout.splitlines() == [
         f"{INT}/x.yaml:1:1: error[KB112] $: is a named pipe (FIFO), not a regular file "
@@ -165,7 +193,8 @@ def test_a_linked_input_file_is_refused(rel: str, project: Path, tmp_path: Path,
     assert f"{rel}:1:1: error[KB112] $: is a symbolic link; links are never followed {HINT_LINK}" in lines
 
 
-def test_a_linked_bibliography_is_refused_and_never_published(tmp_path: Path) -> None:
+def test_a_linked_bibliography_is_refused_and_never_published(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
     """A link to a file holding a valid bibliography plus other lines passed the check and was
     copied to /data/references.bib. Now the build does not start; the previous site stays."""
     root = make_site_project(tmp_path / "project", VALID)
@@ -178,7 +207,7 @@ def test_a_linked_bibliography_is_refused_and_never_published(tmp_path: Path) ->
     site.mkdir()
     (site / "index.html").write_text("old site\n", encoding="utf-8")
     (site / MARKER).write_text(MARKER_TEXT, encoding="utf-8")  # an earlier site, which a build may replace
-    done = cli("build", str(root), "--site-dir", str(site))
+    done = run(capsys, "build", str(root), "--site-dir", str(site))
     assert done.returncode == 1
     assert [line for line in done.stdout.splitlines() if "[KB602]" not in line] == [
         f"references.bib:1:1: error[KB112] $: is a symbolic link; links are never followed {HINT_LINK}",
@@ -195,11 +224,12 @@ def _site_lines(root: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
     return [line for line in lines if "[KB60" not in line and not line.startswith("check ")]
 
 
-def test_a_directory_link_loop_under_pages_is_refused_promptly(tmp_path: Path) -> None:
+def test_a_directory_link_loop_under_pages_is_refused_promptly(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
     root = make_site_project(tmp_path / "project")
     (root / "content/pages/sub").mkdir()
     (root / "content/pages/sub/loop").symlink_to("..", target_is_directory=True)
-    done = cli("check", str(root), timeout=60)
+    done = run(capsys, "check", str(root), timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert [line for line in done.stdout.splitlines() if "[KB60" not in line][:-1] == [
         f"content/pages/sub/loop:1:1: error[KB112] $: is a symbolic link; links are never followed {HINT_LINK}"]
@@ -419,11 +449,12 @@ def test_a_control_character_in_a_page(tmp_path: Path, capsys: pytest.CaptureFix
         f"{HINT_CONTROL}"]
 
 
-def test_a_name_the_atom_feed_cannot_carry_stops_the_build_before_it_starts(tmp_path: Path) -> None:
+def test_a_name_the_atom_feed_cannot_carry_stops_the_build_before_it_starts(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
     """U+FFFE passed the check and crashed the feed (XML cannot hold it) mid-build."""
     root = make_site_project(tmp_path / "project")
     replace_in(root / INT / "example-hormone.yaml", 'name: "Example hormone"', 'name: "Example\\uFFFEhormone"')
-    done = cli("build", str(root), "--site-dir", str(tmp_path / "site"))
+    done = run(capsys, "build", str(root), "--site-dir", str(tmp_path / "site"))
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stdout.splitlines()[0] == (
         f"{INT}/example-hormone.yaml:2:7: error[KB115] $.name: noncharacter U+FFFE in text {HINT_CONTROL}")
@@ -623,10 +654,11 @@ def test_multimarkdown_metadata_is_refused(tmp_path: Path, capsys: pytest.Captur
         "metadata (start the page with a heading, or put the metadata in YAML front matter between `---` lines)"]
 
 
-def test_a_missing_template_stops_at_the_check_not_in_mkdocs(tmp_path: Path) -> None:
+def test_a_missing_template_stops_at_the_check_not_in_mkdocs(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
     """`template: nowhere.html` was a TemplateNotFound traceback from inside MkDocs."""
     root = _page(tmp_path, "---\ntemplate: nowhere.html\n---\n\n# Extra\n")
-    done = cli("build", str(root), "--site-dir", str(tmp_path / "site"))
+    done = run(capsys, "build", str(root), "--site-dir", str(tmp_path / "site"))
     assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
     assert "content/pages/extra.md:2:1: error[KB117] $.template:" in done.stdout
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,9 +60,12 @@ def _git(root: Path, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A buildable project under git, with a README and an uncommitted file."""
+    """A buildable project under git, with a README and an uncommitted file. Its pages do not
+    matter here: the contributor guide (the site's longest page) is cut to a stub, which makes
+    each of the file's builds a quarter shorter."""
     root = make_site_project(tmp_path_factory.mktemp("template") / "project")
     (root / "README.md").write_text("# A project\n")
+    (root / "CONTRIBUTING.md").write_text("# Contributing\n\nA stub: what is built does not matter here.\n")
     _git(root, "init", "-q")
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "-m", "initial")
@@ -75,9 +81,8 @@ def old_site(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-@pytest.fixture
-def area(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """tmp_path holding a copy of the project, an unrelated folder, a file, a fake home folder
+def make_area(template: Path, tmp_path: Path) -> Path:
+    """`tmp_path` holding a copy of the project, an unrelated folder, a file, a fake home folder
     (which carries the marker, so that only the home rule refuses it) and symlinks."""
     shutil.copytree(template, tmp_path / "project", symlinks=True)
     (tmp_path / "photos").mkdir()
@@ -90,9 +95,30 @@ def area(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     (tmp_path / "empty-target").mkdir()
     (tmp_path / "link").symlink_to(tmp_path / "empty-target")
     (tmp_path / "alias").symlink_to(tmp_path / "project")
-    monkeypatch.setenv("HOME", str(home))
+    return tmp_path
+
+
+@pytest.fixture
+def area(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh `make_area`, the current folder, with its fake home folder as HOME."""
+    make_area(template, tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def _refusals_area(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_area(template, tmp_path_factory.mktemp("refusals"))
+
+
+@pytest.fixture
+def refusals_area(_refusals_area: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """One `area` for every refusal of this module: each test shows that it left the area as it
+    was, so the next one starts from the same tree."""
+    monkeypatch.setenv("HOME", str(_refusals_area / "home"))
+    monkeypatch.chdir(_refusals_area)
+    return _refusals_area
 
 
 # (--site-dir as given, relative to `area`; the resolved folder named in the message; why)
@@ -128,8 +154,10 @@ REFUSED = [
 
 @pytest.mark.parametrize(("given", "named", "why"), REFUSED, ids=[r[0] for r in REFUSED])
 def test_a_folder_that_is_not_a_site_is_refused_before_any_work(
-        given: str, named: str, why: str, area: Path, capsys: pytest.CaptureFixture[str],
+        given: str, named: str, why: str, refusals_area: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
+    area = refusals_area
+
     def no_check(root: Path) -> None:
         raise AssertionError("the project was checked: the refusal came too late")
 
@@ -185,35 +213,83 @@ def test_absent_empty_and_earlier_sites_are_accepted(area: Path, old_site: Path,
     assert not [p.name for p in project.iterdir() if p.name.startswith(".site")]
 
 
-def _mkdocs(project: Path, site_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(SRC), "NO_MKDOCS_2_WARNING": "1"}
-    return subprocess.run([str(MKDOCS), "build", "-q", "-f", str(project / "mkdocs.yml"), "-d", str(site_dir)],
-                          capture_output=True, text=True, env=env, timeout=120)
+#: `mkdocs build` run several times in one process, through MkDocs' own command line (click, its
+#: log format, its exit status): one start-up instead of one per build. argv: a JSON list of
+#: argument lists; after each run a line `--- exit N` on stderr.
+PLAIN_MKDOCS = r"""
+import json, logging, sys, traceback
+from mkdocs.__main__ import cli
+for args in json.loads(sys.argv[1]):
+    logger = logging.getLogger("mkdocs")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    try:
+        cli.main(args, prog_name="mkdocs")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except Exception:  # a crash of one run is that run's failure, not the others'
+        traceback.print_exc()
+        code = 1
+    print(f"--- exit {code}", file=sys.stderr, flush=True)
+"""
 
-
-@pytest.mark.parametrize(("given", "why"), [
+HOOK_REFUSES = [
     ("photos", "a non-empty folder without the .allokb-site marker"),
     ("notes.txt", "a file"),
     ("link", "a symbolic link"),
     ("home", "your home folder"),
     ("project/src", _part("src")),
-])
-def test_plain_mkdocs_build_is_held_to_the_rule_by_the_hook(given: str, why: str, area: Path) -> None:
-    """MkDocs empties its site_dir right after the hook's on_config: the hook refuses first."""
-    before = snapshot(area)
-    proc = _mkdocs(area / "project", area / given)
-    assert proc.returncode == 1
-    message = f"cannot build the site into {area / given}: it is {why}; {RULE}"
-    assert f"ERROR   -  {message}" in proc.stderr.splitlines(), proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert snapshot(area) == before
+]
 
 
-def test_a_site_built_by_plain_mkdocs_can_be_replaced_by_allokb(area: Path, old_site: Path) -> None:
-    proc = _mkdocs(area / "project", area / "www")
+def _mkdocs(area: Path, site_dirs: list[Path]) -> list[tuple[int, str]]:
+    """`mkdocs build -q -d DIR` of the area's project for each DIR, in one process (`PLAIN_MKDOCS`):
+    each run's exit status and stderr."""
+    env = {**os.environ, "PYTHONPATH": str(SRC), "NO_MKDOCS_2_WARNING": "1", "HOME": str(area / "home")}
+    runs = [["build", "-q", "-f", str(area / "project" / "mkdocs.yml"), "-d", str(d)] for d in site_dirs]
+    proc = subprocess.run([sys.executable, "-c", PLAIN_MKDOCS, json.dumps(runs)], capture_output=True,
+                          text=True, env=env, timeout=240, cwd=area)
     assert proc.returncode == 0, proc.stderr
+    chunks = re.split(r"^--- exit (\d+)\n", proc.stderr, flags=re.M)
+    assert len(chunks) == 2 * len(site_dirs) + 1 and chunks[-1] == "", proc.stderr
+    return [(int(chunks[i + 1]), chunks[i]) for i in range(0, len(chunks) - 1, 2)]
+
+
+@pytest.fixture(scope="module")
+def plain_mkdocs(template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """One area, where plain `mkdocs build` runs into every folder of HOOK_REFUSES (each refused),
+    then twice into the new folder www/: what each run said, and the area before and after the
+    refusals."""
+    area = make_area(template, tmp_path_factory.mktemp("mkdocs"))
+    before = snapshot(area)
+    runs = _mkdocs(area, [area / given for given, _ in HOOK_REFUSES] + [area / "www", area / "www"])
+    refused = dict(zip([given for given, _ in HOOK_REFUSES], runs))
+    # what the refusals left; the www runs only add www/
+    after = {k: v for k, v in snapshot(area).items() if k.split("/")[0] != "www"}
+    return {"area": area, "refused": refused, "before": before, "after": after, "www": runs[-2:]}
+
+
+def test_plain_mkdocs_build_is_held_to_the_rule_by_the_hook(plain_mkdocs: dict[str, Any]) -> None:
+    """MkDocs empties its site_dir right after the hook's on_config: the hook refuses first."""
+    area = plain_mkdocs["area"]
+    for given, why in HOOK_REFUSES:
+        status, err = plain_mkdocs["refused"][given]
+        assert status == 1, (given, err)
+        message = f"cannot build the site into {area / given}: it is {why}; {RULE}"
+        assert f"ERROR   -  {message}" in err.splitlines(), (given, err)
+        assert "Traceback" not in err, given
+    assert plain_mkdocs["after"] == plain_mkdocs["before"]
+
+
+def test_a_site_built_by_plain_mkdocs_can_be_replaced_by_allokb(plain_mkdocs: dict[str, Any], old_site: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    area = plain_mkdocs["area"]
+    first, second = plain_mkdocs["www"]
+    assert first[0] == 0, first[1]
+    assert second[0] == 0, second[1]  # and by mkdocs again
     assert (area / "www" / MARKER).is_file()
-    assert _mkdocs(area / "project", area / "www").returncode == 0  # and by mkdocs again
+    monkeypatch.chdir(area)
     assert main(["build", "project", "--site-dir", "www"]) == 0
     assert snapshot(area / "www") == snapshot(old_site)
 
