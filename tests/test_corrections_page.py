@@ -257,8 +257,8 @@ def test_real_corrections_page_is_under_60_kb_ranked_and_one_row_per_claim(repo_
 
 @pytest.fixture(scope="module")
 def page(browser: Any) -> Iterator[Any]:
-    """One page with JavaScript for the file's browser tests: a new context costs a Chromium renderer
-    (about a second); each test sets its own viewport and colour scheme, then loads the page itself."""
+    """One page for the file's browser tests: a new page costs a Chromium renderer (about a second);
+    each test sets its own viewport and colour scheme (and JavaScript), then loads the page itself."""
     context = browser.new_context()
     yield context.new_page()
     context.close()
@@ -300,15 +300,20 @@ def test_filters_by_kind_with_javascript_and_in_the_url(page: Any, repo_url: str
 
 
 @pytest.mark.browser
-def test_without_javascript_every_row_shows_and_no_button(browser: Any, repo_url: str) -> None:
-    context = browser.new_context(java_script_enabled=False)
-    pg = context.new_page()
-    pg.goto(repo_url + "corrections/?kind=wrong-authors")
-    rows = pg.query_selector_all("table.allokb-errors tbody tr")
-    assert len(rows) == len(re.findall(r"<tr data-kinds=", _get(repo_url + "corrections/")))
-    assert all(r.is_visible() for r in rows)
-    assert pg.query_selector_all(".allokb-kinds") == []
-    context.close()
+def test_without_javascript_every_row_shows_and_no_button(page: Any, repo_url: str) -> None:
+    pg = page
+    # What `new_context(java_script_enabled=False)` sets in Chromium, on the file's page for this test
+    cdp = pg.context.new_cdp_session(pg)
+    cdp.send("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        _open(pg, repo_url + "corrections/?kind=wrong-authors", 1280, 720)
+        rows = pg.query_selector_all("table.allokb-errors tbody tr")
+        assert len(rows) == len(re.findall(r"<tr data-kinds=", _get(repo_url + "corrections/")))
+        assert all(r.is_visible() for r in rows)
+        assert pg.query_selector_all(".allokb-kinds") == []
+    finally:
+        cdp.send("Emulation.setScriptExecutionDisabled", {"value": False})
+        cdp.detach()
 
 
 @pytest.mark.browser
