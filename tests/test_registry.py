@@ -84,16 +84,13 @@ print(json.dumps({"diagnostics": [f"{d.code} {d.message}" for d in result.diagno
 @pytest.fixture(scope="module")
 def toy_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the package with the `population` kind added by editing two files, its registry
-    entry and its schema; the copy's `src`, shared by the file's tests (read-only). The compiled
-    modules are copied too (they stay valid: same sources, same times) so that the processes that
-    run the copy do not compile the whole package again."""
+    entry and its schema; the copy's `src`, shared by the file's tests (read-only): the first
+    process that runs it compiles its modules, the others reuse them."""
     src = tmp_path_factory.mktemp("toy") / "src"
-    shutil.copytree(REPO / "src" / "allokb", src / "allokb")
+    shutil.copytree(REPO / "src" / "allokb", src / "allokb", ignore=shutil.ignore_patterns("__pycache__"))
     # 1. the registry entry
     kinds = src / "allokb" / "kinds.py"
     kinds.write_text(kinds.read_text(encoding="utf-8") + ENTRY, encoding="utf-8")
-    for stale in (src / "allokb" / "__pycache__").glob("kinds.*"):
-        stale.unlink()
     # 2. the schema
     (src / "allokb" / "schemas" / "population.schema.json").write_text(json.dumps(SCHEMA, indent=2), encoding="utf-8")
     return src
