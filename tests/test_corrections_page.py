@@ -5,8 +5,11 @@ cards on a phone, under 60 KB of HTML on the real site."""
 from __future__ import annotations
 
 import re
+import shutil
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import REPO, make_project
@@ -21,7 +24,7 @@ from allokb.corrections import (
     states_figure,
 )
 from allokb.grade import matrix_data
-from allokb.project import check_project
+from allokb.project import CheckResult, check_project
 from allokb.render import SiteInfo, render_site
 
 SITE = SiteInfo(site_name="Allopregnanolone Evidence Atlas", site_url="https://allo-atlas.github.io/atlas/",
@@ -102,9 +105,10 @@ seed:
 '''
 
 
-@pytest.fixture
-def errors_project(tmp_path: Path) -> Path:
-    root = make_project(tmp_path / "kb")
+@pytest.fixture(scope="module")
+def errors_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture with the post's claims above, made once for the file (read-only: copy it to change it)."""
+    root = make_project(tmp_path_factory.mktemp("corrections") / "kb")
     hormone = root / "content/interventions/example-hormone.yaml"
     hormone.write_text(hormone.read_text(encoding="utf-8").replace("dosing:\n", CLAIMS + "dosing:\n", 1),
                        encoding="utf-8")
@@ -113,8 +117,19 @@ def errors_project(tmp_path: Path) -> Path:
     return root
 
 
-def _page(root: Path) -> str:
-    result = check_project(root)
+@pytest.fixture(scope="module")
+def errors_check(errors_project: Path) -> CheckResult:
+    """`check_project(errors_project)`, run once for the file (read-only)."""
+    return check_project(errors_project)
+
+
+@pytest.fixture(scope="module")
+def errors_page(errors_check: CheckResult) -> str:
+    """The corrections page of `errors_project`, rendered once for the file."""
+    return _render(errors_check)
+
+
+def _render(result: CheckResult) -> str:
     assert not result.failed()
     site = render_site(REPO, result.kb, SITE, {k: matrix_data(result.rubric, g) for k, g in result.grades.items()},
                        result.rubric)
@@ -154,9 +169,8 @@ def test_states_figure(text: str, figure: bool) -> None:
     assert states_figure(text) is figure
 
 
-def test_ranked_errors_one_entry_per_claim_or_reference_worst_first(errors_project: Path) -> None:
-    result = check_project(errors_project)
-    rows = ranked_errors(result.kb)
+def test_ranked_errors_one_entry_per_claim_or_reference_worst_first(errors_check: CheckResult) -> None:
+    rows = ranked_errors(errors_check.kb)
     assert [(r.claim_id if isinstance(r, ClaimErrors) else r.key, r.errors) for r in rows] == [
         ("figure", ("figure-not-in-source",)),
         ("says-nothing", ("not-in-source",)),
@@ -171,8 +185,8 @@ def test_ranked_errors_one_entry_per_claim_or_reference_worst_first(errors_proje
 
 # --- the page ----------------------------------------------------------------------------------
 
-def test_page_rows_are_ranked_one_per_claim_and_name_the_post_refs(errors_project: Path) -> None:
-    page = _page(errors_project)
+def test_page_rows_are_ranked_one_per_claim_and_name_the_post_refs(errors_page: str) -> None:
+    page = errors_page
     rows = re.findall(r'^<tr data-kinds="([^"]*)"><td><b>([^<]*)</b> <a href="([^"]*)">', page, re.MULTILINE)
     assert rows == [
         ("figure-not-in-source", "Number not in the cited paper", "../interventions/example-hormone/#claim-figure"),
@@ -196,8 +210,8 @@ def test_page_rows_are_ranked_one_per_claim_and_name_the_post_refs(errors_projec
     assert "#claim-pending" not in page
 
 
-def test_page_documents_the_ranking_in_one_line_and_filters_need_no_markup(errors_project: Path) -> None:
-    page = _page(errors_project)
+def test_page_documents_the_ranking_in_one_line_and_filters_need_no_markup(errors_page: str) -> None:
+    page = errors_page
     line = next(x for x in page.splitlines() if x.startswith('<p class="allokb-rank"'))
     assert re.sub(r"<[^>]+>", "", line) == (
         "Most serious first: Number not in the cited paper › Cited paper does not say this › Cited paper not found › "
@@ -206,12 +220,13 @@ def test_page_documents_the_ranking_in_one_line_and_filters_need_no_markup(error
     assert "<button" not in page  # the filters are made by allokb.js: without it, nothing to click
 
 
-def test_contributor_text_in_a_row_is_inert(errors_project: Path) -> None:
-    hormone = errors_project / "content/interventions/example-hormone.yaml"
+def test_contributor_text_in_a_row_is_inert(errors_project: Path, tmp_path: Path) -> None:
+    root = Path(shutil.copytree(errors_project, tmp_path / "kb"))
+    hormone = root / "content/interventions/example-hormone.yaml"
     hormone.write_text(hormone.read_text(encoding="utf-8").replace(
         '"Raises levels by 300% in a week"', '"<script>alert(1)</script> [x](javascript:alert(1)) 300%"'),
         encoding="utf-8")
-    page = _page(errors_project)
+    page = _render(check_project(root))
     assert "<script>" not in page and "](javascript:" not in page
     assert "&#60;script&#62;alert(1)&#60;/script&#62; &#91;x&#93;(javascript:alert(1)) 300%" in page
 
@@ -240,16 +255,30 @@ def test_real_corrections_page_is_under_60_kb_ranked_and_one_row_per_claim(repo_
 
 # --- in a browser ------------------------------------------------------------------------------
 
-def _visible_kinds(pg: object) -> list[str]:
-    return pg.eval_on_selector_all(  # type: ignore[attr-defined]
+@pytest.fixture(scope="module")
+def page(browser: Any) -> Iterator[Any]:
+    """One page for the file's browser tests: a new page costs a Chromium renderer (about a second);
+    each test sets its own viewport and colour scheme (and JavaScript), then loads the page itself."""
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
+
+
+def _open(pg: Any, url: str, width: int, height: int, scheme: str = "light") -> None:
+    pg.set_viewport_size({"width": width, "height": height})
+    pg.emulate_media(color_scheme=scheme)
+    pg.goto(url)
+
+
+def _visible_kinds(pg: Any) -> list[str]:
+    return pg.eval_on_selector_all(  # type: ignore[no-any-return]
         "table.allokb-errors tbody tr:not([hidden])", "rows => rows.map(r => r.dataset.kinds)")
 
 
 @pytest.mark.browser
-def test_filters_by_kind_with_javascript_and_in_the_url(browser: object, repo_url: str) -> None:
-    context = browser.new_context(viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
-    pg = context.new_page()
-    pg.goto(repo_url + "corrections/")
+def test_filters_by_kind_with_javascript_and_in_the_url(page: Any, repo_url: str) -> None:
+    pg = page
+    _open(pg, repo_url + "corrections/", 1366, 900)
     total = len(_visible_kinds(pg))
     buttons = pg.locator(".allokb-kinds button")
     labels = buttons.all_inner_texts()
@@ -268,28 +297,32 @@ def test_filters_by_kind_with_javascript_and_in_the_url(browser: object, repo_ur
     assert _visible_kinds(pg) == kinds
     pg.get_by_role("button", name=re.compile(r"^All ")).click()
     assert len(_visible_kinds(pg)) == total and pg.url.endswith("corrections/")
-    context.close()
 
 
 @pytest.mark.browser
-def test_without_javascript_every_row_shows_and_no_button(browser: object, repo_url: str) -> None:
-    context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
-    pg = context.new_page()
-    pg.goto(repo_url + "corrections/?kind=wrong-authors")
-    rows = pg.query_selector_all("table.allokb-errors tbody tr")
-    assert len(rows) == len(re.findall(r"<tr data-kinds=", _get(repo_url + "corrections/")))
-    assert all(r.is_visible() for r in rows)
-    assert pg.query_selector_all(".allokb-kinds") == []
-    context.close()
+def test_without_javascript_every_row_shows_and_no_button(page: Any, repo_url: str) -> None:
+    pg = page
+    # What `new_context(java_script_enabled=False)` sets in Chromium, on the file's page for this test
+    cdp = pg.context.new_cdp_session(pg)
+    cdp.send("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        _open(pg, repo_url + "corrections/?kind=wrong-authors", 1280, 720)
+        rows = pg.query_selector_all("table.allokb-errors tbody tr")
+        assert len(rows) == len(re.findall(r"<tr data-kinds=", _get(repo_url + "corrections/")))
+        assert all(r.is_visible() for r in rows)
+        assert pg.query_selector_all(".allokb-kinds") == []
+    finally:
+        cdp.send("Emulation.setScriptExecutionDisabled", {"value": False})
+        cdp.detach()
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_on_a_phone_rows_are_cards_and_the_top_error_is_on_the_first_screen(browser: object, repo_url: str,
+def test_on_a_phone_rows_are_cards_and_the_top_error_is_on_the_first_screen(page: Any, repo_url: str,
                                                                              scheme: str) -> None:
-    context = browser.new_context(viewport={"width": 375, "height": 800}, color_scheme=scheme)  # type: ignore[attr-defined]
-    pg = context.new_page()
-    pg.goto(repo_url + "corrections/")
+    pg = page
+    _open(pg, repo_url + "corrections/", 375, 800, scheme)
+    assert pg.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") is (scheme == "dark")
     assert pg.evaluate("document.documentElement.scrollWidth") <= 375
     first = pg.locator("table.allokb-errors tbody tr").first
     assert first.evaluate("r => getComputedStyle(r).display") == "block"
@@ -297,5 +330,4 @@ def test_on_a_phone_rows_are_cards_and_the_top_error_is_on_the_first_screen(brow
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
     assert box["y"] < 800  # the most serious error starts on the first screen
     assert first.locator("td").first.inner_text().startswith("Number not in the cited paper")
-    assert pg.locator("table.allokb-errors thead").bounding_box()["height"] <= 1  # type: ignore[index]
-    context.close()
+    assert pg.locator("table.allokb-errors thead").bounding_box()["height"] <= 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -30,13 +31,20 @@ WHERE = "content/interventions/example-hormone.yaml"
 SUMMARY = "check passed (strict): 0 errors, 0 warnings in 8 files\n"
 
 
-@pytest.fixture
-def kb(tmp_path: Path) -> Path:
-    """The valid fixture, its source text now PubMed's abstract as add-reference stored it."""
-    root = make_project(tmp_path / "kb")
+@pytest.fixture(scope="module")
+def kb_made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The valid fixture, its source text now PubMed's abstract as add-reference stored it: made
+    and checked once for the file (read-only; `kb` is a test's own copy)."""
+    root = make_project(tmp_path_factory.mktemp("refresh") / "kb")
     (root / SOURCE).write_text(HEADER + ABSTRACT + "\n", encoding="utf-8")
     assert check_project(root).diagnostics == ()
     return root
+
+
+@pytest.fixture
+def kb(kb_made: Path, tmp_path: Path) -> Path:
+    """A copy of `kb_made`, the test's own."""
+    return Path(shutil.copytree(kb_made, tmp_path / "kb", symlinks=True))
 
 
 def serve_abstract(services: FakeServices, old: str, new: str) -> None:

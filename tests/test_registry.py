@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import REPO, make_site_project
 
 from allokb.kinds import BY_FOLDER, BY_NAME, KINDS
@@ -80,23 +81,31 @@ print(json.dumps({"diagnostics": [f"{d.code} {d.message}" for d in result.diagno
 '''
 
 
-def _toy_project(tmp_path: Path) -> tuple[Path, Path]:
-    """A copy of the package and of the fixture site, with the `population` kind added by editing
-    four files; returns (project root, the copy's `src`)."""
-    src = tmp_path / "src"
+@pytest.fixture(scope="module")
+def toy_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the package with the `population` kind added by editing two files, its registry
+    entry and its schema; the copy's `src`, shared by the file's tests (read-only): the first
+    process that runs it compiles its modules, the others reuse them."""
+    src = tmp_path_factory.mktemp("toy") / "src"
     shutil.copytree(REPO / "src" / "allokb", src / "allokb", ignore=shutil.ignore_patterns("__pycache__"))
-    root = make_site_project(tmp_path / "kb")
     # 1. the registry entry
     kinds = src / "allokb" / "kinds.py"
     kinds.write_text(kinds.read_text(encoding="utf-8") + ENTRY, encoding="utf-8")
     # 2. the schema
     (src / "allokb" / "schemas" / "population.schema.json").write_text(json.dumps(SCHEMA, indent=2), encoding="utf-8")
+    return src
+
+
+def _toy_project(tmp_path: Path) -> Path:
+    """A copy of the fixture site with the `population` kind's other two files: its template and
+    its content; the project root."""
+    root = make_site_project(tmp_path / "kb")
     # 3. the template
     (root / "site_templates" / "population.md.j2").write_text(TEMPLATE, encoding="utf-8")
     # 4. the content
     (root / "content" / "populations").mkdir()
     (root / "content" / "populations" / "men-on-trt.yaml").write_text(CONTENT, encoding="utf-8")
-    return root, src
+    return root
 
 
 def _run(src: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -104,8 +113,8 @@ def _run(src: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin", "HOME": str(src.parent)})
 
 
-def test_a_toy_kind_is_four_files_and_works(tmp_path: Path) -> None:
-    root, src = _toy_project(tmp_path)
+def test_a_toy_kind_is_four_files_and_works(toy_src: Path, tmp_path: Path) -> None:
+    root, src = _toy_project(tmp_path), toy_src
     done = _run(src, "-c", RENDER, str(root))
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
@@ -126,8 +135,8 @@ def test_a_toy_kind_is_four_files_and_works(tmp_path: Path) -> None:
     assert (root / "content" / "populations" / "older-men.yaml").exists()
 
 
-def test_a_toy_kind_entry_is_checked_by_its_schema(tmp_path: Path) -> None:
-    root, src = _toy_project(tmp_path)
+def test_a_toy_kind_entry_is_checked_by_its_schema(toy_src: Path, tmp_path: Path) -> None:
+    root, src = _toy_project(tmp_path), toy_src
     (root / "content" / "populations" / "men-on-trt.yaml").write_text("id: men-on-trt\nname: Men\n", encoding="utf-8")
     done = _run(src, "-m", "allokb", "check", str(root))
     assert done.returncode == 1

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_project, make_site_project, without_dac
+from conftest import make_project, without_dac
 
 from allokb.cli import main
 from allokb.project import check_project
@@ -116,18 +116,4 @@ def test_failed_write_puts_every_file_back(project: Path) -> None:
     assert _snapshot(project) == before
 
 
-def test_renamed_site_redirects_the_old_url(tmp_path: Path) -> None:
-    """The old reference URL serves a redirect to the new one in a real build."""
-    root = make_site_project(tmp_path / "site-kb")
-    assert main(["urls", str(root), "--write"]) == 0
-    assert main(["rename-key", "smith2020example", "smith2020new", "--root", str(root)]) == 0
-    manifest = (root / "urls.txt").read_text().splitlines()
-    assert "/references/smith2020example/" in manifest and "/references/smith2020new/" in manifest
-    assert main(["build", str(root), "--site-dir", str(tmp_path / "out")]) == 0
-    old = (tmp_path / "out/references/smith2020example/index.html").read_text()
-    assert "../smith2020new/" in old or "/references/smith2020new/" in old
-    assert (tmp_path / "out/references/smith2020new/index.html").is_file()
-    # a text file cannot redirect: the old source-text URL serves the same text
-    assert "/sources/smith2020example.txt" in manifest
-    assert ((tmp_path / "out/sources/smith2020example.txt").read_text()
-            == (tmp_path / "out/sources/smith2020new.txt").read_text())
+# The renamed reference's old URL in a real build: tests/test_urls.py (one build for two renames).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -56,15 +57,44 @@ def test_rename_without_redirect_fails_at_the_manifest_line(project: Path) -> No
     ]
 
 
-def test_rename_with_former_id_redirects(project: Path, tmp_path: Path) -> None:
-    rename_avoid(project, former=True)
-    assert codes(project) == [
+@dataclass(frozen=True)
+class Renamed:
+    """The fixture site with an entry and a reference renamed, then built (once for the file)."""
+
+    root: Path
+    site: Path
+    codes: list[tuple[str, str, int, str]]  # of the check right after the entry's rename
+    urls_status: int  # of `allokb urls --write`, then
+    key_status: int  # of `allokb rename-key`
+    manifest: list[str]  # urls.txt after `allokb rename-key`
+    strict_status: int  # of `allokb check --strict`, then `allokb build`
+    build_status: int
+
+
+@pytest.fixture(scope="module")
+def renamed(tmp_path_factory: pytest.TempPathFactory) -> Renamed:
+    """One build for both renames (a build costs a second or more): example-avoid becomes
+    example-blocker with its former id, then `allokb rename-key` gives smith2020example the key
+    smith2020new. Each step's outcome is kept for the test of that rename to assert."""
+    folder = tmp_path_factory.mktemp("renamed")
+    root = make_site_project(folder / "kb")
+    assert main(["urls", str(root), "--write"]) == 0
+    rename_avoid(root, former=True)
+    found = codes(root)
+    urls_status = main(["urls", str(root), "--write"])
+    key_status = main(["rename-key", "smith2020example", "smith2020new", "--root", str(root)])
+    manifest = (root / "urls.txt").read_text().splitlines()
+    strict_status = main(["check", str(root), "--strict"])
+    build_status = main(["build", str(root), "--site-dir", str(folder / "site")])
+    return Renamed(root, folder / "site", found, urls_status, key_status, manifest, strict_status, build_status)
+
+
+def test_rename_with_former_id_redirects(renamed: Renamed) -> None:
+    assert renamed.codes == [
         ("KB602", "urls.txt", 1, "new URL `/data/interventions/example-blocker.json` is not in urls.txt"),
         ("KB602", "urls.txt", 1, "new URL `/interventions/example-blocker/` is not in urls.txt")]
-    assert main(["urls", str(project), "--write"]) == 0
-    assert main(["check", str(project), "--strict"]) == 0
-    site = tmp_path / "site"
-    assert main(["build", str(project), "--site-dir", str(site)]) == 0
+    assert (renamed.urls_status, renamed.strict_status, renamed.build_status) == (0, 0, 0)
+    site = renamed.site
     redirect = (site / "interventions" / "example-avoid" / "index.html").read_text()
     assert '<meta http-equiv="refresh" content="0; url=../../interventions/example-blocker/">' in redirect
     assert '<link rel="canonical" href="https://allo-atlas.github.io/atlas/interventions/example-blocker/">' in redirect
@@ -73,6 +103,22 @@ def test_rename_with_former_id_redirects(project: Path, tmp_path: Path) -> None:
     data = site / "data" / "interventions"
     assert (data / "example-avoid.json").read_text() == (data / "example-blocker.json").read_text()
     assert json.loads((data / "example-avoid.json").read_text())["id"] == "example-blocker"
+
+
+def test_renamed_site_redirects_the_old_url(renamed: Renamed) -> None:
+    """`allokb rename-key` (tests/test_rename.py): the old reference URL serves a redirect to the
+    new one in a real build."""
+    assert renamed.key_status == 0
+    manifest = renamed.manifest
+    assert "/references/smith2020example/" in manifest and "/references/smith2020new/" in manifest
+    assert (renamed.strict_status, renamed.build_status) == (0, 0)
+    out = renamed.site
+    old = (out / "references/smith2020example/index.html").read_text()
+    assert "../smith2020new/" in old or "/references/smith2020new/" in old
+    assert (out / "references/smith2020new/index.html").is_file()
+    # a text file cannot redirect: the old source-text URL serves the same text
+    assert "/sources/smith2020example.txt" in manifest
+    assert (out / "sources/smith2020example.txt").read_text() == (out / "sources/smith2020new.txt").read_text()
 
 
 def test_deleting_a_reference_is_refused(project: Path) -> None:

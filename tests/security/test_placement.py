@@ -10,15 +10,17 @@ each payload is looked for as visible text where it should show.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
-import os
 import re
 import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from allokb.cli import main
 from allokb.render.environment import code, fence, inert, make_environment, url
 from conftest import make_site_project
 from sitecheck import scan_site
@@ -40,7 +42,7 @@ def _git(root: Path, *args: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Build]:
     root = make_site_project(tmp_path_factory.mktemp("placement") / "project")
     content = root / "content"
     shutil_copy_rubric(root)
@@ -67,10 +69,21 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.
         (content / "interventions" / "example-hormone.yaml").read_text() + "\n", encoding="utf-8")
     _git(root, "add", "-A")
     _git(root, "commit", "-qm", "forged\x1e\x1f" + "0" * 40 + "\x1f2099-01-01T00:00:00Z\x1f" + XSS + "\nsecond line")
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
-    proc = subprocess.run([sys.executable, "-m", "allokb", "build", str(root), "--site-dir", str(root / "site")],
-                          capture_output=True, text=True, env=env, timeout=300)
-    return root, proc
+    # In this process (the build, not the process, is under test): `allokb build`'s exit status and
+    # what it wrote to stderr.
+    err = io.StringIO()
+    with pytest.MonkeyPatch.context() as env, contextlib.redirect_stderr(err):
+        env.setenv("SOURCE_DATE_EPOCH", "1767225600")
+        status = main(["build", str(root), "--site-dir", str(root / "site")])
+    return root, Build(status, err.getvalue())
+
+
+@dataclass(frozen=True)
+class Build:
+    """How `allokb build` of the planted project ended."""
+
+    returncode: int
+    stderr: str
 
 
 def shutil_copy_rubric(root: Path) -> None:
@@ -86,13 +99,13 @@ def _visible(html: str) -> str:
     return h.unescape(re.sub(r"<[^>]+>", "", html))
 
 
-def test_the_planted_project_builds(planted: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_the_planted_project_builds(planted: tuple[Path, Build]) -> None:
     root, proc = planted
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
 
 
-def test_nothing_planted_can_run(planted: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_nothing_planted_can_run(planted: tuple[Path, Build]) -> None:
     root, _ = planted
     scans = scan_site(root / "site")
     handlers = {page: s.handlers for page, s in scans.items() if s.handlers}
@@ -106,7 +119,7 @@ def test_nothing_planted_can_run(planted: tuple[Path, subprocess.CompletedProces
                 assert "<" not in body and json.loads(body)["@type"] == "MedicalWebPage", page
 
 
-def test_the_cite_box_fence_holds_a_line_of_backticks(planted: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_the_cite_box_fence_holds_a_line_of_backticks(planted: tuple[Path, Build]) -> None:
     root, _ = planted
     page = (root / "site" / "interventions" / "example-hormone" / "index.html").read_text(encoding="utf-8")
     assert "<img src=x" not in page
@@ -114,7 +127,7 @@ def test_the_cite_box_fence_holds_a_line_of_backticks(planted: tuple[Path, subpr
     assert "Hormone ``` " + XSS in _visible(page)  # one line: a name's whitespace is collapsed
 
 
-def test_rubric_text_shows_literally(planted: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_rubric_text_shows_literally(planted: tuple[Path, Build]) -> None:
     root, _ = planted
     for rel in ("evidence/index.html", "evidence-map/index.html", "interventions/example-hormone/index.html",
                 "index.html"):
@@ -127,7 +140,7 @@ def test_rubric_text_shows_literally(planted: tuple[Path, subprocess.CompletedPr
 
 
 def test_urls_with_markdown_link_syntax_stay_one_encoded_link(
-        planted: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+        planted: tuple[Path, Build]) -> None:
     root, _ = planted
     page = (root / "site" / "references" / "smith2020example" / "index.html").read_text(encoding="utf-8")
     assert 'href="https://doi.org/10.5555/%5Bx%5D%28javascript:alert%281%29%29"' in page
@@ -135,7 +148,7 @@ def test_urls_with_markdown_link_syntax_stay_one_encoded_link(
 
 
 def test_a_forged_commit_subject_never_reaches_the_history(
-        planted: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+        planted: tuple[Path, Build]) -> None:
     root, _ = planted
     page = (root / "site" / "interventions" / "example-hormone" / "index.html").read_text(encoding="utf-8")
     # A commit's subject no longer reaches the page at all (tests/test_perentry.py): the two
@@ -148,7 +161,7 @@ def test_a_forged_commit_subject_never_reaches_the_history(
 
 
 def test_front_matter_of_a_hand_written_page_stays_in_its_attribute(
-        planted: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+        planted: tuple[Path, Build]) -> None:
     root, _ = planted
     page = (root / "site" / "about" / "index.html").read_text(encoding="utf-8")
     head = page[: page.index("</head>")]
