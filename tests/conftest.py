@@ -129,11 +129,11 @@ def copy_site(site: Path, dest: Path) -> Path:
 #: out whole files in collection order (`--no-loadscope-reorder` in pyproject.toml), so a long file
 #: must not be the last one a worker starts. Other files follow in their usual order.
 LONGEST_FIRST = (
-    "test_injection.py", "security/test_audit.py", "test_reproducible.py", "test_browser.py",
-    "security/test_output_dir.py", "security/test_swap_kill.py", "security/test_cli_property.py",
-    "test_properdocs.py", "test_property.py", "security/test_adversary_cli.py", "test_hostile_entry_points.py",
-    "test_exports_tools.py", "security/test_ids_urls_exports.py", "security/test_commands_no_traceback.py",
-    "security/test_inputs.py", "test_site_build.py", "test_lint.py", "security/test_csp_browser.py",
+    "test_browser.py", "security/test_audit.py", "test_injection.py", "test_reproducible.py",
+    "security/test_output_dir.py", "test_page_weight.py", "test_incremental.py", "test_pagination.py",
+    "security/test_cli_property.py", "security/test_csp_browser.py", "security/test_swap_kill.py",
+    "test_citations_display.py", "test_properdocs.py", "test_exports_tools.py", "test_hostile_entry_points.py",
+    "test_map_weight.py",
 )
 
 
