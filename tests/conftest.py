@@ -9,6 +9,8 @@ Projects (plain functions, import them: ``from conftest import make_project, mak
 - ``copy_site(site, dest)``: a private copy of a shared built site, for a test that changes it.
 - ``tree_digest(folder)``: the sha256 of every file under ``folder`` (relative path -> hex).
 - ``without_dac()``: a command prefix under which file permissions apply even as root.
+- ``allokb_within(capsys, *args, timeout=60)``: ``allokb ARGS`` in this process, cut off after
+  ``timeout`` seconds (a test of a hang fails instead of hanging the suite).
 
 Fixtures:
 
@@ -64,6 +66,7 @@ import functools
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -113,6 +116,35 @@ def make_site_project(dest: Path, content_from: Path = VALID) -> Path:
     # A site must have its URL manifest (KB603); a new one lists nothing yet (KB602 warnings).
     (dest / "urls.txt").write_text("# Every URL the site has published, relative to site_url.\n")
     return dest
+
+
+class Hang(Exception):
+    """A command ran longer than any should (it waits on a FIFO, follows a loop)."""
+
+
+def _hang(signum: int, frame: object) -> None:
+    raise Hang
+
+
+def allokb_within(capsys: pytest.CaptureFixture[str], *args: str,
+                  timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`allokb ARGS` in this process, as `cli` runs it in a process of its own (status, stdout,
+    stderr), cut off by SIGALRM after `timeout` seconds (a blocking open of a FIFO is interrupted
+    too), so that a regression fails instead of hanging the suite."""
+    from allokb.cli import main
+
+    capsys.readouterr()
+    previous = signal.signal(signal.SIGALRM, _hang)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        status = main(list(args))
+    except Hang:
+        pytest.fail(f"allokb {' '.join(args)} was still running after {timeout} s")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(list(args), status, out.out, out.err)
 
 
 def tree_digest(folder: Path) -> dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import allokb.site
 from allokb.cli import main
 from allokb.output import MARKER, MARKER_TEXT
 from allokb.remote import Client, RemoteError
-from conftest import Built, copy_site, make_site_project
+from conftest import Built, allokb_within, copy_site, make_site_project
 
 ENV = dict(os.environ, PYTHONPATH=str(Path(allokb.site.__file__).resolve().parents[1]), NO_MKDOCS_2_WARNING="1")
 
@@ -135,28 +134,11 @@ def test_a_symlink_put_at_the_target_during_the_build_is_not_written_through(roo
 
 # --- 5. Files: mkdocs.yml is read like every other input --------------------------------------
 
-class Hang(Exception):
-    """A build ran longer than any should (it waits on a FIFO)."""
-
-
-def _hang(signum: int, frame: object) -> None:
-    raise Hang
-
-
 def build_within(root: Path, seconds: float, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """`allokb build root` in-process, cut off by SIGALRM after `seconds` (a blocking open of a
-    FIFO is interrupted too): its status, stdout and stderr."""
-    previous = signal.signal(signal.SIGALRM, _hang)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        status = main(["build", str(root)])
-    except Hang:
-        pytest.fail(f"allokb build {root} was still running after {seconds} s")
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-    out = capsys.readouterr()
-    return status, out.out, out.err
+    """`allokb build root` in-process, cut off after `seconds` (conftest's `allokb_within`): its
+    status, stdout and stderr."""
+    done = allokb_within(capsys, "build", str(root), timeout=seconds)
+    return done.returncode, done.stdout, done.stderr
 
 
 def test_a_fifo_mkdocs_yml_does_not_hang_the_build(root: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 import stat
 import subprocess
@@ -24,7 +23,7 @@ from allokb.output import MARKER, MARKER_TEXT
 
 import allokb
 from allokb.cli import main
-from conftest import REPO, VALID, make_project, make_site_project, without_dac
+from conftest import REPO, VALID, allokb_within, make_project, make_site_project, without_dac
 
 SRC = Path(allokb.__file__).resolve().parents[1]  # the source under test, for fresh processes
 INT = "content/interventions"
@@ -55,30 +54,9 @@ def cli(*args: str, timeout: float = 60, prefix: tuple[str, ...] = ()) -> subpro
                           timeout=timeout, env=env, check=False)
 
 
-class Hang(Exception):
-    """A command ran longer than any should (it waits on a FIFO, follows a loop)."""
-
-
-def _hang(signum: int, frame: object) -> None:
-    raise Hang
-
-
 def run(capsys: pytest.CaptureFixture[str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """`allokb ARGS` in-process, as `cli` runs it in a process (status, stdout, stderr), cut off by
-    SIGALRM after `timeout` seconds (a blocking open of a FIFO is interrupted too), so that a
-    regression fails instead of hanging the suite."""
-    capsys.readouterr()
-    previous = signal.signal(signal.SIGALRM, _hang)
-    signal.setitimer(signal.ITIMER_REAL, timeout)
-    try:
-        status = main(list(args))
-    except Hang:
-        pytest.fail(f"allokb {' '.join(args)} was still running after {timeout} s")
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-    out = capsys.readouterr()
-    return subprocess.CompletedProcess(list(args), status, out.out, out.err)
+    """`allokb ARGS` in-process under a timer (conftest's `allokb_within`)."""
+    return allokb_within(capsys, *args, timeout=timeout)
 
 
 def summary(errors: int, warnings: int, files: int, strict: bool = False) -> str:
