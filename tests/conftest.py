@@ -195,6 +195,11 @@ def pytest_configure(config: pytest.Config) -> None:
     the end. A test of the cache itself sets its own folder."""
     from allokb.templatecache import CACHE_ENV
 
+    if os.environ.get("ALLOKB_BUILD_LOG"):  # counting the run's builds (tests/build_count.py)
+        import build_count
+
+        config.pluginmanager.register(build_count, "build_count")
+        build_count.instrument()
     if CACHE_ENV not in os.environ:
         os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="allokb-test-cache-")
         config._allokb_cache_dir = os.environ[CACHE_ENV]  # type: ignore[attr-defined]
