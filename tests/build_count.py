@@ -27,7 +27,8 @@ LOG = "ALLOKB_BUILD_LOG"
 def _log(kind: str, seconds: float, what: object) -> None:
     with open(os.environ[LOG], "a", encoding="utf-8", errors="backslashreplace") as out:
         test = os.environ.get("PYTEST_CURRENT_TEST", "-")
-        out.write(f"{kind}\t{seconds:.3f}\t{test}\t{os.getpid()}\t{what}\n")
+        fields = (kind, f"{seconds:.3f}", test, str(os.getpid()), str(what))
+        out.write("\t".join(repr(field)[1:-1] for field in fields) + "\n")  # one line, whatever a path holds
 
 
 def _timed(kind: str, call: Callable[..., Any], what: Callable[..., object]) -> Callable[..., Any]:
