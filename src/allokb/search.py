@@ -224,6 +224,12 @@ class LiveIndex:
         self._site: Path | None = None
         self._pages: frozenset[str] = frozenset()
         self._finalizer: Any = None
+        self._spent = 0.0  # CPU seconds of the processes already stopped
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the Pagefind processes of this index have spent so far (a running process
+        is not a finished child: `resource.RUSAGE_CHILDREN` does not count it)."""
+        return self._spent + _process_cpu(self._proc)
 
     def update(self, site: Path, written: tuple[str, ...] | None) -> SearchIndex:
         """Make `site/pagefind/` the index of `site` as it is now, after a rebuild that wrote the
@@ -249,6 +255,7 @@ class LiveIndex:
     def close(self) -> None:
         """Stop the Pagefind process (the next update starts one again)."""
         if self._finalizer is not None:
+            self._spent += _process_cpu(self._proc)
             self._finalizer()
         self._proc, self._cwd, self._finalizer, self._index, self._buffer = None, None, None, None, b""
 
@@ -339,6 +346,17 @@ class LiveIndex:
                 why = "stopped" if ready else f"gave no answer in {TIMEOUT} s"
                 raise KbError(f"cannot build the search index: Pagefind {why}")
             self._buffer += chunk
+
+
+def _process_cpu(proc: subprocess.Popen[bytes] | None) -> float:
+    """User and system CPU seconds of a running process (Linux /proc; 0 elsewhere or once gone)."""
+    if proc is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _stop(proc: subprocess.Popen[bytes], cwd: tempfile.TemporaryDirectory[str]) -> None:

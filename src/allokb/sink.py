@@ -300,7 +300,7 @@ class Preview:
         """The cheapest correct rebuild of the preview (`full`: everything). `KbError` when MkDocs
         cannot read the configuration."""
         started = time.perf_counter()
-        self._laps, self._since, self._cpu = [], started, _cpu_seconds()
+        self._laps, self._since, self._cpu = [], started, _cpu_seconds() + self.search.cpu_seconds()
         built = self.built
         reason = "asked" if full else "first build" if built is None else ""
         if built is not None and not reason and built.inputs.needs_full(self._inputs(built.config)):
@@ -481,7 +481,7 @@ class Preview:
                        tuple(self._laps))
 
     def _lap(self, name: str) -> None:
-        now, cpu = time.perf_counter(), _cpu_seconds()
+        now, cpu = time.perf_counter(), _cpu_seconds() + self.search.cpu_seconds()
         self._laps.append((name, now - self._since, cpu - self._cpu))
         self._since, self._cpu = now, cpu
 
