@@ -50,7 +50,7 @@ from allokb import stages, templatecache
 from allokb.project import LoadCache, check_project
 from allokb.report import format_text, render
 from allokb.search import BUNDLE as SEARCH_BUNDLE
-from allokb.search import index_site
+from allokb.search import LiveIndex, index_site
 from allokb.stylesheet import OUTPUT as STYLESHEET
 from allokb.stylesheet import PageUsage, page_usage, site_usage, write_site_stylesheet
 from allokb.render.views import SiteInfo
@@ -275,7 +275,8 @@ class Preview:
     rebuilds. `rebuild` checks and renders the whole knowledge base in memory, then lets MkDocs
     write again only the pages whose Markdown changed (`allokb.incremental.diff_sites`), writes
     the export files whose text changed, audits what it wrote, recuts the stylesheet from the
-    pages' kept usage and re-indexes the search. It rebuilds everything the first time, and when
+    pages' kept usage and updates the search index (`allokb.search.LiveIndex`: only the pages it
+    wrote are parsed again). It rebuilds everything the first time, and when
     a partial rebuild would be wrong (`SiteDelta.full`, `InputSnapshot.needs_full`).
 
     An edit that breaks the check keeps the last good site and shows the diagnostics on the home
@@ -289,12 +290,17 @@ class Preview:
         self._laps: list[tuple[str, float, float]] = []
         self._since = self._cpu = 0.0
         self.cache = LoadCache()  # the files the last check loaded: an edit loads one file again
+        self.search = LiveIndex()  # the search index, kept in a Pagefind process: an edit re-reads its pages
+
+    def close(self) -> None:
+        """Stop what the preview keeps running (the search's Pagefind process)."""
+        self.search.close()
 
     def rebuild(self, *, full: bool = False) -> Rebuild:
         """The cheapest correct rebuild of the preview (`full`: everything). `KbError` when MkDocs
         cannot read the configuration."""
         started = time.perf_counter()
-        self._laps, self._since, self._cpu = [], started, _cpu_seconds()
+        self._laps, self._since, self._cpu = [], started, _cpu_seconds() + self.search.cpu_seconds()
         built = self.built
         reason = "asked" if full else "first build" if built is None else ""
         if built is not None and not reason and built.inputs.needs_full(self._inputs(built.config)):
@@ -466,7 +472,7 @@ class Preview:
                 write_site_stylesheet(site_dir, built.usage.values())  # the theme's CSS cut to what the pages use
                 extra.append(STYLESHEET)
             self._lap("stylesheet")
-            index_site(site_dir)  # the search index (allokb.search)
+            self.search.update(site_dir, written)  # the search index, re-reading the pages written (allokb.search)
             extra.append(f"{SEARCH_BUNDLE}/")
             self._lap("search")
         kind = "full" if written is None else "partial" if written else "unchanged"
@@ -475,7 +481,7 @@ class Preview:
                        tuple(self._laps))
 
     def _lap(self, name: str) -> None:
-        now, cpu = time.perf_counter(), _cpu_seconds()
+        now, cpu = time.perf_counter(), _cpu_seconds() + self.search.cpu_seconds()
         self._laps.append((name, now - self._since, cpu - self._cpu))
         self._since, self._cpu = now, cpu
 
@@ -663,6 +669,7 @@ def serve(root: Path, where: str, watch: list[str]) -> None:
             logging.getLogger("mkdocs").info("Shutting down...")
         finally:
             server.shutdown()
+            preview.close()
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:  # taken between the check and MkDocs' own bind
             raise
