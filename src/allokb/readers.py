@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from allokb.diagnostics import Location, shown
+from allokb.diagnostics import Diagnostic, Location, fast_pickle, shown
 from allokb.load import PathPart, SourceDocument, json_path, load_document
 from allokb.model import Citation, Cite, Claim, Intervention, Mechanism
 from allokb.schema import SCHEMA_NAMES, load_schema
@@ -123,6 +124,50 @@ def schema_field_names() -> frozenset[str]:
     for name in SCHEMA_NAMES:
         walk(load_schema(name))
     return frozenset(names)
+
+
+def words_of(texts: Iterable[str]) -> tuple[str, set[str]]:
+    """The texts joined (one per line) and the set of their ASCII words (as `maintainer_words`
+    splits them; no word spans two texts)."""
+    joined = "\n".join(texts)
+    return joined, set(_WORD.findall(joined))
+
+
+def may_hold_maintainer_words(joined: str, words: set[str], bib_keys: frozenset[str]) -> bool:
+    """False when none of the texts `words_of` joined can hold a maintainer's word: the same
+    tests as `maintainer_words`, once over all of a record's texts instead of once per text (a
+    text that holds one makes the whole hold it). Most records hold none."""
+    return not (bib_keys.isdisjoint(words) and schema_field_names().isdisjoint(words)
+                and _FIRST_PERSON_WORDS.isdisjoint(words)) \
+        or "seed" in joined.casefold() or _FILE.search(joined) is not None
+
+
+def could_be_bib_keys(words: Iterable[str]) -> frozenset[str]:
+    """Those of `words` that are neither all letters nor all digits: the only words a bib key can
+    be while `keys_need_every_word` is false for the keys of references.bib. A record's texts
+    hold few of them (prose words are letters, numbers digits), so they travel cheaply from the
+    process that loaded the record to the one that knows the keys."""
+    return frozenset(w for w in words if not (w.isalpha() or w.isdigit()))
+
+
+def keys_need_every_word(bib_keys: Iterable[str]) -> bool:
+    """Whether some bib key is all letters or all digits (`could_be_bib_keys` would miss it)."""
+    return any(key.isalpha() or key.isdigit() for key in bib_keys)
+
+
+@fast_pickle
+@dataclass(frozen=True, slots=True)
+class ReaderFindings:
+    """What the reader rules found on one record without the rest of the knowledge base, where the
+    file was loaded (a worker process, and kept with the file by `allokb serve`'s cache): the
+    findings of the rules that read only the record (`own`), those of the vocabulary rule (KB485)
+    for every word but bib keys, and the words of the record that could be bib keys
+    (`could_be_bib_keys`). The vocabulary findings stand when none of those words is a key; else
+    the rule runs again on the record with the keys."""
+
+    own: tuple[Diagnostic, ...]
+    vocabulary: tuple[Diagnostic, ...]
+    key_words: frozenset[str]
 
 
 def maintainer_words(text: str, bib_keys: frozenset[str]) -> list[str]:
