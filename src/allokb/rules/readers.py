@@ -15,6 +15,7 @@ base costs no second read).
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
@@ -28,8 +29,6 @@ from allokb.readers import (
     Path_,
     Placer,
     ReaderFindings,
-    could_be_bib_keys,
-    keys_need_every_word,
     maintainer_words,
     may_hold_maintainer_words,
     reader_texts,
@@ -233,7 +232,7 @@ def record_findings(record: Intervention | Mechanism | Citation, place: Placer) 
     texts = list(reader_texts(record))
     joined_words = words_of(text for _, text in texts)
     vocabulary = tuple(_vocabulary(record, texts, _NO_KEYS, place, joined_words))
-    return ReaderFindings(tuple(_own(record, place)), vocabulary, could_be_bib_keys(joined_words[1]))
+    return ReaderFindings(tuple(_own(record, place)), vocabulary, frozenset(map(sys.intern, joined_words[1])))
 
 
 def check_readers(kb: KnowledgeBase, root: Path,
@@ -241,10 +240,9 @@ def check_readers(kb: KnowledgeBase, root: Path,
     """KB480-KB487 over the knowledge base. `found_before` maps a record's source file to the record
     and its `record_findings`, made where the file was loaded: taken for that record (when it is
     the very record of the knowledge base), and KB485 run again on it only when one of its words
-    that could be a bib key is one."""
+    is a bib key."""
     place = FieldPlacer(root)
     keys = frozenset(kb.references)
-    every_word = keys_need_every_word(keys)
     before = found_before or {}
     found: list[Diagnostic] = []
     records: list[Intervention | Mechanism | Citation] = [*kb.interventions.values(), *kb.mechanisms.values(),
@@ -257,7 +255,7 @@ def check_readers(kb: KnowledgeBase, root: Path,
             continue
         findings = hit[1]
         found += findings.own
-        if every_word or not keys.isdisjoint(findings.key_words):
+        if not keys.isdisjoint(findings.words):
             found += check_vocabulary(record, keys, place)
         else:
             found += findings.vocabulary
