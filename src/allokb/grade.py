@@ -176,6 +176,7 @@ class _Grading:
     rank: int = 0
     trail: list[TrailStep] = field(default_factory=list)
     wishes: list[str] = field(default_factory=list)
+    _core: tuple[Study, ...] | None = None
 
     def values(self, **more: Any) -> dict[str, Any]:
         return {"population": _lower(self.rubric.population_label(self.population)),
@@ -201,10 +202,14 @@ class _Grading:
     @property
     def core(self) -> list[Study]:
         """The studies the starting level rests on: those of the best design present (between
-        designs that start at one level, the one listed first in the rubric's `start`)."""
-        order = list(self.rubric.start)
-        best = min(self.studies, key=lambda s: (-self._start_rank(s), order.index(s.design))).design
-        return [s for s in self.studies if s.design == best]
+        designs that start at one level, the one listed first in the rubric's `start`). Found
+        once per row (the body of evidence does not change while it is graded; the rules ask
+        for it a dozen times); each call returns a new list."""
+        if self._core is None:
+            order = list(self.rubric.start)
+            best = min(self.studies, key=lambda s: (-self._start_rank(s), order.index(s.design))).design
+            self._core = tuple(s for s in self.studies if s.design == best)
+        return list(self._core)
 
     def _start_rank(self, study: Study) -> int:
         return self.rubric.level(self.rubric.start[study.design][0]).rank

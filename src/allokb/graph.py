@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from allokb.diagnostics import Diagnostic, Location, fast_pickle
 from allokb.kinds import BY_FOLDER, CITATION, KINDS, Kind
 from allokb.model import Citation, Entry, Intervention, Link, Mechanism, Record, Reference, record_cites
 from allokb.sources import SourceText
+
+if TYPE_CHECKING:
+    from allokb.readers import ReaderFindings
 
 
 
@@ -106,6 +109,9 @@ class FileOutcome:
     record: Record | None  # None when the file had errors
     diagnostics: tuple[Diagnostic, ...]
     former: tuple[tuple[str, Location], ...] = ()  # former ids (or keys) with where each is written
+    #: the reader rules' findings on the record that need no other record (`allokb.rules.readers`),
+    #: found where the file was loaded; None when they were not looked for
+    readers: ReaderFindings | None = None
 
 
 @dataclass(frozen=True)

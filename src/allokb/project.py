@@ -25,13 +25,13 @@ from allokb.graph import FileOutcome, KnowledgeBase, build_graph
 from allokb.kinds import BY_FOLDER, KINDS
 from allokb.linkhosts import LINK_HOSTS_FILE, load_link_hosts
 from allokb.load import SourceDocument, load_document, scan_content
-from allokb.model import Intervention, Mechanism, Reference
+from allokb.model import Citation, Intervention, Mechanism, Reference
 from allokb.pages_check import check_site_files
 from allokb.rules import check_resolution, run_rules
 from allokb.rules.bibliography import check_bibliography
 from allokb.rules.grades import check_approvals_graded, check_hand_grades, check_main_outcome_graded
 from allokb.rules.numbers import check_numbers
-from allokb.rules.readers import check_readers
+from allokb.rules.readers import check_readers, record_findings
 from allokb.rules.sources import check_source_keys, check_source_quotes
 from allokb.rules.urls import check_urls
 from allokb.schema import check_document, fast_validator_for
@@ -96,13 +96,19 @@ def process_document(doc: SourceDocument, load_diagnostics: list[Diagnostic]) ->
     diagnostics = [*load_diagnostics, *problems]
     record = kind.build(doc) if not problems and not load_diagnostics else None
     former: tuple[tuple[str, Location], ...] = ()
+    readers = None
     if isinstance(record, (Intervention, Mechanism)):
         # Numbers traced (KB460, KB461) here, where the document can place each one at its field.
         diagnostics.extend(check_numbers(record, doc.location))
+    if isinstance(record, (Intervention, Mechanism, Citation)) and record.source == doc.path:
+        # The reader rules, as far as they need only this record: here, in the worker that
+        # loaded it, and kept with the file by serve's cache; `check_readers` completes them.
+        readers = record_findings(record, lambda _source, path: doc.location(path))
     if record is not None:
         names = doc.data.get(kind.former_field, [])
         former = tuple((old, doc.location((kind.former_field, i))) for i, old in enumerate(names))
-    return FileOutcome(doc.kind, doc.path, doc.stem, ident, id_location, record, tuple(diagnostics), former)
+    return FileOutcome(doc.kind, doc.path, doc.stem, ident, id_location, record, tuple(diagnostics), former,
+                       readers)
 
 
 def process_file(root: Path | str, kind: str, name: str) -> FileOutcome:
@@ -231,10 +237,11 @@ def _check(root: Path, cache: LoadCache | None = None) -> CheckResult:
     rubric, rubric_diagnostics = load_rubric(root)
     hosts, host_diagnostics = load_link_hosts(root)
     grades = grade_all(rubric, kb)
+    found_before = {o.path: (o.record, o.readers) for o in outcomes if o.readers is not None}
     urls = plan_urls(root, kb)
     found = [*folder_diagnostics, *(d for o in outcomes for d in o.diagnostics), *bib_diagnostics,
              *graph_diagnostics, *source_diagnostics, *quote_diagnostics, *run_rules(kb), *rubric_diagnostics,
-             *host_diagnostics, *check_bibliography(kb, hosts), *check_hand_grades(kb, grades), *check_readers(kb, root),
+             *host_diagnostics, *check_bibliography(kb, hosts), *check_hand_grades(kb, grades), *check_readers(kb, root, found_before),
              *check_main_outcome_graded(kb, rubric), *check_approvals_graded(kb, rubric), *check_urls(root, urls),
              *check_site_files(root)]
     count = (len(names) + (root / "references.bib").exists() + (root / RUBRIC_FILE).exists()

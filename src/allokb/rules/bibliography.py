@@ -14,6 +14,7 @@ author's name.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from bibtexparser.middlewares.names import split_multiple_persons_names
@@ -61,7 +62,11 @@ def check_duplicate_publications(kb: KnowledgeBase) -> Iterator[Diagnostic]:
 def _title_key(title: str) -> str:
     """A title as KB407 compares it: `allokb.sources.normalise` (NFKC, case, accents, Greek letters
     written out), letters and digits only."""
-    return "".join(char for char in normalise(title) if char.isalnum())
+    return _NOT_ALNUM.sub("", normalise(title))
+
+
+#: what `str.isalnum` refuses: `\w` is exactly the characters `isalnum` accepts, and `_`
+_NOT_ALNUM = re.compile(r"[\W_]+")
 
 
 def _clip(text: str, limit: int = 80) -> str:

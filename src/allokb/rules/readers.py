@@ -15,7 +15,8 @@ base costs no second read).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 
@@ -23,7 +24,19 @@ from allokb.diagnostics import Diagnostic, Location, make
 from allokb.graph import KnowledgeBase
 from allokb.model import Citation, Claim, Intervention, Mechanism
 from allokb.numbers import NOT_CHECKED_IN_CLAIMS, numbers_in, quoted_numbers
-from allokb.readers import FieldPlacer, Placer, maintainer_words, reader_texts, reading_grade, sentences_in, words_in
+from allokb.readers import (
+    FieldPlacer,
+    Path_,
+    Placer,
+    ReaderFindings,
+    maintainer_words,
+    may_hold_maintainer_words,
+    reader_texts,
+    reading_grade,
+    sentences_in,
+    words_in,
+    words_of,
+)
 from allokb.rules.catalogue import rule
 
 #: a bottom line has fewer words than this, in all
@@ -176,32 +189,74 @@ def check_vocabulary(record: Intervention | Mechanism | Citation, bib_keys: froz
     was checked (what was read, searched or not seen) into `curator_note`, which is shown only under "How this
     was checked" and in the data. Quotes and the post's own words (`seed.text`) are not checked: they are other
     people's words."""
-    for path, text in reader_texts(record):
-        words = maintainer_words(text, bib_keys)
-        if words:
-            yield make("KB485", f"maintainers' words on a reader's page: {', '.join(words)}", place(record.source, path),
+    yield from _vocabulary(record, list(reader_texts(record)), bib_keys, place)
+
+
+def _vocabulary(record: Intervention | Mechanism | Citation, texts: list[tuple[Path_, str]],
+                bib_keys: frozenset[str], place: Placer,
+                joined_words: tuple[str, set[str]] | None = None) -> Iterator[Diagnostic]:
+    """KB485 over `texts`, the reader texts of `record`; `joined_words`, when given, is `words_of` them."""
+    joined, words = joined_words if joined_words is not None else words_of(text for _, text in texts)
+    if not may_hold_maintainer_words(joined, words, bib_keys):  # the common case: one test per record
+        return
+    for path, text in texts:
+        found = maintainer_words(text, bib_keys)
+        if found:
+            yield make("KB485", f"maintainers' words on a reader's page: {', '.join(found)}", place(record.source, path),
                        "write it for a reader (\"the source post\", \"Andréen 2006\"); move how it was checked "
                        "into `curator_note`")
 
 
-def check_readers(kb: KnowledgeBase, root: Path) -> list[Diagnostic]:
-    """KB480-KB487 over the knowledge base."""
+_NO_KEYS: frozenset[str] = frozenset()
+
+
+def _own(record: Intervention | Mechanism | Citation, place: Placer) -> list[Diagnostic]:
+    """The reader rules that read `record` only (all but KB485, which needs the bib keys)."""
+    found: list[Diagnostic] = []
+    if isinstance(record, Intervention):
+        found += check_has_bottom_line(record)
+        found += check_bottom_line_length(record, place)
+        found += check_bottom_line_sentences(record, place)
+        found += check_bottom_line_reading(record, place)
+        found += check_bottom_line_links(record, place)
+    if isinstance(record, (Intervention, Mechanism)):
+        found += check_heading_length(record, place)
+        found += check_numbers_traced(record, place)
+    return found
+
+
+def record_findings(record: Intervention | Mechanism | Citation, place: Placer) -> ReaderFindings:
+    """The reader rules on `record` as far as they need no other record (`ReaderFindings`): run
+    where its file is loaded (`allokb.project.process_document`), with `place` placing a finding
+    in the file's own document; `check_readers` completes them with the bib keys."""
+    texts = list(reader_texts(record))
+    joined_words = words_of(text for _, text in texts)
+    vocabulary = tuple(_vocabulary(record, texts, _NO_KEYS, place, joined_words))
+    return ReaderFindings(tuple(_own(record, place)), vocabulary, frozenset(map(sys.intern, joined_words[1])))
+
+
+def check_readers(kb: KnowledgeBase, root: Path,
+                  found_before: Mapping[str, tuple[object, ReaderFindings]] | None = None) -> list[Diagnostic]:
+    """KB480-KB487 over the knowledge base. `found_before` maps a record's source file to the record
+    and its `record_findings`, made where the file was loaded: taken for that record (when it is
+    the very record of the knowledge base), and KB485 run again on it only when one of its words
+    is a bib key."""
     place = FieldPlacer(root)
     keys = frozenset(kb.references)
+    before = found_before or {}
     found: list[Diagnostic] = []
-    for item in kb.interventions.values():
-        found += check_has_bottom_line(item)
-        found += check_bottom_line_length(item, place)
-        found += check_bottom_line_sentences(item, place)
-        found += check_bottom_line_reading(item, place)
-        found += check_bottom_line_links(item, place)
-        found += check_heading_length(item, place)
-        found += check_numbers_traced(item, place)
-        found += check_vocabulary(item, keys, place)
-    for mech in kb.mechanisms.values():
-        found += check_heading_length(mech, place)
-        found += check_numbers_traced(mech, place)
-        found += check_vocabulary(mech, keys, place)
-    for citation in kb.citations.values():
-        found += check_vocabulary(citation, keys, place)
+    records: list[Intervention | Mechanism | Citation] = [*kb.interventions.values(), *kb.mechanisms.values(),
+                                                          *kb.citations.values()]
+    for record in records:
+        hit = before.get(record.source)
+        if hit is None or hit[0] is not record:
+            found += _own(record, place)
+            found += check_vocabulary(record, keys, place)
+            continue
+        findings = hit[1]
+        found += findings.own
+        if not keys.isdisjoint(findings.words):
+            found += check_vocabulary(record, keys, place)
+        else:
+            found += findings.vocabulary
     return found
