@@ -303,7 +303,8 @@ class Preview:
         settings_ = settings(config, self.root)
         result = check_project(self.root, self.cache)
         self._lap("check")
-        rendered, site = stages.render(self.root, result, settings_) if not result.failed() else (None, None)
+        previous = built.rendered if built is not None and not reason else None  # render what the edit can change
+        rendered, site = stages.render(self.root, result, settings_, previous) if not result.failed() else (None, None)
         self._lap("render")
         if rendered is None or rendered.diagnostics:
             problems = result.diagnostics if result.failed() else rendered.diagnostics if rendered else ()

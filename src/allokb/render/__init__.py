@@ -8,18 +8,21 @@ the file checks' codes): errors are data here as in the check.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from allokb.diagnostics import Diagnostic, DiagnosticError
+from allokb.corrections import seed_numbers
 from allokb.files import read_project_file
 from allokb.graph import KnowledgeBase
+from allokb.render.bibtex import bibtex_entry
 from allokb.render.citations import format_references
+from allokb.render.deps import RenderState, affected, included_files, record_links_of, reverse
 from allokb.render.diagram import pathway_dot, pathway_text, render_svg
 from allokb.render.environment import Inert, make_environment
 from allokb.render.evidence_map import evidence_map_pages
-from allokb.render.exports import exports
+from allokb.render.exports import entry_texts, export_parts
 from allokb.render.overview import corrections_page, evidence_page, home_summary
 from allokb.render.paging import diagram_fits
 from allokb.render.pages import PageContext, interventions_index, mechanisms_index, page_of, references_index, render_template
@@ -46,6 +49,8 @@ class RenderedSite:
     blocks: dict[str, str]
     abbreviations: str = ""  # Markdown abbreviation definitions appended to every page
     diagnostics: tuple[Diagnostic, ...] = ()  # why nothing was rendered (then pages and files are empty)
+    #: what it was rendered from, for the next render after an edit (allokb.render.deps); not compared
+    state: RenderState | None = field(default=None, compare=False, repr=False)
 
 
 #: abbreviation definitions (`*[ALLO]: allopregnanolone`) shown on hover on every page
@@ -75,24 +80,38 @@ def render_codes_page(root: Path) -> Page:
 
 
 def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str, Any] | None = None,
-                rubric: Any = None, redirects: dict[str, str] | None = None) -> RenderedSite:
+                rubric: Any = None, redirects: dict[str, str] | None = None,
+                previous: RenderedSite | None = None) -> RenderedSite:
     """Render every generated page, export and embedded block; or, when a template or an included
-    file stops the render, a `RenderedSite` with nothing but its `diagnostics`."""
+    file stops the render, a `RenderedSite` with nothing but its `diagnostics`. With `previous`
+    (the render of the same project before an edit), only what the edit can change is rendered
+    again (`allokb.render.deps`) and the rest taken from `previous`: the result is the same."""
     try:
-        return _render_site(root, kb, site, grades, rubric, redirects)
+        return _render_site(root, kb, site, grades or {}, rubric, redirects or {}, previous)
     except DiagnosticError as exc:
         return RenderedSite((), {}, {}, diagnostics=exc.diagnostics)
 
 
-def _render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str, Any] | None = None,
-                 rubric: Any = None, redirects: dict[str, str] | None = None) -> RenderedSite:
-    grades = grades or {}
+def _render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str, Any], rubric: Any,
+                 redirects: dict[str, str], previous: RenderedSite | None) -> RenderedSite:
+    inputs = included_files(root, (GUIDE,))
+    state = previous.state if previous is not None and not previous.diagnostics else None
+    change = affected(state, kb, site, grades, rubric, redirects, inputs) if state is not None else None
+    if state is None or change is None or change.full is not None:
+        state, change = None, None
     env = make_environment(root)
-    formatted = format_references(list(kb.references.values()))
+    if state is not None and change is not None:
+        formatted = dict(state.formatted)
+        if change.bib:
+            formatted.update(format_references([kb.references[k] for k in sorted(change.bib)]))
+    else:
+        formatted = format_references(list(kb.references.values()))
     ctx = PageContext(env, kb, site, formatted, grades, rubric)
     # Graphviz's SVG, with every label XML-escaped by Graphviz; it stands in a raw HTML block.
     mechs, items = list(kb.mechanisms.values()), list(kb.interventions.values())
-    if not any(m.step for m in mechs):
+    if state is not None and change is not None and not change.records:
+        diagram = state.diagram
+    elif not any(m.step for m in mechs):
         diagram = Inert("<p>No enzymatic step is recorded yet.</p>")
     elif not diagram_fits(len(mechs), len(items)):  # too large to draw on the index (render.paging)
         diagram = Inert(f"<p>The knowledge base holds {len(mechs)} mechanisms and {len(items)} interventions: too many "
@@ -109,9 +128,24 @@ def _render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str
         pages.append(Page("contributing.md", "---\ndescription: \"How to add a source, a claim with its quote, an "
                           "intervention and a mechanism, how grades are computed, and the review checklist.\"\n---\n\n"
                           + guide))
-    pages += [Page(entry_src(kind, ident), page_of(ctx, kind, record)) for kind, ident, record in entries_with_pages(kb)]
-    files = exports(root, kb, site.site_url, grades, site)
-    for old, new in (redirects or {}).items():
+    if state is not None and change is not None and previous is not None:
+        kept = {p.src_uri: p for p in previous.pages}
+        pages += [Page(src, page_of(ctx, kind, record)) if (kind.name, ident) in change.pages else kept[src]
+                  for kind, ident, record in entries_with_pages(kb) for src in (entry_src(kind, ident),)]
+        bib_entries = dict(state.bib_entries)
+        bib_entries.update({key: bibtex_entry(kb.references[key]) for key in change.bib})
+        files, texts, bib_entries = export_parts(kb, site.site_url, grades, site, bib_entries=bib_entries,
+                                                 texts=entry_texts(kb, site.site_url, grades, change.pages,
+                                                                   state.entry_json))
+        links, linked_from = change.links, change.linked_from
+    else:
+        pages += [Page(entry_src(kind, ident), page_of(ctx, kind, record)) for kind, ident, record in entries_with_pages(kb)]
+        files, texts, bib_entries = export_parts(kb, site.site_url, grades, site)
+        links = record_links_of(kb)
+        linked_from = reverse(links)
+    for old, new in redirects.items():
         files[f"{old.lstrip('/')}index.html"] = redirect_html(site.site_url, old, new)
+    new_state = RenderState(kb, site, grades, rubric, redirects, inputs, seed_numbers(kb), formatted, texts,
+                            bib_entries, diagram, links, linked_from)
     return RenderedSite(tuple(sorted(pages, key=lambda p: p.src_uri)), files, {"summary": home_summary(ctx)},
-                        _read_source(root, ABBREVIATIONS) or "")
+                        _read_source(root, ABBREVIATIONS) or "", state=new_state)
