@@ -24,7 +24,7 @@ from allokb import stages
 from allokb.project import LoadCache, check_project
 from allokb.render import RenderedSite
 from allokb.render import pages as render_pages
-from allokb.render.exports import KB_SCHEMA_VERSION, entry_texts, kb_json, kb_json_of
+from allokb.render.exports import KB_SCHEMA_VERSION, entry_texts, kb_json, kb_json_of, nested
 from allokb.site import Settings
 
 SETTINGS = Settings("Atlas", "https://example.org/atlas/")
@@ -181,7 +181,7 @@ def test_kb_json_put_together_from_each_record_is_the_one_serializer_writes(repo
     grades = {k: matrix_data(result.rubric, g) for k, g in result.grades.items()}  # type: ignore[attr-defined]
     kb = result.kb  # type: ignore[attr-defined]
     url = "https://example.org/atlas/"
-    assert kb_json_of(url, entry_texts(kb, url, grades)) == kb_json(kb, url, grades)
+    assert kb_json_of(url, {k: nested(t) for k, t in entry_texts(kb, url, grades).items()}) == kb_json(kb, url, grades)
     empty = kb_json_of(url, {})
     assert json.loads(empty) == {"interventions": [], "mechanisms": [], "references": [],
                                  "schema_version": KB_SCHEMA_VERSION, "site": url}

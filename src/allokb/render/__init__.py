@@ -16,13 +16,12 @@ from allokb.diagnostics import Diagnostic, DiagnosticError
 from allokb.corrections import seed_numbers
 from allokb.files import read_project_file
 from allokb.graph import KnowledgeBase
-from allokb.render.bibtex import bibtex_entry
 from allokb.render.citations import format_references
 from allokb.render.deps import RenderState, affected, included_files, record_links_of, reverse
 from allokb.render.diagram import pathway_dot, pathway_text, render_svg
 from allokb.render.environment import Inert, make_environment
 from allokb.render.evidence_map import evidence_map_pages
-from allokb.render.exports import entry_texts, export_parts
+from allokb.render.exports import export_parts
 from allokb.render.overview import corrections_page, evidence_page, home_summary
 from allokb.render.paging import diagram_fits
 from allokb.render.pages import PageContext, interventions_index, mechanisms_index, page_of, references_index, render_template
@@ -106,10 +105,12 @@ def _render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str
             formatted.update(format_references([kb.references[k] for k in sorted(change.bib)]))
     else:
         formatted = format_references(list(kb.references.values()))
-    ctx = PageContext(env, kb, site, formatted, grades, rubric)
+    partial = state is not None and change is not None
+    ctx = PageContext(env, kb, site, formatted, grades, rubric, memo=state.memo if state is not None else None,
+                      citing=change.linked_from if change is not None else None)
     # Graphviz's SVG, with every label XML-escaped by Graphviz; it stands in a raw HTML block.
     mechs, items = list(kb.mechanisms.values()), list(kb.interventions.values())
-    if state is not None and change is not None and not change.records:
+    if partial and change is not None and state is not None and not change.records:
         diagram = state.diagram
     elif not any(m.step for m in mechs):
         diagram = Inert("<p>No enzymatic step is recorded yet.</p>")
@@ -132,20 +133,18 @@ def _render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str
         kept = {p.src_uri: p for p in previous.pages}
         pages += [Page(src, page_of(ctx, kind, record)) if (kind.name, ident) in change.pages else kept[src]
                   for kind, ident, record in entries_with_pages(kb) for src in (entry_src(kind, ident),)]
-        bib_entries = dict(state.bib_entries)
-        bib_entries.update({key: bibtex_entry(kb.references[key]) for key in change.bib})
-        files, texts, bib_entries = export_parts(kb, site.site_url, grades, site, bib_entries=bib_entries,
-                                                 texts=entry_texts(kb, site.site_url, grades, change.pages,
-                                                                   state.entry_json))
+        files, parts = export_parts(kb, site.site_url, grades, site, previous=(previous.files, state.exports),
+                                    changed=change.pages, bib_changed=change.bib)
         links, linked_from = change.links, change.linked_from
     else:
         pages += [Page(entry_src(kind, ident), page_of(ctx, kind, record)) for kind, ident, record in entries_with_pages(kb)]
-        files, texts, bib_entries = export_parts(kb, site.site_url, grades, site)
+        files, parts = export_parts(kb, site.site_url, grades, site)
         links = record_links_of(kb)
         linked_from = reverse(links)
     for old, new in redirects.items():
         files[f"{old.lstrip('/')}index.html"] = redirect_html(site.site_url, old, new)
-    new_state = RenderState(kb, site, grades, rubric, redirects, inputs, seed_numbers(kb), formatted, texts,
-                            bib_entries, diagram, links, linked_from)
-    return RenderedSite(tuple(sorted(pages, key=lambda p: p.src_uri)), files, {"summary": home_summary(ctx)},
+    blocks = {"summary": home_summary(ctx)}
+    new_state = RenderState(kb, site, grades, rubric, redirects, inputs, seed_numbers(kb), formatted, parts, diagram,
+                            links, linked_from, ctx.rendered)
+    return RenderedSite(tuple(sorted(pages, key=lambda p: p.src_uri)), files, blocks,
                         _read_source(root, ABBREVIATIONS) or "", state=new_state)

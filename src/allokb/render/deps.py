@@ -46,8 +46,8 @@ _LINK_KIND = {"intervention": INTERVENTION.name, "mechanism": MECHANISM.name, "r
 @dataclass(frozen=True)
 class RenderState:
     """What a render was made from, and the parts of it that a partial render reuses: the
-    formatted references, the BibTeX entries and each entry's JSON by key, the pathway diagram
-    and each record's links (forward, and who links each record)."""
+    formatted references, the exports' parts (each entry's JSON, each BibTeX entry), the pathway
+    diagram and each record's links (forward, and who links each record)."""
 
     kb: KnowledgeBase
     site: Any
@@ -57,11 +57,13 @@ class RenderState:
     inputs: tuple[tuple[str, int, int], ...]
     seed_map: dict[int, str]
     formatted: dict[str, Any]
-    entry_json: dict[PageKey, str]
-    bib_entries: dict[str, str]
+    exports: Any  # allokb.render.exports.ExportParts
     diagram: Any
     links: dict[PageKey, frozenset[PageKey]] = field(default_factory=dict)
     linked_from: dict[PageKey, frozenset[PageKey]] = field(default_factory=dict)
+    #: (template, docs path) -> context and text of the pages rendered from a memo (the indexes,
+    #: the overview pages: allokb.render.pages.PageContext.render)
+    memo: dict[tuple[str, str], tuple[dict[str, Any], str]] = field(default_factory=dict)
 
 
 def included_files(root: Path, names: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:

@@ -175,15 +175,19 @@ def kb_json(kb: KnowledgeBase, site_url: str, grades: dict[str, Any],
     return _dumps({"schema_version": KB_SCHEMA_VERSION, "site": site_url, **lists})
 
 
+def nested(text: str) -> str:
+    """A record's JSON text (`entry_texts`) as kb.json holds it, two levels down (in the top
+    object's list): each line indented by two more spaces (JSON strings hold no raw line break)."""
+    return text.replace("\n", "\n  ")
+
+
 def kb_json_of(site_url: str, texts: dict[tuple[str, str], str]) -> str:
-    """kb.json put together from each record's JSON text (`entry_texts`): the text `kb_json`
-    writes, without serializing every record a second time. A record nested two levels down
-    (the top object, a list) is its own text with each line indented by two more spaces (JSON
-    strings hold no raw line break)."""
+    """kb.json put together from each record's JSON text as it holds it (`nested`): the text
+    `kb_json` writes, without serializing every record a second time."""
     lists: dict[str, list[str]] = {name: [] for _kind, name in _LISTS}
     names = dict(_LISTS)
     for (kind, _ident), text in texts.items():
-        lists[names[kind]].append(text.replace("\n", "\n  "))
+        lists[names[kind]].append(text)
     parts = {name: "[\n  " + ",\n  ".join(items) + "\n ]" if items else "[]" for name, items in lists.items()}
     parts |= {"schema_version": json.dumps(KB_SCHEMA_VERSION), "site": json.dumps(site_url, ensure_ascii=False)}
     return "{\n" + ",\n".join(f" {json.dumps(k)}: {parts[k]}" for k in sorted(parts)) + "\n}\n"
@@ -406,34 +410,53 @@ def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any]
     return export_parts(kb, site_url, grades, site)[0]
 
 
+@dataclass(frozen=True)
+class ExportParts:
+    """What the export files are made from, by record: each record's JSON text (`texts`) and the
+    same as kb.json holds it (`nested`), each reference's BibTeX entry (`bib_entries`)."""
+
+    texts: dict[tuple[str, str], str]
+    nested: dict[tuple[str, str], str]
+    bib_entries: dict[str, str]
+
+
 def export_parts(kb: KnowledgeBase, site_url: str, grades: dict[str, Any], site: Any = None, *,
-                 texts: dict[tuple[str, str], str] | None = None,
-                 bib_entries: dict[str, str] | None = None) -> tuple[dict[str, str], dict[tuple[str, str], str],
-                                                                   dict[str, str]]:
-    """Every export file (site path -> text), with each record's JSON text and each reference's
-    BibTeX entry they were made from (`texts`, `bib_entries`: those of the records, all of them,
-    when the caller has them: a partial render serializes only what an edit changed)."""
-    texts = texts if texts is not None else entry_texts(kb, site_url, grades)
-    if bib_entries is None:
-        bib_entries = {key: bibtex_entry(ref) for key, ref in kb.references.items()}
+                 previous: tuple[dict[str, str], ExportParts] | None = None, changed: Collection[tuple[str, str]] = (),
+                 bib_changed: Collection[str] = ()) -> tuple[dict[str, str], ExportParts]:
+    """Every export file (site path -> text), with the parts they were made from. `previous`: the
+    files and parts of the render before an edit of the same site, whose records `changed`
+    (kind name, id) and bib entries `bib_changed` are all that the edit changed: the rest is
+    taken from it."""
+    if previous is None:
+        texts = entry_texts(kb, site_url, grades)
+        parts = ExportParts(texts, {key: nested(text) for key, text in texts.items()},
+                            {key: bibtex_entry(ref) for key, ref in kb.references.items()})
+    else:
+        old_files, old = previous
+        texts = entry_texts(kb, site_url, grades, changed, old.texts)
+        parts = ExportParts(texts, {key: old.nested[key] if key not in changed and key in old.nested else nested(text)
+                                    for key, text in texts.items()},
+                            {**old.bib_entries, **{key: bibtex_entry(kb.references[key]) for key in bib_changed}})
     files = {
-        "data/kb.json": kb_json_of(site_url, texts),
+        "data/kb.json": kb_json_of(site_url, parts.nested),
         **entry_files_of(kb, texts),
         "data/interventions.csv": interventions_csv(kb, site_url, grades),
         "data/evidence.csv": evidence_csv(kb, site_url, grades),
         "data/doses.csv": doses_csv(kb, site_url),
-        "data/references.csl.json": csl_json(kb),
-        "data/references.bib": HEADER + "".join("\n" + bib_entries[key] for key in sorted(kb.references)),
+        "data/references.csl.json": old_files["data/references.csl.json"] if previous is not None and not bib_changed
+        else csl_json(kb),  # from the bib entries only
+        "data/references.bib": HEADER + "".join("\n" + parts.bib_entries[key] for key in sorted(kb.references)),
     }
-    for name in SCHEMA_NAMES:
-        files[f"schema/{name}.schema.json"] = _dumps(published_schema(name, site_url))
+    for name in SCHEMA_NAMES:  # from the site's URL only (the same site: the same URL)
+        path = f"schema/{name}.schema.json"
+        files[path] = old_files[path] if previous is not None else _dumps(published_schema(name, site_url))
     for source in kb.sources.values():  # the committed source texts, as /sources/<key>.txt
         files[source.site_path] = source_text_file(source, site_url)
-    for old, source in former_source_paths(kb).items():  # a text file cannot redirect: the old
-        files[old] = source_text_file(source, site_url)  # key's URL serves the same text
+    for old_path, source in former_source_paths(kb).items():  # a text file cannot redirect: the old
+        files[old_path] = source_text_file(source, site_url)  # key's URL serves the same text
     if site is not None:
         files["feed.xml"] = atom_feed(kb, site)
-    return files, texts, bib_entries
+    return files, parts
 
 
 def source_text_file(source: SourceText, site_url: str) -> str:
