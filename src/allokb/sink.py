@@ -272,7 +272,8 @@ class _Built:
 
 class Preview:
     """The site `allokb serve` shows in `site_dir`, and what it was built from, kept between
-    rebuilds. `rebuild` checks and renders the whole knowledge base in memory, then lets MkDocs
+    rebuilds. `rebuild` checks the knowledge base and renders it in memory from the last render
+    (allokb.render.deps: what the edit cannot change is reused), then lets MkDocs
     write again only the pages whose Markdown changed (`allokb.incremental.diff_sites`), writes
     the export files whose text changed, audits what it wrote, recuts the stylesheet from the
     pages' kept usage and re-indexes the search. It rebuilds everything the first time, and when

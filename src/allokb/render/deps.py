@@ -11,9 +11,11 @@ a reference page its bib entry, citation record and source text, and the records
 (their names, claim labels, quotes). So an edit of a record can change only the pages of the
 record itself and of the records one link away from it, in the old graph or the new
 (`affected`); an intervention's grade is compared as well (it is computed from the citation
-records of its sources). Every page that is not an entry's page (the indexes, the map, the
-corrections and evidence pages, the home summary) is rendered again after every edit: they are
-few, and each lists many records.
+records of its sources: a second guard, as the records citing a source are one link from it).
+The pages that are not an entry's (the indexes, the map, the corrections and evidence pages, the
+home summary) each list many records: their views are built again after every edit, and a page
+is rendered again only when its whole template context differs from the one it was rendered
+with (`allokb.render.pages.PageContext.render`), which cannot miss what it shows.
 
 What every page reads is compared as a whole, and when it differs nothing is reused (`affected`
 gives the reason): the site's metadata (dates from git), the rubric, the redirects, the source
