@@ -1,19 +1,27 @@
 """Incremental rebuilds: which output files an edit touches, found by comparing two renders.
 
 `allokb serve` keeps the last good render (`RenderedSite`) in its process. After an edit it checks
-and renders the whole knowledge base again in memory, and `diff_sites` compares the new render
-with the kept one, page by page and file by file: only the pages whose Markdown changed (the
-entry's own page, the pages that cite or link it, the index pages, the home summary) go through
-MkDocs' theme again, only the export files whose text changed are written, and only what was
-written is audited (`allokb.sink.Preview`).
+the knowledge base again and renders it from the kept render (`allokb.render.deps`: only the
+pages of the edited records and of their neighbours in the graph, and the index and overview
+pages whose context changed, are rendered again; the rest is taken from the kept render, and the
+result is the full render's, byte for byte). `diff_sites` then compares the new render with the
+kept one, page by page and file by file: only the pages whose Markdown changed (the entry's own
+page, the pages that cite or link it, the index pages, the home summary) go through MkDocs' theme
+again, only the export files whose text changed are written, and only what was written is
+audited (`allokb.sink.Preview`).
 
-Why compare rendered text rather than derive the set from the graph: the render is the
-definition of what a page shows, so the comparison cannot miss a dependency (a title shown in
-a backlink, a grade shown in an index, a count on the home page, a date from git), where a map
-derived from the graph would have to list every one of them and stay in step with every
-template. Rendering in memory is cheap next to MkDocs' theme pass (measured in
-benchmarks/bench_serve.py), and a page whose Markdown did not change cannot have changed HTML,
-because MkDocs' output of a page depends only on its Markdown, the navigation and the theme.
+Why two steps, a render that reuses and a comparison of whole renders, rather than the set of
+pages derived from the graph alone: the comparison cannot miss a dependency (a title shown in a
+backlink, a grade shown in an index, a count on the home page, a date from git), and it finds
+which of the pages rendered again really changed. The partial render is held to the full one by
+construction where it can be (an index or overview page is rendered again whenever its whole
+template context differs; what every page reads, compared as a whole, forces a full render) and
+by test where the graph decides (tests/test_render_deps.py: after edits of every kind of field of
+every record kind, in the fixture and in the repository's content, the partial render equals a
+full one). Rendering in memory this way costs about a second at 1,000 entries (measured in
+benchmarks/bench_serve.py), where the whole render took 25 s; a page whose Markdown did not
+change cannot have changed HTML, because MkDocs' output of a page depends only on its Markdown,
+the navigation and the theme.
 
 What the comparison cannot see is what MkDocs reads by itself: mkdocs.yml, the hand-written
 pages and assets of the docs folder, and the theme override. `InputSnapshot` notes those files'

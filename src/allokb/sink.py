@@ -272,7 +272,8 @@ class _Built:
 
 class Preview:
     """The site `allokb serve` shows in `site_dir`, and what it was built from, kept between
-    rebuilds. `rebuild` checks and renders the whole knowledge base in memory, then lets MkDocs
+    rebuilds. `rebuild` checks the knowledge base and renders it in memory from the last render
+    (allokb.render.deps: what the edit cannot change is reused), then lets MkDocs
     write again only the pages whose Markdown changed (`allokb.incremental.diff_sites`), writes
     the export files whose text changed, audits what it wrote, recuts the stylesheet from the
     pages' kept usage and updates the search index (`allokb.search.LiveIndex`: only the pages it
@@ -309,7 +310,8 @@ class Preview:
         settings_ = settings(config, self.root)
         result = check_project(self.root, self.cache)
         self._lap("check")
-        rendered, site = stages.render(self.root, result, settings_) if not result.failed() else (None, None)
+        previous = built.rendered if built is not None and not reason else None  # render what the edit can change
+        rendered, site = stages.render(self.root, result, settings_, previous) if not result.failed() else (None, None)
         self._lap("render")
         if rendered is None or rendered.diagnostics:
             problems = result.diagnostics if result.failed() else rendered.diagnostics if rendered else ()

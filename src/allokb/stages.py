@@ -19,15 +19,17 @@ from allokb.site import Settings, site_info
 from allokb.render.views import SiteInfo
 
 
-def render(root: Path, result: CheckResult, settings: Settings) -> tuple[RenderedSite, SiteInfo]:
+def render(root: Path, result: CheckResult, settings: Settings,
+           previous: RenderedSite | None = None) -> tuple[RenderedSite, SiteInfo]:
     """Every page, export and block of a checked project, in memory, with the site metadata they
     were rendered for. A template or included file at fault gives a `RenderedSite` holding only
-    its `diagnostics`."""
+    its `diagnostics`. `previous`: the last render of the same project (`allokb serve` after an
+    edit), from which what the edit cannot change is taken (allokb.render.deps)."""
     site = site_info(settings, root)
     rubric = result.rubric
     matrices = {k: matrix_data(rubric, g) for k, g in result.grades.items()} if rubric is not None else {}
     rendered = render_site(root, result.kb, site, matrices, result.rubric,
-                           result.urls.redirects if result.urls else {})
+                           result.urls.redirects if result.urls else {}, previous)
     return rendered, site
 
 

@@ -145,5 +145,6 @@ def evidence_map_pages(ctx: PageContext) -> list[tuple[str, str]]:
                             "content/rubric.yaml", [])
         common["meta"]["hide"] = ["navigation", "toc"]  # the map needs the page's whole width
         common["meta"]["search_exclude"] = number > 1  # its interventions are searchable on their own pages
-        out.append((src, ctx.render("evidence_map.md.j2", map=map_view(ctx, chunk, src), paging=paging, **common)))
+        out.append((src, ctx.render("evidence_map.md.j2", src, map=map_view(ctx, chunk, src), paging=paging,
+                                     **common)))
     return out

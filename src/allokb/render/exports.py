@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from allokb.urls import (
     former_source_paths,
 )
 from allokb import labels as L
-from allokb.render.bibtex import bibtex
+from allokb.render.bibtex import HEADER, bibtex_entry
 from allokb.render.citations import csl_item
 from allokb.render.doses import dose_rows
 from allokb.schema import SCHEMA_NAMES, published_schema
@@ -106,36 +107,64 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
 
 
-def entry_data(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Each exported kind's records as kb.json lists them (`Kind.export` -> its list), each record
-    with its `id` (or `key`) and page `url`: kb.json and the per-entry files are written from these
-    same objects, so the two cannot disagree."""
-    interventions = []
-    for item in kb.interventions.values():
-        data = to_data(item)
-        data["url"] = absolute_url(site_url, entry_url(INTERVENTION, item.id))
-        matrix = grades.get(item.id)
+def record_data(kind_name: str, record: Any, kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> dict[str, Any]:
+    """One record as kb.json lists it (`kind_name`: intervention, mechanism or citation, whose
+    `record` is then its bib entry), with its `id` (or `key`) and page `url`."""
+    if kind_name == INTERVENTION.name:
+        data = to_data(record)
+        data["url"] = absolute_url(site_url, entry_url(INTERVENTION, record.id))
+        matrix = grades.get(record.id)
         data["evidence"] = [_row_export(row, data["url"]) for row in matrix["rows"]] if matrix else []
         data["main_outcome"] = {**data["main_outcome"], **(_main_export(matrix, data["url"]) if matrix else {})}
         data["source_post_comparison"] = {k: matrix[k] for k in ("source_post_rating", "differs_from_source_post",
                                                                   "notes")} if matrix else None
-        interventions.append(data)
-    mechanisms = []
-    for mech in kb.mechanisms.values():
-        data = to_data(mech)
-        data["url"] = absolute_url(site_url, entry_url(MECHANISM, mech.id))
-        data["interventions"] = [item.id for item in kb.acting_through.get(mech.id, ())]
-        mechanisms.append(data)
-    references = []
-    for key, ref in kb.references.items():
-        citation = kb.citations.get(key)
-        references.append({
-            "key": key, "url": absolute_url(site_url, entry_url(CITATION, key)), "csl": csl_export_item(ref),
-            "record": to_data(citation) if citation else None,
-            "cited_by": [{"kind": s.kind, "id": s.record_id, "anchor": s.anchor, "support": s.support}
-                         for s in kb.cited_by.get(key, ())],
-        })
-    return {"interventions": interventions, "mechanisms": mechanisms, "references": references}
+        return data
+    if kind_name == MECHANISM.name:
+        data = to_data(record)
+        data["url"] = absolute_url(site_url, entry_url(MECHANISM, record.id))
+        data["interventions"] = [item.id for item in kb.acting_through.get(record.id, ())]
+        return data
+    key, citation = record.key, kb.citations.get(record.key)
+    return {
+        "key": key, "url": absolute_url(site_url, entry_url(CITATION, key)), "csl": csl_export_item(record),
+        "record": to_data(citation) if citation else None,
+        "cited_by": [{"kind": s.kind, "id": s.record_id, "anchor": s.anchor, "support": s.support}
+                     for s in kb.cited_by.get(key, ())],
+    }
+
+
+#: the kinds kb.json lists, in this order, each with the name of its list
+_LISTS = ((INTERVENTION.name, "interventions"), (MECHANISM.name, "mechanisms"), (CITATION.name, "references"))
+
+
+def _tables(kb: KnowledgeBase) -> dict[str, dict[str, Any]]:
+    """The records kb.json lists, by kind name (the citation kind's are its bib entries)."""
+    return {INTERVENTION.name: kb.interventions, MECHANISM.name: kb.mechanisms, CITATION.name: kb.references}
+
+
+def entry_data(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each exported kind's records as kb.json lists them (`Kind.export` -> its list), each record
+    with its `id` (or `key`) and page `url`: kb.json and the per-entry files are written from these
+    same objects, so the two cannot disagree."""
+    tables = _tables(kb)
+    return {name: [record_data(kind, r, kb, site_url, grades) for r in tables[kind].values()] for kind, name in _LISTS}
+
+
+def entry_texts(kb: KnowledgeBase, site_url: str, grades: dict[str, Any], only: Collection[tuple[str, str]] = (),
+                previous: dict[tuple[str, str], str] | None = None) -> dict[tuple[str, str], str]:
+    """Each exported record's JSON text (as its data file holds it, without the final newline), by
+    (kind name, id); with `previous`, only the records `only` names are serialized again."""
+    tables = _tables(kb)
+    out = {}
+    for kind, _name in _LISTS:
+        for ident, record in tables[kind].items():
+            key = (kind, ident)
+            if previous is not None and key not in only and key in previous:
+                out[key] = previous[key]
+            else:
+                out[key] = json.dumps(record_data(kind, record, kb, site_url, grades), ensure_ascii=False,
+                                      sort_keys=True, indent=1)
+    return out
 
 
 def kb_json(kb: KnowledgeBase, site_url: str, grades: dict[str, Any],
@@ -146,18 +175,30 @@ def kb_json(kb: KnowledgeBase, site_url: str, grades: dict[str, Any],
     return _dumps({"schema_version": KB_SCHEMA_VERSION, "site": site_url, **lists})
 
 
-def entry_files(kb: KnowledgeBase, data: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
+def nested(text: str) -> str:
+    """A record's JSON text (`entry_texts`) as kb.json holds it, two levels down (in the top
+    object's list): each line indented by two more spaces (JSON strings hold no raw line break)."""
+    return text.replace("\n", "\n  ")
+
+
+def kb_json_of(site_url: str, texts: dict[tuple[str, str], str]) -> str:
+    """kb.json put together from each record's JSON text as it holds it (`nested`): the text
+    `kb_json` writes, without serializing every record a second time."""
+    lists: dict[str, list[str]] = {name: [] for _kind, name in _LISTS}
+    names = dict(_LISTS)
+    for (kind, _ident), text in texts.items():
+        lists[names[kind]].append(text)
+    parts = {name: "[\n  " + ",\n  ".join(items) + "\n ]" if items else "[]" for name, items in lists.items()}
+    parts |= {"schema_version": json.dumps(KB_SCHEMA_VERSION), "site": json.dumps(site_url, ensure_ascii=False)}
+    return "{\n" + ",\n".join(f" {json.dumps(k)}: {parts[k]}" for k in sorted(parts)) + "\n}\n"
+
+
+def entry_files_of(kb: KnowledgeBase, texts: dict[tuple[str, str], str]) -> dict[str, str]:
     """One JSON file per entry with a page, as endoflife.date serves one per product:
     `data/<section>/<id>.json` holds exactly the entry's object in kb.json (which carries its page
-    `url`), and a former id's path the same (a JSON file cannot redirect). Described by
-    /schema/<kind>-data.schema.json."""
-    by_id: dict[tuple[str, str], dict[str, Any]] = {}
-    for kind in KINDS:
-        if kind.export is not None:
-            for record in data.get(kind.export, []):
-                by_id[(kind.name, record[kind.id_field])] = record
-    files = {entry_data_path(kind, ident): _dumps(by_id[(kind.name, ident)])
-             for kind, ident, _ in entries_with_data(kb)}
+    `url`; `texts`: each record's JSON text, `entry_texts`), and a former id's path the same (a
+    JSON file cannot redirect). Described by /schema/<kind>-data.schema.json."""
+    files = {entry_data_path(kind, ident): texts[(kind.name, ident)] + "\n" for kind, ident, _ in entries_with_data(kb)}
     for old, (kind, ident) in former_data_paths(kb).items():
         files[old] = files[entry_data_path(kind, ident)]
     return files
@@ -366,25 +407,56 @@ def atom_feed(kb: KnowledgeBase, site: Any) -> str:
 
 def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any], site: Any = None) -> dict[str, str]:
     """Every export file: site path -> text."""
-    data = entry_data(kb, site_url, grades)
+    return export_parts(kb, site_url, grades, site)[0]
+
+
+@dataclass(frozen=True)
+class ExportParts:
+    """What the export files are made from, by record: each record's JSON text (`texts`) and the
+    same as kb.json holds it (`nested`), each reference's BibTeX entry (`bib_entries`)."""
+
+    texts: dict[tuple[str, str], str]
+    nested: dict[tuple[str, str], str]
+    bib_entries: dict[str, str]
+
+
+def export_parts(kb: KnowledgeBase, site_url: str, grades: dict[str, Any], site: Any = None, *,
+                 previous: tuple[dict[str, str], ExportParts] | None = None, changed: Collection[tuple[str, str]] = (),
+                 bib_changed: Collection[str] = ()) -> tuple[dict[str, str], ExportParts]:
+    """Every export file (site path -> text), with the parts they were made from. `previous`: the
+    files and parts of the render before an edit of the same site, whose records `changed`
+    (kind name, id) and bib entries `bib_changed` are all that the edit changed: the rest is
+    taken from it."""
+    if previous is None:
+        texts = entry_texts(kb, site_url, grades)
+        parts = ExportParts(texts, {key: nested(text) for key, text in texts.items()},
+                            {key: bibtex_entry(ref) for key, ref in kb.references.items()})
+    else:
+        old_files, old = previous
+        texts = entry_texts(kb, site_url, grades, changed, old.texts)
+        parts = ExportParts(texts, {key: old.nested[key] if key not in changed and key in old.nested else nested(text)
+                                    for key, text in texts.items()},
+                            {**old.bib_entries, **{key: bibtex_entry(kb.references[key]) for key in bib_changed}})
     files = {
-        "data/kb.json": kb_json(kb, site_url, grades, data),
-        **entry_files(kb, data),
+        "data/kb.json": kb_json_of(site_url, parts.nested),
+        **entry_files_of(kb, texts),
         "data/interventions.csv": interventions_csv(kb, site_url, grades),
         "data/evidence.csv": evidence_csv(kb, site_url, grades),
         "data/doses.csv": doses_csv(kb, site_url),
-        "data/references.csl.json": csl_json(kb),
-        "data/references.bib": bibtex(kb.references.values()),
+        "data/references.csl.json": old_files["data/references.csl.json"] if previous is not None and not bib_changed
+        else csl_json(kb),  # from the bib entries only
+        "data/references.bib": HEADER + "".join("\n" + parts.bib_entries[key] for key in sorted(kb.references)),
     }
-    for name in SCHEMA_NAMES:
-        files[f"schema/{name}.schema.json"] = _dumps(published_schema(name, site_url))
+    for name in SCHEMA_NAMES:  # from the site's URL only (the same site: the same URL)
+        path = f"schema/{name}.schema.json"
+        files[path] = old_files[path] if previous is not None else _dumps(published_schema(name, site_url))
     for source in kb.sources.values():  # the committed source texts, as /sources/<key>.txt
         files[source.site_path] = source_text_file(source, site_url)
-    for old, source in former_source_paths(kb).items():  # a text file cannot redirect: the old
-        files[old] = source_text_file(source, site_url)  # key's URL serves the same text
+    for old_path, source in former_source_paths(kb).items():  # a text file cannot redirect: the old
+        files[old_path] = source_text_file(source, site_url)  # key's URL serves the same text
     if site is not None:
         files["feed.xml"] = atom_feed(kb, site)
-    return files
+    return files, parts
 
 
 def source_text_file(source: SourceText, site_url: str) -> str:

@@ -86,7 +86,7 @@ def evidence_page(ctx: PageContext, rubric: Any) -> str:
                     "src/allokb/schemas", [])
     return ctx.render_view("evidence.md.j2", EvidenceView(
         **context_of(page), supports=[(k, L.SUPPORT[k], v) for k, v in SUPPORT_DOCS.items()],
-        designs=list(L.DESIGN.items()), rubric=rubric, kinds=kinds, quotes=count_quotes(ctx.kb)))
+        designs=list(L.DESIGN.items()), rubric=rubric, kinds=kinds, quotes=count_quotes(ctx.kb)), memo="evidence.md")
 
 
 #: the kind of a claim that nothing found wrong yet: listed by page below the table, not as a row
@@ -151,7 +151,7 @@ def corrections_page(ctx: PageContext) -> str:
     ranking = [{"id": k.id, "label": k.label} for k in ERROR_KINDS if k.id != _NOT_CHECKABLE]
     return ctx.render_view("corrections.md.j2", CorrectionsView(
         **context_of(page), totals=found.totals, ranking=ranking, rows=view,
-        unchecked_count=sum(pending.values()), unchecked_pages=len(pending)))
+        unchecked_count=sum(pending.values()), unchecked_pages=len(pending)), memo="corrections.md")
 
 
 #: names listed per category on the home page: beyond it, the category's count and a link to the
@@ -174,4 +174,4 @@ def home_summary(ctx: PageContext) -> str:
     verified = sum(1 for c in ctx.kb.citations.values() if c.verification.status == "verified")
     counts = {"interventions": len(ctx.kb.interventions), "mechanisms": len(ctx.kb.mechanisms),
               "references": len(ctx.kb.references), "verified": verified}
-    return ctx.render_view("home_summary.md.j2", HomeSummaryView(groups=groups, counts=counts))
+    return ctx.render_view("home_summary.md.j2", HomeSummaryView(groups=groups, counts=counts), memo="index.md")

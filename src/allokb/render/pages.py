@@ -72,17 +72,34 @@ class PageContext:
     """What every page template gets: front matter, cite box, edit link."""
 
     def __init__(self, env: jinja2.Environment, kb: KnowledgeBase, site: SiteInfo, formatted: dict[str, str],
-                 grades: dict[str, Any], rubric: Any = None) -> None:
+                 grades: dict[str, Any], rubric: Any = None, memo: dict[tuple[str, str], tuple[dict[str, Any], str]]
+                 | None = None, citing: dict[tuple[str, str], frozenset[tuple[str, str]]] | None = None) -> None:
         self.env, self.kb, self.site, self.formatted, self.grades = env, kb, site, formatted, grades
         self.rubric = rubric  # allokb.rubric.Rubric: the vocabularies' wording (None without a rubric)
         self.seed_map = seed_numbers(kb)
         self.quote_counts = quotes_by_reference(kb)  # bib key -> how many quotes are checked against it
         self._cites: dict[str, list[tuple[Kind, Any, str, str, Cite]]] | None = None
+        #: (template, page) -> the context and the text of each page rendered with `memo=` by the
+        #: render before an edit (`memo`), and by this one (`rendered`): a page whose whole context
+        #: is equal is not rendered again (its template and the environment are the same:
+        #: allokb.render.deps compares them)
+        self.memo = memo or {}
+        self.rendered: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
+        #: (kind name, id) -> the records linking it (allokb.render.deps): with it, the citations of
+        #: a reference are found in the records citing it, not in every record
+        self.citing = citing
 
     def cites_of(self, key: str) -> list[tuple[Kind, Any, str, str, Cite]]:
         """(kind, record, anchor, label, cite) of every citation of the reference `key` in an
         intervention or a mechanism, in page order: indexed once for all reference pages (scanning
         every record for each reference made the build quadratic: 174 s of a 1,000-entry build)."""
+        if self.citing is not None:  # the records linking `key`, in page order: interventions, then mechanisms
+            names = self.citing.get((CITATION.name, key), frozenset())
+            return [(kind, record, anchor, label, cite)
+                    for kind, records in ((INTERVENTION, self.kb.interventions), (MECHANISM, self.kb.mechanisms))
+                    for ident in sorted(ident for name, ident in names if name == kind.name)
+                    for record in (records[ident],)
+                    for anchor, label, cite in record_cites(record) if cite.ref.target == key]
         if self._cites is None:
             index: dict[str, list[tuple[Kind, Any, str, str, Cite]]] = {}
             for kind, records in ((INTERVENTION, self.kb.interventions), (MECHANISM, self.kb.mechanisms)):
@@ -116,12 +133,19 @@ class PageContext:
         """The common part of a page's view (`PageView`)."""
         return PageView(**self.common(src_uri, title, description, source, refs, changes, data))
 
-    def render(self, template: str, **context: Any) -> str:
-        return render_template(self.env, template, context)
+    def render(self, template: str, memo: str | None = None, **context: Any) -> str:
+        """Render a template with `context`; `memo`: the page's docs path, to take its text from
+        the render before an edit when its context is equal (`self.memo`)."""
+        if memo is None:
+            return render_template(self.env, template, context)
+        old = self.memo.get((template, memo))
+        text = old[1] if old is not None and old[0] == context else render_template(self.env, template, context)
+        self.rendered[(template, memo)] = (context, text)
+        return text
 
-    def render_view(self, template: str, view: Any) -> str:
-        """Render a template with its view as the whole context."""
-        return render_template(self.env, template, context_of(view))
+    def render_view(self, template: str, view: Any, memo: str | None = None) -> str:
+        """Render a template with its view as the whole context (`memo`: as for `render`)."""
+        return self.render(template, memo, **context_of(view))
 
     def named_link(self, src_uri: str, kind: Kind, record: Intervention | Mechanism) -> dict[str, str]:
         """{name, link} of a record, linked from the page `src_uri`."""
@@ -265,7 +289,7 @@ def interventions_index(ctx: PageContext) -> list[tuple[str, str]]:
         page.meta["search_exclude"] = number > 1  # its entries are searchable on their own pages
         out.append((src, ctx.render_view("interventions_index.md.j2", InterventionsIndexView(
             **context_of(page), rows=rows, categories=categories, populations=population_options(ctx.kb),
-            outcomes=outcomes, paging=paging))))
+            outcomes=outcomes, paging=paging), memo=src)))
     return out
 
 
@@ -346,7 +370,7 @@ def mechanisms_index(ctx: PageContext, diagram: str) -> list[tuple[str, str]]:
                         "pathway and every mechanism in the knowledge base.", "content/mechanisms", [])
         page.meta["search_exclude"] = number > 1  # its entries are searchable on their own pages
         out.append((src, ctx.render_view("mechanisms_index.md.j2", MechanismsIndexView(
-            **context_of(page), diagram=diagram if number == 1 else None, groups=groups, paging=paging))))
+            **context_of(page), diagram=diagram if number == 1 else None, groups=groups, paging=paging), memo=src)))
     return out
 
 
@@ -483,7 +507,7 @@ def references_index(ctx: PageContext) -> list[tuple[str, str]]:
         page.meta["search_exclude"] = number > 1  # its entries are searchable on their own pages
         shown = [e | {"href": f"{section_prefix(number)}{e['key']}/"} for e in chunk]
         out.append((src, ctx.render_view("references_index.md.j2", ReferencesIndexView(
-            **context_of(page), style="AMA (11th edition)", entries=shown, counts=counts, paging=paging))))
+            **context_of(page), style="AMA (11th edition)", entries=shown, counts=counts, paging=paging), memo=src)))
     return out
 
 
