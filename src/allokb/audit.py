@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode as Node
@@ -195,37 +196,76 @@ _HINT = ("a source let raw HTML reach the page: escape it where it is rendered, 
 _Problem = tuple[str, str, str]  # code, message, hint
 
 
-def check_page(site: _Site, page: str, text: str) -> Iterator[_Problem]:
-    """The problems of one page, as (code, message, hint), in document order."""
+def check_page(site: _Site, page: str, text: str, seen: dict[tuple[Any, ...], list[_Problem]] | None = None
+               ) -> Iterator[_Problem]:
+    """The problems of one page, as (code, message, hint), in document order. `seen`: the answers
+    for elements met before (`_element_problems`), kept across the pages of one audit."""
     tree = LexborHTMLParser(text)
     yield from _two_links(text)
     if page.endswith(PAGE_SUFFIXES):
         yield from _check_policy(tree)
+    seen = {} if seen is None else seen
     for node in tree.root.traverse(include_text=False) if tree.root is not None else ():
         tag = node.tag.lower()
         if tag in FORBIDDEN_ELEMENTS:  # refused whole: its attributes need no second message
             yield "KB510", f"{_element(tag)}: this element is not allowed in a page", _HINT
             continue
-        attributes = _attributes(node)
-        if tag == "script":
-            yield from _check_script(site, page, node, attributes)
-        elif tag == "meta" and _http_equiv(node) == "refresh":
-            yield from _check_refresh(site, page, node.attributes.get("content") or "")
-        elif tag in ANIMATIONS:
-            animated = (node.attributes.get("attributename") or "").strip().lower().rsplit(":", 1)[-1]
-            if animated == "href" or animated.startswith("on"):
-                yield "KB510", f"{_element(tag, 'attributeName', animated)}: an SVG animation of a link", _HINT
-        elif tag == "style":
-            yield from _check_css(site, page, f"<style> `{show(node.text(deep=True))}`", node.text(deep=True))
-        rels = set((node.attributes.get("rel") or "").lower().split())
-        for name, value in attributes:
-            local = name.rsplit(":", 1)[-1]
-            if local.startswith("on"):
-                yield "KB510", f"{_element(tag, name, value)}: an event-handler attribute", _HINT
-            elif local == "style":
-                yield from _check_css(site, page, _element(tag, name, value), value)
-            elif local in URL_ATTRIBUTES and not (tag == "script" and local in ("src", "href")):
-                yield from _check_url(site, page, tag, name, value, rels)
+        named = node.attributes
+        if not named and tag not in _BODY_CHECKED:
+            continue  # no attribute (both views read the same list: `attrs` is empty too), nothing to check
+        if tag in _BODY_CHECKED or tag == "meta" or tag in ANIMATIONS:
+            yield from _element_problems(site, page, node, tag, named)
+            continue
+        # Any other element: its problems follow from its tag and attributes alone, unless one of
+        # them is a URL the browser fetches or a style (resolved against the page); the answer for
+        # the same tag and attributes is the same on every page.
+        key = (tag, tuple(named.items()), tuple(node.attrs.items()))
+        found = seen.get(key)
+        if found is None:
+            found = list(_element_problems(site, page, node, tag, named))
+            if not _page_dependent(tag, named):
+                seen[key] = found
+        yield from found
+
+
+#: elements whose text is checked (an inline script's hash, a style sheet's URLs)
+_BODY_CHECKED = frozenset({"script", "style"})
+
+
+def _page_dependent(tag: str, named: dict[str, str | None]) -> bool:
+    """Whether the problems of an element may depend on the page it is on: a style attribute or
+    an attribute the browser fetches, whose URL is resolved against the page."""
+    rels = set((named.get("rel") or "").lower().split())
+    for name in named:
+        local = str(name).lower().rsplit(":", 1)[-1]
+        if local == "style" or local in URL_ATTRIBUTES and _fetches(tag, local, rels):
+            return True
+    return False
+
+
+def _element_problems(site: _Site, page: str, node: Node, tag: str, named: dict[str, str | None]
+                      ) -> Iterator[_Problem]:
+    """The problems of one element other than a forbidden one, in attribute order."""
+    attributes = _attributes(node)
+    if tag == "script":
+        yield from _check_script(site, page, node, attributes)
+    elif tag == "meta" and _http_equiv(node) == "refresh":
+        yield from _check_refresh(site, page, node.attributes.get("content") or "")
+    elif tag in ANIMATIONS:
+        animated = (node.attributes.get("attributename") or "").strip().lower().rsplit(":", 1)[-1]
+        if animated == "href" or animated.startswith("on"):
+            yield "KB510", f"{_element(tag, 'attributeName', animated)}: an SVG animation of a link", _HINT
+    elif tag == "style":
+        yield from _check_css(site, page, f"<style> `{show(node.text(deep=True))}`", node.text(deep=True))
+    rels = set((named.get("rel") or "").lower().split())
+    for name, value in attributes:
+        local = name.rsplit(":", 1)[-1]
+        if local.startswith("on"):
+            yield "KB510", f"{_element(tag, name, value)}: an event-handler attribute", _HINT
+        elif local == "style":
+            yield from _check_css(site, page, _element(tag, name, value), value)
+        elif local in URL_ATTRIBUTES and not (tag == "script" and local in ("src", "href")):
+            yield from _check_url(site, page, tag, name, value, rels)
 
 
 def _check_url(site: _Site, page: str, tag: str, name: str, value: str, rels: set[str]) -> Iterator[_Problem]:
@@ -334,11 +374,12 @@ def audit_site(site_dir: Path, site_url: str, only: Iterable[str] | None = None)
     out = []
     paths = pages_of(site_dir) if only is None else sorted(
         site_dir / p for p in set(only) if Path(p).suffix.lower() in (*PAGE_SUFFIXES, ".svg") and (site_dir / p).is_file())
+    seen: dict[tuple[Any, ...], list[_Problem]] = {}  # elements met before: most are the theme's, on every page
     for path in paths:
         page = path.relative_to(site_dir).as_posix()
         text = path.read_bytes().decode("utf-8", errors="replace")
         out += [make(code, message, Location(show(page, 1000)), hint)
-                for code, message, hint in check_page(site, page, text)]
+                for code, message, hint in check_page(site, page, text, seen)]
     return sorted_diagnostics(out)
 
 
