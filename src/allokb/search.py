@@ -248,7 +248,7 @@ class LiveIndex:
         except KbError:
             self.close()
             raise
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: an answer or a bundle file that is not JSON
             self.close()
             raise KbError(f"cannot build the search index: {exc}") from None
 
@@ -281,7 +281,21 @@ class LiveIndex:
                 shutil.rmtree(path)
             elif path.exists() or path.is_symlink():
                 path.unlink()
-        self._call({"type": "WriteFiles", "index_id": self._index, "output_path": str(fresh.resolve())})
+        # The files are asked for and written here, not by Pagefind (`WriteFiles`): its answer to
+        # `WriteFiles` came once before pagefind-entry.json held its text (a fresh clone's suite,
+        # December 2026), and a bundle read then is half-written.
+        answer = self._call({"type": "GetFiles", "index_id": self._index})
+        import base64
+
+        fresh.mkdir()
+        for item in answer.get("files", []):
+            name = str(item.get("path", ""))
+            parts = Path(name).parts
+            if not parts or Path(name).is_absolute() or any(part in ("..", ".") for part in parts):
+                raise KbError(f"cannot build the search index: Pagefind named a file outside its bundle: {name!r}")
+            target = fresh.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(base64.b64decode(item.get("content", "")))
         if not (fresh / "pagefind.js").is_file():
             raise KbError("cannot build the search index: Pagefind wrote no pagefind.js")
         for name in UNUSED:
