@@ -304,3 +304,14 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def file_stat(path: Path) -> tuple[str, int, int]:
+    """A file's path, size and modification time (-1, -1 when it cannot be read): what a rebuild
+    compares to see that a file the render or MkDocs reads changed (allokb.incremental,
+    allokb.render.deps)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path), -1, -1)
+    return (str(path), st.st_size, st.st_mtime_ns)

@@ -38,6 +38,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from allokb.files import file_stat
 from allokb.render import RenderedSite
 
 #: how a hand-written page embeds a block of the render (allokb.sink.SitePlugin.on_page_markdown)
@@ -113,22 +114,14 @@ class InputSnapshot:
             if path.is_dir():
                 for dirpath, _dirs, names in os.walk(path, followlinks=False):
                     for name in names:
-                        found.append(_stat(Path(dirpath) / name))
+                        found.append(file_stat(Path(dirpath) / name))
             else:
-                found.append(_stat(path))
+                found.append(file_stat(path))
         return cls(tuple(sorted(found)))
 
     def needs_full(self, now: InputSnapshot) -> bool:
         """Whether any of these files changed, appeared or went."""
         return self.stats != now.stats
-
-
-def _stat(path: Path) -> tuple[str, int, int]:
-    try:
-        st = path.stat()
-    except OSError:
-        return (str(path), -1, -1)
-    return (str(path), st.st_size, st.st_mtime_ns)
 
 
 __all__ = ["BLOCK_MARK", "InputSnapshot", "SiteDelta", "diff_sites", "embedded_blocks"]

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from allokb.corrections import seed_numbers
+from allokb.files import file_stat
 from allokb.graph import KnowledgeBase, record_links
 from allokb.kinds import CITATION, INTERVENTION, MECHANISM
 
@@ -73,17 +74,9 @@ def included_files(root: Path, names: tuple[str, ...]) -> tuple[tuple[str, int, 
     templates (every file under `site_templates/`) and the included files `names`."""
     found: list[tuple[str, int, int]] = []
     for dirpath, _dirs, files in os.walk(root / "site_templates", followlinks=False):
-        found += [_stat(Path(dirpath) / name) for name in files]
-    found += [_stat(root / name) for name in names]
+        found += [file_stat(Path(dirpath) / name) for name in files]
+    found += [file_stat(root / name) for name in names]
     return tuple(sorted(found))
-
-
-def _stat(path: Path) -> tuple[str, int, int]:
-    try:
-        st = path.stat()
-    except OSError:
-        return (str(path), -1, -1)
-    return (str(path), st.st_size, st.st_mtime_ns)
 
 
 def record_links_of(kb: KnowledgeBase) -> dict[PageKey, frozenset[PageKey]]:
