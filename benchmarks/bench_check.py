@@ -8,6 +8,7 @@ command's wall time and of the check's own time, the wall time per 1,000 entries
 repository's real content). Not a test: it prints figures.
 
     .venv/bin/python benchmarks/bench_check.py [--sizes 1000 5000 10000] [--repeat 3] [--real]
+        [--keep DIR] [--against OTHER_CHECKOUT/src]
 
 `--real` replaces the synthetic entries by the repository's own, replicated with fresh ids until the
 size is reached (`replicate`): real claims, quotes, appraisals, citation records and bibliography, so
@@ -32,14 +33,26 @@ REPO = Path(__file__).resolve().parent.parent
 
 _RUNNER = """
 import contextlib, io, json, resource, sys, time
+import allokb.project
 from allokb.cli import main
+loaded = []
+load_all = allokb.project._load_all
+def timed_load(*args):  # when loading ends: what follows is this process's serial part
+    out = load_all(*args)
+    loaded.append((time.perf_counter(), time.process_time()))
+    return out
+allokb.project._load_all = timed_load
 t = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):
     status = main(["check", "--strict", sys.argv[1]])
-elapsed = time.perf_counter() - t
+end, end_cpu = time.perf_counter(), time.process_time()
+elapsed = end - t
+own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"status": status, "seconds": elapsed,
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "worker_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+                  "serial": end - loaded[0][0] if loaded else 0.0,
+                  "serial_cpu": end_cpu - loaded[0][1] if loaded else 0.0,
+                  "main_cpu": own.ru_utime + own.ru_stime, "worker_cpu": workers.ru_utime + workers.ru_stime,
+                  "peak_mib": own.ru_maxrss / 1024, "worker_mib": workers.ru_maxrss / 1024}))
 """
 
 
@@ -162,41 +175,59 @@ def replicate(root: Path, entries: int, source: Path = REPO) -> int:
             text = entry.replace(f"{{{head.group(2)},", f"{{{mapping[head.group(2)]},", 1)
             text = re.sub(r"(?im)^(\s*doi\s*=\s*\{)", rf"\g<1>10.99999/copy{k}.", text)
             serial = 40_000_000 + len(out_bib)  # unique per entry and copy, of a PMID's length
-            text = re.sub(r"(?im)^(\s*pmid\s*=\s*\{)(\d+)", lambda m: f"{m.group(1)}{serial}", text)
-            text = re.sub(r"(?im)^(\s*pmcid\s*=\s*\{PMC)(\d+)", lambda m: f"{m.group(1)}{serial}", text)
+            text = re.sub(r"(?im)^(\s*pmid\s*=\s*\{)(\d+)", lambda m, serial=serial: f"{m.group(1)}{serial}", text)
+            text = re.sub(r"(?im)^(\s*pmcid\s*=\s*\{PMC)(\d+)", lambda m, serial=serial: f"{m.group(1)}{serial}", text)
             text = re.sub(r"(?im)^(\s*title\s*=\s*\{)", rf"\g<1>Copy {suf}: ", text)
             out_bib.append(text)
     (root / "references.bib").write_text("".join(out_bib))
     return copies
 
 
-def measure(root: Path, repeat: int) -> dict[str, float]:
+def measure(root: Path, repeat: int, against: Path | None = None) -> tuple[dict[str, float], dict[str, float] | None]:
     """Medians over `repeat` fresh processes of `allokb check root`: the whole process's wall
-    time (start-up, imports, check, exit, as a user waits for it), the check's own time, and
-    the peak memory of the main process and of the largest pool worker; beside them, the CPU
-    time of the whole command (user + system, pool workers included) and the one-minute load
-    average when it started (the machine may be shared: wall time alone would mislead)."""
-    runs = []
+    time (start-up, imports, check, exit, as a user waits for it), the check's own time, the
+    serial part (after the last file is loaded: wall and CPU of the main process), the CPU time of
+    the main process and of its pool workers, and the peak memory of the main process and of the
+    largest pool worker; beside them, the CPU time of the whole command (user + system, pool
+    workers included) and the one-minute load average when it started (the machine may be shared:
+    wall time alone would mislead). With `against` (another checkout's src/), the same is measured
+    with that code too, its runs alternating with these, and returned second."""
+    runs: list[dict[str, float]] = []
+    other: list[dict[str, float]] = []
     for _ in range(repeat):
-        load = os.getloadavg()[0]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", _RUNNER, str(root)], capture_output=True, text=True, check=True)
-        run = json.loads(out.stdout)
-        run["wall"] = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        run["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        run["load"] = load
-        runs.append(run)
-        if run["status"] != 0:
-            raise SystemExit(f"check --strict failed on {root}: it should be clean, without warnings")
-    keys = ("wall", "seconds", "cpu", "load", "peak_mib", "worker_mib")
+        runs.append(_run(root, None))
+        if against is not None:
+            other.append(_run(root, against))
+    return _medians(runs), _medians(other) if other else None
+
+
+def _run(root: Path, src: Path | None) -> dict[str, float]:
+    env = dict(os.environ, PYTHONPATH=str(src)) if src is not None else None
+    load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", _RUNNER, str(root)], capture_output=True, text=True, check=True,
+                         env=env)
+    run = json.loads(out.stdout)
+    run["wall"] = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    run["load"] = load
+    if run["status"] != 0:
+        raise SystemExit(f"check --strict failed on {root}: it should be clean, without warnings")
+    return run
+
+
+def _medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    keys = ("wall", "seconds", "serial", "serial_cpu", "main_cpu", "worker_cpu", "cpu", "load", "peak_mib",
+            "worker_mib")
     return {key: statistics.median(r[key] for r in runs) for key in keys}
 
 
 def _row(label: str, files: int, m: dict[str, float], per_1k: str, base: float) -> str:
     worker = f"{m['worker_mib']:.1f}" if m["worker_mib"] else "-"
-    return (f"{label:>22} {files:>7} {m['wall']:>7.3f} {m['seconds']:>10.3f} {m['cpu']:>7.2f} {m['load']:>5.1f} "
+    return (f"{label:>22} {files:>7} {m['wall']:>7.3f} {m['seconds']:>10.3f} {m['serial']:>8.2f} "
+            f"{m['serial_cpu']:>8.2f} {m['main_cpu']:>8.2f} {m['worker_cpu']:>8.2f} {m['cpu']:>7.2f} {m['load']:>5.1f} "
             f"{per_1k:>12} {m['peak_mib']:>9.1f} {worker:>10} {m['wall'] / base:>10.1f}")
 
 
@@ -209,13 +240,19 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="generate each knowledge base once into DIR/<size> and reuse it in later runs "
                              "(generating 10,000 real-size entries takes minutes; the check is timed cold either way)")
+    parser.add_argument("--against", type=Path, metavar="SRC",
+                        help="also time the check with the package in SRC (another checkout's src/, such as the "
+                             "code before a change), its runs alternating with these: a before/after in one run")
     parser.add_argument("--no-strict-status", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    base = measure(REPO, args.repeat)
+    base, _ = measure(REPO, args.repeat)
     files = sum(1 for _ in (REPO / "content").rglob("*.yaml"))
     print(f"allokb check, median of {args.repeat} fresh processes; wall = the whole command, "
-          f"check = in-process time of the check; entries: {'real, replicated' if args.real else 'synthetic'}")
-    print(f"{'knowledge base':>22} {'files':>7} {'wall s':>7} {'check s':>10} {'cpu s':>7} {'load':>5} {'wall s/1k':>12} "
+          f"check = in-process time of the check, serial = its part after loading (wall, main CPU), "
+          f"main/workers = CPU of the main process and of its pool; "
+          f"entries: {'real, replicated' if args.real else 'synthetic'}")
+    print(f"{'knowledge base':>22} {'files':>7} {'wall s':>7} {'check s':>10} {'serial s':>8} {'ser cpu':>8} "
+          f"{'main cpu':>8} {'wrk cpu':>8} {'cpu s':>7} {'load':>5} {'wall s/1k':>12} "
           f"{'main MiB':>9} {'worker MiB':>10} {'x baseline':>10}")
     print(_row("real content (base)", files, base, "", base["wall"]))
     for size in args.sizes:
@@ -227,8 +264,11 @@ def main() -> None:
                 shutil.rmtree(root, ignore_errors=True)
                 root.mkdir(parents=True)
                 _generate(root, size, args.real)
-            m = measure(root, args.repeat)
+            m, against = measure(root, args.repeat, args.against)
             nfiles = sum(1 for _ in (root / "content").rglob("*.yaml"))
+            if against is not None:
+                print(_row(f"{size:,} (against)", nfiles, against, f"{against['wall'] / size * 1000:.3f}",
+                           base["wall"]), flush=True)
             print(_row(f"{size:,} entries", nfiles, m, f"{m['wall'] / size * 1000:.3f}", base["wall"]), flush=True)
 
 

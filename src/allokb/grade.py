@@ -177,10 +177,13 @@ class _Grading:
     trail: list[TrailStep] = field(default_factory=list)
     wishes: list[str] = field(default_factory=list)
     _core: tuple[Study, ...] | None = None
+    _labels: dict[str, str] | None = None
 
     def values(self, **more: Any) -> dict[str, Any]:
-        return {"population": _lower(self.rubric.population_label(self.population)),
-                "outcome": _lower(self.rubric.outcome_label(self.outcome)), **more}
+        if self._labels is None:  # the row's labels, found once (the rules ask for them again and again)
+            self._labels = {"population": _lower(self.rubric.population_label(self.population)),
+                            "outcome": _lower(self.rubric.outcome_label(self.outcome))}
+        return {**self._labels, **more}
 
     def down(self, rule_id: str, sources: list[Study] | None = None, claims: tuple[str, ...] = (), **more: Any) -> None:
         rule = self.rubric.rate_down.get(rule_id)

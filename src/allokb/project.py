@@ -27,6 +27,7 @@ from allokb.linkhosts import LINK_HOSTS_FILE, load_link_hosts
 from allokb.load import SourceDocument, load_document, scan_content
 from allokb.model import Citation, Intervention, Mechanism, Reference
 from allokb.pages_check import check_site_files
+from allokb.readers import textstat_module
 from allokb.rules import check_resolution, run_rules
 from allokb.rules.bibliography import check_bibliography
 from allokb.rules.grades import check_approvals_graded, check_hand_grades, check_main_outcome_graded
@@ -194,6 +195,7 @@ def _load_all(root: Path, names: list[tuple[str, str]]) -> tuple[list[FileOutcom
     # and what this process loads is never pickled.
     for kind in KINDS:  # compile the validators once, here: forked workers inherit them
         fast_validator_for(kind.schema)
+    textstat_module()  # and import textstat once (the reader rules of every worker use it)
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     size = 256  # small, so that the batches a worker has already queued are a short wait at the end
     batches = [names[i:i + size] for i in range(0, len(names), size)]

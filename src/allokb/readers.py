@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from allokb.diagnostics import Diagnostic, Location, fast_pickle, shown
 from allokb.load import PathPart, SourceDocument, json_path, load_document
@@ -209,11 +210,17 @@ def words_in(text: str) -> int:
 
 
 def reading_grade(text: str) -> float:
-    """The Flesch–Kincaid grade of `text`, by textstat (which warns, through pkg_resources, on import)."""
+    """The Flesch–Kincaid grade of `text`, by textstat."""
+    return float(textstat_module().flesch_kincaid_grade(text))
+
+
+@cache
+def textstat_module() -> Any:
+    """textstat, imported on first use (0.3 s of CPU; it warns, through pkg_resources, on import)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import textstat  # type: ignore[import-untyped]
-    return float(textstat.flesch_kincaid_grade(text))
+    return textstat
 
 
 # --- placing a finding -----------------------------------------------------------------------

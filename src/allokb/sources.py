@@ -293,23 +293,30 @@ class QuoteCount:
 def quote_sites(kb: KnowledgeBase) -> Iterator[QuoteSite]:
     """Every quote the check looks for: the quote of each `supported` or `partial` citation of
     an intervention or mechanism, and of each finding of a citation record (its own reference)."""
+    for key, quote, location in _quotes(kb):
+        yield QuoteSite(key, quote, location)
+
+
+def _quotes(kb: KnowledgeBase) -> Iterator[tuple[str, str, Location]]:
+    """`quote_sites` as plain tuples (key, quote, location): counting the quotes of 10,000 entries
+    needs no QuoteSite (190,000 of them, each half a microsecond)."""
     from allokb.model import record_cites
 
     for record in [*kb.interventions.values(), *kb.mechanisms.values()]:
         for _, _, cite in record_cites(record):
             if cite.support in CHECKED_SUPPORTS and cite.quote and cite.quote.strip():
-                yield QuoteSite(cite.ref.target, cite.quote, cite.location)
+                yield cite.ref.target, cite.quote, cite.location
     for key, citation in kb.citations.items():
         for finding in citation.findings:
             if finding.quote and finding.quote.strip():
-                yield QuoteSite(key, finding.quote, finding.location or citation.location)
+                yield key, finding.quote, finding.location or citation.location
 
 
 def quotes_by_reference(kb: KnowledgeBase) -> dict[str, int]:
     """How many quotes the check looks for in the text of each reference (quoted ones only)."""
     counts: dict[str, int] = {}
-    for site in quote_sites(kb):
-        counts[site.key] = counts.get(site.key, 0) + 1
+    for key, _, _ in _quotes(kb):
+        counts[key] = counts.get(key, 0) + 1
     return counts
 
 

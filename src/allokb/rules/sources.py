@@ -25,6 +25,8 @@ def check_source_quotes(kb: KnowledgeBase) -> Iterator[Diagnostic]:
     dashes, quotes, punctuation and white space never differ; an ellipsis (`...`) lets the parts around it stand
     apart, in order. The hint quotes the closest passage of the text. Copy the words exactly from the source, or
     correct the source text if it was retrieved wrongly."""
+    if not kb.sources:
+        return  # every quote is checked by hand
     haystacks: dict[str, str] = {}  # each text normalised once
     for site in quote_sites(kb):
         source = kb.sources.get(site.key)
