@@ -24,12 +24,12 @@ from allokb.search import BUNDLE, DELTA, DELTA_MANIFEST, SIGNATURE, index_site
 from allokb.sink import Preview
 
 
-def _page(root: Path, path: str, title: str, words: str, kind: str = "intervention") -> None:
+def _page(root: Path, path: str, title: str, words: str, kind: str = "intervention", body: bool = True) -> None:
     target = root / path
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(f'<!doctype html><html lang="en"><head><title>{title}</title></head><body>'
-                      f'<article data-pagefind-body data-pagefind-filter="kind:{kind}"><h1>{title}</h1>'
-                      f"<p>{words}</p></article></body></html>")
+                      f'<article{" data-pagefind-body" if body else ""} data-pagefind-filter="kind:{kind}">'
+                      f"<h1>{title}</h1><p>{words}</p></article></body></html>")
 
 
 def _site(root: Path) -> Path:
@@ -134,6 +134,28 @@ def test_an_edit_is_indexed_into_the_delta_and_the_search_finds_what_a_fresh_ind
     finally:
         live.close()
     assert proc is not None and proc.poll() is not None  # closed: the process is gone
+
+
+def test_a_page_without_the_part_to_index_stays_out_of_the_delta(tmp_path: Path) -> None:
+    """Pagefind indexes only the pages with `data-pagefind-body` once one page has it (the
+    paginated lists have not): a delta of such pages alone would index them whole."""
+    site = _site(tmp_path / "site")
+    _page(site, "interventions/page/2/index.html", "List", "listword", body=False)
+    live = LiveIndex()
+    try:
+        live.update(site, None)
+        _page(site, "interventions/page/2/index.html", "List", "listword again", body=False)
+        assert live.update(site, ("interventions/page/2/index.html",)).pages == 4
+        assert searchable(site) == searchable(_fresh(site, tmp_path / "fresh-0"))
+        # a page of the delta that loses the attribute leaves it; one that gains it joins it
+        _page(site, "mechanisms/p1/index.html", "Title 1", "zebrafinch", "mechanism")
+        live.update(site, ("mechanisms/p1/index.html",))
+        _page(site, "mechanisms/p1/index.html", "Title 1", "zebrafinch", "mechanism", body=False)
+        _page(site, "interventions/page/2/index.html", "List", "listword", body=True)
+        assert live.update(site, ("mechanisms/p1/index.html", "interventions/page/2/index.html")).pages == 4
+        assert searchable(site) == searchable(_fresh(site, tmp_path / "fresh-1"))
+    finally:
+        live.close()
 
 
 def test_a_failing_pagefind_is_a_one_line_error_and_the_next_update_starts_again(

@@ -19,6 +19,7 @@ import base64
 import gzip
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -44,6 +45,9 @@ DELTA_LIMIT = 100
 DELTA_ID = "delta-"
 #: The delta bundle needs only the index: the search's script and WebAssembly are the full bundle's.
 _INDEX_FILES = ("pagefind-entry.json", "fragment/", "index/", "filter/")
+#: The attribute in a tag (text holds no `<`): once a page of a site has it, Pagefind indexes only
+#: the pages that have it (the paginated lists have not), by a rule over all the pages it is given.
+_BODY = re.compile(rb"<[^>]*\sdata-pagefind-body[\s=/>]")
 
 
 class LiveIndex:
@@ -55,7 +59,8 @@ class LiveIndex:
     `index_site` writes for the same site (tests/test_search_inc.py). After a partial rebuild the
     pages it wrote are added to the delta (`AddFile` of a page the delta has replaces it there) and
     only the delta's bundle is written; a page gone from the site is named in the manifest (and,
-    when the delta held it, the delta is indexed again without it: Pagefind removes no page). Past
+    when the delta held it, the delta is indexed again without it: Pagefind removes no page), as
+    is a page without the part to index (`_BODY`), which stays out of the delta. Past
     `DELTA_LIMIT` pages the delta's pages go into the full index and the full bundle is written
     again: in place when the site has the pages it had, else indexed from scratch (a page added or
     removed changes the pages' order). The `pagefind` package's own asyncio client is not used: it
@@ -76,6 +81,8 @@ class LiveIndex:
         self._delta: int | None = None  # the delta index
         self._delta_pages: set[str] = set()  # the pages it holds
         self._gone: set[str] = set()  # pages removed from the site since the full index
+        self._bodies = False  # whether the site marks the part of a page to index (`_BODY`)
+        self._unindexed: set[str] = set()  # pages written since without it: not in the delta
 
     def cpu_seconds(self) -> float:
         """CPU seconds the Pagefind processes of this index have spent so far (a running process
@@ -130,13 +137,14 @@ class LiveIndex:
         self._site = site
         self._pages = frozenset(p.relative_to(site).as_posix() for p in site.rglob("*.html")
                                 if p.is_file() and not p.relative_to(site).as_posix().startswith(f"{BUNDLE}/"))
+        self._bodies = any(_BODY.search((site / path).read_bytes()) for path in sorted(self._pages))
 
     def _fold(self, site: Path) -> SearchIndex:
         """The delta's pages into the full index, and the full bundle written again."""
         if self._gone or not self._delta_pages <= self._pages:
             self._index_site(site)
-        else:
-            for path in sorted(self._delta_pages):
+        else:  # the full index applies the rule of `_BODY` to the pages without the attribute itself
+            for path in sorted(self._delta_pages | self._unindexed):
                 self._add_file(self._index, site, path)
         return self._write_full(site)
 
@@ -160,7 +168,7 @@ class LiveIndex:
         self._ids = {path: by_url[_url(path)] for path in self._pages if _url(path) in by_url}
         if self._delta is not None:
             self._call({"type": "DeleteIndex", "index_id": self._delta})
-        self._delta, self._delta_pages, self._gone = None, set(), set()
+        self._delta, self._delta_pages, self._gone, self._unindexed = None, set(), set(), set()
         all_files = [p for p in bundle.rglob("*") if p.is_file()]
         entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
         pages = sum(int(lang.get("page_count", 0)) for lang in entry.get("languages", {}).values())
@@ -170,17 +178,22 @@ class LiveIndex:
     # -- the delta --------------------------------------------------------------------------------
 
     def _add_to_delta(self, site: Path, changed: list[str]) -> None:
-        present = {p for p in changed if (site / p).is_file()}
-        gone = set(changed) - present
-        if gone & self._delta_pages or self._delta is None:  # Pagefind removes no page: a new delta
+        """Index the pages `changed` into the delta; a page gone, or without the part to index
+        (`_BODY`: a delta of such pages alone would index them whole), stays out of it."""
+        there = {p for p in changed if (site / p).is_file()}
+        gone = set(changed) - there
+        present = {p for p in there if not self._bodies or _BODY.search((site / p).read_bytes())}
+        unindexed = there - present
+        if (gone | unindexed) & self._delta_pages or self._delta is None:  # Pagefind removes no page
             if self._delta is not None:
                 self._call({"type": "DeleteIndex", "index_id": self._delta})
             self._delta = self._new_index()
-            present |= self._delta_pages - gone
+            present |= self._delta_pages - gone - unindexed
         for path in sorted(present):
             self._add_file(self._delta, site, path)
-        self._delta_pages = (self._delta_pages | present) - gone
-        self._gone = (self._gone | gone) - present
+        self._delta_pages = (self._delta_pages | present) - gone - unindexed
+        self._gone = (self._gone | gone) - there
+        self._unindexed = (self._unindexed | unindexed) - present - gone
 
     def _write_delta(self, site: Path) -> SearchIndex | None:
         """The delta's bundle and manifest, swapped in; None when Pagefind's files are not the
@@ -196,7 +209,7 @@ class LiveIndex:
             entry = json.loads(namespaced["pagefind-entry.json"])
             pages = sum(int(lang.get("page_count", 0)) for lang in entry.get("languages", {}).values())
             files = namespaced if pages else {}
-        replaced = tuple(self._ids[p] for p in self._delta_pages | self._gone if p in self._ids)
+        replaced = tuple(self._ids[p] for p in self._delta_pages | self._gone | self._unindexed if p in self._ids)
         delta = site / BUNDLE / DELTA
         _swap_in(delta, files, lambda folder: write_delta_manifest(folder, pages, replaced))
         return self._summary(self._delta_summary(site))
