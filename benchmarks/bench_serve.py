@@ -103,7 +103,7 @@ def run(label: str, root: Path, site: Path, n_edits: int) -> None:
         show(f"edit {i + 1}: {what}", done, cpu_seconds)
         times.append(done.seconds)
         cpus.append(cpu_seconds)
-    preview.close()  # the search's Pagefind process (allokb.search.LiveIndex)
+    preview.close()  # the search's Pagefind process (allokb.livesearch.LiveIndex)
     print(f"  {'median of ' + str(n_edits) + ' partial rebuilds':<58} {'':>8} {statistics.median(times):>8.2f} s wall"
           f" {statistics.median(cpus):>8.2f} s CPU  (cold full build {cold.seconds:.2f} s wall, {cold_cpu:.2f} s CPU)",
           flush=True)

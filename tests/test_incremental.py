@@ -4,7 +4,9 @@ edited project writes, file by file.
 
 The one file a build has and the preview has not is the marker `.allokb-site`
 (allokb.output.write_marker), which says that a folder may be replaced by the next build: the
-preview lives in a temporary folder of its own. Both run with one SOURCE_DATE_EPOCH, as two builds
+preview lives in a temporary folder of its own. The search index is compared by what it finds
+(tests/test_search_inc.searchable): the preview keeps its full bundle and adds the edited pages
+in a delta bundle (allokb.livesearch), a build writes one bundle. Both run with one SOURCE_DATE_EPOCH, as two builds
 of one commit do (the build date is on the pages).
 """
 
@@ -17,12 +19,14 @@ from pathlib import Path
 
 import pytest
 from conftest import make_site_project, tree_digest
+from test_search_inc import searchable
 
 import allokb.project
 from allokb.build import build
 from allokb.incremental import InputSnapshot, SiteDelta, diff_sites, embedded_blocks
 from allokb.project import LoadCache, check_project
 from allokb.render import Page, RenderedSite
+from allokb.search import BUNDLE
 from allokb.sink import Preview, Rebuild
 
 #: in a built site, not in the preview
@@ -42,12 +46,15 @@ def _replace(path: Path, old: str, new: str) -> None:
 
 
 def _differences(preview: Path, fresh: Path) -> dict[str, list[str]]:
-    a, b = tree_digest(preview), tree_digest(fresh)
+    a, b = ({k: v for k, v in tree_digest(site).items() if not k.startswith(f"{BUNDLE}/")} for site in (preview, fresh))
+    found, fresh_found = searchable(preview), searchable(fresh)
     return {"only in the preview": sorted(set(a) - set(b)), "only in the fresh build": sorted(set(b) - set(a) - BUILD_ONLY),
-            "different": sorted(k for k in a if k in b and a[k] != b[k])}
+            "different": sorted(k for k in a if k in b and a[k] != b[k]),
+            "found differently": sorted(url for url in {*found, *fresh_found} if found.get(url) != fresh_found.get(url))}
 
 
-NO_DIFFERENCE: dict[str, list[str]] = {"only in the preview": [], "only in the fresh build": [], "different": []}
+NO_DIFFERENCE: dict[str, list[str]] = {"only in the preview": [], "only in the fresh build": [], "different": [],
+                                       "found differently": []}
 
 STEP_THREE = """id: step-three
 name: "Step three"

@@ -137,6 +137,9 @@ def test_index_site_writes_the_bundle_without_pagefinds_own_interfaces(tmp_path:
     bundle = site / "pagefind"
     assert (bundle / "pagefind.js").is_file() and (bundle / "pagefind-entry.json").is_file()
     assert not (bundle / "planted.js").exists()
+    # the preview's delta (allokb.livesearch), empty: assets/search.js reads it, and a request of a
+    # built site's search never fails
+    assert (bundle / "delta" / "delta.json").read_text() == '{"pages":0,"replaced":[]}'
     assert [name for name in UNUSED if (bundle / name).exists()] == []
     assert summary.files == sum(1 for p in bundle.rglob("*") if p.is_file())
     assert summary.bytes == sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())

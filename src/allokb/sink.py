@@ -43,6 +43,7 @@ from typing import Any
 from allokb.audit import content_security_policy
 from allokb.diagnostics import Diagnostic, KbError, printable
 from allokb.incremental import InputSnapshot, SiteDelta, diff_sites, embedded_blocks
+from allokb.livesearch import LiveIndex
 from allokb.output import check_site_dir, resolve_site_dir, write_marker
 from allokb.progress import Progress
 from allokb.render import Page, RenderedSite
@@ -50,7 +51,7 @@ from allokb import stages, templatecache
 from allokb.project import LoadCache, check_project
 from allokb.report import format_text, render
 from allokb.search import BUNDLE as SEARCH_BUNDLE
-from allokb.search import LiveIndex, index_site
+from allokb.search import index_site
 from allokb.stylesheet import OUTPUT as STYLESHEET
 from allokb.stylesheet import PageUsage, page_usage, site_usage, write_site_stylesheet
 from allokb.render.views import SiteInfo
@@ -276,8 +277,8 @@ class Preview:
     (allokb.render.deps: what the edit cannot change is reused), then lets MkDocs
     write again only the pages whose Markdown changed (`allokb.incremental.diff_sites`), writes
     the export files whose text changed, audits what it wrote, recuts the stylesheet from the
-    pages' kept usage and updates the search index (`allokb.search.LiveIndex`: only the pages it
-    wrote are parsed again). It rebuilds everything the first time, and when
+    pages' kept usage and updates the search index (`allokb.livesearch.LiveIndex`: only the pages
+    it wrote are indexed again, into a small second bundle). It rebuilds everything the first time, and when
     a partial rebuild would be wrong (`SiteDelta.full`, `InputSnapshot.needs_full`).
 
     An edit that breaks the check keeps the last good site and shows the diagnostics on the home
@@ -474,7 +475,7 @@ class Preview:
                 write_site_stylesheet(site_dir, built.usage.values())  # the theme's CSS cut to what the pages use
                 extra.append(STYLESHEET)
             self._lap("stylesheet")
-            self.search.update(site_dir, written)  # the search index, re-reading the pages written (allokb.search)
+            self.search.update(site_dir, written)  # the search index, re-reading the pages written (allokb.livesearch)
             extra.append(f"{SEARCH_BUNDLE}/")
             self._lap("search")
         kind = "full" if written is None else "partial" if written else "unchanged"

@@ -3,7 +3,12 @@
    is fetched until the reader opens the search: a click on the search box or its icon, or the
    keys / s f (as in Material). Results come from our own pages, but page text is contributor text:
    titles are set as text, and an excerpt is split on Pagefind's <mark> markers into text nodes,
-   never parsed as HTML. Filters: the kind of page (data-pagefind-filter="kind:…" in main.html). */
+   never parsed as HTML. Filters: the kind of page (data-pagefind-filter="kind:…" in main.html).
+   pagefind/delta/delta.json says whether a second bundle is there, pagefind/delta/: the pages
+   `allokb serve` rewrote since its last full index (allokb.livesearch), merged into the search
+   (Pagefind's mergeIndex); the full bundle's results it replaces (a page the delta holds again,
+   or one that is gone) are dropped, by their page id (a delta's ids never equal a full bundle's).
+   A built site's delta is empty: no pages, nothing replaced. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -18,13 +23,25 @@
   var site = new URL("../", script.src);  // this script is assets/search.js
   var KIND_LABEL = {intervention: "Intervention", mechanism: "Mechanism", reference: "Reference", page: "Page"};
   var MAX = 12;
-  var pagefind = null, timer = 0, generation = 0;
+  var bundle = new URL("pagefind/", site), delta = new URL("delta/", bundle);
+  var pagefind = null, replaced = Object.create(null), timer = 0, generation = 0;
+
+  function manifest() {
+    // fetched again on each page load: the preview rewrites it after each edit
+    return fetch(new URL("delta.json", delta).href, {cache: "no-store"}).then(function (response) {
+      if (!response.ok) throw new Error("delta.json: " + response.status);
+      return response.json();
+    });
+  }
 
   function load() {
     if (!pagefind) {
-      pagefind = import(new URL("pagefind/pagefind.js", site).href).then(function (pf) {
+      pagefind = Promise.all([import(new URL("pagefind.js", bundle).href), manifest()]).then(function (both) {
+        var pf = both[0], changes = both[1];
+        changes.replaced.forEach(function (id) { replaced[id] = true; });
         return Promise.resolve(pf.options({baseUrl: site.pathname}))
           .then(function () { return pf.init(); })
+          .then(function () { return changes.pages && pf.mergeIndex(delta.pathname, {baseUrl: site.pathname}); })
           .then(function () { return pf; });
       });
       pagefind.catch(function () { meta.textContent = "The search could not be loaded."; });
@@ -109,9 +126,10 @@
     load().then(function (pf) {
       var filters = kind() ? {kind: kind()} : {};
       return pf.search(query, {filters: filters}).then(function (found) {
-        return Promise.all(found.results.slice(0, MAX).map(function (r) { return r.data(); })).then(function (all) {
+        var results = found.results.filter(function (r) { return !replaced[r.id]; });
+        return Promise.all(results.slice(0, MAX).map(function (r) { return r.data(); })).then(function (all) {
           if (mine !== generation) return;  // a later query has started
-          var n = found.results.length;
+          var n = results.length;
           meta.textContent = n === 0 ? "No matching documents" : n === 1 ? "1 matching document"
             : n + " matching documents" + (n > MAX ? ", the first " + MAX + " shown" : "");
           list.textContent = "";
