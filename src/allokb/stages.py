@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from allokb.audit import audit_site
@@ -27,9 +28,16 @@ def render(root: Path, result: CheckResult, settings: Settings,
     edit), from which what the edit cannot change is taken (allokb.render.deps)."""
     site = site_info(settings, root)
     rubric = result.rubric
-    matrices = {k: matrix_data(rubric, g) for k, g in result.grades.items()} if rubric is not None else {}
+    # A matrix the check took from its memo (allokb.grade.grade_all: the same object, graded from
+    # the same rubric and records) keeps the data made from it last time.
+    state = previous.state if previous is not None else None
+    before, made = (state.matrices, state.grades) if state is not None else ({}, {})
+    matrices = {k: made[k] if before.get(k) is g and k in made else matrix_data(rubric, g)
+                for k, g in result.grades.items()} if rubric is not None else {}
     rendered = render_site(root, result.kb, site, matrices, result.rubric,
                            result.urls.redirects if result.urls else {}, previous)
+    if rendered.state is not None:
+        rendered = replace(rendered, state=replace(rendered.state, matrices=dict(result.grades)))
     return rendered, site
 
 

@@ -67,6 +67,9 @@ class RenderState:
     #: (template, docs path) -> context and text of the pages rendered from a memo (the indexes,
     #: the overview pages: allokb.render.pages.PageContext.render)
     memo: dict[tuple[str, str], tuple[dict[str, Any], str]] = field(default_factory=dict)
+    #: intervention id -> the matrix (allokb.grade.InterventionMatrix) its grades were made from
+    #: (`allokb.stages.render`: the same matrix object, kept by the check, gives the same data)
+    matrices: dict[str, Any] = field(default_factory=dict)
 
 
 def included_files(root: Path, names: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:

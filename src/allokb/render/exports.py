@@ -13,11 +13,10 @@ The feed and the pages' histories tell readers what changed in words written for
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -183,22 +182,47 @@ def nested(text: str) -> str:
 
 def kb_json_of(site_url: str, texts: dict[tuple[str, str], str]) -> str:
     """kb.json put together from each record's JSON text as it holds it (`nested`): the text
-    `kb_json` writes, without serializing every record a second time."""
+    `kb_json` writes, without serializing every record a second time. Joined once: at 1,000
+    entries kb.json is 39 million characters, and each intermediate string would copy them all."""
     lists: dict[str, list[str]] = {name: [] for _kind, name in _LISTS}
     names = dict(_LISTS)
     for (kind, _ident), text in texts.items():
         lists[names[kind]].append(text)
-    parts = {name: "[\n  " + ",\n  ".join(items) + "\n ]" if items else "[]" for name, items in lists.items()}
-    parts |= {"schema_version": json.dumps(KB_SCHEMA_VERSION), "site": json.dumps(site_url, ensure_ascii=False)}
-    return "{\n" + ",\n".join(f" {json.dumps(k)}: {parts[k]}" for k in sorted(parts)) + "\n}\n"
+    scalars = {"schema_version": json.dumps(KB_SCHEMA_VERSION), "site": json.dumps(site_url, ensure_ascii=False)}
+    pieces, separator = ["{\n"], ""
+    for key in sorted({*lists, *scalars}):
+        pieces.append(f"{separator} {json.dumps(key)}: ")
+        separator = ",\n"
+        items = lists.get(key)
+        if items is None:
+            pieces.append(scalars[key])
+        elif not items:
+            pieces.append("[]")
+        else:
+            pieces.append("[\n  ")
+            for j, item in enumerate(items):
+                if j:
+                    pieces.append(",\n  ")
+                pieces.append(item)
+            pieces.append("\n ]")
+    pieces.append("\n}\n")
+    return "".join(pieces)
 
 
-def entry_files_of(kb: KnowledgeBase, texts: dict[tuple[str, str], str]) -> dict[str, str]:
+def entry_files_of(kb: KnowledgeBase, texts: dict[tuple[str, str], str],
+                   previous: tuple[dict[str, str], dict[tuple[str, str], str]] | None = None) -> dict[str, str]:
     """One JSON file per entry with a page, as endoflife.date serves one per product:
     `data/<section>/<id>.json` holds exactly the entry's object in kb.json (which carries its page
     `url`; `texts`: each record's JSON text, `entry_texts`), and a former id's path the same (a
-    JSON file cannot redirect). Described by /schema/<kind>-data.schema.json."""
-    files = {entry_data_path(kind, ident): texts[(kind.name, ident)] + "\n" for kind, ident, _ in entries_with_data(kb)}
+    JSON file cannot redirect). Described by /schema/<kind>-data.schema.json. `previous`: the
+    files and texts of the render before an edit: a record whose text is the same object as then
+    keeps its file's text (no copy)."""
+    old_files, old_texts = previous if previous is not None else ({}, {})
+    files = {}
+    for kind, ident, _ in entries_with_data(kb):
+        path, text = entry_data_path(kind, ident), texts[(kind.name, ident)]
+        kept = old_files.get(path) if old_texts.get((kind.name, ident)) is text else None
+        files[path] = kept if kept is not None else text + "\n"
     for old, (kind, ident) in former_data_paths(kb).items():
         files[old] = files[entry_data_path(kind, ident)]
     return files
@@ -227,60 +251,95 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+class _Pieces(list[str]):
+    """A file for `csv.writer` that keeps the text it is given, to be joined once."""
+
+    def write(self, text: str) -> None:
+        self.append(text)
+
+
+def csv_text(rows: Iterable[Iterable[Any]]) -> str:
+    """Rows as CSV lines, every cell neutralised (`csv_cell`) and quoted."""
+    pieces = _Pieces()
+    writer = csv.writer(pieces, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    writer.writerows([csv_cell(cell) for cell in row] for row in rows)
+    return "".join(pieces)
+
+
+def _summary_rows(kb: KnowledgeBase, item: M.Intervention, site_url: str, grades: dict[str, Any]) -> list[list[Any]]:
+    main = (grades.get(item.id) or {}).get("main", {})
+    refs = sorted({c.ref.target for claim in item.claims for c in claim.citations})
+    return [[item.id, item.name, item.category, item.direction, item.relation, item.prescription_status,
+             " ".join(item.populations), " ".join(m.target for m in item.mechanisms),
+             item.main_outcome.outcome, item.main_outcome.population, main.get("level", ""),
+             item.seed_rating.rating if item.seed_rating else "",
+             len(item.claims), " ".join(refs), absolute_url(site_url, entry_url(INTERVENTION, item.id))]]
+
+
+def _dose_rows(kb: KnowledgeBase, item: M.Intervention, site_url: str, grades: dict[str, Any]) -> list[list[Any]]:
+    return [[item.id, row.kind, row.amount, row.route, row.duration, row.timing, row.population, row.design, row.n,
+             row.supervision, " ".join(dict.fromkeys(c.ref.target for c in row.cites)),
+             "yes" if row.supported else "no", f"{site_url}interventions/{item.id}/#{row.anchor}"]
+            for row in dose_rows(kb, item)]
+
+
+def _evidence_rows(kb: KnowledgeBase, item: M.Intervention, site_url: str, grades: dict[str, Any]) -> list[list[Any]]:
+    matrix = grades.get(item.id)
+    if not matrix:
+        return []
+    return [[item.id, row["outcome"], row["population"], row["level"], row["studies"],
+             "" if row["participants"] is None else row["participants"], row["direction"], row["consistency"],
+             "yes" if row["anchor"] == matrix["main"]["anchor"] else "no", " ".join(row["sources"]),
+             " ".join(s["rule"] for s in row["trail"] if s["change"]),
+             absolute_url(site_url, entry_url(INTERVENTION, item.id)) + f"#{row['anchor']}"]
+            for row in matrix["rows"]]
+
+
+#: the CSV exports, each a header and then the rows of each intervention in turn (by id), which
+#: show what the intervention's page shows: site path -> (header, the rows of one intervention)
+CSV_TABLES: dict[str, tuple[list[str], Callable[[KnowledgeBase, M.Intervention, str, dict[str, Any]], list[list[Any]]]]] = {
+    # the summary table
+    "data/interventions.csv": (["id", "name", "category", "direction", "relation", "prescription_status",
+                                "populations", "mechanisms", "main_outcome", "main_population", "main_level",
+                                "source_post_rating", "claims", "references", "url"], _summary_rows),
+    # every dose on the intervention pages, in page order (render/doses.py): what studies and labels
+    # gave (`kind` study or label), then the post's and other reports' (`other`), each with whether
+    # a checked source gives it
+    "data/doses.csv": (["intervention", "kind", "amount", "route", "duration", "when", "population", "design", "n",
+                        "supervision", "sources", "supported_by_checked_source", "url"], _dose_rows),
+    # the evidence matrix: one row per intervention x outcome x population
+    "data/evidence.csv": (["intervention", "outcome", "population", "level", "studies", "participants", "direction",
+                           "consistency", "main_outcome", "sources", "rules_applied", "url"], _evidence_rows),
+}
+
+
+def csv_rows(kb: KnowledgeBase, site_url: str, grades: dict[str, Any], path: str,
+             only: Collection[tuple[str, str]] = (), previous: dict[str, str] | None = None) -> dict[str, str]:
+    """The CSV lines of each intervention in the table `path` of `CSV_TABLES`, by id; with
+    `previous`, only the interventions `only` names (kind name, id) are written again."""
+    rows = CSV_TABLES[path][1]
+    return {ident: previous[ident] if previous is not None and ident in previous and (INTERVENTION.name, ident) not in only
+            else csv_text(rows(kb, item, site_url, grades)) for ident, item in kb.interventions.items()}
+
+
+def csv_of(path: str, lines: dict[str, str]) -> str:
+    """The CSV export `path` of `CSV_TABLES`, from each intervention's lines (`csv_rows`)."""
+    return csv_text([CSV_TABLES[path][0]]) + "".join(lines.values())
+
+
 def interventions_csv(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> str:
     """One row per intervention: the summary table as CSV, every cell quoted and neutralised."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    writer.writerow(["id", "name", "category", "direction", "relation", "prescription_status", "populations",
-                     "mechanisms", "main_outcome", "main_population", "main_level", "source_post_rating", "claims",
-                     "references", "url"])
-    for item in kb.interventions.values():
-        main = (grades.get(item.id) or {}).get("main", {})
-        refs = sorted({c.ref.target for claim in item.claims for c in claim.citations})
-        writer.writerow([csv_cell(cell) for cell in (
-            item.id, item.name, item.category, item.direction, item.relation, item.prescription_status,
-            " ".join(item.populations), " ".join(m.target for m in item.mechanisms),
-            item.main_outcome.outcome, item.main_outcome.population, main.get("level", ""),
-            item.seed_rating.rating if item.seed_rating else "",
-            len(item.claims), " ".join(refs), absolute_url(site_url, entry_url(INTERVENTION, item.id)))])
-    return out.getvalue()
+    return csv_of("data/interventions.csv", csv_rows(kb, site_url, grades, "data/interventions.csv"))
 
 
 def doses_csv(kb: KnowledgeBase, site_url: str) -> str:
-    """One row per dose on the intervention pages, in page order (render/doses.py): what studies and
-    labels gave (`kind` study or label), then the post's and other reports' (`other`), each with
-    whether a checked source gives it."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    writer.writerow(["intervention", "kind", "amount", "route", "duration", "when", "population", "design", "n",
-                     "supervision", "sources", "supported_by_checked_source", "url"])
-    for item in kb.interventions.values():
-        for row in dose_rows(kb, item):
-            writer.writerow([csv_cell(cell) for cell in (
-                item.id, row.kind, row.amount, row.route, row.duration, row.timing, row.population, row.design, row.n,
-                row.supervision, " ".join(dict.fromkeys(c.ref.target for c in row.cites)),
-                "yes" if row.supported else "no", f"{site_url}interventions/{item.id}/#{row.anchor}")])
-    return out.getvalue()
+    """One row per dose on the intervention pages (`CSV_TABLES`)."""
+    return csv_of("data/doses.csv", csv_rows(kb, site_url, {}, "data/doses.csv"))
 
 
 def evidence_csv(kb: KnowledgeBase, site_url: str, grades: dict[str, Any]) -> str:
     """One row per intervention x outcome x population: the evidence matrix as CSV."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    writer.writerow(["intervention", "outcome", "population", "level", "studies", "participants", "direction",
-                     "consistency", "main_outcome", "sources", "rules_applied", "url"])
-    for item in kb.interventions.values():
-        matrix = grades.get(item.id)
-        if not matrix:
-            continue
-        for row in matrix["rows"]:
-            rules = " ".join(s["rule"] for s in row["trail"] if s["change"])
-            writer.writerow([csv_cell(cell) for cell in (
-                item.id, row["outcome"], row["population"], row["level"], row["studies"],
-                "" if row["participants"] is None else row["participants"], row["direction"], row["consistency"],
-                "yes" if row["anchor"] == matrix["main"]["anchor"] else "no", " ".join(row["sources"]), rules,
-                absolute_url(site_url, entry_url(INTERVENTION, item.id)) + f"#{row['anchor']}")])
-    return out.getvalue()
+    return csv_of("data/evidence.csv", csv_rows(kb, site_url, grades, "data/evidence.csv"))
 
 
 #: how CSL-JSON says "and others": pandoc writes BibTeX's `and others` so, and its citeproc prints
@@ -338,14 +397,13 @@ class FeedEntry:
     summary: str
 
 
-def feed_entries(kb: KnowledgeBase, site: Any) -> list[FeedEntry]:
-    """What the feed lists, newest first: each item of an entry's own `changes` (its summary,
-    written for a reader), and for an entry without `changes` one "Updated on <date>" entry per
-    commit that changed its file. Never a commit's subject: it is the committer's text."""
-    from dateutil import parser
+#: what the feed reads of the knowledge base: each entry's name (by kind name and id), and the
+#: `changes` of the entries that have some
+FeedInputs = tuple[dict[tuple[str, str], str], dict[tuple[str, str], tuple[ChangeNote, ...]]]
 
-    host = site.site_url.split("//", 1)[-1].split("/", 1)[0]
-    built = f"{site.build_date}T00:00:00+00:00"
+
+def feed_inputs(kb: KnowledgeBase) -> FeedInputs:
+    """All that `feed_entries` reads of `kb` (the rest is the site's metadata)."""
     names: dict[tuple[str, str], str] = {}
     logs: dict[tuple[str, str], tuple[ChangeNote, ...]] = {}
     for kind, ident, record in entries_with_pages(kb):
@@ -354,6 +412,19 @@ def feed_entries(kb: KnowledgeBase, site: Any) -> list[FeedEntry]:
         notes = getattr(own, "changes", ())  # a kind of the generic builder keeps no log
         if notes:
             logs[(kind.name, ident)] = notes
+    return names, logs
+
+
+def feed_entries(kb: KnowledgeBase, site: Any, inputs: FeedInputs | None = None) -> list[FeedEntry]:
+    """What the feed lists, newest first: each item of an entry's own `changes` (its summary,
+    written for a reader), and for an entry without `changes` one "Updated on <date>" entry per
+    commit that changed its file. Never a commit's subject: it is the committer's text.
+    `inputs`: `feed_inputs(kb)`, when the caller has them."""
+    from dateutil import parser
+
+    host = site.site_url.split("//", 1)[-1].split("/", 1)[0]
+    built = f"{site.build_date}T00:00:00+00:00"
+    names, logs = inputs if inputs is not None else feed_inputs(kb)
     out = []
     for (kind_name, ident), notes in logs.items():
         kind = BY_NAME[kind_name]
@@ -379,9 +450,9 @@ def feed_entries(kb: KnowledgeBase, site: Any) -> list[FeedEntry]:
     return out[:FEED_ENTRIES]
 
 
-def atom_feed(kb: KnowledgeBase, site: Any) -> str:
+def atom_feed(kb: KnowledgeBase, site: Any, inputs: FeedInputs | None = None) -> str:
     """An Atom feed of what changed for readers (`feed_entries`), newest first, each entry linking
-    to the entry's stable URL."""
+    to the entry's stable URL (`inputs`: `feed_inputs(kb)`, when the caller has them)."""
     from feedgen.feed import FeedGenerator
 
     fg = FeedGenerator()
@@ -393,7 +464,7 @@ def atom_feed(kb: KnowledgeBase, site: Any) -> str:
     fg.link(href=xml_text(site.site_url + "feed.xml"), rel="self")
     fg.language("en")
     fg.generator("allokb")
-    entries = feed_entries(kb, site)
+    entries = feed_entries(kb, site, inputs)
     fg.updated(entries[0].when if entries else f"{site.build_date}T00:00:00+00:00")
     for item in reversed(entries):  # feedgen prepends: add oldest first
         entry = fg.add_entry()
@@ -413,11 +484,15 @@ def exports(root: Path, kb: KnowledgeBase, site_url: str, grades: dict[str, Any]
 @dataclass(frozen=True)
 class ExportParts:
     """What the export files are made from, by record: each record's JSON text (`texts`) and the
-    same as kb.json holds it (`nested`), each reference's BibTeX entry (`bib_entries`)."""
+    same as kb.json holds it (`nested`), each reference's BibTeX entry (`bib_entries`), each
+    intervention's lines of each CSV table (`csv`: site path -> id -> lines), and what the feed
+    was made from with its text (`feed`: the site's metadata, `feed_inputs`)."""
 
     texts: dict[tuple[str, str], str]
     nested: dict[tuple[str, str], str]
     bib_entries: dict[str, str]
+    csv: dict[str, dict[str, str]]
+    feed: tuple[tuple[Any, FeedInputs], str] | None = None
 
 
 def export_parts(kb: KnowledgeBase, site_url: str, grades: dict[str, Any], site: Any = None, *,
@@ -425,24 +500,30 @@ def export_parts(kb: KnowledgeBase, site_url: str, grades: dict[str, Any], site:
                  bib_changed: Collection[str] = ()) -> tuple[dict[str, str], ExportParts]:
     """Every export file (site path -> text), with the parts they were made from. `previous`: the
     files and parts of the render before an edit of the same site, whose records `changed`
-    (kind name, id) and bib entries `bib_changed` are all that the edit changed: the rest is
-    taken from it."""
+    (kind name, id: the entries whose pages the edit can change, allokb.render.deps) and bib
+    entries `bib_changed` are all that the edit changed: the rest is taken from it. An
+    intervention's CSV lines show what its page shows, so they are written again only when its
+    page can have changed; the feed only when the names, the entries' `changes` or the site's
+    metadata (its dates from git) did."""
+    feed_from = (site, feed_inputs(kb)) if site is not None else None
     if previous is None:
         texts = entry_texts(kb, site_url, grades)
         parts = ExportParts(texts, {key: nested(text) for key, text in texts.items()},
-                            {key: bibtex_entry(ref) for key, ref in kb.references.items()})
+                            {key: bibtex_entry(ref) for key, ref in kb.references.items()},
+                            {path: csv_rows(kb, site_url, grades, path) for path in CSV_TABLES})
+        entry_files = entry_files_of(kb, texts)
     else:
         old_files, old = previous
         texts = entry_texts(kb, site_url, grades, changed, old.texts)
         parts = ExportParts(texts, {key: old.nested[key] if key not in changed and key in old.nested else nested(text)
                                     for key, text in texts.items()},
-                            {**old.bib_entries, **{key: bibtex_entry(kb.references[key]) for key in bib_changed}})
+                            {**old.bib_entries, **{key: bibtex_entry(kb.references[key]) for key in bib_changed}},
+                            {path: csv_rows(kb, site_url, grades, path, changed, old.csv.get(path)) for path in CSV_TABLES})
+        entry_files = entry_files_of(kb, texts, (old_files, old.texts))
     files = {
         "data/kb.json": kb_json_of(site_url, parts.nested),
-        **entry_files_of(kb, texts),
-        "data/interventions.csv": interventions_csv(kb, site_url, grades),
-        "data/evidence.csv": evidence_csv(kb, site_url, grades),
-        "data/doses.csv": doses_csv(kb, site_url),
+        **entry_files,
+        **{path: csv_of(path, lines) for path, lines in parts.csv.items()},
         "data/references.csl.json": old_files["data/references.csl.json"] if previous is not None and not bib_changed
         else csl_json(kb),  # from the bib entries only
         "data/references.bib": HEADER + "".join("\n" + parts.bib_entries[key] for key in sorted(kb.references)),
@@ -454,8 +535,11 @@ def export_parts(kb: KnowledgeBase, site_url: str, grades: dict[str, Any], site:
         files[source.site_path] = source_text_file(source, site_url)
     for old_path, source in former_source_paths(kb).items():  # a text file cannot redirect: the old
         files[old_path] = source_text_file(source, site_url)  # key's URL serves the same text
-    if site is not None:
-        files["feed.xml"] = atom_feed(kb, site)
+    if feed_from is not None:
+        kept = previous[1].feed if previous is not None else None
+        feed = kept[1] if kept is not None and kept[0] == feed_from else atom_feed(kb, feed_from[0], feed_from[1])
+        files["feed.xml"] = feed
+        parts = replace(parts, feed=(feed_from, feed))
     return files, parts
 
 
