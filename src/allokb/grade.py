@@ -491,11 +491,44 @@ def row_title(rubric: Rubric, row: EvidenceRow) -> str:
     return f"{rubric.outcome_label(row.outcome)}, {_lower(rubric.population_label(row.population))}"
 
 
-def grade_all(rubric: Rubric | None, kb: KnowledgeBase) -> dict[str, InterventionMatrix]:
-    """Every intervention's matrix (empty without a rubric)."""
+#: intervention id -> its matrix and what it was graded from (`graded_from`), kept by a process
+#: that checks the same project again and again (`allokb serve`: allokb.project.LoadCache)
+GradeMemo = dict[str, tuple[tuple[Any, ...], InterventionMatrix]]
+
+
+def graded_from(kb: KnowledgeBase, item: Intervention) -> tuple[Any, ...]:
+    """All that `grade_intervention` reads besides the rubric: the intervention, and the citation
+    record (or None) of each source its claims and approvals cite, in order."""
+    cited = [cite.ref.target for claim in item.claims for cite in claim.citations]
+    cited += [cite.ref.target for reg in item.regulatory for cite in reg.citations]
+    return (item, *(kb.citations.get(key) for key in cited))
+
+
+def grade_all(rubric: Rubric | None, kb: KnowledgeBase, memo: GradeMemo | None = None) -> dict[str, InterventionMatrix]:
+    """Every intervention's matrix (empty without a rubric). `memo`: the matrices of an earlier
+    call, updated by this one: an intervention is graded again only when the rubric, the record
+    or one of the citation records it reads is not the one it was graded from (records are
+    frozen; the same object is the same record)."""
     if rubric is None:
         return {}
-    return {ident: grade_intervention(rubric, kb, item) for ident, item in kb.interventions.items()}
+    if memo is None:
+        return {ident: grade_intervention(rubric, kb, item) for ident, item in kb.interventions.items()}
+    same_rubric = bool(memo) and next(iter(memo.values()))[0][0] == rubric
+    out = {}
+    kept: GradeMemo = {}
+    for ident, item in kb.interventions.items():
+        inputs = (rubric, *graded_from(kb, item))
+        hit = memo.get(ident)
+        if same_rubric and hit is not None and len(hit[0]) == len(inputs) and all(
+                a is b for a, b in zip(hit[0][1:], inputs[1:], strict=True)):
+            matrix = hit[1]
+        else:
+            matrix = grade_intervention(rubric, kb, item)
+        out[ident] = matrix
+        kept[ident] = (inputs, matrix)
+    memo.clear()
+    memo.update(kept)
+    return out
 
 
 # --- as data --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from allokb.bib import load_references
 from allokb.diagnostics import Diagnostic, Location, Severity, sorted_diagnostics
-from allokb.grade import RUBRIC_FILE, InterventionMatrix, Rubric, grade_all, load_rubric
+from allokb.grade import RUBRIC_FILE, GradeMemo, InterventionMatrix, Rubric, grade_all, load_rubric
 from allokb.graph import FileOutcome, KnowledgeBase, build_graph
 from allokb.kinds import BY_FOLDER, KINDS
 from allokb.linkhosts import LINK_HOSTS_FILE, load_link_hosts
@@ -29,7 +29,7 @@ from allokb.model import Citation, Intervention, Mechanism, Reference
 from allokb.pages_check import check_site_files
 from allokb.readers import textstat_module
 from allokb.rules import check_resolution, run_rules
-from allokb.rules.bibliography import check_bibliography
+from allokb.rules.bibliography import EntryMemo, check_bibliography
 from allokb.rules.grades import check_approvals_graded, check_hand_grades, check_main_outcome_graded
 from allokb.rules.numbers import check_numbers
 from allokb.rules.readers import check_readers, record_findings
@@ -67,9 +67,9 @@ class CheckResult:
 Stamp = tuple[int, int, int] | None  # a file's size, modification time and inode; None when absent
 
 
-def _stamp(path: Path) -> Stamp:
+def _stamp(path: Path | str) -> Stamp:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return None
     return (st.st_size, st.st_mtime_ns, st.st_ino)
@@ -80,10 +80,15 @@ class LoadCache:
     """What `check_project` loaded, for a process that checks the same project again and again
     (`allokb serve`): each content file's outcome and references.bib's parse, by the file's
     `Stamp` taken before it was read. A file whose stamp changed is loaded again; the others
-    (records are frozen) are taken from here. Everything after loading runs in full."""
+    (records are frozen) are taken from here. After loading, every stage runs over the whole
+    knowledge base; the grading and the rules of a single bib entry reuse what they found for the
+    records that are the same objects as before (`allokb.grade.grade_all`,
+    `allokb.rules.bibliography.check_bibliography`), the rest runs in full."""
 
     files: dict[tuple[str, str], tuple[Stamp, FileOutcome]] = field(default_factory=dict)
     bib: tuple[Stamp, list[Reference] | None, list[Diagnostic]] | None = None
+    grades: GradeMemo = field(default_factory=dict)
+    bibliography: EntryMemo = field(default_factory=dict)
 
 
 def process_document(doc: SourceDocument, load_diagnostics: list[Diagnostic]) -> FileOutcome:
@@ -167,8 +172,9 @@ def _load_cached(root: Path, names: list[tuple[str, str]], cache: LoadCache) -> 
         return outcomes, references, bib_diagnostics
     outcomes = []
     kept: dict[tuple[str, str], tuple[Stamp, FileOutcome]] = {}
+    content = os.path.join(root, "content")  # plain strings: a Path per file costs more than its stat
     for kind, name in names:
-        stamp = _stamp(root / "content" / kind / name)
+        stamp = _stamp(os.path.join(content, kind, name))
         hit = cache.files.get((kind, name))
         outcome = hit[1] if hit is not None and stamp is not None and hit[0] == stamp else process_file(root, kind, name)
         if stamp is not None:
@@ -238,12 +244,13 @@ def _check(root: Path, cache: LoadCache | None = None) -> CheckResult:
     quotes = count_quotes(kb, not_found=sum(d.code == "KB440" for d in quote_diagnostics))
     rubric, rubric_diagnostics = load_rubric(root)
     hosts, host_diagnostics = load_link_hosts(root)
-    grades = grade_all(rubric, kb)
+    grades = grade_all(rubric, kb, cache.grades if cache is not None else None)
     found_before = {o.path: (o.record, o.readers) for o in outcomes if o.readers is not None}
     urls = plan_urls(root, kb)
     found = [*folder_diagnostics, *(d for o in outcomes for d in o.diagnostics), *bib_diagnostics,
              *graph_diagnostics, *source_diagnostics, *quote_diagnostics, *run_rules(kb), *rubric_diagnostics,
-             *host_diagnostics, *check_bibliography(kb, hosts), *check_hand_grades(kb, grades), *check_readers(kb, root, found_before),
+             *host_diagnostics, *check_bibliography(kb, hosts, cache.bibliography if cache is not None else None),
+             *check_hand_grades(kb, grades), *check_readers(kb, root, found_before),
              *check_main_outcome_graded(kb, rubric), *check_approvals_graded(kb, rubric), *check_urls(root, urls),
              *check_site_files(root)]
     count = (len(names) + (root / "references.bib").exists() + (root / RUBRIC_FILE).exists()

@@ -23,6 +23,7 @@ import bisect
 import os
 import posixpath
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -239,6 +240,7 @@ def former_source_paths(kb: KnowledgeBase) -> dict[str, SourceText]:
     return out
 
 
+@lru_cache(maxsize=1 << 17)  # every check asks again for every page's path (`allokb serve`: after each edit)
 def site_path(src_uri: str) -> str:
     """The file MkDocs writes for a docs file with `use_directory_urls: true`, by its rules
     (`mkdocs.structure.files.File.dest_uri`): `a/b.md` -> `a/b/index.html`, `a/index.md` and

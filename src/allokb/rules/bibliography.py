@@ -304,15 +304,30 @@ def _page_location(citation: Citation, i: int) -> Location:
     return location if location is not None else citation.location
 
 
-def check_bibliography(kb: KnowledgeBase, hosts: LinkHosts) -> list[Diagnostic]:
-    """KB450-KB455 over the knowledge base, with the link hosts of content/link-hosts.yaml."""
+#: bib key -> the entry and citation record (or None) its own rules judged, and what they found
+EntryMemo = dict[str, tuple[Reference, Citation | None, list[Diagnostic]]]
+
+
+def check_bibliography(kb: KnowledgeBase, hosts: LinkHosts, memo: EntryMemo | None = None) -> list[Diagnostic]:
+    """KB450-KB455 over the knowledge base, with the link hosts of content/link-hosts.yaml.
+    `memo`: what an earlier call found per entry, updated by this one (`allokb serve`): the rules
+    that read one entry and its citation record alone (KB450, KB451, KB452, KB455) run again
+    only for an entry or record that is not the same object as then (records are frozen)."""
     out: list[Diagnostic] = []
+    kept: EntryMemo = {}
     for key, ref in kb.references.items():
         citation = kb.citations.get(key)
-        out += check_publication_type(ref)
-        out += check_article_fields(ref, citation)
-        out += check_others(ref, citation)
-        out += check_key(ref)
+        hit = memo.get(key) if memo is not None else None
+        if hit is not None and hit[0] is ref and hit[1] is citation:
+            found = hit[2]
+        else:
+            found = [*check_publication_type(ref), *check_article_fields(ref, citation), *check_others(ref, citation),
+                     *check_key(ref)]
+        kept[key] = (ref, citation, found)
+        out += found
+    if memo is not None:
+        memo.clear()
+        memo.update(kept)
     out += check_record_links(kb, hosts)
     for citation in kb.citations.values():
         out += check_record_first(citation, hosts)
