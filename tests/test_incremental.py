@@ -16,12 +16,15 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import make_site_project, tree_digest
+from conftest import VALID, make_site_project, tree_digest
 from test_search_inc import searchable
 
+import allokb.grade
 import allokb.project
+import allokb.rules.bibliography
 from allokb.build import build
 from allokb.incremental import InputSnapshot, SiteDelta, diff_sites, embedded_blocks
 from allokb.project import LoadCache, check_project
@@ -261,6 +264,58 @@ def test_a_check_with_the_load_cache_loads_the_edited_file_only_and_finds_what_a
     assert cached.failed() and cached.diagnostics == fresh.diagnostics
     assert cached.kb.references == fresh.kb.references
 
+
+
+def test_a_check_with_the_load_cache_grades_and_judges_again_what_an_edit_changed_as_a_fresh_check_does(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check's memos (grades, and the rules of a single bib entry: `LoadCache`) see an edit of
+    one file that changes what another file's record is judged or graded by: a bib entry loses its
+    journal (KB451), then its citation record says the field was searched for and is missing
+    (KB451 excused: a finding of the entry that only the other file changes), then the citation
+    record's design and size change (the grade of the intervention citing it changes)."""
+    shutil.copy(VALID / "content" / "rubric.yaml", project / "content" / "rubric.yaml")
+    cache = LoadCache()
+    first = check_project(project, cache)
+    graded: list[str] = []
+    judged: list[str] = []
+    grade, key_rule = allokb.grade.grade_intervention, allokb.rules.bibliography.check_key
+
+    def grading(rubric: Any, kb: Any, item: Any) -> Any:
+        graded.append(item.id)
+        return grade(rubric, kb, item)
+
+    def judging(ref: Any) -> Any:
+        judged.append(ref.key)
+        return key_rule(ref)
+
+    monkeypatch.setattr(allokb.grade, "grade_intervention", grading)
+    monkeypatch.setattr(allokb.rules.bibliography, "check_key", judging)
+    citation = project / "content/citations/smith2020example.yaml"
+    steps: list[tuple[Callable[[], None], set[str], set[str], set[str]]] = [
+        # (edit, interventions graded again, bib entries judged again, KB451 found)
+        (lambda: _replace(project / "references.bib", "  journal = {Journal of Test Fixtures},\n", ""),
+         set(), {"smith2020example", "examplewiki2024page"}, {"smith2020example"}),
+        (lambda: _replace(citation, "  status: verified\n", "  status: verified\n  searched:\n    - \"PubMed: the "
+                          "exact title, no journal on the record\"\n  missing: [journal]\n"),
+         {"example-hormone"}, {"smith2020example"}, set()),
+        (lambda: (_replace(citation, "design: rct", "design: case-report"), _replace(citation, "sample_size: 40",
+                                                                                    "sample_size: 4")),
+         {"example-hormone"}, {"smith2020example"}, set()),
+    ]
+    grades = first.grades
+    for edit, regraded, rejudged, unexcused in steps:
+        graded.clear()
+        judged.clear()
+        edit()
+        cached = check_project(project, cache)
+        assert (set(graded), set(judged)) == (regraded, rejudged)
+        fresh = check_project(project)
+        assert cached.diagnostics == fresh.diagnostics
+        assert {d.location.file for d in cached.diagnostics if d.code == "KB451"} == \
+            {"references.bib" for _ in unexcused}
+        assert cached.grades == fresh.grades
+    assert grades["example-hormone"] != cached.grades["example-hormone"]  # the last edit regraded it
+    assert grades["example-avoid"] is cached.grades["example-avoid"]  # and kept the other
 
 # --- the comparison of two renders ------------------------------------------------------------
 

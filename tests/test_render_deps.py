@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, make_site_project
+from conftest import REPO, VALID, make_site_project
 
 from allokb import stages
 from allokb.project import LoadCache, check_project
@@ -111,6 +111,8 @@ FIXTURE_EDITS: list[tuple[str, str, str]] = [
 
 def test_a_partial_render_equals_a_full_one_after_each_edit_of_the_fixture(tmp_path: Path, dated: None) -> None:
     root = make_site_project(tmp_path / "project")
+    # with the fixture's rubric: the grades, the evidence CSV and the matrices on the pages as well
+    shutil.copy(VALID / "content" / "rubric.yaml", root / "content" / "rubric.yaml")
     edits = text_edits(root, per_kind=40)
     edits += [(f"{file}: {pattern}", _sub(root / file, pattern, new)) for file, pattern, new in FIXTURE_EDITS]
     done = []
