@@ -10,12 +10,7 @@ from pathlib import Path
 from allokb.audit import audit_site, content_security_policy
 from allokb.report import format_text
 
-SITE_URL = "https://allo-atlas.github.io/atlas/"
-HINT = ("(a source let raw HTML reach the page: escape it where it is rendered, or remove it from the "
-        "hand-written page)")
-SCRIPT_HINT = ("(if the theme was upgraded, compare `python -m allokb.audit --print-hashes SITE` with "
-               "THEME_INLINE_SCRIPTS in src/allokb/audit.py; otherwise a source let a script reach the page)")
-ALERT = "sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI="  # of `alert(1)`
+from audit_text import ALERT, HINT, SCRIPT_HINT, SITE_URL
 
 
 def site_of(tmp_path: Path, pages: dict[str, str]) -> Path:

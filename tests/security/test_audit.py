@@ -23,15 +23,10 @@ import pytest
 from allokb.audit import THEME_INLINE_SCRIPTS, audit_site, content_security_policy, inline_scripts, show
 from allokb.cli import main
 from allokb.report import format_text
+from audit_text import ALERT, HINT, SCRIPT_HINT, SITE_URL
 from conftest import copy_site, make_site_project, tree_digest
 
-SITE_URL = "https://allo-atlas.github.io/atlas/"
 PAGE = "interventions/example-hormone/index.html"
-HINT = ("(a source let raw HTML reach the page: escape it where it is rendered, or remove it from the "
-        "hand-written page)")
-SCRIPT_HINT = ("(if the theme was upgraded, compare `python -m allokb.audit --print-hashes SITE` with "
-               "THEME_INLINE_SCRIPTS in src/allokb/audit.py; otherwise a source let a script reach the page)")
-ALERT = "sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI="  # of `alert(1)`
 
 
 # fixture_site and repo_site: the session's shared builds (tests/conftest.py); copied before a change.
