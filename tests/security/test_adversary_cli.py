@@ -14,6 +14,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -227,12 +229,18 @@ def test_serve_does_not_say_a_valid_site_would_be_refused(root: Path, fixture_bu
     proc = subprocess.Popen([sys.executable, "-m", "allokb", "serve", str(root), "--dev-addr", f"127.0.0.1:{port}"],
                             env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        # serve listens after its first build (allokb.sink.serve), so the audit has spoken by then;
+        # an answer to a request comes after MkDocs has logged "Serving on" (a connection alone
+        # can come before it: that raced under load and the log line was cut off by terminate)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break  # serve listens after its first build (allokb.sink.serve): the audit has spoken
-            time.sleep(0.1)
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
+                    break
+            except urllib.error.HTTPError:
+                break  # an answer, even a 404, comes from the serving loop
+            except OSError:
+                time.sleep(0.1)
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=30)
