@@ -64,6 +64,102 @@ def serve(www: Path) -> Iterator[str]:
         server.server_close()
 
 
+# --- one kept tab per set of context options ----------------------------------------------------
+
+class Tabs:
+    """Tabs for tests that each want a page of their own but need nothing new of Chromium: one tab
+    per set of context options (viewport, colour scheme, permissions...) is kept for the worker and
+    lent to one test at a time. Chromium's CPU, measured on the repository's site (tests/cpu_profile.py
+    and /proc): a new context is about 1 s, a new page in a kept context 0.7 s, a navigation 0.2 s.
+
+    When a test gives the tab back, it is made like a new one: it goes to about:blank, and the
+    storage of every origin it showed (local and session storage, IndexedDB, cache storage...),
+    the HTTP cache and the cookies are cleared, permissions granted by the test are taken back (the
+    ones the tab was asked for are granted again), and the viewport and the emulated media
+    (`page.emulate_media`) are put back. A tab whose test failed, or that has another page open
+    beside it, is closed instead. Not for a test that adds listeners or routes to the page, asks for
+    a permission itself (a permission taken back reads "denied", not "prompt" as in a new context), or
+    needs a context of its own (JavaScript off, an init script): those open their own context."""
+
+    def __init__(self, browser: Any) -> None:
+        self.browser = browser
+        self._kept: dict[str, list[_Kept]] = {}
+        self._discarded: set[Any] = set()
+
+    @contextmanager
+    def __call__(self, *, permissions: tuple[str, ...] = (), **options: Any) -> Iterator[Any]:
+        key = repr((sorted(options.items()), sorted(permissions)))
+        free = self._kept.setdefault(key, [])
+        kept = free.pop() if free else _Kept(self.browser, permissions, options)
+        try:
+            yield kept.page
+        except BaseException:
+            kept.close()
+            raise
+        if kept.page not in self._discarded and kept.reset():
+            free.append(kept)  # two tests (two module fixtures) can hold tabs of one kind at once
+        else:
+            kept.close()
+        self._discarded.discard(kept.page)
+
+    def discard(self, page: Any) -> None:
+        """Close `page` when it is given back instead of lending it again (its test failed: a
+        fixture's teardown does not see the test's exception)."""
+        self._discarded.add(page)
+
+    def close(self) -> None:
+        for free in self._kept.values():
+            for kept in free:
+                kept.close()
+        self._kept.clear()
+
+
+class _Kept:
+    def __init__(self, browser: Any, permissions: tuple[str, ...], options: dict[str, Any]) -> None:
+        self.context = browser.new_context(**options)
+        self.options = options
+        self.permissions = list(permissions)
+        if self.permissions:
+            self.context.grant_permissions(self.permissions)
+        self.page = self.context.new_page()
+        self.viewport = self.page.viewport_size
+        self.origins: set[str] = set()
+        self.page.on("framenavigated", self._navigated)  # the pool's own listener, kept with the tab
+        self.cdp = self.context.new_cdp_session(self.page)
+
+    def _navigated(self, frame: Any) -> None:
+        scheme, _, rest = frame.url.partition("://")
+        if scheme in ("http", "https"):
+            self.origins.add(f"{scheme}://{rest.split('/', 1)[0]}")
+
+    def reset(self) -> bool:
+        """Make the tab like a new one (False: it cannot be, close it)."""
+        if self.page.is_closed() or len(self.context.pages) != 1:
+            return False
+        self.page.goto("about:blank")
+        for origin in sorted(self.origins):
+            self.cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+        self.origins.clear()
+        self.cdp.send("Network.clearBrowserCache")
+        self.context.clear_cookies()
+        self.context.clear_permissions()
+        if self.permissions:
+            self.context.grant_permissions(self.permissions)
+        if self.viewport is not None and self.page.viewport_size != self.viewport:
+            self.page.set_viewport_size(self.viewport)
+        # what `page.emulate_media` changed, back to the context's own settings
+        self.page.emulate_media(media="null", color_scheme=self.options.get("color_scheme", "light"),
+                                reduced_motion=self.options.get("reduced_motion", "no-preference"),
+                                forced_colors=self.options.get("forced_colors", "none"))
+        return True
+
+    def close(self) -> None:
+        try:
+            self.context.close()
+        except Exception:  # noqa: BLE001 - a context whose browser has gone is closed already
+            pass
+
+
 # --- axe-core --------------------------------------------------------------------------------
 
 #: axe-core as tools/package-lock.json pins it (4.14.1, installed with tools/: `./tasks.sh test`),
@@ -177,13 +273,16 @@ class Pages:
     A test asserts on the `Seen` record, so each page's test fails on its own, named by its path.
 
     One tab goes from page to page (a new tab for each page costs twice the time: a new renderer
-    process each); a page that does not load or whose probe fails fails only the tests that read it."""
+    process each); a page that does not load or whose probe fails fails only the tests that read it.
+    Given the worker's `Tabs` instead of a browser, it borrows a kept tab (none with `init_script`,
+    which needs a context of its own) and gives it back on `close()`."""
 
     def __init__(self, browser: Any, base_url: str, probes: dict[str, Callable[[Any], Any]],
                  init_script: str | None = None, **context: Any) -> None:
         self._browser, self._base, self._probes, self._options = browser, base_url, probes, context
         self._init_script = init_script
         self._context: Any = None
+        self._lease: Any = None
         self._page: Any = None
         self._seen: dict[str, Seen | BaseException] = {}
 
@@ -200,11 +299,17 @@ class Pages:
 
     def _load(self, path: str) -> Seen:
         if self._page is None or self._page.is_closed():
-            if self._context is None:
-                self._context = self._browser.new_context(**self._options)
-                if self._init_script is not None:
-                    self._context.add_init_script(self._init_script)
-            self._page = self._context.new_page()
+            if isinstance(self._browser, Tabs) and self._init_script is None:
+                self._close_lease()
+                self._lease = self._browser(**self._options)  # a kept tab, given back by close()
+                self._page = self._lease.__enter__()
+            else:
+                if self._context is None:
+                    browser = self._browser.browser if isinstance(self._browser, Tabs) else self._browser
+                    self._context = browser.new_context(**self._options)
+                    if self._init_script is not None:
+                        self._context.add_init_script(self._init_script)
+                self._page = self._context.new_page()
         page = self._page
         watch = Watch(page)
         try:
@@ -216,9 +321,15 @@ class Pages:
         return Seen(path, page.url, watch.requests, watch.console_errors, watch.page_errors, values)
 
     def close(self) -> None:
+        self._close_lease()
         if self._context is not None:
             self._context.close()
             self._context = self._page = None
+
+    def _close_lease(self) -> None:
+        if self._lease is not None:
+            lease, self._lease, self._page = self._lease, None, None
+            lease.__exit__(None, None, None)
 
 
 def _probe(probe: Callable[[Any], Any], page: Any) -> Any:

@@ -70,6 +70,7 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -200,6 +201,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.pluginmanager.register(build_count, "build_count")
         build_count.instrument()
+    if os.environ.get("ALLOKB_CPU_LOG"):  # the CPU of each test and what it starts (tests/cpu_profile.py)
+        import cpu_profile
+
+        config.pluginmanager.register(cpu_profile, "cpu_profile")
     if CACHE_ENV not in os.environ:
         os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="allokb-test-cache-")
         config._allokb_cache_dir = os.environ[CACHE_ENV]  # type: ignore[attr-defined]
@@ -317,6 +322,27 @@ def browser(playwright: Any) -> Iterator[Any]:
     chromium = start_chromium(playwright)
     yield chromium
     chromium.close()
+
+
+@pytest.fixture(scope="session")
+def tabs(browser: Any) -> Iterator[Any]:
+    """Kept tabs of the worker's Chromium, lent one test at a time and reset between tests
+    (`browser.Tabs`): `with tabs(viewport={...}) as page:`."""
+    from browser import Tabs
+
+    pool = Tabs(browser)
+    yield pool
+    pool.close()
+
+
+@contextmanager
+def lent_tab(tabs: Any, request: pytest.FixtureRequest, **options: Any) -> Iterator[Any]:
+    """A kept tab for a fixture of one test: closed, not lent again, when that test failed."""
+    failed = request.session.testsfailed
+    with tabs(**options) as page:
+        yield page
+        if request.session.testsfailed != failed:
+            tabs.discard(page)
 
 
 @pytest.fixture(scope="session", autouse=True)

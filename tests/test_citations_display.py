@@ -176,9 +176,9 @@ VERDICT_STYLES = """() => Object.fromEntries(['supported', 'partial', 'not-suppo
 
 
 @pytest.fixture(scope="module")
-def wide(browser: Any, repo_url: str) -> Iterator[dict[str, Pages]]:
+def wide(tabs: Any, repo_url: str) -> Iterator[dict[str, Pages]]:
     """The repository's pages at 1366 px, in the light and the dark scheme, each loaded once."""
-    schemes = {scheme: Pages(browser, repo_url, {
+    schemes = {scheme: Pages(tabs, repo_url, {
         "lines": lambda pg: pg.eval_on_selector_all("p.allokb-cite", CITE_LINES),
         "seed": lambda pg: pg.eval_on_selector_all("p.allokb-seed", "ps => ps.map(p => p.innerText)"),
         "styles": lambda pg: pg.evaluate(VERDICT_STYLES)}, viewport={"width": 1366, "height": 900}, color_scheme=scheme)
@@ -247,10 +247,10 @@ SPLIT_WORDS = """() => {
 
 
 @pytest.fixture(scope="module")
-def phone(browser: Any, repo_url: str) -> Iterator[Pages]:
+def phone(tabs: Any, repo_url: str) -> Iterator[Pages]:
     """The repository's pages at 375 px, each loaded once: its split words, how its text wraps,
     its width, then its wide tables scrolled sideways (the probe that changes the page, last)."""
-    pages = Pages(browser, repo_url, {
+    pages = Pages(tabs, repo_url, {
         "split": lambda pg: pg.evaluate(SPLIT_WORDS),
         "wrap": lambda pg: pg.evaluate("getComputedStyle(document.querySelector('article td, article p')).overflowWrap"),
         "width": scroll_width,

@@ -103,13 +103,8 @@ def _rgb(css: str) -> tuple[float, float, float]:
     return (nums[0], nums[1], nums[2])
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_legible_in_both_schemes(repo_url: str, scheme: str, browser: Any) -> None:
-    """Every label of the drawing against the fill of its own node (or the page where it has
-    none): at least 4.5:1 in the light and the dark scheme."""
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, color_scheme=scheme)
-    page = context.new_page()
+def _colours(page: Any, repo_url: str) -> tuple[list[Any], str, str, str]:
+    """The drawing's label colours and fills, the scheme, and the page's and a warning box's backgrounds."""
     page.goto(repo_url + "mechanisms/")
     pairs = page.evaluate("""() => {
       const bg = getComputedStyle(document.querySelector('.md-main')).backgroundColor;
@@ -126,7 +121,17 @@ def test_legible_in_both_schemes(repo_url: str, scheme: str, browser: Any) -> No
     body_bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
     page.goto(repo_url + "interventions/hcg-add-back-trt/")  # its matrix has a warning admonition
     box_bg = page.evaluate("getComputedStyle(document.querySelector('.md-typeset .admonition.warning')).backgroundColor")
-    context.close()
+    return pairs, scheme_attr, body_bg, box_bg
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_legible_in_both_schemes(repo_url: str, scheme: str, tabs: Any) -> None:
+    """Every label of the drawing against the fill of its own node (or the page where it has
+    none): at least 4.5:1 in the light and the dark scheme."""
+    with tabs(viewport={"width": 1366, "height": 900}) as page:
+        page.emulate_media(color_scheme=scheme)  # the tab is the worker's kept one: put back after the test
+        pairs, scheme_attr, body_bg, box_bg = _colours(page, repo_url)
     assert scheme_attr == ("slate" if scheme == "dark" else "default")
     # The scheme's own background is painted (a stylesheet cut once left the dark page transparent).
     assert body_bg == ("rgb(30, 33, 41)" if scheme == "dark" else "rgb(255, 255, 255)")
@@ -140,16 +145,15 @@ def test_legible_in_both_schemes(repo_url: str, scheme: str, browser: Any) -> No
 
 
 @pytest.mark.browser
-def test_a_node_opens_its_page(repo_url: str, browser: Any) -> None:
-    page = browser.new_page(viewport={"width": 1366, "height": 900})
-    page.goto(repo_url + "mechanisms/")
-    with page.expect_navigation(wait_until="commit"):  # where the click leads, not that page's load
-        page.locator('.allokb-diagram svg a[*|href="../interventions/zuranolone/"]').first.click()
-    url = page.url
-    page.goto(repo_url + "mechanisms/")
-    with page.expect_navigation(wait_until="commit"):
-        page.locator('.allokb-diagram svg a[*|href="progesterone-to-5a-dhp/"]').first.click()
-    url2 = page.url
-    page.close()
+def test_a_node_opens_its_page(repo_url: str, tabs: Any) -> None:
+    with tabs(viewport={"width": 1366, "height": 900}) as page:
+        page.goto(repo_url + "mechanisms/")
+        with page.expect_navigation(wait_until="commit"):  # where the click leads, not that page's load
+            page.locator('.allokb-diagram svg a[*|href="../interventions/zuranolone/"]').first.click()
+        url = page.url
+        page.goto(repo_url + "mechanisms/")
+        with page.expect_navigation(wait_until="commit"):
+            page.locator('.allokb-diagram svg a[*|href="progesterone-to-5a-dhp/"]').first.click()
+        url2 = page.url
     assert url.endswith("/atlas/interventions/zuranolone/")
     assert url2.endswith("/atlas/mechanisms/progesterone-to-5a-dhp/")

@@ -234,40 +234,39 @@ def test_valid_fixture_matrix(tmp_path: Path) -> None:
 # --- in a browser ---------------------------------------------------------------------------
 
 @pytest.mark.browser
-def test_the_map_renders_and_each_cell_lands_on_its_row(repo_url: str, repo: Any, browser: Any) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(repo_url + "evidence-map/")
-    svg = page.locator("figure.allokb-map svg")
-    box = svg.bounding_box()
-    assert box is not None and box["width"] > 700 and box["height"] > 500
-    cells = page.locator("figure.allokb-map svg a.allokb-map-cell")
-    found = page.eval_on_selector_all("figure.allokb-map svg a.allokb-map-cell",
-                                      "as => as.map(a => [a.getAttribute('href'), a.getAttribute('aria-label')])")
-    hrefs = [href or "" for href, _ in found]
-    assert len(hrefs) == sum(len(m.rows) for m in repo.grades.values())
-    # every mark is drawn with a shape and a text label, and is named for assistive technology
-    assert page.locator("a.allokb-map-cell .allokb-map-mark").count() == len(hrefs)
-    labels = page.eval_on_selector_all("a.allokb-map-cell text", "ts => ts.map(t => t.textContent)")
-    assert all(re.fullmatch(r"(High|Mod|Low|VLow|—) \d+", t) for t in labels), labels
-    assert all(label for _, label in found)
-    # a click on a cell opens its row
-    cells.nth(0).click()
-    page.wait_for_load_state()
-    anchor = hrefs[0].split("#")[1]
-    assert page.url.endswith(hrefs[0].removeprefix("../"))
-    assert page.locator(f"[id='{anchor}']").is_visible()
-    # and every other cell's row exists on its page
-    by_page: dict[str, list[str]] = {}
-    for href in hrefs:
-        path, anchor = href.removeprefix("../").split("#")
-        by_page.setdefault(path, []).append(anchor)
-    # (each page as served, parsed in the page: its headings are in its HTML, no script adds one)
-    counts = page.evaluate("""async pages => Object.fromEntries(await Promise.all(Object.entries(pages).map(
-        async ([url, anchors]) => {
-          const doc = new DOMParser().parseFromString(await (await fetch(url)).text(), 'text/html');
-          return [url, anchors.map(a => doc.querySelectorAll(`h3[id='${a}']`).length)];
-        })))""", {repo_url + path: anchors for path, anchors in by_page.items()})
-    page.close()
+def test_the_map_renders_and_each_cell_lands_on_its_row(repo_url: str, repo: Any, tabs: Any) -> None:
+    with tabs(viewport={"width": 1280, "height": 900}) as page:
+        page.goto(repo_url + "evidence-map/")
+        svg = page.locator("figure.allokb-map svg")
+        box = svg.bounding_box()
+        assert box is not None and box["width"] > 700 and box["height"] > 500
+        cells = page.locator("figure.allokb-map svg a.allokb-map-cell")
+        found = page.eval_on_selector_all("figure.allokb-map svg a.allokb-map-cell",
+                                          "as => as.map(a => [a.getAttribute('href'), a.getAttribute('aria-label')])")
+        hrefs = [href or "" for href, _ in found]
+        assert len(hrefs) == sum(len(m.rows) for m in repo.grades.values())
+        # every mark is drawn with a shape and a text label, and is named for assistive technology
+        assert page.locator("a.allokb-map-cell .allokb-map-mark").count() == len(hrefs)
+        labels = page.eval_on_selector_all("a.allokb-map-cell text", "ts => ts.map(t => t.textContent)")
+        assert all(re.fullmatch(r"(High|Mod|Low|VLow|—) \d+", t) for t in labels), labels
+        assert all(label for _, label in found)
+        # a click on a cell opens its row
+        cells.nth(0).click()
+        page.wait_for_load_state()
+        anchor = hrefs[0].split("#")[1]
+        assert page.url.endswith(hrefs[0].removeprefix("../"))
+        assert page.locator(f"[id='{anchor}']").is_visible()
+        # and every other cell's row exists on its page
+        by_page: dict[str, list[str]] = {}
+        for href in hrefs:
+            path, anchor = href.removeprefix("../").split("#")
+            by_page.setdefault(path, []).append(anchor)
+        # (each page as served, parsed in the page: its headings are in its HTML, no script adds one)
+        counts = page.evaluate("""async pages => Object.fromEntries(await Promise.all(Object.entries(pages).map(
+            async ([url, anchors]) => {
+              const doc = new DOMParser().parseFromString(await (await fetch(url)).text(), 'text/html');
+              return [url, anchors.map(a => doc.querySelectorAll(`h3[id='${a}']`).length)];
+            })))""", {repo_url + path: anchors for path, anchors in by_page.items()})
     for path, anchors in by_page.items():
         for anchor, count in zip(anchors, counts[repo_url + path], strict=True):
             assert count == 1, (path, anchor)
