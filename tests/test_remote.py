@@ -128,7 +128,9 @@ def kb(tmp_path: Path) -> Path:
 
 
 def client() -> Client:
-    return Client(timeout=0.5, backoff=0, ncbi_interval=0)
+    """A client for answers that come (the fake services on 127.0.0.1): 5 s, since a loaded machine
+    once took longer than 0.5 s to answer; the timeouts have tests of their own, with their own client."""
+    return Client(timeout=5, backoff=0, ncbi_interval=0)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
