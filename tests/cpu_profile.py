@@ -7,7 +7,9 @@ appends one line per test phase (setup, call, teardown) in either xdist worker t
 test's node id, the phase, its wall seconds, and the CPU seconds spent in it by the worker itself,
 by the processes it started and waited for (an `allokb` command, mypy, pdflatex...) and by the
 processes still running below the worker (Chromium and Playwright's driver, Pagefind's service),
-read from /proc. At the end the controller prints the CPU per file, highest first, split so.
+read from /proc. At the end the controller prints the CPU per file, highest first, split so. (A
+process that ends in a phase, Chromium when the session closes it, was counted while it ran: the
+phase where it ends counts none of it again.)
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ def _measured(item: pytest.Item, phase: str) -> Iterator[None]:
     yield
     after = _sample()
     wall, own, reaped, live = (b - a for a, b in zip(before, after, strict=True))
+    if live < 0:
+        # processes that were running have ended (Chromium when the session closes it): what the
+        # worker reaped of them was counted already while they ran, and what no one reaped is gone
+        reaped, live = max(0.0, reaped + live), 0.0
     with open(os.environ[LOG], "a", encoding="utf-8") as out:
         out.write(f"{item.nodeid}\t{phase}\t{wall:.3f}\t{own:.3f}\t{reaped:.3f}\t{live:.3f}\n")
 
