@@ -77,9 +77,10 @@ class Tabs:
     the HTTP cache and the cookies are cleared, permissions granted by the test are taken back (the
     ones the tab was asked for are granted again), and the viewport and the emulated media
     (`page.emulate_media`) are put back. A tab whose test failed, or that has another page open
-    beside it, is closed instead. Not for a test that adds listeners or routes to the page, asks for
-    a permission itself (a permission taken back reads "denied", not "prompt" as in a new context), or
-    needs a context of its own (JavaScript off, an init script): those open their own context."""
+    beside it, is closed instead. A test that adds a listener or a route to the page removes it
+    before it gives the tab back. Not for a test that asks for a permission itself (a permission
+    taken back reads "denied", not "prompt" as in a new context), or that needs a context of its own
+    (JavaScript off, an init script): those open their own context."""
 
     def __init__(self, browser: Any) -> None:
         self.browser = browser

@@ -205,44 +205,47 @@ def _page_of(large: Built, name: str) -> int:
 
 
 @pytest.mark.browser
-def test_a_filter_finds_matching_rows_on_every_page(browser: Any, large: Built, large_url: str) -> None:
+def test_a_filter_finds_matching_rows_on_every_page(tabs: Any, large: Built, large_url: str) -> None:
     names = {f"Intervention {ident.split('-')[1]}" for ident in MEN}
     on = {_page_of(large, name) for name in names}
     assert len(on) >= 2  # the matches are on different pages
-    page = browser.new_page()
-    fetched: list[str] = []
-    page.on("requestfinished", lambda request: fetched.append(request.url))
-    page.goto(large_url + "interventions/page/2/?population=men-on-trt")
-    page.wait_for_function("() => !document.querySelector('[data-allokb-count]').textContent.includes('searching')")
-    assert sorted(_rows(page)) == sorted(names)
-    assert page.locator("[data-allokb-count]").inner_text() == "3 of 20 shown"
-    # Only the pages that hold a match were fetched, each once.
-    pages = [u for u in fetched if "/interventions/" in u and u.endswith("/")]
-    wanted = {large_url + "interventions/" + ("" if n == 1 else f"page/{n}/") for n in on - {2}}
-    assert sorted(pages) == sorted(wanted)
-    assert page.locator("[data-allokb-paging]").first.is_hidden()
-    # A row from another page links to its entry (its link was relative to its own page).
-    other = next(n for n in names if _page_of(large, n) != 2)
-    page.locator("table.allokb-summary tbody tr:not([hidden]) a", has_text=other).click()
-    page.wait_for_load_state()
-    assert page.url == large_url + f"interventions/int-{other.split()[1]}/"
-    page.close()
+    with tabs() as page:  # a kept tab, its cache emptied: each page is fetched anew
+        fetched: list[str] = []
+
+        def record(request: Any) -> None:
+            fetched.append(request.url)
+
+        page.on("requestfinished", record)
+        page.goto(large_url + "interventions/page/2/?population=men-on-trt")
+        page.wait_for_function("() => !document.querySelector('[data-allokb-count]').textContent.includes('searching')")
+        assert sorted(_rows(page)) == sorted(names)
+        assert page.locator("[data-allokb-count]").inner_text() == "3 of 20 shown"
+        # Only the pages that hold a match were fetched, each once.
+        pages = [u for u in fetched if "/interventions/" in u and u.endswith("/")]
+        wanted = {large_url + "interventions/" + ("" if n == 1 else f"page/{n}/") for n in on - {2}}
+        assert sorted(pages) == sorted(wanted)
+        assert page.locator("[data-allokb-paging]").first.is_hidden()
+        # A row from another page links to its entry (its link was relative to its own page).
+        other = next(n for n in names if _page_of(large, n) != 2)
+        page.locator("table.allokb-summary tbody tr:not([hidden]) a", has_text=other).click()
+        page.wait_for_load_state()
+        assert page.url == large_url + f"interventions/int-{other.split()[1]}/"
+        page.remove_listener("requestfinished", record)  # the tab is lent again: nothing of this test stays
 
 
 @pytest.mark.browser
-def test_a_text_filter_searches_every_page_and_clearing_it_shows_this_page(browser: Any, large: Built,
+def test_a_text_filter_searches_every_page_and_clearing_it_shows_this_page(tabs: Any, large: Built,
                                                                             large_url: str) -> None:
     last = next(f"Intervention {i}" for i in range(20) if _page_of(large, f"Intervention {i}") == 3)
-    page = browser.new_page()
-    page.goto(large_url + "interventions/?q=" + last.replace(" ", "%20"))
-    page.wait_for_function("() => !document.querySelector('[data-allokb-count]').textContent.includes('searching')")
-    assert _rows(page) == [last]
-    page.fill("input[data-allokb-filter-text]", "")
-    assert len(_rows(page)) == 7
-    assert page.locator("[data-allokb-count]").inner_text() == "7 of 20 shown"
-    assert page.locator("[data-allokb-paging]").first.is_visible()
-    assert page.url == large_url + "interventions/"
-    page.close()
+    with tabs() as page:
+        page.goto(large_url + "interventions/?q=" + last.replace(" ", "%20"))
+        page.wait_for_function("() => !document.querySelector('[data-allokb-count]').textContent.includes('searching')")
+        assert _rows(page) == [last]
+        page.fill("input[data-allokb-filter-text]", "")
+        assert len(_rows(page)) == 7
+        assert page.locator("[data-allokb-count]").inner_text() == "7 of 20 shown"
+        assert page.locator("[data-allokb-paging]").first.is_visible()
+        assert page.url == large_url + "interventions/"
 
 
 @pytest.mark.browser
