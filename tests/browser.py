@@ -137,6 +137,13 @@ class _Kept:
         """Make the tab like a new one (False: it cannot be, close it)."""
         if self.page.is_closed() or len(self.context.pages) != 1:
             return False
+        try:
+            self._reset()
+        except Exception:  # noqa: BLE001 - a tab that cannot be reset (its renderer crashed) is closed
+            return False
+        return True
+
+    def _reset(self) -> None:
         self.page.goto("about:blank")
         for origin in sorted(self.origins):
             self.cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
@@ -152,7 +159,6 @@ class _Kept:
         self.page.emulate_media(media="null", color_scheme=self.options.get("color_scheme", "light"),
                                 reduced_motion=self.options.get("reduced_motion", "no-preference"),
                                 forced_colors=self.options.get("forced_colors", "none"))
-        return True
 
     def close(self) -> None:
         try:
