@@ -279,7 +279,8 @@ def _summary_rows(kb: KnowledgeBase, item: M.Intervention, site_url: str, grades
 def _dose_rows(kb: KnowledgeBase, item: M.Intervention, site_url: str, grades: dict[str, Any]) -> list[list[Any]]:
     return [[item.id, row.kind, row.amount, row.route, row.duration, row.timing, row.population, row.design, row.n,
              row.supervision, " ".join(dict.fromkeys(c.ref.target for c in row.cites)),
-             "yes" if row.supported else "no", f"{site_url}interventions/{item.id}/#{row.anchor}"]
+             "yes" if row.supported else "no",
+             absolute_url(site_url, entry_url(INTERVENTION, item.id)) + f"#{row.anchor}"]
             for row in dose_rows(kb, item)]
 
 
