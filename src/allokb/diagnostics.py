@@ -317,6 +317,9 @@ class DiagnosticError(KbError):
         super().__init__("\n".join(f"{d.location.file}:{d.location.line}:{d.location.col}: {d.message}"
                                    for d in self.diagnostics))
 
+    def __reduce__(self) -> tuple[type, tuple[tuple[Diagnostic, ...]]]:  # made again from its diagnostics (from a worker: allokb.parallel)
+        return (type(self), (self.diagnostics,))
+
 
 def make(code: str, message: str, location: Location, hint: str | None = None) -> Diagnostic:
     """Build a diagnostic with the severity registered for `code`."""

@@ -10,11 +10,9 @@ either way.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from allokb.linkhosts import LINK_HOSTS_FILE, load_link_hosts
 from allokb.load import SourceDocument, load_document, scan_content
 from allokb.model import Citation, Intervention, Mechanism, Reference
 from allokb.pages_check import check_site_files
+from allokb.parallel import cores, share
 from allokb.readers import textstat_module
 from allokb.rules import check_resolution, run_rules
 from allokb.rules.bibliography import EntryMemo, check_bibliography
@@ -156,8 +155,7 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 def _processes(files: int) -> int:
     """How many processes share the loading: one per core (at most 8), this one included."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(cores, 8) if files >= PARALLEL_THRESHOLD else 1
+    return cores() if files >= PARALLEL_THRESHOLD else 1
 
 
 def _load_cached(root: Path, names: list[tuple[str, str]], cache: LoadCache) -> tuple[
@@ -196,28 +194,16 @@ def _load_all(root: Path, names: list[tuple[str, str]]) -> tuple[list[FileOutcom
     if processes == 1:
         outcomes = _process_batch(root, names)
         return (outcomes, *load_references(root))
-    # Workers take references.bib first, then batches from the front; this process takes batches
-    # from the back that no worker has started (cancelling them in the pool), so no core idles
-    # and what this process loads is never pickled.
+    # A worker takes references.bib first; the batches are shared (allokb.parallel).
     for kind in KINDS:  # compile the validators once, here: forked workers inherit them
         fast_validator_for(kind.schema)
     textstat_module()  # and import textstat once (the reader rules of every worker use it)
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     size = 256  # small, so that the batches a worker has already queued are a short wait at the end
     batches = [names[i:i + size] for i in range(0, len(names), size)]
-    done: list[list[FileOutcome] | None] = [None] * len(batches)
-    pool: Executor
-    with ProcessPoolExecutor(max_workers=processes - 1, mp_context=context) as pool:
-        bib = pool.submit(load_references, root)
-        futures = [pool.submit(_process_batch, root, batch) for batch in batches]
-        for i in reversed(range(len(batches))):
-            if not futures[i].cancel():
-                break  # the pool has reached this batch, so it has every batch before it
-            done[i] = _process_batch(root, batches[i])
-        outcomes = [o for i, future in enumerate(futures)
-                    for o in (future.result() if done[i] is None else done[i])]
-        references, bib_diagnostics = bib.result()
-    return outcomes, references, bib_diagnostics
+    done, bib = share(lambda i: _process_batch(root, batches[i]), len(batches), processes,
+                      first=lambda: load_references(root))
+    references, bib_diagnostics = bib
+    return [o for batch in done for o in batch], references, bib_diagnostics
 
 
 def check_project(root: Path, cache: LoadCache | None = None) -> CheckResult:
