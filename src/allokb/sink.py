@@ -34,11 +34,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from jinja2 import TemplateError
 
 from allokb.audit import content_security_policy
 from allokb.diagnostics import Diagnostic, KbError, printable
@@ -103,14 +105,13 @@ def write(config: Any, rendered: RenderedSite, site: SiteInfo, settings_: Settin
           progress: Progress | None = None) -> None:
     """Have MkDocs write `rendered` (pages, exports, blocks) with the theme into the config's
     site_dir. `KbError` when MkDocs fails (a strict warning: a dead link in a hand-written page)."""
-    from mkdocs.commands.build import build
     from mkdocs.exceptions import MkDocsException
 
     configure(config, serving=False)
     config.plugins["allokb"] = SitePlugin(rendered, site, settings_, audit=False, progress=progress)
     with _collect_errors() as errors:
         try:
-            build(config)
+            engine_build(config)
         except MkDocsException as exc:
             why = "\n".join(errors) or str(exc)
             raise KbError(f"build failed: {why}\nthe previous site is unchanged") from None
@@ -145,6 +146,227 @@ class _ErrorCollector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+# --- MkDocs' build, with the pages shared among the cores ----------------------------------------
+
+#: from this many pages, MkDocs' two loops over the pages are shared among the cores
+PARALLEL_FROM_PAGES = 600
+#: pages in one batch of that work
+_BATCH = 24
+
+
+def engine_build(config: Any, *, serve_url: str | None = None) -> None:
+    """MkDocs' `commands.build.build` (1.6), step for step: the same events in the same order,
+    the same strict-mode count of warnings and the same errors, with one difference. Its two loops
+    over the pages (reading each page and converting its Markdown; writing each page with the
+    theme) are shared among the cores for a site of `PARALLEL_FROM_PAGES` pages or more
+    (`allokb.parallel`): the pages the workers converted come back whole (HTML, table of contents,
+    title, anchors), so the navigation, the anchor validation and `Preview` see every page as a
+    serial build leaves it. What a loop logs is replayed here in page order, so the log, and a
+    strict build's verdict, are a serial build's; the first page that fails stops the build, as
+    it does there. An exception that is not MkDocs' own (a theme template that does not compile)
+    becomes a `BuildError` naming the page, so that the build fails with a message, not a
+    traceback. tests/test_sink_parallel.py holds the written site to a serial build's, byte for
+    byte. A plain `mkdocs build` runs MkDocs' own function: the same output, one core."""
+    from mkdocs import utils
+    from mkdocs.commands import build as mk
+    from mkdocs.exceptions import Abort, BuildError
+    from mkdocs.structure.files import InclusionLevel, get_files, set_exclusions
+    from mkdocs.structure.nav import get_navigation
+    from mkdocs.structure.pages import Page as MkPage
+    from urllib.parse import urljoin
+
+    log = logging.getLogger(mk.__name__)
+    engine = logging.getLogger(mk.__name__.split(".")[0])
+    warnings = utils.CountHandler()
+    warnings.setLevel(logging.WARNING)
+    if config.strict:
+        engine.addHandler(warnings)
+    inclusion = InclusionLevel.is_in_serve if serve_url else InclusionLevel.is_included
+    try:
+        start = time.monotonic()
+        config = config.plugins.on_config(config)
+        config.plugins.on_pre_build(config=config)
+        log.info("Cleaning site directory")
+        utils.clean_directory(config.site_dir)
+        if not serve_url:
+            log.info(f"Building documentation to directory: {config.site_dir}")
+        files = get_files(config)
+        env = config.theme.get_env()
+        files.add_files_from_theme(env, config)
+        files = config.plugins.on_files(files, config=config)
+        set_exclusions(files, config)  # for files the plugins added without an inclusion level
+        nav = get_navigation(files, config)
+        nav = config.plugins.on_nav(nav, config=config, files=files)
+        log.debug("Reading markdown pages.")
+        excluded, pages = [], []
+        for file in files.documentation_pages(inclusion=inclusion):
+            if file.page is None and file.inclusion.is_not_in_nav():
+                if serve_url and file.inclusion.is_excluded():
+                    excluded.append(urljoin(serve_url, file.url))
+                MkPage(None, file, config)
+            assert file.page is not None
+            pages.append(file.page)
+        _each_page(pages, engine, lambda page: mk._populate_page(page, config, files), _read_state,
+                   lambda page, state: _set_read_state(page, state, files))
+        if excluded:
+            log.info("The following pages are being built only for the preview but will be excluded from "
+                     "`mkdocs build` per `draft_docs` config:\n  - " + "\n  - ".join(excluded))
+        env = config.plugins.on_env(env, config=config, files=files)
+        log.debug("Copying static assets.")
+        files.copy_static_files(inclusion=inclusion)
+        for template in config.theme.static_templates:
+            mk._build_theme_template(template, env, files, config, nav)
+        for template in config.extra_templates:
+            mk._build_extra_template(template, files, config, nav)
+        log.debug("Building markdown pages.")
+        doc_files = files.documentation_pages(inclusion=inclusion)
+        plugin = config.plugins.get("allokb")
+        counted = plugin if isinstance(plugin, SitePlugin) else None
+        _each_page([f.page for f in doc_files], engine,
+                   lambda page: mk._build_page(page, config, doc_files, nav, env,
+                                               excluded=page.file.inclusion.is_excluded()),
+                   progress=counted)
+        for file in doc_files:
+            assert file.page is not None
+            file.page.validate_anchor_links(files=files, log_level=config.validation.links.anchors)
+        config.plugins.on_post_build(config=config)
+        if counts := warnings.get_counts():
+            raise Abort(f"Aborted with {', '.join(f'{v} {k.lower()}s' for k, v in counts)} in strict mode!")
+        log.info(f"Documentation built in {time.monotonic() - start:.2f} seconds")
+    except Exception as exc:
+        config.plugins.on_build_error(error=exc)
+        if isinstance(exc, BuildError):
+            log.error(str(exc))
+            raise Abort("Aborted with a BuildError!") from None
+        if isinstance(exc, TemplateError):  # the theme's own templates (404.html extends main.html)
+            log.error(described(exc))
+            raise Abort("Aborted with a template error!") from None
+        raise
+    finally:
+        engine.removeHandler(warnings)
+
+
+def _each_page(pages: list[Any], engine: logging.Logger, step: Callable[[Any], None],
+               state: Callable[[Any], Any] | None = None, restore: Callable[[Any, Any], None] | None = None,
+               progress: SitePlugin | None = None) -> None:
+    """`step(page)` for every page, in batches shared among the cores (one process below
+    `PARALLEL_FROM_PAGES` pages). A worker sends back `state(page)` of each page it did, which
+    `restore` puts on this process's page; what the steps logged is replayed in page order; the
+    first exception, in page order, is raised once the pages before it are done. `progress`:
+    the plugin that reports a long build's progress, told here as batches end, in any order."""
+    from mkdocs.exceptions import BuildError, MkDocsException
+
+    from allokb.parallel import cores, share
+
+    parent = os.getpid()
+    batches = [pages[i:i + _BATCH] for i in range(0, len(pages), _BATCH)]
+    failed = [len(batches)]  # in each process, its first failed batch: the build stops there, so
+    # the batches after it are skipped (this process takes batches from the back: not those before)
+
+    def work(index: int) -> tuple[list[Any], list[tuple[str, int, str]], BaseException | None]:
+        states: list[Any] = []
+        if index > failed[0]:
+            return states, [], None
+        with _captured(engine) as records:
+            try:
+                for page in batches[index]:
+                    step(page)
+                    if state is not None and os.getpid() != parent:
+                        states.append(state(page))
+            except MkDocsException as exc:
+                failed[0] = min(failed[0], index)
+                return states, records, exc if os.getpid() == parent else _portable(exc)
+            except Exception as exc:  # noqa: BLE001 - reported as the build's error, not a traceback
+                failed[0] = min(failed[0], index)
+                return states, records, BuildError(described(exc))
+        return states, records, None
+
+    def done(index: int, result: tuple[list[Any], list[tuple[str, int, str]], BaseException | None]) -> None:
+        if progress is not None and result[2] is None:
+            progress.advance(len(batches[index]), batches[index][-1].file.src_uri)
+
+    processes = cores() if len(pages) >= PARALLEL_FROM_PAGES else 1
+    if processes == 1:  # the plugin reports each page itself (`on_post_page`)
+        progress = None
+    if progress is not None:
+        progress.batched = True  # (inherited by the workers)
+    try:
+        results, _ = share(work, len(batches), processes, done=done)
+    finally:
+        if progress is not None:
+            progress.batched = False
+    for batch, (states, records, error) in zip(batches, results, strict=True):
+        if restore is not None and states:
+            for page, kept in zip(batch, states, strict=False):
+                restore(page, kept)
+        for name, level, message in records:
+            logging.getLogger(name).log(level, "%s", message)
+        if error is not None:
+            raise error
+
+
+def described(exc: BaseException) -> str:
+    """One line for an exception that is not MkDocs' own, met while writing the site: its kind,
+    its message and, for a template's error, the template's file and line."""
+    where = getattr(exc, "filename", None) or getattr(exc, "name", None)
+    line = getattr(exc, "lineno", None)
+    if isinstance(exc, TemplateError) and where:
+        return printable(f"{where}, line {line}: {exc}" if line else f"{where}: {exc}")
+    return printable(f"{type(exc).__name__}: {exc}")
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """`exc`, or a `BuildError` with its message when it would not survive the way back from a
+    worker (pickling)."""
+    import pickle
+
+    from mkdocs.exceptions import BuildError
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001 - any failure to pickle
+        return BuildError(str(exc))
+
+
+def _read_state(page: Any) -> tuple[Any, ...]:
+    """What reading and converting a page (MkDocs' `_populate_page`) left on it."""
+    links = page.links_to_anchors
+    return (page.markdown, page.meta, page.content, page.toc, page._title_from_render, page.present_anchor_ids,
+            None if links is None else {file.src_uri: anchors for file, anchors in links.items()})
+
+
+def _set_read_state(page: Any, state: tuple[Any, ...], files: Any) -> None:
+    page.markdown, page.meta, page.content, page.toc, page._title_from_render, page.present_anchor_ids, links = state
+    page.links_to_anchors = None if links is None else {files.get_file_from_path(uri): anchors
+                                                        for uri, anchors in links.items()}
+
+
+@contextmanager
+def _captured(logger: logging.Logger) -> Iterator[list[tuple[str, int, str]]]:
+    """What `logger` and the loggers below it log meanwhile, as (logger name, level, message),
+    instead of showing it."""
+    records: list[tuple[str, int, str]] = []
+    handler = _Recorder(records)
+    handlers, propagate = logger.handlers[:], logger.propagate
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    try:
+        yield records
+    finally:
+        logger.handlers[:] = handlers
+        logger.propagate = propagate
+
+
+class _Recorder(logging.Handler):
+    def __init__(self, records: list[tuple[str, int, str]]) -> None:
+        super().__init__()
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.name, record.levelno, record.getMessage()))
+
+
 # --- the sink proper: one plugin per build ------------------------------------------------------
 
 class SitePlugin:
@@ -157,6 +379,7 @@ class SitePlugin:
         self.rendered, self.site, self.settings = rendered, site, settings_
         self.audit, self.serving, self.progress = audit, serving, progress
         self.done, self.total = 0, 0
+        self.batched = False  # pages written by other processes: `advance` is told of them
         self.nav: Any = None
         self.env: Any = None
         self.overrides: dict[str, str] = {}
@@ -208,10 +431,15 @@ class SitePlugin:
 
     def on_post_page(self, output: str, page: Any, config: Any) -> str:
         """Progress of a long build."""
-        if self.total and self.progress:
-            self.done += 1
-            self.progress(self.done, self.total, page.file.src_uri)
+        if not self.batched:
+            self.advance(1, page.file.src_uri)
         return output
+
+    def advance(self, pages: int, last: str) -> None:
+        """`pages` more pages written, the last of them `last`."""
+        if self.total and self.progress:
+            self.done += pages
+            self.progress(self.done, self.total, last)
 
     def on_post_build(self, config: Any) -> None:
         """When MkDocs drives: the post-build audit (the same as `allokb.build.build`'s), then the
@@ -356,14 +584,13 @@ class Preview:
         return InputSnapshot.take(paths)
 
     def _full(self, config: Any, rendered: RenderedSite, site: SiteInfo, settings_: Settings) -> None:
-        from mkdocs.commands.build import build
         from mkdocs.exceptions import MkDocsException
 
         plugin = SitePlugin(rendered, site, settings_, audit=False, serving=self.serving)
         config.plugins["allokb"] = plugin
         with _collect_errors() as errors:
             try:
-                build(config, serve_url=self.serve_url)
+                engine_build(config, serve_url=self.serve_url)
             except MkDocsException as exc:  # also `Abort`, a SystemExit
                 self.built = None
                 raise KbError(f"build failed: {chr(10).join(errors) or exc}") from None
