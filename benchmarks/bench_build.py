@@ -11,6 +11,9 @@ Prints, per knowledge base, in the same run:
   abbreviations MkDocs appends to every page), with the Markdown extensions of mkdocs.yml plus
   the three MkDocs always adds (toc, tables, fenced_code), one `Markdown` instance reset between
   pages; median of the same number of runs, in a fresh process; and the ratio of the two rates;
+- the CPU seconds of both and their ratio: the build shares its larger stages among the cores
+  (allokb.parallel) while the floor is one process, so the wall-time ratio says what a reader
+  of the build's log waits for, the CPU ratio how much work the build does beyond Markdown;
 - the first load of the largest page of each kind (home, each index with all its pages,
   intervention, mechanism and reference pages, the evidence map with all its pages, and the
   largest other page): uncompressed bytes
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,6 +45,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_check import generate  # noqa: E402
+
+from allokb.parallel import cores  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 LIMIT = 250_000  # bytes: a first load's budget (issue 16)
@@ -67,14 +73,19 @@ def project_from(content_root: Path, dest: Path) -> Path:
     return dest
 
 
-def build_seconds(root: Path, site: Path, repeat: int) -> list[float]:
-    times = []
+def build_seconds(root: Path, site: Path, repeat: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of each of `repeat` builds, each in a fresh process (CPU: the build's
+    process with every process it waited for: its workers, Pagefind)."""
+    times, cpus = [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "allokb", "build", str(root), "--site-dir", str(site)],
                        check=True, capture_output=True)
         times.append(time.perf_counter() - started)
-    return times
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return times, cpus
 
 
 _FLOOR = """
@@ -105,19 +116,20 @@ for item in yaml.safe_load((root / "mkdocs.yml").read_text().split("\\nhooks:")[
         configs[name] = conf
 md = markdown.Markdown(extensions=names, extension_configs=configs)
 for _ in range(repeat):
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for text in texts:
         md.reset().convert(text)
-    print(len(texts), time.perf_counter() - t, flush=True)
+    print(len(texts), time.perf_counter() - t, time.process_time() - c, flush=True)
 """
 
 
-def floor_seconds(root: Path, repeat: int) -> tuple[int, list[float]]:
-    """(pages, seconds of each run) of python-markdown alone on the build's rendered pages."""
+def floor_seconds(root: Path, repeat: int) -> tuple[int, list[float], list[float]]:
+    """(pages, wall seconds of each run, CPU seconds of each run) of python-markdown alone on the
+    build's rendered pages, in one process."""
     out = subprocess.run([sys.executable, "-c", _FLOOR, str(root), str(repeat)], check=True, capture_output=True,
                          text=True)
     runs = [line.split() for line in out.stdout.strip().splitlines()]
-    return int(runs[0][0]), [float(seconds) for _, seconds in runs]
+    return int(runs[0][0]), [float(seconds) for _, seconds, _ in runs], [float(cpu) for _, _, cpu in runs]
 
 
 _LOADED = re.compile(r'<(?:link[^>]+rel="(?:stylesheet|icon)"[^>]+href|script[^>]+src|img[^>]+src)="([^"]+)"')
@@ -230,14 +242,15 @@ def search_bytes(site: Path, queries: list[str]) -> list[tuple[str, int, int]]:
 def report(label: str, root: Path, repeat: int, search: list[str] | None) -> None:
     with tempfile.TemporaryDirectory(prefix="allokb-build-") as tmp:
         site = Path(tmp) / "www" / "atlas"
-        times = build_seconds(root, site, repeat)
-        seconds = statistics.median(times)
+        times, cpus = build_seconds(root, site, repeat)
+        seconds, cpu = statistics.median(times), statistics.median(cpus)
         pages = sum(1 for _ in site.rglob("index.html"))
-        floor_pages, floor_times = floor_seconds(root, repeat)
-        floor = statistics.median(floor_times)
+        floor_pages, floor_times, floor_cpus = floor_seconds(root, repeat)
+        floor, floor_cpu = statistics.median(floor_times), statistics.median(floor_cpus)
         build_rate, floor_rate = pages / seconds, floor_pages / floor
         print(f"{label:>16} {pages:>7} {seconds:>9.1f} {build_rate:>8.1f} {floor_pages:>7} {floor:>8.1f} "
-              f"{floor_rate:>8.1f} {floor_rate / build_rate:>7.2f}x {search_index_bytes(site) / 1024:>10.0f}  "
+              f"{floor_rate:>8.1f} {floor_rate / build_rate:>7.2f}x {cpu:>8.1f} {floor_cpu:>8.1f} "
+              f"{cpu / floor_cpu * floor_pages / pages:>7.2f}x {search_index_bytes(site) / 1024:>10.0f}  "
               f"runs: build {', '.join(f'{t:.1f}' for t in times)}; floor {', '.join(f'{t:.1f}' for t in floor_times)}",
               flush=True)
         first_loads(site)
@@ -255,9 +268,11 @@ def main() -> None:
     parser.add_argument("--search", action="store_true", help="measure the bytes of search queries (Chromium)")
     args = parser.parse_args()
     print(f"allokb build (strict MkDocs build) and the python-markdown floor on the same pages, in the same run; "
-          f"median of {args.repeat} runs ({args.repeat_large} at 5,000 entries and more)")
+          f"median of {args.repeat} runs ({args.repeat_large} at 5,000 entries and more); the build shares its "
+          f"work among {cores()} cores (allokb.parallel), the floor runs in one process. ratio: the floor's rate over "
+          "the build's, by wall time; cpu ratio: the same by CPU seconds (all the build's processes)")
     print(f"{'knowledge base':>16} {'pages':>7} {'build s':>9} {'pages/s':>8} {'md pages':>7} {'md s':>8} "
-          f"{'md p/s':>8} {'ratio':>8} {'search KB':>10}")
+          f"{'md p/s':>8} {'ratio':>8} {'cpu s':>8} {'md cpu':>8} {'cpu ratio':>8} {'search KB':>10}")
     if not args.no_real:
         report("real content", REPO, args.repeat, ["micronized progesterone", "Andréen"] if args.search else None)
     for size in args.sizes:

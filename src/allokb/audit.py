@@ -32,6 +32,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode as Node
 
 from allokb.diagnostics import Diagnostic, Location, make, sorted_diagnostics
+from allokb.parallel import cores, share
 
 #: The inline scripts of the pinned theme (mkdocs-material 9.8.1), by CSP hash. Every page carries
 #: byte-identical copies because mkdocs.yml sets `extra.scope` (otherwise the first one embeds the
@@ -66,6 +67,10 @@ ANIMATIONS = frozenset({"animate", "animatecolor", "animatemotion", "animatetran
 DANGEROUS_SCHEMES = ("javascript:", "vbscript:", "data:")
 PAGE_SUFFIXES = (".html", ".htm", ".xhtml", ".xht")
 SCRIPT_SUFFIXES = (".js", ".mjs")
+#: from this many pages the audit is shared among the cores (allokb.parallel), in batches of
+#: AUDIT_BATCH pages
+PARALLEL_FROM_PAGES = 600
+AUDIT_BATCH = 64
 SHOW = 80  # characters of an attribute value quoted in a message
 
 _STRIP = "".join(chr(c) for c in range(0x21))  # C0 controls and space, as the URL parser trims
@@ -371,16 +376,22 @@ def audit_site(site_dir: Path, site_url: str, only: Iterable[str] | None = None)
     `only`: the paths inside the site of the pages to audit (those a rebuild of `allokb serve`
     rewrote), instead of every page."""
     site = _site(site_dir, site_url)
-    out = []
     paths = pages_of(site_dir) if only is None else sorted(
         site_dir / p for p in set(only) if Path(p).suffix.lower() in (*PAGE_SUFFIXES, ".svg") and (site_dir / p).is_file())
     seen: dict[tuple[Any, ...], list[_Problem]] = {}  # elements met before: most are the theme's, on every page
-    for path in paths:
-        page = path.relative_to(site_dir).as_posix()
-        text = path.read_bytes().decode("utf-8", errors="replace")
-        out += [make(code, message, Location(show(page, 1000)), hint)
-                for code, message, hint in check_page(site, page, text, seen)]
-    return sorted_diagnostics(out)
+    batches = [paths[i:i + AUDIT_BATCH] for i in range(0, len(paths), AUDIT_BATCH)]
+
+    def audit_batch(index: int) -> list[Diagnostic]:
+        found = []
+        for path in batches[index]:
+            page = path.relative_to(site_dir).as_posix()
+            text = path.read_bytes().decode("utf-8", errors="replace")
+            found += [make(code, message, Location(show(page, 1000)), hint)
+                      for code, message, hint in check_page(site, page, text, seen)]
+        return found
+
+    done, _ = share(audit_batch, len(batches), cores() if len(paths) >= PARALLEL_FROM_PAGES else 1)
+    return sorted_diagnostics([d for found in done for d in found])
 
 
 def inline_scripts(site_dir: Path) -> dict[str, tuple[int, str]]:

@@ -24,6 +24,7 @@ tests/test_incremental.py holds its result to a fresh `build`, file by file.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -78,14 +79,15 @@ def build(root: Path, out: Path, *, checked: CheckResult | None = None,
                 rendered, site = stages.render(root, result, settings)  # 2. render
                 if rendered.diagnostics:
                     return BuildResult("render", rendered.diagnostics, result.files, out)
-                sink.write(config, rendered, site, settings, progress)  # 3. sink
-                problems = stages.audit(staging, site.site_url)  # 4. audit
-                if problems:
-                    return BuildResult("audit", tuple(problems), result.files, out)
-                # 5. Further steps on the staged HTML go here, after the audit and before the
-                # swap, so that what they write is published with the site or not at all.
-                write_site_stylesheet(staging)  # the theme's CSS cut to what the pages use (allokb.stylesheet)
-                index_site(staging)  # the search index (allokb.search)
+                with _long_lived():
+                    sink.write(config, rendered, site, settings, progress)  # 3. sink
+                    problems = stages.audit(staging, site.site_url)  # 4. audit
+                    if problems:
+                        return BuildResult("audit", tuple(problems), result.files, out)
+                    # 5. Further steps on the staged HTML go here, after the audit and before the
+                    # swap, so that what they write is published with the site or not at all.
+                    write_site_stylesheet(staging)  # the theme's CSS cut to what the pages use (allokb.stylesheet)
+                    index_site(staging)  # the search index (allokb.search)
                 seal(staging)  # 6. swap
                 check_unchanged(out, root, seen)
                 swap_in(staging, out)
@@ -93,6 +95,20 @@ def build(root: Path, out: Path, *, checked: CheckResult | None = None,
         raise KbError(f"cannot build the site into {out}: {exc.strerror or exc}; "
                       "the previous site is unchanged") from None
     return BuildResult("done", (), result.files, out)
+
+
+@contextlib.contextmanager
+def _long_lived() -> Iterator[None]:
+    """What the check and the render made (the knowledge base, every page's Markdown) lives until
+    the build ends: it is kept out of the cyclic collector's way (`gc.freeze`) while MkDocs and the
+    audit run, which would otherwise walk all of it at every full collection, more often the more
+    pages there are (at 1,000 entries a tenth of MkDocs' part). Forked workers (allokb.parallel)
+    inherit that. Garbage cycles made meanwhile are collected as before."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @contextlib.contextmanager

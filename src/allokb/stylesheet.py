@@ -25,9 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from allokb.diagnostics import KbError
+from allokb.parallel import cores, share
 
 #: The stylesheet the theme override (site_templates/overrides/main.html) links on every page.
 OUTPUT = "assets/stylesheets/site.css"
+#: from this many pages the pages' usage is read on every core, in batches of USAGE_BATCH
+PARALLEL_FROM_PAGES = 600
+USAGE_BATCH = 200
 #: The theme's stylesheets, in the order the theme links them.
 THEME_SHEETS = ("assets/stylesheets/main.*.min.css", "assets/stylesheets/palette.*.min.css")
 #: Classes a script sets that no page and no `md-`/`allokb-` name in our scripts shows: `js`
@@ -340,6 +344,27 @@ def site_usage(site_dir: Path) -> dict[str, PageUsage]:
     return {path.relative_to(site_dir).as_posix(): page_usage(path.read_bytes()) for path in site_dir.rglob("*.html")}
 
 
+def _usage_by_batch(site_dir: Path) -> list[PageUsage]:
+    """What the HTML files of a built site can match, one union per batch of files: shared among
+    the cores for a large site (allokb.parallel)."""
+    paths = sorted(site_dir.rglob("*.html"))
+    batches = [paths[i:i + USAGE_BATCH] for i in range(0, len(paths), USAGE_BATCH)]
+
+    def batch_usage(index: int) -> PageUsage:
+        classes: set[bytes] = set()
+        colors: set[tuple[bytes, bytes]] = set()
+        variables: set[bytes] = set()
+        for path in batches[index]:
+            page_classes, page_colors, page_variables = page_usage(path.read_bytes())
+            classes |= page_classes
+            colors |= page_colors
+            variables |= page_variables
+        return frozenset(classes), frozenset(colors), frozenset(variables)
+
+    done, _ = share(batch_usage, len(batches), cores() if len(paths) >= PARALLEL_FROM_PAGES else 1)
+    return done
+
+
 def used_in_site(site_dir: Path, pages: Iterable[PageUsage] | None = None) -> Used:
     """The class names and `data-md-color-*` values of every page, and the `md-*`/`allokb-*` names
     our scripts mention. `pages`: the pages' `page_usage`, when the caller keeps them (`allokb
@@ -347,7 +372,7 @@ def used_in_site(site_dir: Path, pages: Iterable[PageUsage] | None = None) -> Us
     classes: set[bytes] = set()
     colors: set[tuple[bytes, bytes]] = set()
     variables: set[bytes] = set()
-    for page_classes, page_colors, page_variables in (site_usage(site_dir).values() if pages is None else pages):
+    for page_classes, page_colors, page_variables in (_usage_by_batch(site_dir) if pages is None else pages):
         classes |= page_classes
         colors |= page_colors
         variables |= page_variables

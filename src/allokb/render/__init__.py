@@ -17,6 +17,7 @@ from allokb.diagnostics import Diagnostic, DiagnosticError
 from allokb.corrections import seed_numbers
 from allokb.files import read_project_file
 from allokb.graph import KnowledgeBase
+from allokb.parallel import cores, share
 from allokb.render.citations import format_references
 from allokb.render.deps import Affected, RenderState, affected, included_files, record_links_of, reverse
 from allokb.render.diagram import pathway_dot, pathway_text, render_svg
@@ -57,6 +58,10 @@ class RenderedSite:
 ABBREVIATIONS = "site_templates/abbreviations.md"
 #: the contributor guide, published as /contributing/
 GUIDE = "CONTRIBUTING.md"
+#: from this many references or entries a full render formats and renders them on every core
+#: (allokb.parallel), in batches of BATCH
+PARALLEL_FROM = 600
+BATCH = 100
 MAX_SOURCE_BYTES = 1024 * 1024
 
 
@@ -101,6 +106,26 @@ def render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str,
             gc.enable()
 
 
+def _format_all(refs: list[Any]) -> dict[str, Inert]:
+    """`format_references(refs)`, shared among the cores for many references: each is formatted on
+    its own (AMA numbers by citation, and each page numbers its own list), so batches give the
+    same text, as serve's render of only the edited references relies on too."""
+    batches = [refs[i:i + BATCH] for i in range(0, len(refs), BATCH)]
+    done, _ = share(lambda i: format_references(batches[i]), len(batches),
+                    cores() if len(refs) >= PARALLEL_FROM else 1)
+    return {key: text for part in done for key, text in part.items()}
+
+
+def _entry_pages(ctx: PageContext, entries: list[Any]) -> list[Page]:
+    """The page of every entry, shared among the cores for many entries (a page reads the
+    knowledge base and writes nothing the others read)."""
+    batches = [entries[i:i + BATCH] for i in range(0, len(entries), BATCH)]
+    done, _ = share(lambda i: [Page(entry_src(kind, ident), page_of(ctx, kind, record))
+                               for kind, ident, record in batches[i]],
+                    len(batches), cores() if len(entries) >= PARALLEL_FROM else 1)
+    return [page for part in done for page in part]
+
+
 def _render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str, Any], rubric: Any,
                  redirects: dict[str, str], previous: RenderedSite | None) -> RenderedSite:
     inputs = included_files(root, (GUIDE,))
@@ -113,7 +138,7 @@ def _render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str
     if reuse is not None:
         formatted = {**reuse[1].formatted, **format_references([kb.references[k] for k in sorted(reuse[2].bib)])}
     else:
-        formatted = format_references(list(kb.references.values()))
+        formatted = _format_all(list(kb.references.values()))
     ctx = PageContext(env, kb, site, formatted, grades, rubric, memo=reuse[1].memo if reuse else None,
                       citing=reuse[2].linked_from if reuse else None)
     # Graphviz's SVG, with every label XML-escaped by Graphviz; it stands in a raw HTML block.
@@ -146,7 +171,7 @@ def _render_site(root: Path, kb: KnowledgeBase, site: SiteInfo, grades: dict[str
                                     changed=change.pages, bib_changed=change.bib)
         links, linked_from = change.links, change.linked_from
     else:
-        pages += [Page(entry_src(kind, ident), page_of(ctx, kind, record)) for kind, ident, record in entries_with_pages(kb)]
+        pages += _entry_pages(ctx, list(entries_with_pages(kb)))
         files, parts = export_parts(kb, site.site_url, grades, site)
         links = record_links_of(kb)
         linked_from = reverse(links)
