@@ -3,9 +3,9 @@
     ALLOKB_BUILD_LOG=/tmp/builds.tsv pytest [pytest's usual arguments]
 
 (tests/conftest.py registers this module when the variable is set)
-appends one line per MkDocs build (`mkdocs.commands.build.build`: `allokb build`, `allokb serve`'s
-full rebuilds, plain `mkdocs build` through the hook), per render (`allokb.stages.render`) and per
-check (`allokb.project.check_project`) made in a pytest process (either xdist worker) to the file:
+appends one line per MkDocs build (`allokb.sink.engine_build`: `allokb build`, `allokb serve`'s full
+rebuilds; `mkdocs.commands.build.build`: plain `mkdocs build` through the hook), per render
+(`allokb.stages.render`) and per check (`allokb.project.check_project`) made in a pytest process (either xdist worker) to the file:
 kind, CPU seconds of that call, the test that made it (PYTEST_CURRENT_TEST), the process id, and
 the project or site folder. At the end the controller prints a count and the CPU per kind, and the
 builds per test file. A build in an `allokb` process a test starts is not counted (start it with
@@ -52,7 +52,16 @@ def instrument() -> None:
 
     if getattr(mkdocs_build.build, "counted", False):
         return
+    import allokb.sink
+
+    # plain `mkdocs build` / `mkdocs serve` (through the hook); allokb's own builds go through
+    # sink.engine_build (MkDocs' build step for step), called by its module-level name
     mkdocs_build.build = _timed("mkdocs", mkdocs_build.build, lambda config, *_: config.get("site_dir"))
+    allokb.sink.engine_build = _timed("mkdocs", allokb.sink.engine_build, lambda config, *_: config.get("site_dir"))
+    # a page's Markdown converted to HTML (inside the builds above: most of a build's time)
+    from mkdocs.structure.pages import Page
+
+    Page.render = _timed("markdown", Page.render, lambda page, *_: page.file.src_uri)
     # check_project's body: `from allokb.project import check_project` elsewhere keeps the original
     allokb.project._check = _timed("check", allokb.project._check, lambda root, *_: root)
     allokb.stages.render = _timed("render", allokb.stages.render, lambda root, *_: root)

@@ -46,6 +46,7 @@ from allokb.audit import content_security_policy
 from allokb.diagnostics import Diagnostic, KbError, printable
 from allokb.incremental import InputSnapshot, SiteDelta, diff_sites, embedded_blocks
 from allokb.livesearch import LiveIndex
+from allokb.mdcache import PageCache
 from allokb.output import check_site_dir, resolve_site_dir, write_marker
 from allokb.progress import Progress
 from allokb.render import Page, RenderedSite
@@ -206,8 +207,17 @@ def engine_build(config: Any, *, serve_url: str | None = None) -> None:
                 MkPage(None, file, config)
             assert file.page is not None
             pages.append(file.page)
-        _each_page(pages, engine, lambda page: mk._populate_page(page, config, files), _read_state,
-                   lambda page, state: _set_read_state(page, state, files))
+        converted = PageCache(config, files, len(pages), engine)  # unchanged pages from the cache (allokb.mdcache)
+
+        def populate(page: Any) -> None:
+            converted.attach(page)
+            try:
+                mk._populate_page(page, config, files)
+            finally:
+                converted.detach(page)
+
+        _each_page(pages, engine, populate, _read_state, lambda page, state: _set_read_state(page, state, files))
+        converted.trim()
         if excluded:
             log.info("The following pages are being built only for the preview but will be excluded from "
                      "`mkdocs build` per `draft_docs` config:\n  - " + "\n  - ".join(excluded))

@@ -1,0 +1,134 @@
+"""Pages' converted Markdown from the cache (allokb.mdcache): a build that takes pages from it
+writes the site a build without it writes, byte for byte; an edit converts again only the pages
+it changed; a warning is logged, and fails a strict build, every time; a damaged entry, a folder
+others can write, an extension that may read other files and a large site mean conversion as
+before."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from mkdocs.structure.pages import Page
+
+import allokb.mdcache
+import allokb.sink
+from allokb.build import build
+from allokb.diagnostics import KbError
+from conftest import make_site_project, tree_digest
+
+
+@pytest.fixture
+def converted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
+    """The pages converted (not taken from the cache) from now on, in this test's own cache."""
+    monkeypatch.setenv("ALLOKB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764547200")
+    done: list[str] = []
+    real = Page.render
+
+    def counting(page: Page, config: object, files: object) -> None:
+        done.append(page.file.src_uri)
+        real(page, config, files)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Page, "render", counting)
+    return done
+
+
+def _entries(tmp_path: Path) -> list[Path]:
+    folder = tmp_path / "cache" / "pages"
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def _built(project: Path, site: Path) -> dict[str, str]:
+    assert build(project, site).stage == "done"
+    return tree_digest(site)
+
+
+def test_a_build_from_the_cache_is_a_build_without_it(converted: list[str], tmp_path: Path) -> None:
+    project = make_site_project(tmp_path / "project")
+    cold = _built(project, tmp_path / "cold")  # every page converted, as without a cache
+    pages = len(converted)
+    assert pages > 10 and len(_entries(tmp_path)) == pages  # and kept
+    converted.clear()
+    assert _built(project, tmp_path / "warm") == cold
+    assert converted == []  # every page from the cache
+
+    # an edit of one record: its pages, and the pages that show its name, are converted again
+    step = project / "content" / "mechanisms" / "step-two.yaml"
+    step.write_text(step.read_text().replace("\nname: ", '\nname: "Step two, renamed" #', 1))
+    converted.clear()
+    edited = _built(project, tmp_path / "edited")
+    assert "mechanisms/step-two.md" in converted and 0 < len(converted) < pages, converted
+
+    # every entry damaged (cut short, garbage, another kind of pickle, empty): each a miss; the
+    # pages all converted again give the site the edited build took mostly from the cache
+    for i, entry in enumerate(_entries(tmp_path)):
+        entry.write_bytes([entry.read_bytes()[:40], b"\x80\x05not a pickle", b"\x80\x04K\x01.", b""][i % 4])
+    converted.clear()
+    assert _built(project, tmp_path / "refreshed") == edited
+    assert len(converted) == pages
+
+
+def test_a_warning_is_logged_and_fails_a_strict_build_every_time(converted: list[str], tmp_path: Path,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """A page that was taken from the cache, whose text stays the same while the file it links
+    to goes: converted again, and it warns; and again in the next build (a page that warned is
+    never kept)."""
+    project = make_site_project(tmp_path / "project")
+    pages = project / "content" / "pages"
+    (pages / "extra.txt").write_text("A file to link to.\n")
+    about = pages / "about.md"
+    about.write_text(about.read_text() + "\n\nSee [the extra file](extra.txt).\n")
+    _built(project, tmp_path / "site")
+    (pages / "extra.txt").unlink()
+    converted.clear()
+    for attempt in range(2):
+        with pytest.raises(KbError, match="1 warnings in strict mode"):
+            build(project, tmp_path / "site")
+        assert converted.count("about.md") == attempt + 1
+    warned = [r for r in caplog.records if "extra.txt" in r.getMessage()]
+    assert [r.levelname for r in warned] == ["WARNING", "WARNING"]
+
+
+def test_what_the_cache_does_not_serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An extension that may read other files, a large site, MkDocs at debug level, a folder
+    others can write, `ALLOKB_CACHE_DIR=`: no cache."""
+    monkeypatch.setenv("ALLOKB_CACHE_DIR", str(tmp_path / "cache"))
+    project = make_site_project(tmp_path / "project")
+    config = allokb.sink.load(project, tmp_path / "staging")
+    engine = logging.getLogger("mkdocs")
+    assert allokb.mdcache.PageCache(config, [], 10, engine).folder is not None
+    assert allokb.mdcache.PageCache(config, [], allokb.mdcache.CACHED_BELOW_PAGES, engine).folder is None
+    monkeypatch.setattr(logging.getLogger("mkdocs.structure.pages"), "level", logging.DEBUG)
+    assert allokb.mdcache.PageCache(config, [], 10, engine).folder is None
+    monkeypatch.setattr(logging.getLogger("mkdocs.structure.pages"), "level", logging.NOTSET)
+    config["markdown_extensions"].append("pymdownx.snippets")
+    assert allokb.mdcache.PageCache(config, [], 10, engine).folder is None
+    config["markdown_extensions"].remove("pymdownx.snippets")
+    (tmp_path / "cache" / "pages").chmod(0o777)  # a folder others can write
+    assert allokb.mdcache.PageCache(config, [], 10, engine).folder is None
+    monkeypatch.setenv("ALLOKB_CACHE_DIR", "")  # turned off
+    assert allokb.mdcache.PageCache(config, [], 10, engine).folder is None
+
+
+def test_the_folder_is_kept_to_its_size(converted: list[str], tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past `MAX_ENTRIES`, the entries used least recently go first: here, the home page's entry
+    from before an edit of the page, which no build uses any more."""
+    project = make_site_project(tmp_path / "project")
+    _built(project, tmp_path / "first")
+    entries = _entries(tmp_path)
+    for entry in entries:
+        os.utime(entry, (1_000_000_000, 1_000_000_000))  # last used long ago; a hit touches its entry
+    monkeypatch.setattr(allokb.mdcache, "MAX_ENTRIES", len(entries) - 1)
+    index = project / "content" / "pages" / "index.md"
+    index.write_text(index.read_text() + "\n\nOne more line.\n")
+    converted.clear()
+    _built(project, tmp_path / "second")
+    assert converted == ["index.md"]
+    kept = _entries(tmp_path)
+    assert len(kept) == (len(entries) - 1) * 3 // 4
+    assert all(entry.stat().st_mtime > 1_000_000_000 for entry in kept)  # the unused one went first
+
