@@ -132,3 +132,20 @@ def test_the_folder_is_kept_to_its_size(converted: list[str], tmp_path: Path,
     assert len(kept) == (len(entries) - 1) * 3 // 4
     assert all(entry.stat().st_mtime > 1_000_000_000 for entry in kept)  # the unused one went first
 
+
+
+def test_each_engine_has_its_own_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same page converted by ProperDocs is not taken from what MkDocs converted
+    (tests/test_properdocs.py compares the two engines' pages)."""
+    from properdocs.structure.pages import Page as ProperDocsPage
+
+    monkeypatch.setenv("ALLOKB_CACHE_DIR", str(tmp_path / "cache"))
+    config = allokb.sink.load(make_site_project(tmp_path / "project"), tmp_path / "staging")
+    cache = allokb.mdcache.PageCache(config, [], 10, logging.getLogger("mkdocs"))
+    paths = set()
+    for kind in (Page, ProperDocsPage):
+        page = object.__new__(kind)
+        page.file = type("F", (), {"src_uri": "a.md", "url": "a/", "inclusion": "included"})()
+        page.markdown = "# A page"
+        paths.add(cache._path(page))
+    assert len(paths) == 2

@@ -6,12 +6,15 @@ about 2 of the 4 s of a build of the repository's site. Between two builds of th
 are unchanged, so `PageCache` keeps what `render` leaves on a page (its HTML, table of contents,
 title from the first heading, anchor ids and links to anchors) in the user's private cache folder
 (`allokb.templatecache.cache_dir()`, beside the compiled templates, under `pages/`) and gives it
-back when the same page is converted again with the same inputs.
+back when the same page is converted again with the same inputs. Every build goes through it, as
+every build has allokb's plugin (`allokb.sink.SitePlugin`: `on_nav` opens it for the build's
+files, `on_pre_page` lets the page's conversion go through it): `allokb build`, a full rebuild of
+`allokb serve`, a plain `mkdocs build`, ProperDocs.
 
 What decides a page's HTML, and so its key (sha256), is all of: the page's Markdown as MkDocs
 converts it (after every plugin's `on_page_markdown`), the page's own path, URL and inclusion, the
 path, URL and inclusion of every file of the site (MkDocs resolves and checks each link against
-them), the extensions with their settings, the link-validation settings, `use_directory_urls`,
+them), the engine that converts (MkDocs or ProperDocs), the extensions with their settings, the link-validation settings, `use_directory_urls`,
 the level MkDocs logs at, and the versions of Python, MkDocs, python-markdown, PyMdown Extensions
 and Pygments. A change in any of them is another key.
 
@@ -129,7 +132,9 @@ class PageCache:
     def _path(self, page: Any) -> Path:
         assert self.folder is not None
         digest = hashlib.sha256(self.base)
-        for part in (page.file.src_uri, page.file.url, str(page.file.inclusion), page.markdown):
+        engine = type(page)  # MkDocs' Page, or ProperDocs': another engine converts on its own
+        for part in (f"{engine.__module__}.{engine.__qualname__}", page.file.src_uri, page.file.url,
+                     str(page.file.inclusion), page.markdown):
             digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
         key = digest.hexdigest()
         return self.folder / key[:2] / key

@@ -207,17 +207,8 @@ def engine_build(config: Any, *, serve_url: str | None = None) -> None:
                 MkPage(None, file, config)
             assert file.page is not None
             pages.append(file.page)
-        converted = PageCache(config, files, len(pages), engine)  # unchanged pages from the cache (allokb.mdcache)
-
-        def populate(page: Any) -> None:
-            converted.attach(page)
-            try:
-                mk._populate_page(page, config, files)
-            finally:
-                converted.detach(page)
-
-        _each_page(pages, engine, populate, _read_state, lambda page, state: _set_read_state(page, state, files))
-        converted.trim()
+        _each_page(pages, engine, lambda page: mk._populate_page(page, config, files), _read_state,
+                   lambda page, state: _set_read_state(page, state, files))
         if excluded:
             log.info("The following pages are being built only for the preview but will be excluded from "
                      "`mkdocs build` per `draft_docs` config:\n  - " + "\n  - ".join(excluded))
@@ -393,6 +384,7 @@ class SitePlugin:
         self.nav: Any = None
         self.env: Any = None
         self.overrides: dict[str, str] = {}
+        self.converted: PageCache | None = None
 
     def on_files(self, files: Any, config: Any) -> Any:
         """Add the generated pages and export files (and keep the collection, as `on_nav`)."""
@@ -414,9 +406,25 @@ class SitePlugin:
         return files
 
     def on_nav(self, nav: Any, config: Any, files: Any) -> Any:
-        """Keep the navigation (`Preview` renders single pages with it later)."""
+        """Keep the navigation (`Preview` renders single pages with it later), and open the
+        cache of converted pages for this build's files (allokb.mdcache)."""
         self.nav = nav
+        pages = sum(1 for f in files if f.is_documentation_page())
+        self.converted = PageCache(config, files, pages, logging.getLogger("mkdocs"))
         return nav
+
+    def on_pre_page(self, page: Any, config: Any, files: Any) -> Any:
+        """The page's Markdown is converted through the cache (if this build has one)."""
+        if self.converted is not None:
+            self.converted.attach(page)
+        return page
+
+    def on_page_content(self, html: str, page: Any, config: Any, files: Any) -> str:
+        PageCache.detach(page)
+        return html
+
+    def on_build_error(self, error: BaseException) -> None:
+        self.converted = None  # as after a build (`on_post_build`)
 
     def on_env(self, env: Any, config: Any, files: Any) -> Any:
         """Keep the theme's template environment (as `on_nav`), with the compiled-template cache
@@ -455,6 +463,9 @@ class SitePlugin:
         """When MkDocs drives: the post-build audit (the same as `allokb.build.build`'s), then the
         marker that lets a later build replace the folder. A plain `mkdocs build` writes in place,
         so a refused site is refused by its exit status."""
+        if self.converted is not None:  # the cache was for this build's files: `Preview`'s own
+            self.converted.trim()       # rebuilds later (which add and remove files) go without it
+            self.converted = None
         if not self.audit:
             return
         from mkdocs.exceptions import PluginError
