@@ -23,20 +23,22 @@ Fixtures:
 - ``repo_check`` (session): ``check_project(REPO)``, run once per process (also as the plain function
   ``repo_result()``, for module-level helpers). Read-only.
 
-The session builds are shared by every test file and by both xdist workers (the first worker to
+The session builds are shared by every test file and by every xdist worker (the first worker to
 need one builds it under a lock in their common temporary folder): READ-ONLY. A test
 that changes a built site copies it first (``copy_site``); one that needs another project builds
 its own. At the end of the session each shared site is compared with the digest taken when it was
 built, and a test that wrote into one fails the run (``_shared_sites_unchanged``).
 
-The suite runs on two xdist workers, each test file on one of them (``addopts`` in pyproject.toml):
+The suite runs on three xdist workers, each test file on one of them (``addopts`` in pyproject.toml):
 a module-scoped fixture is built once; tests must not depend on what another file ran before
 them. ``pytest -n 0`` runs everything in one process (a debugger, a profile).
 
 Keeping the suite fast (the target is the whole suite under 100 s on two cores; a quiet fresh clone
-took 174-178 s in December 2026. On a quiet machine a real build of the fixture costs about 0.9 s of
-CPU in this process and 1.9 s in a process of its own, of the repository 6-7 s, a Chromium launch
-1-2 s, a new tab about 1 s, an axe run 1-3 s, a full check 5-30 ms):
+took 174-178 s early in December 2026, 104 s on 2 December. On a quiet machine a real build of the
+fixture costs about 0.8 s of CPU in this process with nothing in the run's caches, 0.3 s once its
+pages are in them (allokb.templatecache, allokb.mdcache), and 1.9 s in a process of its own; of
+the repository 4 s, then 1.7 s; a Chromium launch 1-2 s, a new tab about 1 s, an axe run 1-3 s, a
+full check 5-30 ms):
 
 - Read a built site from ``fixture_site`` / ``repo_site`` instead of building an unchanged project
   again; change a copy (``copy_site``). Build your own project only when the test changes it.
@@ -56,7 +58,10 @@ process it starts, shares one compiled-template cache (`allokb.templatecache`, t
 `allokb build` uses) in a folder of the run (`pytest_configure`), so that Material's and allokb's
 templates are compiled once for the whole run instead of once per build and per copy of the
 project. A changed template is compiled again; code from the cache names the file it was loaded
-for, as a fresh compile does (tracebacks and template errors point into the right project).
+for, as a fresh compile does (tracebacks and template errors point into the right project). The
+same folder keeps each page's converted Markdown (`allokb.mdcache`), so that a page one build
+converted is not converted again by the next build of the same page, links and files: most of a
+small build's time (tests/test_mdcache.py holds a build from it to one without it).
 """
 
 from __future__ import annotations
@@ -160,7 +165,7 @@ def copy_site(site: Path, dest: Path) -> Path:
     return dest
 
 
-# --- the longest files first, so that the two xdist workers finish together ------------------------
+# --- the longest files first, so that the xdist workers finish together ----------------------------
 
 #: Test files by measured cost, longest first (`pytest --durations=0`, summed per file): xdist hands
 #: out whole files in collection order (`--no-loadscope-reorder` in pyproject.toml), so a long file
@@ -190,8 +195,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # --- one compiled-template cache for the whole run -----------------------------------------------
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Every build of the run, in-process or in a process of its own, in either worker, shares one
-    compiled-template cache (allokb.templatecache) in a folder of the run, never the user's own:
+    """Every build of the run, in-process or in a process of its own, in any worker, shares one
+    cache folder of the run (compiled templates, allokb.templatecache; converted pages,
+    allokb.mdcache), never the user's own:
     the controller makes it before the workers start (they inherit the variable) and removes it at
     the end. A test of the cache itself sets its own folder."""
     from allokb.templatecache import CACHE_ENV
