@@ -5,6 +5,7 @@ phone (no word split mid-word at 375 px, wide tables scrolling with a sticky fir
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,6 +104,31 @@ def test_a_work_without_author_prints_its_title_once() -> None:
     ref = _ref("Smith, Jane", title="A study of nothing", journal="Journal of Tests", year="2020")
     assert format_references([ref]) == {"k": "Smith J. A study of nothing. <i>Journal of Tests</i>. "
                                               "Published online 2020."}
+
+
+def test_formatting_kept_from_an_earlier_render_is_formatting_afresh(repo_check: Any,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reference this process formatted before is not formatted again (`_FORMATTED`): the text
+    kept is the text citeproc gives now, alone or among all the others, and a changed reference is
+    formatted again."""
+    import allokb.render.citations as citations
+
+    refs = sorted(repo_check.kb.references.values(), key=lambda r: r.key)
+    monkeypatch.setattr(citations, "_FORMATTED", {})
+    afresh = format_references(refs)
+    assert len(citations._FORMATTED) == len(refs) > 50
+    alone = {}
+    for ref in refs[::7]:  # kept, one at a time: what formatting them all gave
+        monkeypatch.setattr(citations, "_FORMATTED", {})
+        alone |= format_references([ref])
+    assert alone == {ref.key: afresh[ref.key] for ref in refs[::7]}
+    monkeypatch.setattr(citations, "_FORMATTED", {})
+    format_references(refs[::7])
+    kept = format_references(refs)  # some kept, the rest formatted now
+    assert kept == afresh and list(kept) == [r.key for r in refs]
+    changed = dataclasses.replace(refs[0], fields=tuple((k, v + " (edited)" if k == "title" else v)
+                                                        for k, v in refs[0].fields))
+    assert "(edited)" in format_references([changed])[changed.key]
 
 
 # --- on the page -------------------------------------------------------------------------------

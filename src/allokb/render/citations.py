@@ -8,6 +8,7 @@ Markdown becomes a numeric character reference, as the site's default filter doe
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from functools import cache
@@ -88,15 +89,37 @@ def _style() -> Any:
         return CitationStylesStyle(get_style_filepath(CSL_STYLE), validate=False)
 
 
+#: references this process formatted, by what citeproc was given (the escaped CSL item): each
+#: reference is formatted on its own (its text does not depend on the others: `_format_all`), so
+#: a render after an edit formats only the references it changed; a test holds that to formatting
+#: afresh (tests/test_citations_display.py)
+_FORMATTED: dict[str, Inert] = {}
+#: at most this many kept (then all dropped: the next render fills it again)
+_FORMATTED_MAX = 50_000
+
+
 def format_references(refs: list[Reference]) -> dict[str, Inert]:
     """Each reference formatted as HTML in the site's style, keyed by bib key."""
-    from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
-    from citeproc.source.json import CiteProcJSON
-
     if not refs:
         return {}
     # citeproc-py's HTML formatter does not escape the variables it prints: escape them first.
     items = [_escaped(csl_item(r)) for r in refs]
+    seen = {item["id"]: json.dumps(item, sort_keys=True, ensure_ascii=False) for item in items}
+    out = {key: _FORMATTED[text] for key, text in seen.items() if text in _FORMATTED}
+    new = [item for item in items if item["id"] not in out]
+    if new:
+        if len(_FORMATTED) > _FORMATTED_MAX:
+            _FORMATTED.clear()
+        for key, text in _citeproc(new).items():
+            _FORMATTED[seen[key]] = out[key] = text
+    return {item["id"]: out[item["id"]] for item in items}
+
+
+def _citeproc(items: list[dict[str, Any]]) -> dict[str, Inert]:
+    """The CSL items formatted by citeproc-py, keyed by id."""
+    from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
+    from citeproc.source.json import CiteProcJSON
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # citeproc warns about CSL variables it does not know
         source = CiteProcJSON(items)
