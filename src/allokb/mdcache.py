@@ -46,13 +46,12 @@ import logging
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from allokb.templatecache import _private, cache_dir
+from allokb.templatecache import _private, cache_dir, write_atomically
 
 #: extensions whose output depends only on the page's text and their settings
 PURE_EXTENSIONS = frozenset({
@@ -100,7 +99,7 @@ class PageCache:
 
     def __init__(self, config: Any, files: Iterable[Any], pages: int, engine: logging.Logger) -> None:
         self.engine = engine
-        self.hits = self.misses = 0
+        self.misses = 0  # pages converted in this build (a build that converted none need not trim)
         self.folder: Path | None = None
         names = [e if isinstance(e, str) else None for e in config["markdown_extensions"]]
         if (pages >= CACHED_BELOW_PAGES or None in names or not set(names) <= PURE_EXTENSIONS
@@ -147,7 +146,6 @@ class PageCache:
             page.content, page.toc, page._title_from_render, page.present_anchor_ids = content, toc, title, anchors
             page.links_to_anchors = {files.get_file_from_path(uri): found for uri, found in links.items()}
             if None not in page.links_to_anchors:
-                self.hits += 1
                 return
         self.misses += 1
         logged = _Logged()
@@ -186,17 +184,11 @@ class PageCache:
     @staticmethod
     def _store(path: Path, state: tuple[Any, ...]) -> None:
         try:
+            data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
             path.parent.mkdir(mode=0o700, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(temporary, path)
-            except BaseException:
-                os.unlink(temporary)
-                raise
         except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
-            return  # a full disk, a read-only cache, a page that does not pickle: not cached
+            return  # a page that does not pickle, a folder that cannot be made: not cached
+        write_atomically(path, data)
 
     def trim(self) -> None:
         """Keep the folder to `MAX_ENTRIES`, the entries used last (called once per build)."""

@@ -420,6 +420,7 @@ class SitePlugin:
         return page
 
     def on_page_content(self, html: str, page: Any, config: Any, files: Any) -> str:
+        """The page is converted: its conversion goes through MkDocs again from now on."""
         PageCache.detach(page)
         return html
 

@@ -127,17 +127,23 @@ class DiskBytecodeCache(jinja2.BytecodeCache):
         path = self._path(bucket)
         data = bucket.bytecode_to_string()
         self._memory[path] = data
+        write_atomically(path, data)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """`data` into `path` through a temporary file beside it and a rename, so that no one reads
+    half of it; a full disk or a read-only cache is no error (the build goes on without it)."""
+    try:
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
         try:
-            fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(temporary, path)
-            except BaseException:
-                os.unlink(temporary)
-                raise
-        except OSError:
-            return  # a full disk or a read-only cache: the build goes on without it
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError:
+        return
 
 
 _CACHES: dict[Path, DiskBytecodeCache | None] = {}
