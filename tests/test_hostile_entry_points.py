@@ -4,6 +4,7 @@ shows the error, recovers when the file is fixed)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -115,8 +116,11 @@ def test_serve_shows_errors_and_recovers(tmp_path: Path) -> None:
     good = broken.read_text()
     broken.write_text("id: step-one\nname: [\n")
     port = _free_port()
+    scratch = tmp_path / "tmp"  # serve's temporary site and Pagefind's directory: removed on SIGTERM too
+    scratch.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "allokb", "serve", str(root), "--dev-addr", f"127.0.0.1:{port}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "TMPDIR": str(scratch)})
     try:
         body = _wait_for(f"http://127.0.0.1:{port}/atlas/", "The knowledge base has errors")
         assert "content/mechanisms/step-one.yaml:3:1: error[KB102]" in body
@@ -125,7 +129,9 @@ def test_serve_shows_errors_and_recovers(tmp_path: Path) -> None:
         broken.write_text("id: step-one\nname: [\n")  # and breaks again without stopping
         _wait_for(f"http://127.0.0.1:{port}/atlas/", "The knowledge base has errors")
         assert proc.poll() is None
+        assert [p.name for p in scratch.glob("allokb-serve-*")]
     finally:
         proc.terminate()
         output = proc.communicate(timeout=30)[0]
     assert "Traceback" not in output
+    assert sorted(p.name for p in scratch.iterdir()) == []

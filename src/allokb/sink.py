@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -883,6 +885,7 @@ def serve(root: Path, where: str, watch: list[str]) -> None:
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's banner is not actionable per build
     host, port = dev_address(where)
     site_dir = Path(tempfile.mkdtemp(prefix="allokb-serve-"))
+    previous = _stop_on_termination()
     try:
         try:
             config = load_config(config_file=str(root / "mkdocs.yml"), site_dir=str(site_dir))
@@ -928,6 +931,26 @@ def serve(root: Path, where: str, watch: list[str]) -> None:
         raise KbError(f"cannot serve on {where}: address already in use") from None
     finally:
         shutil.rmtree(site_dir, ignore_errors=True)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _stop_on_termination() -> dict[int, Any]:
+    """SIGTERM and SIGHUP (`kill`, `docker stop`, a closed terminal) stop `serve` as Ctrl-C does, so
+    that its temporary site and Pagefind's working directory are removed rather than left in the
+    temporary directory, a whole site's copy each time. The handlers it replaced, to put back."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            previous[signum] = signal.signal(signum, interrupt)
+    return previous
 
 
 __all__ = ["ENGINE", "Preview", "Rebuild", "SitePlugin", "configure", "load", "on_config", "on_shutdown", "on_startup", "serve",
