@@ -36,7 +36,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -58,7 +58,7 @@ from allokb.report import format_text, render
 from allokb.search import BUNDLE as SEARCH_BUNDLE
 from allokb.search import index_site
 from allokb.stylesheet import OUTPUT as STYLESHEET
-from allokb.stylesheet import PageUsage, page_usage, site_usage, write_site_stylesheet
+from allokb.stylesheet import SiteUsage, page_usage, site_usage, write_site_stylesheet
 from allokb.render.views import SiteInfo
 from allokb.site import Settings, error_page, page_meta, site_info
 
@@ -520,7 +520,7 @@ class _Built:
     site: SiteInfo
     inputs: InputSnapshot
     embeds: dict[str, frozenset[str]]
-    usage: dict[str, PageUsage]
+    usage: SiteUsage
 
 
 class Preview:
@@ -620,7 +620,7 @@ class Preview:
                 raise KbError(f"build failed: {chr(10).join(errors) or exc}") from None
         hand = {f.src_uri: f.content_string for f in plugin.files.documentation_pages() if f.abs_src_path}
         self.built = _Built(config, plugin, rendered, site, self._inputs(config),
-                            embedded_blocks(hand, rendered.blocks), site_usage(self.site_dir))
+                            embedded_blocks(hand, rendered.blocks), SiteUsage(site_usage(self.site_dir)))
         self.stale.clear()
 
     # -- the partial rebuild ----------------------------------------------------------------------
@@ -706,14 +706,9 @@ class Preview:
             usage_changed = True
         else:
             only = written
-            before = _union(built.usage.values())
-            for path in written:
-                target = site_dir / path
-                if path.endswith(".html") and target.is_file():
-                    built.usage[path] = page_usage(target.read_bytes())
-                else:
-                    built.usage.pop(path, None)
-            usage_changed = _union(built.usage.values()) != before
+            usage_changed = built.usage.update({
+                path: page_usage((site_dir / path).read_bytes())
+                if path.endswith(".html") and (site_dir / path).is_file() else None for path in written})
         self._lap("stylesheet usage")
         problems = stages.audit(site_dir, str(built.config.site_url or ""), serving=self.serving, only=only)
         self._lap("audit")
@@ -730,7 +725,7 @@ class Preview:
             extra.append(f"{SEARCH_BUNDLE}/")
             self._lap("search")
         kind = "full" if written is None else "partial" if written else "unchanged"
-        listed = tuple(sorted(built.usage)) if written is None else tuple(sorted(set(written)))
+        listed = tuple(sorted(built.usage.pages)) if written is None else tuple(sorted(set(written)))
         return Rebuild(kind, listed + tuple(extra), time.perf_counter() - started, reason, tuple(problems),
                        tuple(self._laps))
 
@@ -794,17 +789,6 @@ def _reorder(files: Any, rendered: RenderedSite) -> None:
         files.remove(file)
     for file in moved:
         files.append(file)
-
-
-def _union(usages: Iterable[PageUsage]) -> PageUsage:
-    classes: set[bytes] = set()
-    colors: set[tuple[bytes, bytes]] = set()
-    variables: set[bytes] = set()
-    for c, k, v in usages:
-        classes |= c
-        colors |= k
-        variables |= v
-    return frozenset(classes), frozenset(colors), frozenset(variables)
 
 
 def _remove(path: Path, site_dir: Path) -> None:

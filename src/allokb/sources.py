@@ -27,6 +27,7 @@ that must appear in this order.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -205,8 +206,11 @@ def _fold(text: str) -> str:
     return text.replace("<=", "≤").replace(">=", "≥").replace("+/-", "±")
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def normalise(text: str) -> str:
-    """The form in which quotes and texts are compared (see the module's docstring)."""
+    """The form in which quotes and texts are compared (see the module's docstring). Kept for
+    the strings seen last: each check of `allokb serve` compares the same quotes, titles and
+    source texts again (0.4 s of a check of 10,000 entries)."""
     text = _fold(text)
     if text.isascii():
         return _NOT_DECIMAL_BYTES.sub(b"", text.encode("ascii")).translate(None, _DROP_BYTES).decode("ascii")

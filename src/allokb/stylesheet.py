@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -342,6 +343,42 @@ def page_usage(data: bytes) -> PageUsage:
 def site_usage(site_dir: Path) -> dict[str, PageUsage]:
     """`page_usage` of every HTML file of a built site, by its path inside the site."""
     return {path.relative_to(site_dir).as_posix(): page_usage(path.read_bytes()) for path in site_dir.rglob("*.html")}
+
+
+class SiteUsage:
+    """Every page's `page_usage`, by path, with how many pages use each class name, colour and
+    variable: `allokb serve` learns whether an edit changed what the whole site uses (and so the
+    cut stylesheet) from the counts of what the edited pages gained or lost, without a union over
+    every page (half a second at 10,000 entries)."""
+
+    def __init__(self, pages: dict[str, PageUsage]) -> None:
+        self.pages = pages
+        self._counts: tuple[Counter[object], ...] = (Counter(), Counter(), Counter())
+        for usage in pages.values():
+            for count, items in zip(self._counts, usage, strict=True):
+                count.update(items)
+
+    def values(self) -> Iterable[PageUsage]:
+        return self.pages.values()
+
+    def update(self, changed: dict[str, PageUsage | None]) -> bool:
+        """Put each page's new usage (None: the page is gone); whether the site's usage changed."""
+        was: dict[tuple[int, object], bool] = {}  # each item touched: whether the site used it before
+        for path, usage in changed.items():
+            old = self.pages.pop(path, None)
+            if usage is not None:
+                self.pages[path] = usage
+            for kind, count in enumerate(self._counts):
+                before, after = old[kind] if old else frozenset(), usage[kind] if usage else frozenset()
+                for item in after - before:
+                    was.setdefault((kind, item), count[item] > 0)
+                    count[item] += 1
+                for item in before - after:
+                    was.setdefault((kind, item), True)
+                    count[item] -= 1
+                    if count[item] == 0:
+                        del count[item]
+        return any((self._counts[kind][item] > 0) != before for (kind, item), before in was.items())
 
 
 def _usage_by_batch(site_dir: Path) -> list[PageUsage]:
