@@ -200,8 +200,44 @@ def test_plain_mkdocs_build_stops_on_a_broken_template(tmp_path: Path) -> None:
 def test_build_has_one_marked_place_between_the_audit_and_the_swap() -> None:
     source = (SRC / "allokb" / "build.py").read_text()
     body = source[source.index("def build("):source.index("def _reproducible(")]
-    # The steps on the staged HTML (the cut stylesheet, the search index) run after the audit and
-    # before the swap, so that what they write is published with the site or not at all.
-    audit, sheet, index, seal = (body.index(s) for s in ("stages.audit(", "write_site_stylesheet(staging)",
-                                                         "index_site(staging)", "seal("))
-    assert audit < sheet < index < seal
+    # The steps on the staged HTML (the search index, the cut stylesheet) end after the audit and
+    # before the swap, so that what they write is published with the site or not at all; the
+    # index is made while the audit runs, from the pages written (neither changes them).
+    write, start, audit, finish, sheet, seal = (body.index(s) for s in (
+        "sink.write(", "with Indexing(staging)", "stages.audit(", "indexing.finish()",
+        "write_site_stylesheet(staging)", "seal("))
+    assert write < start < audit < finish < sheet < seal
+
+
+def _pagefind_children() -> list[str]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if int(fields[1].split()[1]) == os.getpid() and "pagefind" in fields[0]:
+            found.append(fields[0])
+    return found
+
+
+def test_a_build_the_audit_refuses_stops_the_search_index_and_publishes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_site_project(tmp_path / "project")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr("tempfile.tempdir", None)  # read TMPDIR again
+    seen: list[list[str]] = []
+
+    def refuse(staging: Path, *args: object, **kwargs: object) -> list[Diagnostic]:
+        seen.append(_pagefind_children())  # Pagefind indexes meanwhile
+        return [Diagnostic("KB510", Severity.ERROR, "planted", Location("index.html"))]
+
+    monkeypatch.setattr(allokb.sink.stages, "audit", refuse)
+    assert main(["build", str(root), "--site-dir", str(tmp_path / "site")]) == 1
+    assert "error[KB510]" in capsys.readouterr().out
+    assert seen and seen[0], "Pagefind was not running during the audit"
+    assert _pagefind_children() == []  # stopped and reaped
+    assert not (tmp_path / "site").exists()
+    assert sorted(p.name for p in scratch.iterdir()) == []  # its working folder removed

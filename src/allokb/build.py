@@ -31,12 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from allokb import sink, stages
+from allokb.audit import pages_of
 from allokb.diagnostics import Diagnostic, KbError
 from allokb.output import (check_site_dir, check_unchanged, identity, recover, resolve_site_dir, seal, site_lock,
                            staging_folder, swap_in)
 from allokb.progress import Progress
 from allokb.project import CheckResult, check_project
-from allokb.search import index_site
+from allokb.search import Indexing, clear_bundle
 from allokb.site import source_date_epoch
 from allokb.stylesheet import write_site_stylesheet
 
@@ -81,13 +82,19 @@ def build(root: Path, out: Path, *, checked: CheckResult | None = None,
                     return BuildResult("render", rendered.diagnostics, result.files, out)
                 with _long_lived():
                     sink.write(config, rendered, site, settings, progress)  # 3. sink
-                    problems = stages.audit(staging, site.site_url)  # 4. audit
-                    if problems:
-                        return BuildResult("audit", tuple(problems), result.files, out)
+                    clear_bundle(staging)  # an old or hand-written search bundle is neither audited nor published
+                    pages = [p.relative_to(staging).as_posix() for p in pages_of(staging)]
+                    # The search index (allokb.search) is made from the final HTML while the audit
+                    # reads it (Pagefind, a process of its own, leaves a core idle much of its
+                    # time); a failed audit stops it, and the staged site is not published.
+                    with Indexing(staging) as indexing:
+                        problems = stages.audit(staging, site.site_url, only=pages)  # 4. audit
+                        if problems:
+                            return BuildResult("audit", tuple(problems), result.files, out)
+                        indexing.finish()
                     # 5. Further steps on the staged HTML go here, after the audit and before the
                     # swap, so that what they write is published with the site or not at all.
                     write_site_stylesheet(staging)  # the theme's CSS cut to what the pages use (allokb.stylesheet)
-                    index_site(staging)  # the search index (allokb.search)
                 seal(staging)  # 6. swap
                 check_unchanged(out, root, seen)
                 swap_in(staging, out)

@@ -30,6 +30,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,34 +78,84 @@ def index_site(staging: Path) -> SearchIndex:
     """Index the built site in `staging` into `staging/pagefind/`, replacing whatever was there
     (a hand-written file at that path must not survive as part of the search). `KbError` when
     Pagefind fails."""
-    binary = pagefind_binary()
+    with Indexing(staging) as indexing:
+        return indexing.finish()
+
+
+def clear_bundle(staging: Path) -> None:
+    """Remove whatever is at the bundle's path in `staging` (an earlier or hand-written bundle)."""
     bundle = staging / BUNDLE
     if bundle.is_symlink() or bundle.is_file():
         bundle.unlink()
     elif bundle.exists():
         shutil.rmtree(bundle)
-    # Pagefind reads pagefind.yml/toml/json from its working folder and PAGEFIND_* variables:
-    # run it in an empty folder with none, so that only the arguments below configure it.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFIND_")}
-    with tempfile.TemporaryDirectory(prefix="allokb-pagefind-") as cwd:
+
+
+class Indexing:
+    """`index_site` under way: Pagefind, started on the staged site, reads its pages while this
+    process goes on (`allokb.build` audits the same final HTML meanwhile, which neither changes;
+    a failed audit stops Pagefind and discards the staged site, bundle and all). `finish` waits
+    for it and completes the bundle; leaving the `with` block before `finish` stops it. Pagefind's
+    output goes to a file in its working folder, not to a pipe that no one reads meanwhile."""
+
+    def __init__(self, staging: Path) -> None:
+        self.staging = staging
+        binary = pagefind_binary()
+        clear_bundle(staging)
+        # Pagefind reads pagefind.yml/toml/json from its working folder and PAGEFIND_* variables:
+        # run it in an empty folder with none, so that only the arguments below configure it.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFIND_")}
+        self._cwd = tempfile.TemporaryDirectory(prefix="allokb-pagefind-")
+        self._log = open(os.path.join(self._cwd.name, "output.log"), "w+b")  # noqa: SIM115 - closed in close()
+        self.started = time.monotonic()
         try:
-            proc = subprocess.run([str(binary), "--site", str(staging.resolve()), "--output-subdir", BUNDLE,
-                                   "--exclude-selectors", EXCLUDE],
-                                  cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
-        except (OSError, subprocess.SubprocessError) as exc:
+            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [str(binary), "--site", str(staging.resolve()), "--output-subdir", BUNDLE, "--exclude-selectors",
+                 EXCLUDE], cwd=self._cwd.name, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
+                stderr=subprocess.STDOUT)
+        except OSError as exc:
+            self.close()
             raise KbError(f"cannot build the search index: {exc}; the previous site is unchanged") from None
-    out = proc.stdout + proc.stderr
-    if proc.returncode != 0 or not (bundle / "pagefind.js").is_file():
-        last = "\n".join(line for line in out.splitlines() if line.strip())[-2000:] or "(no output)"
-        raise KbError(f"cannot build the search index (Pagefind exit {proc.returncode}):\n{last}\n"
-                      "the previous site is unchanged")
-    for name in UNUSED:
-        (bundle / name).unlink(missing_ok=True)
-    canonical_filters(bundle)
-    write_delta_manifest(bundle / DELTA, 0, ())
-    files = [p for p in bundle.rglob("*") if p.is_file()]
-    found = _INDEXED.search(out)
-    return SearchIndex(int(found.group(1)) if found else 0, len(files), sum(p.stat().st_size for p in files))
+
+    def __enter__(self) -> Indexing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def finish(self) -> SearchIndex:
+        """Wait for Pagefind; the bundle it wrote, completed. `KbError` when it failed."""
+        proc = self._proc
+        assert proc is not None, "finish() once, before close()"
+        try:
+            code = proc.wait(timeout=max(1.0, TIMEOUT - (time.monotonic() - self.started)))
+        except subprocess.TimeoutExpired:
+            raise KbError(f"cannot build the search index: Pagefind took more than {TIMEOUT} s; "
+                          "the previous site is unchanged") from None
+        self._proc = None
+        self._log.seek(0)
+        out = self._log.read().decode("utf-8", errors="replace")
+        bundle = self.staging / BUNDLE
+        if code != 0 or not (bundle / "pagefind.js").is_file():
+            last = "\n".join(line for line in out.splitlines() if line.strip())[-2000:] or "(no output)"
+            raise KbError(f"cannot build the search index (Pagefind exit {code}):\n{last}\n"
+                          "the previous site is unchanged")
+        for name in UNUSED:
+            (bundle / name).unlink(missing_ok=True)
+        canonical_filters(bundle)
+        write_delta_manifest(bundle / DELTA, 0, ())
+        files = [p for p in bundle.rglob("*") if p.is_file()]
+        found = _INDEXED.search(out)
+        return SearchIndex(int(found.group(1)) if found else 0, len(files), sum(p.stat().st_size for p in files))
+
+    def close(self) -> None:
+        """Stop Pagefind if it still runs; remove its working folder."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+        self._log.close()
+        self._cwd.cleanup()
 
 
 def write_delta_manifest(delta: Path, pages: int, replaced: tuple[str, ...]) -> None:
