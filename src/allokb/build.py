@@ -5,7 +5,8 @@
       2. render   allokb.stages.render          every page, export and block, in memory
       3. sink     allokb.sink.write             MkDocs writes them, with the theme, into a staging
                                                 folder beside `out`
-      4. audit    allokb.stages.audit           the written HTML, as a browser reads it
+      4. audit    allokb.stages.audit           the written HTML, as a browser reads it (the search
+                                                index, allokb.search, is made from it meanwhile)
       5. (further steps on the staged HTML)
       6. swap     allokb.output.swap_in         the staged site replaces `out` in one step
 

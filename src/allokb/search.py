@@ -3,7 +3,8 @@
 Material's search plugin wrote one `search_index.json` that grew with the site and that every
 reader's first page fetched (463 KB on the real content, 22 MB at 10,000 entries). Pagefind splits
 the index into fragments fetched per query; `assets/search.js` loads it only when the reader
-opens the search. `index_site` runs after the post-build audit, on the staged site, so what is
+opens the search. The build (`Indexing`) runs Pagefind on the staged site while the post-build
+audit reads the same pages, and publishes the bundle only when the audit passes, so what is
 indexed is exactly what is published.
 
 What is indexed is set in the theme override (site_templates/overrides/main.html): each page's
