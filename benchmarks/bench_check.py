@@ -2,7 +2,9 @@
 
 Generates knowledge bases of 1,000 / 5,000 / 10,000 entries (interventions and mechanisms, half
 each, with twice as many references, each with its citation record) and runs
-`allokb check --strict` on each in a fresh process, several times; prints medians of the whole
+`allokb check --strict` on each in a fresh process, several times, in three ways (`MODES`: with
+`--no-cache`; the first check with an empty cache folder, which loads every file and keeps what it
+loaded; the next one, which takes every file from there); prints medians of the whole
 command's wall time and of the check's own time, the wall time per 1,000 entries (flat when growth is linear), peak memory
 (main process and largest worker) and the ratio to the baseline measured in the same run (the
 repository's real content). Not a test: it prints figures.
@@ -32,19 +34,20 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 _RUNNER = """
-import contextlib, io, json, resource, sys, time
+import contextlib, io, json, os, resource, sys, time
 import allokb.project
 from allokb.cli import main
 loaded = []
-load_all = allokb.project._load_all
+name = "_load_cached" if hasattr(allokb.project, "_load_cached") else "_load_all"  # (older code: --against)
+load = getattr(allokb.project, name)
 def timed_load(*args):  # when loading ends: what follows is this process's serial part
-    out = load_all(*args)
+    out = load(*args)
     loaded.append((time.perf_counter(), time.process_time()))
     return out
-allokb.project._load_all = timed_load
+setattr(allokb.project, name, timed_load)
 t = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):
-    status = main(["check", "--strict", sys.argv[1]])
+    status = main(["check", "--strict", *json.loads(sys.argv[2]), sys.argv[1]])
 end, end_cpu = time.perf_counter(), time.process_time()
 elapsed = end - t
 own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -52,8 +55,13 @@ print(json.dumps({"status": status, "seconds": elapsed,
                   "serial": end - loaded[0][0] if loaded else 0.0,
                   "serial_cpu": end_cpu - loaded[0][1] if loaded else 0.0,
                   "main_cpu": own.ru_utime + own.ru_stime, "worker_cpu": workers.ru_utime + workers.ru_stime,
-                  "peak_mib": own.ru_maxrss / 1024, "worker_mib": workers.ru_maxrss / 1024}))
+                  "peak_mib": own.ru_maxrss / 1024, "worker_mib": workers.ru_maxrss / 1024}), flush=True)
+os._exit(0)  # as the `allokb` command ends (allokb.cli.run): nothing freed one by one
 """
+
+#: the three ways a check is timed: without the store, the first one (loads everything and keeps
+#: it, allokb.checkcache), and the next one (takes every file from the store)
+MODES = ("no cache", "first", "kept")
 
 
 def generate(root: Path, entries: int) -> None:
@@ -183,31 +191,39 @@ def replicate(root: Path, entries: int, source: Path = REPO) -> int:
     return copies
 
 
-def measure(root: Path, repeat: int, against: Path | None = None) -> tuple[dict[str, float], dict[str, float] | None]:
-    """Medians over `repeat` fresh processes of `allokb check root`: the whole process's wall
-    time (start-up, imports, check, exit, as a user waits for it), the check's own time, the
-    serial part (after the last file is loaded: wall and CPU of the main process), the CPU time of
-    the main process and of its pool workers, and the peak memory of the main process and of the
-    largest pool worker; beside them, the CPU time of the whole command (user + system, pool
-    workers included) and the one-minute load average when it started (the machine may be shared:
-    wall time alone would mislead). With `against` (another checkout's src/), the same is measured
-    with that code too, its runs alternating with these, and returned second."""
-    runs: list[dict[str, float]] = []
+def measure(root: Path, repeat: int, against: Path | None = None) -> tuple[dict[str, dict[str, float]],
+                                                                          dict[str, float] | None]:
+    """Medians over `repeat` fresh processes of `allokb check root`, in each of `MODES` (each
+    repeat with an empty cache folder of its own): the whole process's wall time (start-up,
+    imports, check, exit, as a user waits for it), the check's own time, the serial part (after
+    the last file is loaded: wall and CPU of the main process), the CPU time of the main process
+    and of its pool workers, and the peak memory of the main process and of the largest pool
+    worker; beside them, the CPU time of the whole command (user + system, pool workers included)
+    and the one-minute load average when it started (the machine may be shared: wall time alone
+    would mislead). With `against` (another checkout's src/), a plain check with that code too,
+    its runs alternating with these, returned second."""
+    runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
     other: list[dict[str, float]] = []
     for _ in range(repeat):
-        runs.append(_run(root, None))
+        with tempfile.TemporaryDirectory(prefix="allokb-bench-cache-") as cache:
+            runs["no cache"].append(_run(root, None, ["--no-cache"], cache))
+            runs["first"].append(_run(root, None, [], cache))
+            runs["kept"].append(_run(root, None, [], cache))
         if against is not None:
-            other.append(_run(root, against))
-    return _medians(runs), _medians(other) if other else None
+            with tempfile.TemporaryDirectory(prefix="allokb-bench-cache-") as cache:
+                other.append(_run(root, against, [], cache))
+    return {mode: _medians(r) for mode, r in runs.items()}, _medians(other) if other else None
 
 
-def _run(root: Path, src: Path | None) -> dict[str, float]:
-    env = dict(os.environ, PYTHONPATH=str(src)) if src is not None else None
+def _run(root: Path, src: Path | None, extra: list[str], cache: str) -> dict[str, float]:
+    env = dict(os.environ, ALLOKB_CACHE_DIR=cache)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", _RUNNER, str(root)], capture_output=True, text=True, check=True,
-                         env=env)
+    out = subprocess.run([sys.executable, "-c", _RUNNER, str(root), json.dumps(extra)], capture_output=True,
+                         text=True, check=True, env=env)
     run = json.loads(out.stdout)
     run["wall"] = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -247,14 +263,17 @@ def main() -> None:
     args = parser.parse_args()
     base, _ = measure(REPO, args.repeat)
     files = sum(1 for _ in (REPO / "content").rglob("*.yaml"))
-    print(f"allokb check, median of {args.repeat} fresh processes; wall = the whole command, "
+    print(f"allokb check, median of {args.repeat} fresh processes; no cache / first / kept: --no-cache, the first "
+          f"check with an empty cache folder, the next one (allokb.checkcache); wall = the whole command, "
           f"check = in-process time of the check, serial = its part after loading (wall, main CPU), "
           f"main/workers = CPU of the main process and of its pool; "
           f"entries: {'real, replicated' if args.real else 'synthetic'}")
     print(f"{'knowledge base':>22} {'files':>7} {'wall s':>7} {'check s':>10} {'serial s':>8} {'ser cpu':>8} "
           f"{'main cpu':>8} {'wrk cpu':>8} {'cpu s':>7} {'load':>5} {'wall s/1k':>12} "
           f"{'main MiB':>9} {'worker MiB':>10} {'x baseline':>10}")
-    print(_row("real content (base)", files, base, "", base["wall"]))
+    print(_row("real content (base)", files, base["no cache"], "", base["no cache"]["wall"]))
+    for mode in MODES[1:]:
+        print(_row(f"real content ({mode})", files, base[mode], "", base["no cache"]["wall"]))
     for size in args.sizes:
         with tempfile.TemporaryDirectory(prefix=f"allokb-bench-{size}-") as tmp:
             root = Path(tmp)
@@ -266,10 +285,13 @@ def main() -> None:
                 _generate(root, size, args.real)
             m, against = measure(root, args.repeat, args.against)
             nfiles = sum(1 for _ in (root / "content").rglob("*.yaml"))
+            reference = base["no cache"]["wall"]
             if against is not None:
                 print(_row(f"{size:,} (against)", nfiles, against, f"{against['wall'] / size * 1000:.3f}",
-                           base["wall"]), flush=True)
-            print(_row(f"{size:,} entries", nfiles, m, f"{m['wall'] / size * 1000:.3f}", base["wall"]), flush=True)
+                           reference), flush=True)
+            for mode in MODES:
+                print(_row(f"{size:,} ({mode})", nfiles, m[mode], f"{m[mode]['wall'] / size * 1000:.3f}", reference),
+                      flush=True)
 
 
 def _generate(root: Path, size: int, real: bool) -> None:

@@ -93,7 +93,7 @@ def large() -> Iterator[LargeBuild]:
         real = allokb.project._check
         stderr = io.StringIO()  # not a TTY: plain progress lines
         with _small_pages(), pytest.MonkeyPatch.context() as patch, contextlib.redirect_stderr(stderr):
-            patch.setattr(allokb.project, "_check", lambda root, *rest: (checks.append(root), real(root, *rest))[1])
+            patch.setattr(allokb.project, "_check", lambda root, *rest, **named: (checks.append(root), real(root, *rest, **named))[1])
             project = _make_large(Path(tmp))
             assert main(["build", str(project), "--site-dir", str(site)]) == 0, stderr.getvalue()
         yield LargeBuild(project, site, stderr.getvalue(), len(checks))

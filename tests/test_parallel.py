@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import allokb.parallel
 import allokb.project
+from allokb.checkcache import open_store
+from allokb.load import scan_content
 from allokb.project import CheckResult, check_project
 from conftest import REPO
 
@@ -49,6 +53,39 @@ def test_pooled_check_equals_serial_check(large_kb: Path, serial: CheckResult, p
     assert pooled.diagnostics == serial.diagnostics
     assert pooled.kb == serial.kb
     assert pooled.grades == serial.grades and pooled.files == serial.files
+
+
+def test_pooled_check_through_the_store_equals_serial_check(large_kb: Path, serial: CheckResult, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers pickle each outcome for the store (allokb.checkcache), the rules of the whole
+    knowledge base run in a worker beside the grading (`allokb.parallel.beside`); then a check
+    from the store, the same again."""
+    monkeypatch.setenv("ALLOKB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(allokb.project, "_processes", lambda files: 2)
+    sides: list[str] = []
+    real_beside = allokb.project.beside
+
+    def beside(side: Any, here: Any) -> Any:
+        sides.append(side.__name__)
+        return real_beside(side, here)
+
+    monkeypatch.setattr(allokb.project, "beside", beside)
+    for _ in range(2):
+        pooled = check_project(large_kb, stored=True)
+        assert pooled.diagnostics == serial.diagnostics
+        assert pooled.kb == serial.kb
+        assert pooled.grades == serial.grades and pooled.urls == serial.urls and pooled.files == serial.files
+    assert sides == ["whole", "whole"]
+    assert len(open_store(large_kb).files) == len(scan_content(large_kb)[0]) == 899
+
+
+def test_beside_runs_the_side_in_another_process() -> None:
+    import os
+
+    side, here = allokb.parallel.beside(os.getpid, os.getpid)
+    assert here == os.getpid() and side != here and isinstance(side, int)
+    with pytest.raises(ZeroDivisionError):
+        allokb.parallel.beside(lambda: 1 // 0, lambda: None)
 
 
 def test_pool_starts_only_for_large_knowledge_bases() -> None:

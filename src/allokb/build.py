@@ -59,14 +59,15 @@ class BuildResult:
 
 
 def build(root: Path, out: Path, *, checked: CheckResult | None = None,
-          progress: Progress | None = None) -> BuildResult:
+          progress: Progress | None = None, stored: bool = False) -> BuildResult:
     """Check, render, write, audit and publish the project at `root` into the folder `out`.
-    `checked`: a check of `root` just made, not repeated. `progress(done, total, page)` is told
+    `checked`: a check of `root` just made, not repeated; `stored`: the check takes the files that
+    did not change from the last one's (`allokb.checkcache`). `progress(done, total, page)` is told
     about long builds. Raises `UsageError` for a folder the build may not replace
     (`allokb.output.check_site_dir`), `KbError` for a failure that has no location."""
     out = resolve_site_dir(out)
     check_site_dir(out, root)
-    result = checked or check_project(root)  # 1. check
+    result = checked or check_project(root, stored=stored)  # 1. check
     if result.failed():
         return BuildResult("check", tuple(result.diagnostics), result.files, out)
     try:

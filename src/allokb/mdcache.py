@@ -51,7 +51,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from allokb.templatecache import _private, cache_dir, write_atomically
+from allokb.templatecache import private_folder, write_atomically
 
 #: extensions whose output depends only on the page's text and their settings
 PURE_EXTENSIONS = frozenset({
@@ -76,11 +76,7 @@ def _version(name: str) -> str:
 
 
 def _folder() -> Path | None:
-    base = cache_dir()
-    if base is None:
-        return None
-    folder = base / "pages"
-    return folder if _private(base) and _private(folder) else None
+    return private_folder("pages")
 
 
 class _Logged(logging.Handler):

@@ -91,3 +91,20 @@ def share(work: Callable[[int], R], count: int, processes: int, *,
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         _TASKS.clear()
+
+
+def beside(side: Callable[[], R], here: Callable[[], Any]) -> tuple[R, Any]:
+    """`(side(), here())`, with `side` run in a forked worker while this process runs `here`
+    (both in this process, one after the other, where a worker cannot be forked). Only what `side`
+    returns is pickled. An exception either raises is raised here."""
+    if cores() <= 1 or not can_fork() or _TASKS:
+        return side(), here()
+    _TASKS[:] = [lambda _index: side()]
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    try:
+        future = pool.submit(_run, 0, 0)
+        mine = here()
+        return future.result(), mine
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        _TASKS.clear()

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from allokb.bib import load_references
+from allokb.checkcache import Store, dump, open_store
 from allokb.diagnostics import Diagnostic, Location, Severity, sorted_diagnostics
 from allokb.grade import RUBRIC_FILE, GradeMemo, InterventionMatrix, Rubric, grade_all, load_rubric
 from allokb.graph import FileOutcome, KnowledgeBase, build_graph
@@ -25,7 +28,7 @@ from allokb.linkhosts import LINK_HOSTS_FILE, load_link_hosts
 from allokb.load import SourceDocument, load_document, scan_content
 from allokb.model import Citation, Intervention, Mechanism, Reference
 from allokb.pages_check import check_site_files
-from allokb.parallel import cores, share
+from allokb.parallel import beside, cores, share
 from allokb.readers import textstat_module
 from allokb.rules import check_resolution, run_rules
 from allokb.rules.bibliography import EntryMemo, check_bibliography
@@ -63,15 +66,17 @@ class CheckResult:
         return self.count(Severity.ERROR) > 0 or (strict and self.count(Severity.WARNING) > 0)
 
 
-Stamp = tuple[int, int, int] | None  # a file's size, modification time and inode; None when absent
+#: a file's size, modification and change times, inode and type (of the path itself: a symlink is
+#: not its target); None when absent. Any write, rename or replacement of the file changes it.
+Stamp = tuple[int, int, int, int, int] | None
 
 
 def _stamp(path: Path | str) -> Stamp:
     try:
-        st = os.stat(path)
+        st = os.lstat(path)
     except OSError:
         return None
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
 
 
 @dataclass
@@ -158,65 +163,130 @@ def _processes(files: int) -> int:
     return cores() if files >= PARALLEL_THRESHOLD else 1
 
 
-def _load_cached(root: Path, names: list[tuple[str, str]], cache: LoadCache) -> tuple[
+def _process_pickled(root: Path, batch: list[tuple[str, str]]) -> list[bytes | None]:
+    """`_process_batch`, each outcome pickled here, in the worker, for the store (`allokb.checkcache`):
+    the pool then carries bytes, and this process unpickles them (what the pool would have done)."""
+    return [dump(outcome) for outcome in _process_batch(root, batch)]
+
+
+def _load_cached(root: Path, names: list[tuple[str, str]], cache: LoadCache, store: Store | None = None) -> tuple[
         list[FileOutcome], list[Reference] | None, list[Diagnostic]]:
-    """`_load_all`, loading only the files whose stamp changed since `cache` saw them."""
-    if not cache.files:  # the first check: every file, by the pool
-        stamps = [_stamp(root / "content" / kind / name) for kind, name in names]
-        bib_stamp = _stamp(root / "references.bib")
-        outcomes, references, bib_diagnostics = _load_all(root, names)
-        cache.files = {n: (st, o) for n, st, o in zip(names, stamps, outcomes, strict=True) if st is not None}
-        cache.bib = (bib_stamp, references, list(bib_diagnostics)) if bib_stamp is not None else None
-        return outcomes, references, bib_diagnostics
-    outcomes = []
-    kept: dict[tuple[str, str], tuple[Stamp, FileOutcome]] = {}
+    """Load the files under `root` whose stamp changed since `cache` (this process's last check)
+    or `store` (what an earlier check kept on disk) saw them; update both. Many files (a first
+    check) are shared among the cores (`_load_some`)."""
     content = os.path.join(root, "content")  # plain strings: a Path per file costs more than its stat
-    for kind, name in names:
-        stamp = _stamp(os.path.join(content, kind, name))
-        hit = cache.files.get((kind, name))
-        outcome = hit[1] if hit is not None and stamp is not None and hit[0] == stamp else process_file(root, kind, name)
-        if stamp is not None:
-            kept[(kind, name)] = (stamp, outcome)
+    stamps = [_stamp(os.path.join(content, kind, name)) for kind, name in names]  # before reading
+    outcomes: list[FileOutcome | None] = []
+    misses: list[int] = []
+    kept = cache.files
+    for i, (key, stamp) in enumerate(zip(names, stamps, strict=True)):
+        hit = kept.get(key)
+        outcome = hit[1] if hit is not None and stamp is not None and hit[0] == stamp else None
+        if outcome is None and store is not None:
+            outcome = store.outcome(key, stamp)
+        if outcome is None:
+            misses.append(i)
         outcomes.append(outcome)
-    cache.files = kept
-    stamp = _stamp(root / "references.bib")
-    if cache.bib is None or stamp is None or cache.bib[0] != stamp:
-        references, bib_diagnostics = load_references(root)
-        cache.bib = (stamp, references, list(bib_diagnostics)) if stamp is not None else None
+    bib_stamp = _stamp(root / "references.bib")
+    bib: tuple[list[Reference] | None, list[Diagnostic]] | None = None
+    if cache.bib is not None and bib_stamp is not None and cache.bib[0] == bib_stamp:
+        bib = cache.bib[1], list(cache.bib[2])
+    elif store is not None:
+        bib = store.references(bib_stamp)
+    loaded, blobs, bib_blob, fresh_bib = _load_some(root, [names[i] for i in misses], bib is None, store is not None)
+    for i, outcome in zip(misses, loaded, strict=True):
+        outcomes[i] = outcome
+    done: list[FileOutcome] = outcomes  # type: ignore[assignment]  # every miss is loaded now
+    if fresh_bib is not None:
+        bib = fresh_bib
+    assert bib is not None
+    references, bib_diagnostics = bib
+    cache.files = {key: (stamp, outcome) for key, stamp, outcome in zip(names, stamps, done, strict=True)
+                   if stamp is not None}
+    cache.bib = (bib_stamp, references, list(bib_diagnostics)) if bib_stamp is not None else None
+    if store is not None:
+        _keep(store, names, stamps, done, dict(zip(misses, blobs, strict=True)), bib_stamp, bib, bib_blob)
+    return done, references, list(bib_diagnostics)
+
+
+def _keep(store: Store, names: list[tuple[str, str]], stamps: list[Stamp], outcomes: list[FileOutcome],
+          blobs: dict[int, bytes | None], bib_stamp: Stamp, bib: tuple[Any, Any], bib_blob: bytes | None) -> None:
+    """Give `store` this check's files: the entries it had for the files that are unchanged, the
+    pickled outcomes of the others; it is written if anything changed."""
+    files: dict[tuple[str, str], tuple[Any, bytes]] = {}
+    before = store.files
+    changed = len(blobs) > 0
+    for i, (key, stamp) in enumerate(zip(names, stamps, strict=True)):
+        if stamp is None:
+            continue
+        old = before.get(key)
+        if i not in blobs and old is not None and old[0] == stamp:
+            files[key] = old
+            continue
+        blob = blobs[i] if i in blobs else dump(outcomes[i])  # (a hit of this process's own cache)
+        changed = True
+        if blob is not None:
+            files[key] = (stamp, blob)
+    if before.keys() - files.keys():
+        changed = True
+    if bib_stamp is None:
+        new_bib = None
+    elif store.bib is not None and store.bib[0] == bib_stamp and bib_blob is None:
+        new_bib = store.bib
     else:
-        references, bib_diagnostics = cache.bib[1], list(cache.bib[2])
-    return outcomes, references, bib_diagnostics
+        blob = bib_blob if bib_blob is not None else dump(bib)
+        new_bib = (bib_stamp, blob) if blob is not None else None
+    store.changed = store.changed or changed or new_bib != store.bib
+    store.files, store.bib = files, new_bib
 
 
-def _load_all(root: Path, names: list[tuple[str, str]]) -> tuple[list[FileOutcome], list[Reference] | None,
-                                                                    list[Diagnostic]]:
+def _load_some(root: Path, names: list[tuple[str, str]], bib: bool, pickled: bool) -> tuple[
+        list[FileOutcome], list[bytes | None], bytes | None, tuple[list[Reference] | None, list[Diagnostic]] | None]:
+    """Load `names`, and references.bib if `bib`: their outcomes; with `pickled`, each outcome
+    pickled (None if it does not pickle) and the bib's parse pickled; and the bib's parse. Many
+    files are shared among the cores (a worker takes references.bib first; allokb.parallel)."""
     processes = _processes(len(names))
     if processes == 1:
         outcomes = _process_batch(root, names)
-        return (outcomes, *load_references(root))
-    # A worker takes references.bib first; the batches are shared (allokb.parallel).
+        parsed = load_references(root) if bib else None
+        return (outcomes, [dump(o) for o in outcomes] if pickled else [],
+                dump(parsed) if pickled and bib else None, parsed)
     for kind in KINDS:  # compile the validators once, here: forked workers inherit them
         fast_validator_for(kind.schema)
     textstat_module()  # and import textstat once (the reader rules of every worker use it)
     size = 256  # small, so that the batches a worker has already queued are a short wait at the end
     batches = [names[i:i + size] for i in range(0, len(names), size)]
-    done, bib = share(lambda i: _process_batch(root, batches[i]), len(batches), processes,
-                      first=lambda: load_references(root))
-    references, bib_diagnostics = bib
-    return [o for batch in done for o in batch], references, bib_diagnostics
+    if not pickled:
+        done, parsed = share(lambda i: _process_batch(root, batches[i]), len(batches), processes,
+                             first=(lambda: load_references(root)) if bib else None)
+        return [o for batch in done for o in batch], [], None, parsed
+    done_blobs, bib_blob = share(lambda i: _process_pickled(root, batches[i]), len(batches), processes,
+                                 first=(lambda: dump(load_references(root))) if bib else None)
+    blobs = [b for batch in done_blobs for b in batch]
+    outcomes = [pickle.loads(b) if b is not None else process_file(root, *name)  # noqa: S301 - made just now
+                for b, name in zip(blobs, names, strict=True)]
+    parsed = None
+    if bib:
+        parsed = pickle.loads(bib_blob) if bib_blob is not None else load_references(root)  # noqa: S301
+    return outcomes, blobs, bib_blob, parsed
 
 
-def check_project(root: Path, cache: LoadCache | None = None) -> CheckResult:
+def check_project(root: Path, cache: LoadCache | None = None, *, stored: bool = False) -> CheckResult:
     """Load, validate and resolve the knowledge base under `root`; report every problem.
-    `cache`: what an earlier check of `root` loaded (`LoadCache`), updated by this one."""
+    `cache`: what an earlier check of `root` in this process loaded (`LoadCache`), updated by this
+    one. `stored`: take the files that did not change from what the last check kept on disk, and
+    keep this one's there (`allokb.checkcache`); the result is the same either way."""
     with _no_cyclic_gc():
-        return _check(root, cache)
+        store = open_store(root) if stored else None
+        result = _check(root, cache if cache is not None else LoadCache(), store, split=cache is None)
+        if store is not None:
+            store.save()
+        return result
 
 
-def _check(root: Path, cache: LoadCache | None = None) -> CheckResult:
+def _check(root: Path, cache: LoadCache, store: Store | None, *, split: bool) -> CheckResult:
     names, folder_diagnostics = scan_content(root)
-    outcomes, references, bib_diagnostics = (_load_all(root, names) if cache is None
-                                             else _load_cached(root, names, cache))
+    outcomes, references, bib_diagnostics = _load_cached(root, names, cache, store)
     present: dict[str, set[str]] = {}
     for kind, name in names:
         if name.endswith(".yaml"):
@@ -230,15 +300,29 @@ def _check(root: Path, cache: LoadCache | None = None) -> CheckResult:
     quotes = count_quotes(kb, not_found=sum(d.code == "KB440" for d in quote_diagnostics))
     rubric, rubric_diagnostics = load_rubric(root)
     hosts, host_diagnostics = load_link_hosts(root)
-    grades = grade_all(rubric, kb, cache.grades if cache is not None else None)
     found_before = {o.path: (o.record, o.readers) for o in outcomes if o.readers is not None}
-    urls = plan_urls(root, kb)
+
+    def whole() -> list[Diagnostic]:  # the rules of the whole knowledge base whose findings are all they give
+        return [*run_rules(kb), *check_bibliography(kb, hosts, cache.bibliography)]
+
+    def graded() -> tuple[dict[str, InterventionMatrix], UrlPlan, list[Diagnostic]]:
+        grades = grade_all(rubric, kb, cache.grades)
+        urls = plan_urls(root, kb)
+        return grades, urls, [*check_hand_grades(kb, grades), *check_main_outcome_graded(kb, rubric),
+                              *check_approvals_graded(kb, rubric), *check_urls(root, urls),
+                              *check_readers(kb, root, found_before), *check_site_files(root)]
+
+    # Two halves of about equal cost. A one-off check of a large knowledge base runs the first in
+    # a worker beside the second (only diagnostics come back: the grades and the URL plan would
+    # cost more to send than to make); `allokb serve` runs both here, where its memos are kept.
+    if split and _processes(len(names)) > 1:
+        whole_diagnostics, (grades, urls, graded_diagnostics) = beside(whole, graded)
+    else:
+        whole_diagnostics = whole()
+        grades, urls, graded_diagnostics = graded()
     found = [*folder_diagnostics, *(d for o in outcomes for d in o.diagnostics), *bib_diagnostics,
-             *graph_diagnostics, *source_diagnostics, *quote_diagnostics, *run_rules(kb), *rubric_diagnostics,
-             *host_diagnostics, *check_bibliography(kb, hosts, cache.bibliography if cache is not None else None),
-             *check_hand_grades(kb, grades), *check_readers(kb, root, found_before),
-             *check_main_outcome_graded(kb, rubric), *check_approvals_graded(kb, rubric), *check_urls(root, urls),
-             *check_site_files(root)]
+             *graph_diagnostics, *source_diagnostics, *quote_diagnostics, *rubric_diagnostics, *host_diagnostics,
+             *whole_diagnostics, *graded_diagnostics]
     count = (len(names) + (root / "references.bib").exists() + (root / RUBRIC_FILE).exists()
              + (root / LINK_HOSTS_FILE).exists())
     return CheckResult(kb, tuple(sorted_diagnostics(found)), count, rubric, grades, urls, quotes)

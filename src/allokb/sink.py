@@ -561,7 +561,9 @@ class Preview:
             reason = "mkdocs.yml, a hand-written page or the theme override changed"
         config = built.config if built is not None and not reason else self._config()
         settings_ = settings(config, self.root)
-        result = check_project(self.root, self.cache)
+        # The first check takes what the last `allokb check` kept on disk; the next ones, what this
+        # process keeps (an edit's check is not written to disk: that would cost more than it saves).
+        result = check_project(self.root, self.cache, stored=not self.cache.files)
         self._lap("check")
         previous = built.rendered if built is not None and not reason else None  # render what the edit can change
         rendered, site = stages.render(self.root, result, settings_, previous) if not result.failed() else (None, None)

@@ -64,6 +64,15 @@ def _private(folder: Path) -> bool:
             and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
 
 
+def private_folder(name: str) -> Path | None:
+    """`name` under `cache_dir()`, both private (`_private`), or None: turned off, or not safe."""
+    base = cache_dir()
+    if base is None:
+        return None
+    folder = base / name
+    return folder if _private(base) and _private(folder) else None
+
+
 def _compiles_as(env: jinja2.Environment) -> tuple[object, ...]:
     """What, besides the source, decides the code Jinja compiles for a template in `env`."""
     def named(value: object) -> object:
