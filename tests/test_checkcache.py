@@ -276,3 +276,19 @@ def test_the_folder_keeps_the_projects_checked_last(tmp_path: Path, cache_dir: P
     bib.write_text(bib.read_text() + "\n")
     check_project(roots[-1], stored=True)
     assert len(list((cache_dir / "checks").glob("*.pickle"))) == allokb.checkcache.MAX_PROJECTS - 1
+
+
+def test_the_fingerprint_names_the_readers_and_their_libraries(monkeypatch: pytest.MonkeyPatch) -> None:
+    libraries = dict(allokb.checkcache._libraries())
+    assert {"pyyaml", "jsonschema", "textstat", "pyphen", "bibtexparser", "referencing", "rpds-py"} <= set(libraries)
+    assert all(version != "-" for version in libraries.values())  # each one installed, each version read
+    before = allokb.checkcache.fingerprint()
+    real = allokb.checkcache._version
+    monkeypatch.setattr(allokb.checkcache, "_version", lambda name: "0" if name == "rpds-py" else real(name))
+    allokb.checkcache.fingerprint.cache_clear()
+    try:
+        assert allokb.checkcache.fingerprint() != before  # a library under jsonschema changed: nothing kept is used
+    finally:
+        monkeypatch.undo()
+        allokb.checkcache.fingerprint.cache_clear()
+    assert allokb.checkcache.fingerprint() == before

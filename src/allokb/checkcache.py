@@ -22,7 +22,8 @@ Why it is safe to load from it:
   project: a pull request cannot bring an entry with it.
 - **Only what this code made.** The file holds a fingerprint of the code that wrote it (every
   file of the `allokb` package, the Python version and the versions of the libraries that read
-  the files: PyYAML, jsonschema, textstat, pyphen, bibtexparser); another fingerprint, another
+  the files, PyYAML, jsonschema, textstat, bibtexparser, and of the libraries they require);
+  another fingerprint, another
   project folder or another format, and nothing of it is used.
 - **Never a failed check.** A file that cannot be read, or is damaged (its checksum is checked
   before anything is unpickled), is no cache (the check
@@ -40,6 +41,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import stat
 import sys
 import zlib
@@ -59,6 +61,7 @@ MAX_PROJECTS = 8
 _READERS = ("PyYAML", "jsonschema", "textstat", "pyphen", "bibtexparser")
 
 Key = tuple[str, str]  # (content folder, file name)
+_REQUIREMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 #: the first line of a kept file; the second (JSON) names the project and the checksum (CRC-32) and
 #: size of the pickle that follows
 _MAGIC = f"allokb check cache {FORMAT}\n".encode()
@@ -71,12 +74,30 @@ def _version(name: str) -> str:
         return "-"
 
 
+def _libraries() -> list[tuple[str, str]]:
+    """The readers and the libraries they require (not their extras: the schemas use no `format`,
+    whose checks would depend on optional libraries), with their versions."""
+    found: dict[str, str] = {}
+    todo = list(_READERS)
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in found:
+            continue
+        found[name] = _version(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        todo += [m.group() for m in map(_REQUIREMENT.match, (r for r in requires if "extra ==" not in r)) if m]
+    return sorted(found.items())
+
+
 @lru_cache(maxsize=1)
 def fingerprint() -> str:
     """The code that makes an outcome: every file of the package, Python, and the readers."""
     digest = hashlib.sha256(f"{FORMAT}\0{sys.version}\0".encode())
-    for name in _READERS:
-        digest.update(f"{name}={_version(name)}\0".encode())
+    for name, version in _libraries():
+        digest.update(f"{name}={version}\0".encode())
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*")):
         if "__pycache__" in path.parts or not path.is_file():
