@@ -2,7 +2,7 @@
 
 Loading is most of a check of a large knowledge base: at 10,000 real-size interventions (about
 47,000 files, 300 MB of YAML and a 15 MB references.bib) parsing the YAML and the bib costs about
-45 s of CPU, the rules after it about 6 s. Each file's outcome (`allokb.graph.FileOutcome`: its
+55 s of CPU, the rules after it about 6 s. Each file's outcome (`allokb.graph.FileOutcome`: its
 record, its diagnostics, placed, and the findings of the rules that need no other file) depends on
 nothing but the file's bytes and the code that read it, and references.bib's parse on nothing but
 that file. `allokb check`, `allokb build` and the first check of `allokb serve` keep them here
