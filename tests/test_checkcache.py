@@ -262,11 +262,19 @@ def test_an_unusable_cache_folder_is_no_error(tmp_path: Path, monkeypatch: pytes
 
 
 def test_the_folder_keeps_the_projects_checked_last(tmp_path: Path, cache_dir: Path) -> None:
+    """... and touches no file it did not write, whatever its name (ALLOKB_CACHE_DIR may name a
+    folder of the user's)."""
+    (cache_dir / "checks").mkdir(parents=True, mode=0o700)
+    foreign = {"notes.pickle": b"the user's", f"{'0' * 32}.pickle": b"\x80\x05 a pickle of the user's",
+               "readme.txt": b"text"}
+    for name, data in foreign.items():
+        (cache_dir / "checks" / name).write_bytes(data)
+        os.utime(cache_dir / "checks" / name, (1, 1))  # the oldest of all
     roots = [make_project(tmp_path / f"kb{i}") for i in range(allokb.checkcache.MAX_PROJECTS + 2)]
     for i, root in enumerate(roots):
         check_project(root, stored=True)
         os.utime(open_store(root).path or "", (1_000_000 + i, 1_000_000 + i))  # in the order checked
-    kept = {p.name for p in (cache_dir / "checks").glob("*.pickle")}
+    kept = {p.name for p in (cache_dir / "checks").glob("*.pickle")} - set(foreign)
     assert len(kept) == allokb.checkcache.MAX_PROJECTS
     assert open_store(roots[-1]).files and not open_store(roots[0]).files
     # a project whose folder is gone is dropped when another is written
@@ -275,7 +283,9 @@ def test_the_folder_keeps_the_projects_checked_last(tmp_path: Path, cache_dir: P
     bib = roots[-1] / "references.bib"
     bib.write_text(bib.read_text() + "\n")
     check_project(roots[-1], stored=True)
-    assert len(list((cache_dir / "checks").glob("*.pickle"))) == allokb.checkcache.MAX_PROJECTS - 1
+    assert len(set(p.name for p in (cache_dir / "checks").glob("*.pickle")) - set(foreign)) == \
+        allokb.checkcache.MAX_PROJECTS - 1
+    assert {name: (cache_dir / "checks" / name).read_bytes() for name in foreign} == foreign
 
 
 def test_the_fingerprint_names_the_readers_and_their_libraries(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -65,6 +65,8 @@ _REQUIREMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 #: the first line of a kept file; the second (JSON) names the project and the checksum (CRC-32) and
 #: size of the pickle that follows
 _MAGIC = f"allokb check cache {FORMAT}\n".encode()
+_ANY_FORMAT = b"allokb check cache "
+_NAME = re.compile(r"[0-9a-f]{32}\.pickle")
 
 
 def _version(name: str) -> str:
@@ -207,32 +209,37 @@ def open_store(root: Path) -> Store:
 
 
 def _trim(folder: Path, mine: Path) -> None:
-    """Drop the projects whose folder is gone, and keep the `MAX_PROJECTS` checked last."""
+    """Drop the projects whose folder is gone, and keep the `MAX_PROJECTS` checked last. Only
+    files this module wrote are touched: a name it gives, a header of its own (of any format)."""
     entries: list[tuple[float, str]] = []
     try:
         for entry in os.scandir(folder):
-            if entry.name.endswith(".pickle") and entry.path != str(mine):
+            if _NAME.fullmatch(entry.name) and entry.path != str(mine) and entry.is_file(follow_symlinks=False):
                 entries.append((entry.stat(follow_symlinks=False).st_mtime, entry.path))
     except OSError:
         return
     entries.sort(reverse=True)
-    for number, (_, path) in enumerate(entries, start=2):
-        if number > MAX_PROJECTS or not _root_exists(path):
+    number = 1  # this project's own file
+    for _, path in entries:
+        head = _head(path)
+        if not head.startswith(_ANY_FORMAT):
+            continue  # not a file of ours: left alone
+        header = _read_header(head)
+        number += 1
+        if number > MAX_PROJECTS or header is None or not os.path.isdir(header[0]):
             try:
                 os.unlink(path)
             except OSError:
                 pass
 
 
-def _root_exists(path: str) -> bool:
-    """Whether the project a kept file is for still exists (its header names it)."""
+def _head(path: str) -> bytes:
+    """The first bytes of a kept file, where its header is (empty if it cannot be read)."""
     try:
         with open(path, "rb") as handle:
-            head = handle.read(len(_MAGIC) + 8192)
+            return handle.read(len(_MAGIC) + 8192)
     except OSError:
-        return False
-    header = _read_header(head)
-    return header is not None and os.path.isdir(header[0])
+        return b""
 
 
 def _header(root: str, payload: bytes) -> bytes:
