@@ -293,8 +293,8 @@ def test_the_fingerprint_names_the_readers_and_their_libraries(monkeypatch: pyte
     assert {"pyyaml", "jsonschema", "textstat", "pyphen", "bibtexparser", "referencing", "rpds-py"} <= set(libraries)
     assert all(version != "-" for version in libraries.values())  # each one installed, each version read
     before = allokb.checkcache.fingerprint()
-    real = allokb.checkcache._version
-    monkeypatch.setattr(allokb.checkcache, "_version", lambda name: "0" if name == "rpds-py" else real(name))
+    real = allokb.checkcache.library_version
+    monkeypatch.setattr(allokb.checkcache, "library_version", lambda name: "0" if name == "rpds-py" else real(name))
     allokb.checkcache.fingerprint.cache_clear()
     try:
         assert allokb.checkcache.fingerprint() != before  # a library under jsonschema changed: nothing kept is used

@@ -51,7 +51,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from allokb.templatecache import private_folder, write_atomically
+from allokb.templatecache import library_version, private_folder, write_atomically
 
 #: changed when what the file holds changes
 FORMAT = 1
@@ -69,13 +69,6 @@ _ANY_FORMAT = b"allokb check cache "
 _NAME = re.compile(r"[0-9a-f]{32}\.pickle")
 
 
-def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "-"
-
-
 def _libraries() -> list[tuple[str, str]]:
     """The readers and the libraries they require (not their extras: the schemas use no `format`,
     whose checks would depend on optional libraries), with their versions."""
@@ -85,7 +78,7 @@ def _libraries() -> list[tuple[str, str]]:
         name = todo.pop().lower().replace("_", "-")
         if name in found:
             continue
-        found[name] = _version(name)
+        found[name] = library_version(name)
         try:
             requires = metadata.requires(name) or []
         except metadata.PackageNotFoundError:
@@ -107,8 +100,6 @@ def fingerprint() -> str:
         digest.update(path.relative_to(package).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
 
 
 def _own_file(fd: int) -> bool:
@@ -150,10 +141,9 @@ class Store:
         """Write it, if anything changed and there is a folder (a failure is no error)."""
         if self.path is None or not self.changed:
             return
-        try:
-            data = pickle.dumps({"format": FORMAT, "fingerprint": fingerprint(), "root": self.root,
-                                 "files": self.files, "bib": self.bib}, protocol=pickle.HIGHEST_PROTOCOL)
-        except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        data = dump({"format": FORMAT, "fingerprint": fingerprint(), "root": self.root, "files": self.files,
+                     "bib": self.bib})
+        if data is None:
             return
         write_atomically(self.path, _header(self.root, data) + data)
         self.changed = False

@@ -47,11 +47,10 @@ import os
 import pickle
 import sys
 from collections.abc import Iterable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from allokb.templatecache import private_folder, write_atomically
+from allokb.templatecache import library_version, private_folder, write_atomically
 
 #: extensions whose output depends only on the page's text and their settings
 PURE_EXTENSIONS = frozenset({
@@ -66,13 +65,6 @@ CACHED_BELOW_PAGES = 600
 MAX_ENTRIES = 20_000
 #: changed when what an entry holds changes
 FORMAT = 1
-
-
-def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "-"
 
 
 def _folder() -> Path | None:
@@ -110,7 +102,7 @@ class PageCache:
             "mdx_configs": config["mdx_configs"] or {}, "use_directory_urls": bool(config.use_directory_urls),
             "links": [repr(links.absolute_links), repr(links.unrecognized_links), repr(links.not_found)],
             "level": logging.getLogger("mkdocs.structure.pages").getEffectiveLevel(),
-            "versions": [_version(n) for n in ("mkdocs", "properdocs", "markdown", "pymdown-extensions", "pygments")],
+            "versions": [library_version(n) for n in ("mkdocs", "properdocs", "markdown", "pymdown-extensions", "pygments")],
             "files": sorted((f.src_uri, f.url, str(f.inclusion)) for f in files),
         }
         self.base = hashlib.sha256(json.dumps(settings, sort_keys=True, default=repr).encode()).digest()

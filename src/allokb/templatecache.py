@@ -34,6 +34,7 @@ import stat
 import sys
 import tempfile
 import types
+from importlib import metadata
 from pathlib import Path
 
 import jinja2
@@ -62,6 +63,15 @@ def _private(folder: Path) -> bool:
         return False
     return (stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
             and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def library_version(name: str) -> str:
+    """The installed version of the distribution `name` ("-" when it is not installed): part of a
+    cache key wherever a library decides what is cached."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "-"
 
 
 def private_folder(name: str) -> Path | None:
