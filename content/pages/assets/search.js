@@ -120,6 +120,7 @@
     var query = input.value.trim(), mine = ++generation;
     if (!query) {
       list.textContent = "";
+      list.setAttribute("data-query", "|" + kind());  // an empty list is what an empty query shows
       meta.textContent = "Type to search";
       return;
     }
