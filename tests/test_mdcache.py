@@ -17,7 +17,7 @@ import allokb.mdcache
 import allokb.sink
 from allokb.build import build
 from allokb.diagnostics import KbError
-from conftest import make_site_project, tree_digest
+from conftest import REPO, make_site_project, tree_digest
 
 
 @pytest.fixture
@@ -26,13 +26,18 @@ def converted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
     monkeypatch.setenv("ALLOKB_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764547200")
     done: list[str] = []
-    real = Page.render
+    real, reused = Page.render, allokb.sink.convert
 
     def counting(page: Page, config: object, files: object) -> None:
         done.append(page.file.src_uri)
         real(page, config, files)  # type: ignore[arg-type]
 
+    def counting_reused(page: Page, config: object, files: object) -> None:
+        done.append(page.file.src_uri)
+        reused(page, config, files)
+
     monkeypatch.setattr(Page, "render", counting)
+    monkeypatch.setattr(allokb.sink, "convert", counting_reused)
     return done
 
 
@@ -90,6 +95,39 @@ def test_a_warning_is_logged_and_fails_a_strict_build_every_time(converted: list
         assert converted.count("about.md") == attempt + 1
     warned = [r for r in caplog.records if "extra.txt" in r.getMessage()]
     assert [r.levelname for r in warned] == ["WARNING", "WARNING"]
+
+
+def test_one_converter_per_process_gives_what_mkdocs_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """Without the cache (as on a large site), every page is converted by the process's one
+    converter, reset between pages: the site is MkDocs' own conversion of every page, byte for
+    byte; the repository's site, whose pages use every extension and every kind of block."""
+    monkeypatch.setenv("ALLOKB_CACHE_DIR", "")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764547200")
+    reused: list[str] = []
+    real = allokb.sink.convert
+
+    def counting(page: Page, config: object, files: object) -> None:
+        reused.append(page.file.src_uri)
+        real(page, config, files)
+
+    own: list[str] = []
+    render = Page.render
+
+    def counting_own(page: Page, config: object, files: object) -> None:
+        own.append(page.file.src_uri)
+        render(page, config, files)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(allokb.sink, "convert", counting)
+    monkeypatch.setattr(Page, "render", counting_own)
+    project = make_site_project(tmp_path / "project", content_from=REPO)
+    one = _built(project, tmp_path / "reused")
+    assert own == [] and len(reused) > 100  # every page through the one converter
+    monkeypatch.setattr(allokb.sink, "_reusable", lambda page: False)
+    converted_first = sorted(reused)
+    reused.clear()
+    assert _built(project, tmp_path / "mkdocs") == one
+    assert sorted(own) == converted_first  # the same pages, each by MkDocs' own conversion
 
 
 def test_what_the_cache_does_not_serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

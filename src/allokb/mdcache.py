@@ -36,6 +36,15 @@ A damaged or unreadable entry is a miss; an entry is written to a temporary file
 two builds at once never read half of one. The folder is kept to `MAX_ENTRIES`: when a build
 leaves more, the entries used least recently go (a hit touches its entry).
 tests/test_mdcache.py holds a build from the cache to one without it, byte for byte.
+
+**One converter per process.** MkDocs makes a new `markdown.Markdown` for every page (about 1.6 ms
+of CPU each with the site's extensions: 48 s of a 30,000-page build). Where every extension is in
+`PURE_EXTENSIONS` (each resets what it keeps through `Markdown.reset`), a page that misses the cache,
+or every page of a large site, is converted by the `converter` the sink gives (`allokb.sink.convert`:
+one instance per process and thread, reset between pages, with MkDocs' four per-page processors
+registered again for the page: what MkDocs 1.6's `Page.render` does, but for the instance; another
+engine's page, another MkDocs, converts as MkDocs does). MkDocs at debug level converts as MkDocs
+does. tests/test_mdcache.py holds the site this gives to MkDocs' own conversion, byte for byte.
 """
 
 from __future__ import annotations
@@ -46,7 +55,7 @@ import logging
 import os
 import pickle
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -83,15 +92,19 @@ class _Logged(logging.Handler):
 
 
 class PageCache:
-    """The cache for one build: `attach(page)` makes the page's `render` go through it."""
+    """The cache for one build: `attach(page)` makes the page's `render` go through it (and
+    through `converter`, where the site's extensions allow it)."""
 
-    def __init__(self, config: Any, files: Iterable[Any], pages: int, engine: logging.Logger) -> None:
+    def __init__(self, config: Any, files: Iterable[Any], pages: int, engine: logging.Logger,
+                 converter: Callable[[Any, Any, Any], None] | None = None) -> None:
         self.engine = engine
         self.misses = 0  # pages converted in this build (a build that converted none need not trim)
         self.folder: Path | None = None
         names = [e if isinstance(e, str) else None for e in config["markdown_extensions"]]
-        if (pages >= CACHED_BELOW_PAGES or None in names or not set(names) <= PURE_EXTENSIONS
-                or logging.getLogger("mkdocs.structure.pages").getEffectiveLevel() <= logging.DEBUG):
+        self.pure = (None not in names and set(names) <= PURE_EXTENSIONS
+                     and logging.getLogger("mkdocs.structure.pages").getEffectiveLevel() > logging.DEBUG)
+        self.converter = converter if self.pure else None
+        if pages >= CACHED_BELOW_PAGES or not self.pure:
             return
         self.folder = _folder()
         if self.folder is None:
@@ -108,9 +121,13 @@ class PageCache:
         self.base = hashlib.sha256(json.dumps(settings, sort_keys=True, default=repr).encode()).digest()
 
     def attach(self, page: Any) -> None:
-        """Let `page.render(config, files)` (called by MkDocs) come from the cache."""
+        """Let `page.render(config, files)` (called by MkDocs) come from the cache, or from this
+        process's converter."""
         if self.folder is not None:
             page.render = lambda config, files: self._render(page, config, files)
+        elif self.converter is not None:
+            converter = self.converter
+            page.render = lambda config, files: converter(page, config, files)
 
     @staticmethod
     def detach(page: Any) -> None:
@@ -141,7 +158,7 @@ class PageCache:
         for logger in watched:
             logger.addHandler(logged)
         try:
-            type(page).render(page, config, files)
+            (self.converter or type(page).render)(page, config, files)
         finally:
             for logger in watched:
                 logger.removeHandler(logged)
