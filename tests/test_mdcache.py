@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mkdocs.structure.pages import Page
 
 import allokb.mdcache
@@ -107,9 +109,12 @@ def test_one_converter_per_process_gives_what_mkdocs_gives(tmp_path: Path, monke
     reused: list[str] = []
     real = allokb.sink.convert
 
+    anchors: dict[str, list[frozenset[str]]] = {}  # each page's anchors, from each conversion
+
     def counting(page: Page, config: object, files: object) -> None:
         reused.append(page.file.src_uri)
         real(page, config, files)
+        anchors.setdefault(page.file.src_uri, []).append(frozenset(page.present_anchor_ids or ()))
 
     own: list[str] = []
     render = Page.render
@@ -117,6 +122,7 @@ def test_one_converter_per_process_gives_what_mkdocs_gives(tmp_path: Path, monke
     def counting_own(page: Page, config: object, files: object) -> None:
         own.append(page.file.src_uri)
         render(page, config, files)  # type: ignore[arg-type]
+        anchors.setdefault(page.file.src_uri, []).append(frozenset(page.present_anchor_ids or ()))
 
     monkeypatch.setattr(allokb.sink, "convert", counting)
     monkeypatch.setattr(Page, "render", counting_own)
@@ -128,6 +134,11 @@ def test_one_converter_per_process_gives_what_mkdocs_gives(tmp_path: Path, monke
     reused.clear()
     assert _built(project, tmp_path / "mkdocs") == one
     assert sorted(own) == converted_first  # the same pages, each by MkDocs' own conversion
+    # the anchors MkDocs checks links against: the same, where the raw HTML was parsed or not
+    # (in the second build a page goes through `convert` and MkDocs' own, both recorded)
+    assert all(len(found) >= 2 and len(set(found)) == 1 for found in anchors.values()), {
+        k: [sorted(x ^ v[0]) for x in v] for k, v in anchors.items() if len(v) < 2 or len(set(v)) > 1}
+    assert sum(1 for found in anchors.values() if found[0]) > 10
 
 
 def test_what_the_cache_does_not_serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -187,3 +198,22 @@ def test_each_engine_has_its_own_entries(tmp_path: Path, monkeypatch: pytest.Mon
         page.markdown = "# A page"
         paths.add(cache._path(page))
     assert len(paths) == 2
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="<>/=\"' \n\tabdeimnIDNAMEİıK-x", max_size=40))
+def test_a_text_passed_over_has_no_anchor_in_its_raw_html(text: str) -> None:
+    """The anchors' parse is left out only where MkDocs' parse finds none (allokb.sink)."""
+    from mkdocs.structure.pages import _HTMLHandler
+
+    if allokb.sink._ANCHOR_ATTRIBUTE.search(text) is None:
+        parser = _HTMLHandler()
+        parser.feed(text)
+        parser.close()
+        assert parser.present_anchor_ids == set()
+
+
+@pytest.mark.parametrize("text", ['<a id="x">', "<a\nID=x>", "<a name='n'>", '<p title="a"id="b">', "<b/id=c>",
+                                  "<a id>", "<a NAME = n>"])
+def test_an_attribute_that_may_name_an_anchor_is_seen(text: str) -> None:
+    assert allokb.sink._ANCHOR_ATTRIBUTE.search(text) is not None
