@@ -1,5 +1,5 @@
-"""The navigation sidebar rendered once for the pages it is the same on (allokb.sink.NavCache):
-the site is the site that renders it on every page, byte for byte."""
+"""The navigation sidebar and the header's end rendered once for the pages they are the same on
+(allokb.sink.NavCache): the site is the site that renders them on every page, byte for byte."""
 
 from __future__ import annotations
 
@@ -23,11 +23,14 @@ def test_the_kept_navigation_is_the_navigation_each_page_renders(tmp_path: Path,
     monkeypatch.setenv("ALLOKB_CACHE_DIR", "")
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764547200")
     answers: list[bool] = []
+    parts: set[str] = set()
     get = allokb.sink.NavCache.get
 
-    def counted(self: allokb.sink.NavCache, key: Any) -> Any:
-        found = get(self, key)
+    def counted(self: allokb.sink.NavCache, key: Any, part: str = "nav") -> Any:
+        found = get(self, key, part)
         answers.append(found is not None)
+        if found is not None:
+            parts.add(part)
         return found
 
     monkeypatch.setattr(allokb.sink.NavCache, "get", counted)
@@ -35,6 +38,7 @@ def test_the_kept_navigation_is_the_navigation_each_page_renders(tmp_path: Path,
     kept = _built(project, tmp_path / "kept")
     # every page asked; the entry pages, outside the navigation, are most of them and share it
     assert len(answers) > 100 and sum(answers) > len(answers) // 2, (sum(answers), len(answers))
+    assert parts == {"nav", "header"}  # the sidebar and the header's end, each kept
     monkeypatch.setattr(allokb.sink.NavCache, "key", lambda self, page, nav, base_url: None)
     answers.clear()
     assert _built(project, tmp_path / "each") == kept

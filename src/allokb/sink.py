@@ -454,12 +454,15 @@ class NavCache:
     so pages in the same folder at the same depth get the same HTML: `key` says which, None where
     the page must have its own (a page in the navigation, a link under the page). The template
     (site_templates/overrides/base.html) renders the sidebar itself when `get` has nothing and
-    `keep`s it. Emptied at every build and partial rebuild (`clear`), before any page is written,
-    so a changed title or page never shows an old navigation."""
+    `keep`s it. The header's part after the page's title (the palette toggles, the search box,
+    the repository link: nothing of the page but its links' relative URLs) is kept the same way
+    (`part` "header", site_templates/overrides/partials/header.html). Emptied at every build and
+    partial rebuild (`clear`), before any page is written, so a changed title or page never
+    shows an old navigation."""
 
     def __init__(self, logo: str | None) -> None:
         self.logo = logo or ""
-        self.kept: dict[tuple[str, str], Any] = {}
+        self.kept: dict[tuple[str, ...], Any] = {}
         self.hits = 0
 
     def key(self, page: Any, nav: Any, base_url: str) -> tuple[str, str] | None:
@@ -477,14 +480,15 @@ class NavCache:
             return None
         return own.rstrip("/").rpartition("/")[0], str(base_url)
 
-    def get(self, key: tuple[str, str] | None) -> Any:
-        found = self.kept.get(key) if key is not None else None
+    def get(self, key: tuple[str, str] | None, part: str = "nav") -> Any:
+        """The HTML of `part` kept for `key` (None: none kept, or no key)."""
+        found = self.kept.get((part, *key)) if key is not None else None
         self.hits += found is not None
         return found
 
-    def keep(self, key: tuple[str, str] | None, html: Any) -> Any:
+    def keep(self, key: tuple[str, str] | None, html: Any, part: str = "nav") -> Any:
         if key is not None:
-            self.kept[key] = html
+            self.kept[(part, *key)] = html
         return html
 
     def clear(self) -> None:
